@@ -1,0 +1,223 @@
+#pragma once
+// Plain, immutable configuration structs (config.md). Built only by loader.cpp; everything
+// else reads a shared `std::shared_ptr<const config>` snapshot so a reload can swap it
+// without touching in-flight requests.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace parallax::config {
+
+using duration = std::chrono::milliseconds;
+
+inline constexpr std::uint64_t kib = 1024;
+inline constexpr std::uint64_t mib = 1024 * kib;
+
+/// HOST:PORT as written (host without IPv6 brackets); port 0 lets the OS choose.
+struct address {
+  std::string host;
+  std::uint16_t port = 0;
+  /// "host:port", or "[v6]:port" for IPv6 literals.
+  [[nodiscard]] std::string text() const {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+  }
+  bool operator==(const address&) const = default;
+};
+
+/// TLS termination on a listener.
+struct listener_tls {
+  std::string cert;                // PEM chain file
+  std::string key;                 // PEM private key file (a secret: never exported)
+  std::string min_version = "1.2"; // "1.2" | "1.3"
+};
+
+/// One downstream listening socket.
+struct listener {
+  std::string name;
+  address addr;
+  std::optional<listener_tls> tls;
+};
+
+/// The admin HTTP listener.
+struct admin {
+  address addr{"127.0.0.1", 9901};
+};
+
+/// Downstream limits.
+struct limits {
+  std::uint64_t max_connections = 10000;
+  std::uint64_t max_request_header_bytes = 64 * kib;
+  std::uint64_t max_request_body_bytes = 0; // 0 = unlimited
+  duration header_timeout = std::chrono::seconds(10);
+  duration idle_timeout = std::chrono::seconds(60);
+  duration drain_timeout = std::chrono::seconds(15);
+};
+
+/// TLS towards an upstream.
+struct upstream_tls {
+  bool enabled = false;
+  std::string sni; // empty: the endpoint's host
+  std::string ca;  // empty: system store
+  bool verify = true;
+};
+
+/// A named group of endpoints requests are forwarded to.
+struct upstream {
+  std::string name;
+  std::vector<address> endpoints;
+  duration resolve_interval = std::chrono::seconds(30);
+  upstream_tls tls;
+  duration connect_timeout = std::chrono::seconds(1);
+  duration request_timeout = std::chrono::seconds(30);
+  std::uint32_t max_idle_per_endpoint = 64;
+  std::uint32_t max_connections_per_endpoint = 0; // 0 = unlimited
+};
+
+/// Conditions a request must meet for a route to apply (all given ones must hold).
+struct route_match {
+  std::optional<std::string> path_prefix;
+  std::optional<std::string> path_exact;
+  std::vector<std::string> methods; // empty: any (stored upper-case)
+  std::optional<std::string> host;  // exact, case-insensitive, port ignored
+  std::vector<std::pair<std::string, std::string>> headers; // names lower-cased
+};
+
+/// How the sampler picks requests: random, or a stable hash of a request key.
+struct sample_by {
+  enum class kind { random, header, cookie, query };
+  kind by = kind::random;
+  std::string name; // header (lower-cased) / cookie / query parameter name
+};
+
+/// Leading path prefix replacement for shadow requests.
+struct path_rewrite {
+  std::string from;
+  std::string to;
+};
+
+/// Changes applied to the shadow copy of a request.
+struct rewrite_policy {
+  std::string host; // empty: the original Host
+  path_rewrite path_prefix;
+  // A user-given map replaces this default entirely (so `set_headers: {}` removes the mark).
+  std::vector<std::pair<std::string, std::string>> set_headers{{"x-parallax-shadow", "1"}};
+  std::vector<std::string> remove_headers; // lower-cased
+};
+
+/// Header comparison: an ignore list (default) or an include list.
+struct header_compare {
+  std::vector<std::string> ignore{"date",           "server",         "x-request-id", "set-cookie",
+                                  "age",            "etag",           "last-modified",
+                                  "content-length", "transfer-encoding", "connection",
+                                  "keep-alive",     "via"};
+  std::vector<std::string> include; // non-empty (or include_given): compare only these
+  bool include_given = false;       // true when `include` was configured
+};
+
+/// Body comparison options.
+struct body_compare {
+  bool enabled = true;
+  std::uint64_t max_bytes = 1 * mib;
+  std::vector<std::string> ignore;           // JSON Pointer patterns with * and **
+  std::vector<std::string> unordered_arrays; // JSON Pointer patterns
+  double numeric_tolerance = 0;
+  bool null_equals_missing = false;
+};
+
+/// Latency comparison options.
+struct latency_compare {
+  double regression_ratio = 0; // 0 = off
+};
+
+/// What is compared between live and shadow responses.
+struct compare_policy {
+  bool status = true;
+  header_compare headers;
+  body_compare body;
+  latency_compare latency;
+};
+
+/// Shadowing of a route's traffic.
+struct mirror_policy {
+  std::string upstream;
+  double percent = 0;
+  struct sample_by sample_by;
+  std::vector<std::string> methods{"GET", "HEAD", "OPTIONS"}; // upper-case
+  double max_rps = 0;                                         // 0 = unlimited
+  std::uint32_t max_inflight = 256;
+  std::uint64_t max_body_bytes = 1 * mib;
+  rewrite_policy rewrite;
+  std::string secondary; // empty: none
+  compare_policy compare;
+};
+
+/// One routing rule; first match wins.
+struct route {
+  std::string name;
+  route_match match;
+  std::string upstream;
+  std::optional<mirror_policy> mirror;
+};
+
+/// Discrepancy log output.
+struct discrepancy_log {
+  std::string path = "discrepancies.jsonl"; // "-" = stdout
+  std::uint64_t max_file_bytes = 100 * mib;
+  std::uint32_t keep_files = 5;
+  bool include_matches = false;
+  std::uint64_t max_body_excerpt_bytes = 2 * kib;
+};
+
+/// Periodic summary file.
+struct summary_output {
+  std::string path; // empty: none
+  duration interval = std::chrono::seconds(30);
+};
+
+/// Values never written anywhere in clear (names lower-cased).
+struct redaction {
+  std::vector<std::string> headers{"authorization", "cookie", "set-cookie",
+                                   "proxy-authorization"};
+  std::vector<std::string> json_fields{"password", "token", "secret", "access_token",
+                                       "refresh_token"};
+  std::vector<std::string> query_params{"token", "access_token", "api_key"};
+};
+
+/// Report outputs.
+struct reports {
+  discrepancy_log discrepancies;
+  summary_output summary;
+  redaction redact;
+  std::vector<std::string> endpoints; // templates like /api/users/{id}
+};
+
+/// Process logging.
+struct logging {
+  enum class level { trace, debug, info, warn, error };
+  enum class format { text, json };
+  level lvl = level::info;
+  format fmt = format::text;
+  bool access_log = false;
+};
+
+/// A whole validated configuration file.
+struct config {
+  std::string source_path; // the file it was loaded from (for reload and messages)
+  int version = 1;
+  std::vector<listener> listeners;
+  struct admin admin;
+  unsigned workers = 0; // 0 = auto (number of CPU cores)
+  struct limits limits;
+  std::map<std::string, upstream> upstreams; // name -> upstream (name also inside)
+  std::vector<route> routes;
+  struct reports reports;
+  struct logging logging;
+};
+
+} // namespace parallax::config

@@ -1,0 +1,139 @@
+#include "proxy/http/message.hpp"
+
+#include <algorithm>
+
+namespace parallax::proxy::http {
+
+namespace {
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+} // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool list_contains(std::string_view list, std::string_view token) noexcept {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto item = trim(list.substr(0, comma));
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+header& header_list::append() {
+  if (size_ == items_.size()) items_.emplace_back();
+  header& h = items_[size_++];
+  h.name.clear();
+  h.value.clear();
+  return h;
+}
+
+void header_list::add(std::string_view name, std::string_view value) {
+  header& h = append();
+  h.name.assign(name);
+  h.value.assign(value);
+}
+
+std::optional<std::string_view> header_list::find(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (iequals(items_[i].name, name)) return std::string_view(items_[i].value);
+  }
+  return std::nullopt;
+}
+
+std::size_t header_list::count(std::string_view name) const noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(size_),
+      [&](const header& h) { return iequals(h.name, name); }));
+}
+
+void header_list::remove(std::string_view name) noexcept {
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (iequals(items_[i].name, name)) continue;
+    if (out != i) std::swap(items_[out], items_[i]);
+    ++out;
+  }
+  size_ = out;
+}
+
+void header_list::set(std::string_view name, std::string_view value) {
+  remove(name);
+  add(name, value);
+}
+
+void request_head::clear() noexcept {
+  method.clear();
+  target.clear();
+  version_minor = 1;
+  headers.clear();
+  frame = framing{};
+  expect_continue = false;
+}
+
+std::string_view request_head::path() const noexcept {
+  std::string_view t = target;
+  if (!t.empty() && t.front() != '/') {
+    // absolute-form: scheme://authority/path?query
+    const auto scheme_end = t.find("://");
+    if (scheme_end != std::string_view::npos) {
+      t.remove_prefix(scheme_end + 3);
+      const auto slash = t.find_first_of("/?");
+      if (slash == std::string_view::npos) return "/";
+      t.remove_prefix(slash);
+      if (t.front() == '?') return "/";
+    }
+  }
+  const auto q = t.find('?');
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::string_view request_head::host() const noexcept {
+  std::string_view h;
+  if (auto v = headers.find("host")) h = *v;
+  if (h.empty()) return h;
+  if (h.front() == '[') {
+    const auto close = h.find(']');
+    return close == std::string_view::npos ? h : h.substr(0, close + 1);
+  }
+  const auto colon = h.rfind(':');
+  return colon == std::string_view::npos ? h : h.substr(0, colon);
+}
+
+void response_head::clear() noexcept {
+  status = 0;
+  reason.clear();
+  version_minor = 1;
+  headers.clear();
+  frame = framing{};
+}
+
+bool is_hop_by_hop(std::string_view name) noexcept {
+  static constexpr std::string_view names[] = {"connection", "keep-alive", "proxy-connection",
+                                               "te",         "trailer",    "transfer-encoding",
+                                               "upgrade"};
+  return std::any_of(std::begin(names), std::end(names),
+                     [&](std::string_view n) { return iequals(n, name); });
+}
+
+bool named_in_connection(const header_list& headers, std::string_view name) noexcept {
+  for (const auto& h : headers) {
+    if (iequals(h.name, "connection") && list_contains(h.value, name)) return true;
+  }
+  return false;
+}
+
+} // namespace parallax::proxy::http

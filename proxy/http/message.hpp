@@ -1,0 +1,106 @@
+#pragma once
+// HTTP/1.1 message heads (RFC 9112) as parsed from the wire. Header storage is reused across
+// messages on a connection: clear() keeps every string's capacity, so a steady keep-alive
+// connection parses heads without heap allocation.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parallax::proxy::http {
+
+/// ASCII case-insensitive equality, as header names need.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// True when the comma-separated header value `list` holds `token` (case-insensitive).
+bool list_contains(std::string_view list, std::string_view token) noexcept;
+
+/// One header field as received (name case preserved, value without surrounding spaces).
+struct header {
+  std::string name;
+  std::string value;
+};
+
+/// An ordered list of header fields whose storage survives clear().
+class header_list {
+public:
+  /// Forgets every field but keeps their buffers for the next message.
+  void clear() noexcept { size_ = 0; }
+  /// Number of fields.
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// True when there are no fields.
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  /// Field `i` (0 <= i < size()).
+  [[nodiscard]] const header& operator[](std::size_t i) const noexcept { return items_[i]; }
+  [[nodiscard]] header& operator[](std::size_t i) noexcept { return items_[i]; }
+  /// Appends an empty field and returns it (reusing a previous field's buffers).
+  header& append();
+  /// Appends a field with the given name and value.
+  void add(std::string_view name, std::string_view value);
+  /// The first value of `name`, if present.
+  [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept;
+  /// How many fields are named `name`.
+  [[nodiscard]] std::size_t count(std::string_view name) const noexcept;
+  /// Removes every field named `name`.
+  void remove(std::string_view name) noexcept;
+  /// Sets `name` to `value`, replacing all previous fields of that name.
+  void set(std::string_view name, std::string_view value);
+
+  [[nodiscard]] const header* begin() const noexcept { return items_.data(); }
+  [[nodiscard]] const header* end() const noexcept { return items_.data() + size_; }
+
+private:
+  std::vector<header> items_;
+  std::size_t size_ = 0;
+};
+
+/// Message framing derived from the head (RFC 9112 section 6).
+struct framing {
+  bool chunked = false;
+  std::optional<std::uint64_t> content_length;
+  bool keep_alive = true; // the sender allows another message on this connection
+  bool upgrade = false;   // Connection: upgrade + Upgrade present
+};
+
+/// A parsed request head.
+struct request_head {
+  std::string method;
+  std::string target;
+  int version_minor = 1; // HTTP/1.x
+  header_list headers;
+  framing frame;
+  bool expect_continue = false;
+
+  /// Resets for the next message, keeping buffers.
+  void clear() noexcept;
+  /// The target's path (origin-form or absolute-form), without the query.
+  [[nodiscard]] std::string_view path() const noexcept;
+  /// The Host header without port, or the absolute-form authority's host.
+  [[nodiscard]] std::string_view host() const noexcept;
+  /// Whether the request carries a body (Content-Length > 0 or chunked).
+  [[nodiscard]] bool has_body() const noexcept {
+    return frame.chunked || (frame.content_length && *frame.content_length > 0);
+  }
+};
+
+/// A parsed response head.
+struct response_head {
+  int status = 0;
+  std::string reason;
+  int version_minor = 1;
+  header_list headers;
+  framing frame;
+
+  /// Resets for the next message, keeping buffers.
+  void clear() noexcept;
+};
+
+/// Whether `name` is a hop-by-hop header that a proxy must not forward (RFC 9110 7.6.1).
+bool is_hop_by_hop(std::string_view name) noexcept;
+
+/// Whether `name` is listed as a connection option in any Connection header of `headers`.
+bool named_in_connection(const header_list& headers, std::string_view name) noexcept;
+
+} // namespace parallax::proxy::http

@@ -1,0 +1,274 @@
+#include "proxy/http/parser.hpp"
+
+#include <llhttp.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace parallax::proxy::http {
+
+struct parser::llhttp_state {
+  llhttp_t parser{};
+};
+
+namespace {
+bool valid_field_value(std::string_view v) noexcept {
+  // RFC 9110 5.5: VCHAR, obs-text, SP, HTAB. CR/LF here means obs-fold or a bare CR.
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u == '\t' || (u >= 0x20 && u != 0x7f);
+  });
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+} // namespace
+
+// Captureless trampolines: llhttp calls C function pointers; `data` points at the parser.
+struct parser::callbacks {
+  static parser& self(llhttp_t* p) { return *static_cast<parser*>(p->data); }
+
+  static int on_message_begin(llhttp_t* p) {
+    auto& s = self(p);
+    s.request_.clear();
+    s.response_.clear();
+    s.body_bytes_ = 0;
+    s.current_header_ = nullptr;
+    s.in_value_ = false;
+    s.head_done_ = false;
+    s.message_done_ = false;
+    s.upgrade_ = false;
+    return 0;
+  }
+  static int on_url(llhttp_t* p, const char* at, std::size_t n) {
+    self(p).request_.target.append(at, n);
+    return 0;
+  }
+  static int on_status(llhttp_t* p, const char* at, std::size_t n) {
+    self(p).response_.reason.append(at, n);
+    return 0;
+  }
+  static int on_method(llhttp_t* p, const char* at, std::size_t n) {
+    self(p).request_.method.append(at, n);
+    return 0;
+  }
+  static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = self(p);
+    if (s.current_header_ == nullptr || s.in_value_) {
+      auto& list = s.mode_ == mode::request ? s.request_.headers : s.response_.headers;
+      s.current_header_ = &list.append();
+      s.in_value_ = false;
+    }
+    s.current_header_->name.append(at, n);
+    return 0;
+  }
+  static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = self(p);
+    s.in_value_ = true;
+    if (s.current_header_ != nullptr) s.current_header_->value.append(at, n);
+    return 0;
+  }
+  static int on_headers_complete(llhttp_t* p) { return self(p).on_headers_complete(); }
+  static int on_body(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = self(p);
+    s.body_.emplace_back(at, n);
+    s.body_bytes_ += n;
+    return 0;
+  }
+  static int on_message_complete(llhttp_t* p) {
+    auto& s = self(p);
+    s.message_done_ = true;
+    return HPE_PAUSED;
+  }
+
+  static const llhttp_settings_t& settings() {
+    static const llhttp_settings_t value = [] {
+      llhttp_settings_t st;
+      llhttp_settings_init(&st);
+      st.on_message_begin = on_message_begin;
+      st.on_url = on_url;
+      st.on_status = on_status;
+      st.on_method = on_method;
+      st.on_header_field = on_header_field;
+      st.on_header_value = on_header_value;
+      st.on_headers_complete = callbacks::on_headers_complete;
+      st.on_body = on_body;
+      st.on_message_complete = on_message_complete;
+      return st;
+    }();
+    return value;
+  }
+};
+
+parser::parser(mode m, std::uint64_t max_head_bytes)
+    : state_(std::make_unique<llhttp_state>()), mode_(m), max_head_bytes_(max_head_bytes) {
+  reset();
+}
+
+parser::~parser() = default;
+
+void parser::reset() {
+  llhttp_init(&state_->parser, mode_ == mode::request ? HTTP_REQUEST : HTTP_RESPONSE,
+              &callbacks::settings());
+  state_->parser.data = this;
+  request_.clear();
+  response_.clear();
+  body_.clear();
+  body_bytes_ = 0;
+  head_bytes_ = 0;
+  current_header_ = nullptr;
+  in_value_ = false;
+  head_done_ = false;
+  message_done_ = false;
+  upgrade_ = false;
+  head_too_large_ = false;
+  failed_ = false;
+  error_reason_ = {};
+}
+
+int parser::on_headers_complete() {
+  llhttp_t* p = &state_->parser;
+  head_done_ = true;
+  auto& list = mode_ == mode::request ? request_.headers : response_.headers;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto& h = list[i];
+    if (!valid_field_value(h.value)) {
+      error_reason_ = "invalid character in header value (obs-fold or bare CR)";
+      return -1;
+    }
+    const auto trimmed = trim_ows(h.value);
+    if (trimmed.size() != h.value.size()) {
+      h.value = std::string(trimmed);
+    }
+  }
+  // Repeated Content-Length fields must agree (RFC 9112 6.3); llhttp accepts repeats.
+  std::optional<std::string_view> first_length;
+  for (const auto& h : list) {
+    if (!iequals(h.name, "content-length")) continue;
+    if (first_length && *first_length != h.value) {
+      error_reason_ = "differing Content-Length values";
+      return -1;
+    }
+    first_length = h.value;
+  }
+  framing f;
+  f.chunked = (p->flags & F_CHUNKED) != 0;
+  if ((p->flags & F_CONTENT_LENGTH) != 0) f.content_length = p->content_length;
+  f.keep_alive = llhttp_should_keep_alive(p) != 0;
+  f.upgrade = p->upgrade != 0;
+  upgrade_ = f.upgrade;
+  if (mode_ == mode::request) {
+    request_.version_minor = p->http_minor;
+    request_.frame = f;
+    if (p->http_major != 1) {
+      error_reason_ = "unsupported HTTP version";
+      return -1;
+    }
+    if (!validate_request_head()) return -1;
+    if (const auto expect = request_.headers.find("expect")) {
+      request_.expect_continue = iequals(*expect, "100-continue");
+    }
+  } else {
+    response_.status = p->status_code;
+    response_.version_minor = p->http_minor;
+    response_.frame = f;
+    if (head_request_) return 1; // no body follows a response to HEAD
+  }
+  return HPE_PAUSED;
+}
+
+bool parser::validate_request_head() {
+  const auto& h = request_.headers;
+  const auto hosts = h.count("host");
+  if (hosts > 1) {
+    error_reason_ = "more than one Host header";
+    return false;
+  }
+  if (hosts == 0 && request_.version_minor >= 1) {
+    error_reason_ = "missing Host header";
+    return false;
+  }
+  if (h.count("transfer-encoding") > 0) {
+    if (request_.version_minor == 0) {
+      error_reason_ = "Transfer-Encoding in an HTTP/1.0 request";
+      return false;
+    }
+    if (!request_.frame.chunked) {
+      error_reason_ = "Transfer-Encoding without a final chunked";
+      return false;
+    }
+  }
+  if (request_.method == "CONNECT") return true; // answered 405 by the session
+  return true;
+}
+
+bool parser::needs_eof() const noexcept {
+  return llhttp_message_needs_eof(&state_->parser) != 0;
+}
+
+parse_result parser::feed(std::string_view data) {
+  if (failed_) return {parse_status::error, 0};
+  llhttp_t* p = &state_->parser;
+  if (message_done_) {
+    // Resuming after the pause at the end of the previous message.
+    message_done_ = false;
+    head_done_ = false;
+    head_bytes_ = 0;
+  }
+  const bool in_head = !head_done_;
+  // Never give the parser more head bytes than allowed, so a huge head is refused early.
+  std::size_t len = data.size();
+  if (in_head) {
+    const auto room = max_head_bytes_ > head_bytes_ ? max_head_bytes_ - head_bytes_ : 0;
+    len = static_cast<std::size_t>(std::min<std::uint64_t>(len, room + 1));
+  }
+  const auto err = llhttp_execute(p, data.data(), len);
+  std::size_t consumed = len;
+  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+    consumed = static_cast<std::size_t>(llhttp_get_error_pos(p) - data.data());
+    if (err == HPE_PAUSED_UPGRADE) {
+      upgrade_ = true;
+      llhttp_resume_after_upgrade(p);
+    } else {
+      llhttp_resume(p);
+    }
+  } else if (err != HPE_OK) {
+    failed_ = true;
+    if (error_reason_.empty()) error_reason_ = llhttp_get_error_reason(p);
+    if (error_reason_.empty()) error_reason_ = llhttp_errno_name(err);
+    return {parse_status::error, 0};
+  }
+  if (in_head) {
+    // Pausing at the end of the head makes `consumed` exactly the head's bytes.
+    head_bytes_ += consumed;
+    if (head_bytes_ > max_head_bytes_) {
+      failed_ = true;
+      head_too_large_ = true;
+      error_reason_ = "message head too large";
+      return {parse_status::error, 0};
+    }
+  }
+  if (message_done_) return {parse_status::message_complete, consumed};
+  if (head_done_ && in_head) return {parse_status::head_complete, consumed};
+  return {parse_status::need_more, consumed};
+}
+
+parse_result parser::finish() {
+  if (failed_) return {parse_status::error, 0};
+  const auto err = llhttp_finish(&state_->parser);
+  if (err == HPE_OK || err == HPE_PAUSED) {
+    if (message_done_) return {parse_status::message_complete, 0};
+    if (err == HPE_OK && !head_done_ && request_.method.empty() && response_.status == 0) {
+      return {parse_status::need_more, 0}; // closed between messages
+    }
+    if (err == HPE_OK) return {parse_status::need_more, 0};
+  }
+  failed_ = true;
+  error_reason_ = "connection closed before the message was complete";
+  return {parse_status::error, 0};
+}
+
+} // namespace parallax::proxy::http

@@ -1,0 +1,100 @@
+#pragma once
+// A small C++ adapter over llhttp (strict, no lenient flags). It pauses after a message head
+// and after a message end so the caller can act on each before more bytes are consumed:
+// pipelined requests stay in the caller's buffer until the current exchange is done.
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/message.hpp"
+
+namespace parallax::proxy::http {
+
+/// What one feed() call reached.
+enum class parse_status {
+  need_more,        // every byte consumed; the message is not complete
+  head_complete,    // the head is complete (body, if any, follows)
+  message_complete, // the whole message is complete (head too, for body-less messages)
+  error,            // malformed input; see parser::error_reason()
+};
+
+/// Result of feeding bytes: how far the parser went.
+struct parse_result {
+  parse_status status;
+  std::size_t consumed; // bytes of the input that belong to this message
+};
+
+/// Incremental HTTP/1.1 request or response parser with smuggling defences.
+class parser {
+public:
+  enum class mode { request, response };
+
+  /// A parser for requests or responses; `max_head_bytes` bounds request line + headers.
+  explicit parser(mode m, std::uint64_t max_head_bytes = 64 * 1024);
+  ~parser();
+  parser(const parser&) = delete;
+  parser& operator=(const parser&) = delete;
+
+  /// Starts over at a message boundary (a new connection, or after an error).
+  void reset();
+  /// For response mode: the next response answers a HEAD request, so it has no body.
+  void set_head_request(bool head) noexcept { head_request_ = head; }
+
+  /// Parses `data`; body bytes seen are appended to body() as views into `data`.
+  parse_result feed(std::string_view data);
+  /// Tells the parser the peer closed; completes a close-delimited message.
+  parse_result finish();
+
+  /// The request head (request mode), valid from head_complete on.
+  [[nodiscard]] request_head& request() noexcept { return request_; }
+  /// The response head (response mode), valid from head_complete on.
+  [[nodiscard]] response_head& response() noexcept { return response_; }
+  /// Body pieces (chunk framing removed) since the last clear_body().
+  [[nodiscard]] const std::vector<std::string_view>& body() const noexcept { return body_; }
+  /// Forgets body views once their bytes have been passed on.
+  void clear_body() noexcept { body_.clear(); }
+  /// Body bytes of the current message so far.
+  [[nodiscard]] std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+  /// Whether the current message's head has been completed.
+  [[nodiscard]] bool head_done() const noexcept { return head_done_; }
+  /// Whether the current message was complete (after message_complete).
+  [[nodiscard]] bool message_done() const noexcept { return message_done_; }
+  /// Whether the message switches protocols (request with Upgrade, or a 101 response).
+  [[nodiscard]] bool upgrade() const noexcept { return upgrade_; }
+  /// Whether the message ends only when the peer closes (response without framing).
+  [[nodiscard]] bool needs_eof() const noexcept;
+  /// Whether the error was the head exceeding max_head_bytes (431, not 400).
+  [[nodiscard]] bool head_too_large() const noexcept { return head_too_large_; }
+  /// Human-readable reason of the last error.
+  [[nodiscard]] std::string_view error_reason() const noexcept { return error_reason_; }
+
+private:
+  struct callbacks;
+  friend struct callbacks;
+
+  int on_headers_complete();
+  bool validate_request_head();
+
+  struct llhttp_state;
+  std::unique_ptr<llhttp_state> state_;
+  mode mode_;
+  std::uint64_t max_head_bytes_;
+  request_head request_;
+  response_head response_;
+  std::vector<std::string_view> body_;
+  std::uint64_t body_bytes_ = 0;
+  std::uint64_t head_bytes_ = 0;
+  header* current_header_ = nullptr;
+  bool in_value_ = false;
+  bool head_request_ = false;
+  bool head_done_ = false;
+  bool message_done_ = false;
+  bool upgrade_ = false;
+  bool head_too_large_ = false;
+  bool failed_ = false;
+  std::string_view error_reason_;
+};
+
+} // namespace parallax::proxy::http
