@@ -125,6 +125,7 @@ void parser::reset() {
   message_done_ = false;
   upgrade_ = false;
   head_too_large_ = false;
+  after_lf_ = false;
   failed_ = false;
   error_reason_ = {};
 }
@@ -192,6 +193,10 @@ bool parser::validate_request_head() {
     return false;
   }
   if (h.count("transfer-encoding") > 0) {
+    if (h.count("content-length") > 0) {
+      error_reason_ = "both Content-Length and Transfer-Encoding";
+      return false;
+    }
     if (request_.version_minor == 0) {
       error_reason_ = "Transfer-Encoding in an HTTP/1.0 request";
       return false;
@@ -217,6 +222,7 @@ parse_result parser::feed(std::string_view data) {
     message_done_ = false;
     head_done_ = false;
     head_bytes_ = 0;
+    after_lf_ = false;
   }
   const bool in_head = !head_done_;
   // Never give the parser more head bytes than allowed, so a huge head is refused early.
@@ -242,6 +248,17 @@ parse_result parser::feed(std::string_view data) {
     return {parse_status::error, 0};
   }
   if (in_head) {
+    // llhttp accepts obs-fold (a header line starting with SP/HTAB); RFC 9112 5.2 lets a
+    // proxy reject it, and we must, since other parsers would see different headers.
+    for (std::size_t i = 0; i < consumed; ++i) {
+      const char c = data[i];
+      if (after_lf_ && (c == ' ' || c == '\t')) {
+        failed_ = true;
+        error_reason_ = "obs-fold (header line folding) is not allowed";
+        return {parse_status::error, 0};
+      }
+      after_lf_ = c == '\n';
+    }
     // Pausing at the end of the head makes `consumed` exactly the head's bytes.
     head_bytes_ += consumed;
     if (head_bytes_ > max_head_bytes_) {

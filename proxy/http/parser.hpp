@@ -49,8 +49,10 @@ public:
 
   /// The request head (request mode), valid from head_complete on.
   [[nodiscard]] request_head& request() noexcept { return request_; }
+  [[nodiscard]] const request_head& request() const noexcept { return request_; }
   /// The response head (response mode), valid from head_complete on.
   [[nodiscard]] response_head& response() noexcept { return response_; }
+  [[nodiscard]] const response_head& response() const noexcept { return response_; }
   /// Body pieces (chunk framing removed) since the last clear_body().
   [[nodiscard]] const std::vector<std::string_view>& body() const noexcept { return body_; }
   /// Forgets body views once their bytes have been passed on.
@@ -93,6 +95,7 @@ private:
   bool message_done_ = false;
   bool upgrade_ = false;
   bool head_too_large_ = false;
+  bool after_lf_ = false;
   bool failed_ = false;
   std::string_view error_reason_;
 };

@@ -1,0 +1,126 @@
+// parallax command line (proxy.md "Command line"): wiring only.
+
+#include <CLI/CLI.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/version.hpp>
+
+#include <openssl/opensslv.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "config/loader.hpp"
+#include "proxy/server/logging.hpp"
+#include "proxy/server/server.hpp"
+#include "proxy/version.hpp"
+
+namespace {
+
+using namespace parallax;
+
+constexpr int exit_ok = 0;
+constexpr int exit_runtime = 1;
+constexpr int exit_config = 2;
+
+// Prints every error of a config file; returns the config or nullptr.
+std::shared_ptr<const config::config> load_or_report(const std::string& path) {
+  auto result = config::load_file(path);
+  for (const auto& e : result.errors) std::cerr << e.text() << '\n';
+  return result.cfg;
+}
+
+int cmd_check(const std::string& path) {
+  auto cfg = load_or_report(path);
+  if (!cfg) return exit_config;
+  std::cout << path << ": ok\n";
+  return exit_ok;
+}
+
+int cmd_run(const std::string& path) {
+  auto cfg = load_or_report(path);
+  if (!cfg) return exit_config;
+  proxy::server::configure_logging(cfg->logging);
+  std::unique_ptr<proxy::server::server> srv;
+  try {
+    srv = std::make_unique<proxy::server::server>(cfg);
+    srv->start();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return exit_runtime;
+  }
+  spdlog::info("{}", srv->ready_line());
+
+  boost::asio::io_context signals_io(1);
+  boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
+  bool stop = false;
+  int code = exit_ok;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          spdlog::warn("SIGHUP: configuration reload is not supported yet; keeping the "
+                       "running configuration");
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("signal {}: draining (up to {} ms)", sig,
+                     cfg->limits.drain_timeout.count());
+        const bool clean = srv->drain(cfg->limits.drain_timeout);
+        spdlog::info(clean ? "drained" : "drain timed out; remaining connections closed");
+        stop = true;
+      };
+  signals.async_wait(on_signal);
+  while (!stop) signals_io.run_one();
+  srv->stop();
+  spdlog::info("stopped");
+  return code;
+}
+
+std::string version_text() {
+  return fmt::format("parallax {}\nboost {}.{}.{}, {}, llhttp 8.1, yaml-cpp 0.7, spdlog {}.{}.{}, "
+                     "fmt {}",
+                     PARALLAX_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
+                     BOOST_VERSION % 100, OPENSSL_VERSION_TEXT, SPDLOG_VER_MAJOR,
+                     SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"parallax: a traffic-mirroring HTTP proxy for preview environments"};
+  app.require_subcommand(0, 1);
+  std::string top_config;
+  app.add_option("--config", top_config, "configuration file (same as `run --config FILE`)");
+  bool show_version = false;
+  app.add_flag("--version", show_version, "print versions and exit");
+
+  std::string run_config;
+  auto* run = app.add_subcommand("run", "run the proxy until SIGTERM/SIGINT");
+  run->add_option("--config", run_config, "configuration file")->required();
+
+  std::string check_config;
+  auto* check = app.add_subcommand("check", "validate a configuration file");
+  check->add_option("--config", check_config, "configuration file")->required();
+
+  auto* version = app.add_subcommand("version", "print versions and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? exit_ok : exit_config;
+  }
+  if (show_version || version->parsed()) {
+    std::cout << version_text() << '\n';
+    return exit_ok;
+  }
+  if (check->parsed()) return cmd_check(check_config);
+  if (run->parsed()) return cmd_run(run_config);
+  if (!top_config.empty()) return cmd_run(top_config);
+  std::cerr << app.help();
+  return exit_config;
+}

@@ -1,0 +1,190 @@
+#include "proxy/net/upstream_pool.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <variant>
+
+#include "proxy/net/tls.hpp"
+
+namespace parallax::proxy::net {
+
+using namespace asio::experimental::awaitable_operators;
+using clock = std::chrono::steady_clock;
+
+/// One configured endpoint: its resolved addresses and idle connections.
+struct endpoint_state {
+  config::address addr;
+  bool literal = false; // an IP literal never needs DNS
+  std::vector<tcp::endpoint> resolved;
+  clock::time_point resolved_at{};
+  bool refreshing = false;
+  std::size_t next_address = 0;
+  std::vector<std::unique_ptr<upstream_connection>> idle;
+  std::uint32_t open = 0; // connections open on this worker
+};
+
+const char* upstream_error_name(upstream_error e) noexcept {
+  switch (e) {
+  case upstream_error::connect_failed: return "connect_failed";
+  case upstream_error::timeout: return "timeout";
+  case upstream_error::reset: return "reset";
+  case upstream_error::malformed_response: return "malformed_response";
+  case upstream_error::tls: return "tls";
+  case upstream_error::none: break;
+  }
+  return "none";
+}
+
+upstream_connection::upstream_connection(tcp::socket socket, std::shared_ptr<endpoint_state> ep,
+                                         asio::ssl::context* tls)
+    : stream_(tls ? net::stream(std::move(socket), *tls) : net::stream(std::move(socket))),
+      ep_(std::move(ep)) {
+  ++ep_->open;
+}
+
+upstream_connection::~upstream_connection() {
+  stream_.close();
+  --ep_->open;
+}
+
+upstream_pool::upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
+                             std::shared_ptr<asio::ssl::context> tls)
+    : ioc_(ioc), cfg_(cfg), tls_(cfg.tls.enabled ? std::move(tls) : nullptr) {
+  for (const auto& a : cfg_.endpoints) {
+    auto ep = std::make_shared<endpoint_state>();
+    ep->addr = a;
+    error_code ec;
+    const auto ip = asio::ip::make_address(a.host, ec);
+    if (!ec) {
+      ep->literal = true;
+      ep->resolved.emplace_back(ip, a.port);
+    }
+    endpoints_.push_back(std::move(ep));
+  }
+}
+
+upstream_pool::~upstream_pool() { close_idle(); }
+
+std::unique_ptr<upstream_connection> upstream_pool::take_idle(std::size_t& endpoint_index) {
+  endpoint_index = next_++ % endpoints_.size();
+  auto& idle = endpoints_[endpoint_index]->idle;
+  if (idle.empty()) return nullptr;
+  auto conn = std::move(idle.back());
+  idle.pop_back();
+  return conn;
+}
+
+void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
+  auto& ep = *conn->ep_;
+  if (ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open()) return;
+  ep.idle.push_back(std::move(conn));
+}
+
+void upstream_pool::close_idle() {
+  for (auto& ep : endpoints_) ep->idle.clear();
+}
+
+awaitable<error_code> upstream_pool::resolve(endpoint_state& ep) {
+  tcp::resolver resolver(ioc_);
+  auto [ec, results] =
+      co_await resolver.async_resolve(ep.addr.host, std::to_string(ep.addr.port), use_nothrow);
+  if (ec) co_return ec;
+  std::vector<tcp::endpoint> fresh;
+  for (const auto& r : results) fresh.push_back(r.endpoint());
+  if (fresh.empty()) co_return asio::error::host_not_found;
+  ep.resolved = std::move(fresh);
+  ep.resolved_at = clock::now();
+  co_return error_code{};
+}
+
+void upstream_pool::refresh_in_background(const std::shared_ptr<endpoint_state>& ep) {
+  if (ep->refreshing) return;
+  ep->refreshing = true;
+  // The endpoint state is kept alive by the shared_ptr captured in the coroutine; stale
+  // addresses stay in use until the new ones arrive.
+  asio::co_spawn(
+      ioc_,
+      [this, ep]() -> awaitable<void> {
+        const auto ec = co_await resolve(*ep);
+        if (ec) {
+          spdlog::warn("upstream {}: re-resolving {} failed: {}", cfg_.name, ep->addr.host,
+                       ec.message());
+          ep->resolved_at = clock::now(); // retry after another interval, keep old addresses
+        }
+        ep->refreshing = false;
+      },
+      [](const std::exception_ptr& e) {
+        if (e) spdlog::error("upstream DNS refresh failed unexpectedly");
+      });
+}
+
+awaitable<connect_result> upstream_pool::connect(std::size_t endpoint_index) {
+  auto ep = endpoints_[endpoint_index];
+  connect_result result;
+  if (cfg_.max_connections_per_endpoint != 0 && ep->open >= cfg_.max_connections_per_endpoint) {
+    result.error = upstream_error::connect_failed;
+    result.detail = "max_connections_per_endpoint reached";
+    co_return result;
+  }
+  asio::steady_timer timer(ioc_);
+  timer.expires_after(cfg_.connect_timeout);
+
+  if (!ep->literal) {
+    if (ep->resolved.empty()) {
+      auto outcome = co_await (resolve(*ep) || timer.async_wait(use_nothrow));
+      if (outcome.index() == 1) {
+        result.error = upstream_error::timeout;
+        result.detail = "DNS resolution timed out";
+        co_return result;
+      }
+      if (const auto ec = std::get<0>(outcome)) {
+        result.error = upstream_error::connect_failed;
+        result.detail = "cannot resolve " + ep->addr.host + ": " + ec.message();
+        co_return result;
+      }
+    } else if (clock::now() - ep->resolved_at > cfg_.resolve_interval) {
+      refresh_in_background(ep);
+    }
+  }
+
+  const auto target = ep->resolved[ep->next_address++ % ep->resolved.size()];
+  tcp::socket socket(ioc_);
+  auto outcome = co_await (socket.async_connect(target, use_nothrow) ||
+                           timer.async_wait(use_nothrow));
+  if (outcome.index() == 1) {
+    result.error = upstream_error::timeout;
+    result.detail = "connect to " + ep->addr.text() + " timed out";
+    co_return result;
+  }
+  if (const auto [ec] = std::get<0>(outcome); ec) {
+    result.error = upstream_error::connect_failed;
+    result.detail = "connect to " + ep->addr.text() + ": " + ec.message();
+    co_return result;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto conn = std::make_unique<upstream_connection>(std::move(socket), ep, tls_.get());
+  if (tls_) {
+    prepare_client_stream(conn->stream(), cfg_.tls, ep->addr.host);
+    auto hs = co_await (conn->stream().handshake(asio::ssl::stream_base::client) ||
+                        timer.async_wait(use_nothrow));
+    if (hs.index() == 1) {
+      result.error = upstream_error::timeout;
+      result.detail = "TLS handshake with " + ep->addr.text() + " timed out";
+      co_return result;
+    }
+    if (const auto ec = std::get<0>(hs)) {
+      result.error = upstream_error::tls;
+      result.detail = "TLS handshake with " + ep->addr.text() + ": " + ec.message();
+      co_return result;
+    }
+  }
+  result.conn = std::move(conn);
+  co_return result;
+}
+
+} // namespace parallax::proxy::net

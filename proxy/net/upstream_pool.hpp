@@ -1,0 +1,94 @@
+#pragma once
+// Per-worker pool of keep-alive connections to one upstream's endpoints: round-robin over
+// endpoints, DNS names resolved asynchronously and refreshed every resolve_interval, idle
+// connections reused LIFO. Owned by one worker thread: no locks.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "proxy/net/asio.hpp"
+#include "proxy/net/stream.hpp"
+
+namespace parallax::proxy::net {
+
+/// Why an upstream could not be used; names match the upstream_errors_total `kind` label.
+enum class upstream_error { none, connect_failed, timeout, reset, malformed_response, tls };
+
+/// The metric label of an upstream error kind.
+const char* upstream_error_name(upstream_error e) noexcept;
+
+struct endpoint_state;
+
+/// One connection to an upstream endpoint, checked out of the pool by one exchange at a time.
+class upstream_connection {
+public:
+  upstream_connection(tcp::socket socket, std::shared_ptr<endpoint_state> ep,
+                      asio::ssl::context* tls);
+  ~upstream_connection();
+  upstream_connection(const upstream_connection&) = delete;
+  upstream_connection& operator=(const upstream_connection&) = delete;
+
+  /// The byte stream (plain or TLS).
+  net::stream& stream() noexcept { return stream_; }
+  /// True when this connection already carried a request (so it may have died idle).
+  [[nodiscard]] bool reused() const noexcept { return requests_ > 0; }
+  /// Counts a completed exchange.
+  void count_request() noexcept { ++requests_; }
+  /// The endpoint this connection goes to.
+  [[nodiscard]] const endpoint_state& endpoint() const noexcept { return *ep_; }
+
+private:
+  friend class upstream_pool;
+  net::stream stream_;
+  std::shared_ptr<endpoint_state> ep_;
+  std::uint64_t requests_ = 0;
+};
+
+/// Result of opening a fresh connection.
+struct connect_result {
+  std::unique_ptr<upstream_connection> conn;
+  upstream_error error = upstream_error::none;
+  std::string detail;
+};
+
+/// Keep-alive pool for one upstream on one worker.
+class upstream_pool {
+public:
+  /// A pool for `cfg` running on `ioc`; `tls` is the client context when TLS is enabled.
+  upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
+                std::shared_ptr<asio::ssl::context> tls);
+  ~upstream_pool();
+  upstream_pool(const upstream_pool&) = delete;
+  upstream_pool& operator=(const upstream_pool&) = delete;
+
+  /// The upstream's configuration.
+  [[nodiscard]] const config::upstream& config() const noexcept { return cfg_; }
+  /// Picks the next endpoint round-robin and returns one of its idle connections, if any.
+  std::unique_ptr<upstream_connection> take_idle(std::size_t& endpoint_index);
+  /// Opens a new connection to endpoint `endpoint_index` within connect_timeout (DNS, TCP,
+  /// TLS handshake included).
+  awaitable<connect_result> connect(std::size_t endpoint_index);
+  /// Returns a connection whose last exchange ended cleanly, for reuse.
+  void release(std::unique_ptr<upstream_connection> conn);
+  /// Closes every idle connection (drain, shutdown).
+  void close_idle();
+
+private:
+  awaitable<error_code> resolve(endpoint_state& ep);
+  void refresh_in_background(const std::shared_ptr<endpoint_state>& ep);
+
+  asio::io_context& ioc_;
+  config::upstream cfg_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::vector<std::shared_ptr<endpoint_state>> endpoints_;
+  std::size_t next_ = 0;
+};
+
+} // namespace parallax::proxy::net

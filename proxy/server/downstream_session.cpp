@@ -1,0 +1,613 @@
+#include "proxy/server/downstream_session.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/http/serializer.hpp"
+#include "proxy/server/worker.hpp"
+
+namespace parallax::proxy::server {
+
+using namespace asio::experimental::awaitable_operators;
+using clock = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t upstream_buffer_size = 16 * 1024;
+constexpr std::uint64_t max_response_head_bytes = 256 * 1024;
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view last_chunk = "0\r\n\r\n";
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Result of sending a request and waiting for its response head.
+enum class attempt_result { head_received, retry, client_failed, upstream_failed, timed_out };
+} // namespace
+
+downstream_session::downstream_session(worker& w, tcp::socket socket,
+                                       const listener_binding& listener)
+    : worker_(w), rt_(w.rt()),
+      client_(listener.tls ? net::stream(std::move(socket), *listener.tls)
+                           : net::stream(std::move(socket))),
+      listener_(listener), buf_(new char[buffer_size]),
+      request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes),
+      response_parser_(http::parser::mode::response, max_response_head_bytes) {
+  error_code ec;
+  const auto remote = client_.socket().remote_endpoint(ec);
+  client_ip_ = ec ? "unknown" : remote.address().to_string();
+  worker_.registry().add(this);
+  listener_.stats->connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+downstream_session::~downstream_session() {
+  worker_.registry().remove(this);
+  listener_.stats->connections.fetch_sub(1, std::memory_order_relaxed);
+  worker_.state().connections.fetch_sub(1, std::memory_order_relaxed);
+  worker_.connection_closed();
+}
+
+void downstream_session::on_deadline() {
+  expired_ = true;
+  client_.cancel();
+  if (active_upstream_ != nullptr) active_upstream_->stream().cancel();
+}
+
+void downstream_session::on_drain() {
+  draining_ = true;
+  // An idle keep-alive connection has nothing in flight: close it now. A busy one finishes
+  // its exchange and closes with `Connection: close`.
+  if (phase_ == phase::idle) client_.cancel();
+}
+
+void downstream_session::force_close() {
+  closed_ = true;
+  client_.close();
+  if (active_upstream_ != nullptr) active_upstream_->stream().close();
+}
+
+awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self) {
+  auto& s = *self;
+  const auto& limits = s.rt_->cfg->limits;
+  if (s.client_.is_tls()) {
+    s.phase_ = phase::head;
+    s.set_deadline(clock::now() + limits.header_timeout);
+    const auto ec = co_await s.client_.handshake(asio::ssl::stream_base::server);
+    s.clear_deadline();
+    if (ec || s.expired_) {
+      spdlog::debug("TLS handshake with {} failed: {}", s.client_ip_, ec.message());
+      s.client_.close();
+      co_return;
+    }
+  }
+  while (!s.closed_) {
+    if (co_await s.serve_one() == outcome::close) break;
+  }
+  co_await s.close_gracefully();
+}
+
+awaitable<void> downstream_session::close_gracefully() {
+  if (closed_ || !client_.is_open()) co_return;
+  phase_ = phase::closing;
+  if (!client_.is_tls() && !saw_eof_) {
+    // Lingering close: stop sending, then read and drop what the client still sends for a
+    // short bounded time, so a final response is not destroyed by a reset (RFC 9112 9.6).
+    error_code ignored;
+    client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    set_deadline(clock::now() + std::chrono::seconds(2));
+    std::size_t drained = 0;
+    while (drained < 1024 * 1024 && !expired_) {
+      auto [ec, n] = co_await client_.read_some(asio::buffer(buf_.get(), buffer_size));
+      if (ec) break;
+      drained += n;
+    }
+    clear_deadline();
+  }
+  client_.close();
+}
+
+awaitable<bool> downstream_session::read_client() {
+  auto [ec, n] = co_await client_.read_some(asio::buffer(buf_.get() + end_, buffer_size - end_));
+  if (ec == asio::error::eof) saw_eof_ = true;
+  if (ec || expired_) co_return false;
+  end_ += n;
+  co_return true;
+}
+
+awaitable<error_code> downstream_session::write_client(std::string_view data) {
+  auto [ec, n] = co_await client_.write(asio::buffer(data.data(), data.size()));
+  co_return ec;
+}
+
+awaitable<downstream_session::outcome> downstream_session::serve_one() {
+  const auto& limits = rt_->cfg->limits;
+  phase_ = phase::idle;
+  expired_ = false;
+  route_index_ = -1;
+  response_bytes_ = 0;
+
+  // 1. A complete request head, from buffered (pipelined) bytes first.
+  for (;;) {
+    if (begin_ < end_) {
+      if (phase_ == phase::idle) {
+        phase_ = phase::head;
+        set_deadline(clock::now() + limits.header_timeout);
+      }
+      const auto r = request_parser_.feed({buf_.get() + begin_, end_ - begin_});
+      if (r.status == http::parse_status::error) {
+        clear_deadline();
+        co_return co_await send_failure(request_parser_.head_too_large() ? failure::head_too_large
+                                                                         : failure::bad_request,
+                                        request_parser_.error_reason());
+      }
+      begin_ += r.consumed;
+      if (r.status == http::parse_status::head_complete) break;
+    }
+    begin_ = end_ = 0;
+    if (draining_ && phase_ == phase::idle) co_return outcome::close;
+    if (phase_ == phase::idle) set_deadline(clock::now() + limits.idle_timeout);
+    if (!co_await read_client()) {
+      clear_deadline();
+      if (expired_ && phase_ == phase::head) {
+        expired_ = false;
+        co_return co_await send_failure(failure::head_timeout, "request head timed out");
+      }
+      co_return outcome::close;
+    }
+  }
+  clear_deadline();
+  started_ = clock::now();
+
+  // 2. Act on the head.
+  auto& req = request_parser_.request();
+  if (req.method == "CONNECT") {
+    co_return co_await send_failure(failure::method_not_allowed, "CONNECT");
+  }
+  if (limits.max_request_body_bytes != 0 && req.frame.content_length &&
+      *req.frame.content_length > limits.max_request_body_bytes) {
+    co_return co_await send_failure(failure::body_too_large, "Content-Length above the limit");
+  }
+  const auto route = rt_->router.match(req);
+  if (!route) co_return co_await send_failure(failure::no_route, "no route");
+  route_index_ = static_cast<int>(*route);
+  co_return co_await forward(*route);
+}
+
+awaitable<downstream_session::outcome> downstream_session::send_failure(failure f,
+                                                                      std::string_view detail) {
+  const auto resp = response_for(f);
+  const auto& req = request_parser_.request();
+  // The connection can only be reused when the whole request has been read.
+  const bool request_done = request_parser_.message_done() ||
+                            (request_parser_.head_done() && !req.has_body() && !req.frame.upgrade);
+  const bool close = resp.close || draining_ || !request_done || !req.frame.keep_alive;
+  spdlog::debug("{} {} {}: {} ({})", client_ip_, req.method, req.target, resp.status, detail);
+  out_.clear();
+  http::write_error_response(out_, resp.status, resp.body, close);
+  const auto ec = co_await write_client(out_);
+  finish_exchange(resp.status);
+  if (ec || close) co_return outcome::close;
+  if (!request_parser_.message_done()) {
+    // A body-less request is complete once its (empty) body is consumed.
+    request_parser_.feed({});
+  }
+  co_return outcome::keep_alive;
+}
+
+void downstream_session::finish_exchange(int status) {
+  auto* stats = route_index_ >= 0 ? rt_->route_stats[static_cast<std::size_t>(route_index_)]
+                                  : rt_->unmatched_stats;
+  stats->count(status);
+  const auto elapsed = started_ == clock::time_point{}
+                           ? 0.0
+                           : std::chrono::duration<double>(clock::now() - started_).count();
+  stats->duration.observe(elapsed);
+  if (worker_.state().access_log) log_access(status, response_bytes_);
+}
+
+void downstream_session::log_access(int status, std::uint64_t bytes) const {
+  const auto& req = request_parser_.request();
+  const auto elapsed = started_ == clock::time_point{}
+                           ? 0.0
+                           : std::chrono::duration<double, std::milli>(clock::now() - started_)
+                                 .count();
+  const char* route = route_index_ >= 0
+                          ? rt_->cfg->routes[static_cast<std::size_t>(route_index_)].name.c_str()
+                          : "-";
+  spdlog::info("access {} \"{} {} HTTP/1.{}\" {} {} {:.3f}ms route={}", client_ip_, req.method,
+               redact_target(req.target, rt_->cfg->reports.redact.query_params),
+               req.version_minor, status, bytes, elapsed, route);
+}
+
+awaitable<bool> downstream_session::send_request_body(net::upstream_connection& up,
+                                                      bool chunked, body_error& err) {
+  const auto& limits = rt_->cfg->limits;
+  bool head_pending = true;
+  for (;;) {
+    request_parser_.clear_body();
+    const auto r = request_parser_.feed({buf_.get() + begin_, end_ - begin_});
+    if (r.status == http::parse_status::error) {
+      err = body_error::client_malformed;
+      co_return false;
+    }
+    begin_ += r.consumed;
+    if (limits.max_request_body_bytes != 0 &&
+        request_parser_.body_bytes() > limits.max_request_body_bytes) {
+      err = body_error::too_large;
+      co_return false;
+    }
+    const bool done = r.status == http::parse_status::message_complete;
+    // One gathered write: head (first time), chunk framing, body pieces, last chunk.
+    std::size_t total = 0;
+    for (auto piece : request_parser_.body()) total += piece.size();
+    if (!head_pending) out_.clear();
+    if (chunked && total > 0) http::write_chunk_size(out_, total);
+    gather_.clear();
+    if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+    for (auto piece : request_parser_.body()) gather_.emplace_back(piece.data(), piece.size());
+    if (chunked && total > 0) gather_.emplace_back(crlf.data(), crlf.size());
+    if (chunked && done) gather_.emplace_back(last_chunk.data(), last_chunk.size());
+    if (!gather_.empty()) {
+      auto [ec, n] = co_await up.stream().write(gather_);
+      if (ec || expired_) {
+        err = head_pending ? body_error::upstream_failed_before_send : body_error::upstream_failed;
+        co_return false;
+      }
+    }
+    head_pending = false;
+    out_.clear();
+    if (done) co_return true;
+    if (begin_ == end_) begin_ = end_ = 0;
+    set_deadline(clock::now() + limits.idle_timeout);
+    if (!co_await read_client()) {
+      clear_deadline();
+      err = body_error::client_failed;
+      co_return false;
+    }
+    clear_deadline();
+  }
+}
+
+awaitable<downstream_session::outcome> downstream_session::forward(std::size_t route_index) {
+  auto& req = request_parser_.request();
+  const auto& route = rt_->cfg->routes[route_index];
+  if (!upstream_buf_) upstream_buf_.reset(new char[upstream_buffer_size]);
+  auto& pool = worker_.pool(route.upstream);
+  auto* up_stats = rt_->upstream_stats.at(route.upstream);
+  const auto count_error = [&](net::upstream_error e) {
+    up_stats->errors[static_cast<std::size_t>(e) - 1].fetch_add(1, std::memory_order_relaxed);
+  };
+
+  const bool websocket = request_parser_.upgrade() && req.frame.upgrade &&
+                         http::list_contains(req.headers.find("upgrade").value_or(""),
+                                             "websocket");
+  // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
+  const bool other_upgrade = request_parser_.upgrade() && !websocket;
+  if (!websocket) req.frame.upgrade = false;
+  const bool chunked = req.frame.chunked;
+  const auto framing = chunked ? http::body_framing::chunked
+                       : req.frame.content_length ? http::body_framing::content_length
+                                                  : http::body_framing::none;
+  const bool expect_continue = req.expect_continue && req.has_body();
+  req.headers.remove("expect"); // answered here: the upstream sees the body arrive directly
+  const bool replayable = !req.has_body();
+
+  std::unique_ptr<net::upstream_connection> conn;
+  std::size_t ep = 0;
+  bool sent_continue = false;
+  std::size_t ub = 0;
+  std::size_t ue = 0;
+  bool response_complete = false; // a body-less final response already ended at its head
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == 0) conn = pool.take_idle(ep);
+    if (!conn) {
+      phase_ = phase::upstream;
+      auto res = co_await pool.connect(ep);
+      if (!res.conn) {
+        count_error(res.error);
+        spdlog::warn("upstream {}: {}", route.upstream, res.detail);
+        co_return co_await send_failure(failure::upstream_unavailable, res.detail);
+      }
+      conn = std::move(res.conn);
+    }
+    active_upstream_ = conn.get();
+    if (expect_continue && !sent_continue && begin_ == end_) {
+      // The client waits for this before sending its body; the upstream is now ready for it.
+      sent_continue = true;
+      if (co_await write_client(continue_line)) {
+        active_upstream_ = nullptr;
+        co_return outcome::close;
+      }
+    }
+    out_.clear();
+    http::write_request_head(out_, req, {client_ip_, client_.is_tls()}, framing,
+                             req.frame.content_length.value_or(0));
+    phase_ = phase::body;
+    body_error berr = body_error::none;
+    if (!co_await send_request_body(*conn, chunked, berr)) {
+      active_upstream_ = nullptr;
+      switch (berr) {
+      case body_error::too_large:
+        co_return co_await send_failure(failure::body_too_large, "body above the limit");
+      case body_error::client_malformed:
+        co_return co_await send_failure(failure::bad_request, request_parser_.error_reason());
+      case body_error::client_failed:
+        co_return outcome::close;
+      case body_error::upstream_failed_before_send:
+      case body_error::upstream_failed:
+      case body_error::none:
+        break;
+      }
+      if (conn->reused() && replayable && attempt == 0) {
+        conn.reset(); // a pooled connection the upstream had closed: retry once, fresh
+        continue;
+      }
+      count_error(net::upstream_error::reset);
+      co_return co_await send_failure(failure::upstream_unavailable, "upstream write failed");
+    }
+
+    // Wait for the response head (interim 1xx responses are relayed).
+    phase_ = phase::upstream;
+    response_parser_.reset();
+    response_parser_.set_head_request(req.method == "HEAD");
+    const auto timeout = pool.config().request_timeout;
+    set_deadline(clock::now() + timeout);
+    bool got_bytes = false;
+    attempt_result result = attempt_result::upstream_failed;
+    net::upstream_error kind = net::upstream_error::reset;
+    while (result == attempt_result::upstream_failed) {
+      auto [ec, n] = co_await conn->stream().read_some(
+          asio::buffer(upstream_buf_.get(), upstream_buffer_size));
+      if (expired_) {
+        result = attempt_result::timed_out;
+        break;
+      }
+      if (ec) {
+        if (!got_bytes && conn->reused() && replayable && attempt == 0) {
+          result = attempt_result::retry;
+        }
+        kind = net::upstream_error::reset;
+        break;
+      }
+      got_bytes = true;
+      ub = 0;
+      ue = n;
+      bool head = false;
+      while (ub < ue || !head) {
+        const auto r = response_parser_.feed({upstream_buf_.get() + ub, ue - ub});
+        if (r.status == http::parse_status::error) {
+          kind = net::upstream_error::malformed_response;
+          break;
+        }
+        ub += r.consumed;
+        if (r.status == http::parse_status::need_more) break;
+        const int status = response_parser_.response().status;
+        if (status >= 100 && status < 200 && status != 101) {
+          if (r.status == http::parse_status::head_complete && status != 100) {
+            out_.clear();
+            http::write_interim_head(out_, response_parser_.response());
+            if (co_await write_client(out_)) {
+              result = attempt_result::client_failed;
+              break;
+            }
+          }
+          continue; // the interim message completes; the final response follows
+        }
+        head = true;
+        response_complete = r.status == http::parse_status::message_complete;
+        result = attempt_result::head_received;
+        break;
+      }
+      if (kind == net::upstream_error::malformed_response) break;
+      if (result == attempt_result::client_failed) break;
+    }
+    clear_deadline();
+    if (result == attempt_result::retry) {
+      active_upstream_ = nullptr;
+      conn.reset();
+      continue;
+    }
+    if (result == attempt_result::client_failed) {
+      active_upstream_ = nullptr;
+      co_return outcome::close;
+    }
+    if (result == attempt_result::timed_out) {
+      expired_ = false;
+      active_upstream_ = nullptr;
+      count_error(net::upstream_error::timeout);
+      spdlog::warn("upstream {}: no response head within {}ms", route.upstream, timeout.count());
+      co_return co_await send_failure(failure::upstream_timeout, "request_timeout");
+    }
+    if (result != attempt_result::head_received) {
+      active_upstream_ = nullptr;
+      count_error(kind);
+      spdlog::warn("upstream {}: {} before a response head", route.upstream,
+                   net::upstream_error_name(kind));
+      co_return co_await send_failure(failure::upstream_unavailable, "upstream failed");
+    }
+    break;
+  }
+
+  // 3. Relay the response.
+  auto& res = response_parser_.response();
+  const int status = res.status;
+  phase_ = phase::response;
+  if (status == 101) {
+    if (!websocket) {
+      active_upstream_ = nullptr;
+      count_error(net::upstream_error::malformed_response);
+      co_return co_await send_failure(failure::upstream_unavailable, "unexpected 101");
+    }
+    co_return co_await tunnel(*conn, ub, ue);
+  }
+  const bool no_body = req.method == "HEAD" || status == 204 || status == 304;
+  bool client_keep = req.frame.keep_alive && !draining_ && !other_upgrade;
+  auto out_framing = http::body_framing::content_length;
+  if (no_body) {
+    out_framing = http::body_framing::none;
+  } else if (res.frame.chunked || !res.frame.content_length) {
+    // Chunked or close-delimited upstream bodies go to HTTP/1.1 clients chunked (keeping the
+    // connection); HTTP/1.0 clients get a close-delimited body.
+    if (req.version_minor >= 1) {
+      out_framing = http::body_framing::chunked;
+    } else {
+      out_framing = http::body_framing::close_delimited;
+      client_keep = false;
+    }
+  }
+  out_.clear();
+  http::write_response_head(out_, res, out_framing, res.frame.content_length.value_or(0),
+                            client_keep, req.version_minor);
+  const bool chunked_out = out_framing == http::body_framing::chunked;
+  bool head_pending = true;
+  bool complete = response_complete;
+  bool upstream_broken = false;
+  const auto timeout = pool.config().request_timeout;
+  for (;;) {
+    response_parser_.clear_body();
+    if (!complete) {
+      const auto r = response_parser_.feed({upstream_buf_.get() + ub, ue - ub});
+      if (r.status == http::parse_status::error) {
+        upstream_broken = true;
+        count_error(net::upstream_error::malformed_response);
+        break;
+      }
+      ub += r.consumed;
+      complete = r.status == http::parse_status::message_complete;
+    }
+    std::size_t total = 0;
+    for (auto piece : response_parser_.body()) total += piece.size();
+    if (!head_pending) out_.clear();
+    if (chunked_out && total > 0) http::write_chunk_size(out_, total);
+    gather_.clear();
+    if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+    for (auto piece : response_parser_.body()) gather_.emplace_back(piece.data(), piece.size());
+    if (chunked_out && total > 0) gather_.emplace_back(crlf.data(), crlf.size());
+    if (chunked_out && complete) gather_.emplace_back(last_chunk.data(), last_chunk.size());
+    if (!gather_.empty()) {
+      set_deadline(clock::now() + rt_->cfg->limits.idle_timeout);
+      auto [ec, n] = co_await client_.write(gather_);
+      clear_deadline();
+      if (ec || expired_) {
+        active_upstream_ = nullptr;
+        finish_exchange(status);
+        co_return outcome::close; // the client went away mid-response
+      }
+      response_bytes_ += total;
+    }
+    head_pending = false;
+    out_.clear();
+    if (complete) break;
+    set_deadline(clock::now() + timeout);
+    auto [ec, n] = co_await conn->stream().read_some(
+        asio::buffer(upstream_buf_.get(), upstream_buffer_size));
+    clear_deadline();
+    if (expired_) {
+      upstream_broken = true;
+      count_error(net::upstream_error::timeout);
+      break;
+    }
+    ub = 0;
+    ue = 0;
+    if (ec) {
+      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+        const auto r = response_parser_.finish();
+        if (r.status == http::parse_status::message_complete) {
+          // A close-delimited body ended; terminate the chunked stream for the client.
+          if (chunked_out) {
+            co_await write_client(last_chunk);
+          }
+          complete = true;
+          active_upstream_ = nullptr;
+          conn.reset();
+          break;
+        }
+      }
+      upstream_broken = true;
+      count_error(net::upstream_error::reset);
+      break;
+    }
+    ue = n;
+  }
+  active_upstream_ = nullptr;
+  if (upstream_broken) {
+    // The status is already sent: close so the client sees a truncated message.
+    spdlog::warn("upstream {}: response body broken off after {} bytes", route.upstream,
+                 response_bytes_);
+    finish_exchange(status);
+    closed_ = true;
+    client_.close();
+    co_return outcome::close;
+  }
+  if (conn && res.frame.keep_alive && ub == ue && !response_parser_.needs_eof()) {
+    conn->count_request();
+    pool.release(std::move(conn));
+  }
+  finish_exchange(status);
+  co_return client_keep ? outcome::keep_alive : outcome::close;
+}
+
+awaitable<downstream_session::outcome>
+downstream_session::tunnel(net::upstream_connection& up, std::size_t ub, std::size_t ue) {
+  phase_ = phase::tunnel;
+  auto& res = response_parser_.response();
+  out_.clear();
+  http::write_response_head(out_, res, http::body_framing::none, 0, true, 1);
+  gather_.clear();
+  gather_.emplace_back(out_.data(), out_.size());
+  if (ub < ue) gather_.emplace_back(upstream_buf_.get() + ub, ue - ub);
+  auto [ec, n] = co_await client_.write(gather_);
+  finish_exchange(101);
+  if (ec) co_return outcome::close;
+  if (begin_ < end_) {
+    auto [ec2, n2] = co_await up.stream().write(asio::buffer(buf_.get() + begin_, end_ - begin_));
+    if (ec2) co_return outcome::close;
+  }
+  begin_ = end_ = 0;
+  const auto idle = rt_->cfg->limits.idle_timeout;
+  // Both directions are copied until either side closes or the tunnel is idle too long.
+  auto pump = [this, idle](net::stream& from, net::stream& to, char* buffer) -> awaitable<void> {
+    for (;;) {
+      set_deadline(clock::now() + idle);
+      auto [rec, got] = co_await from.read_some(asio::buffer(buffer, buffer_size));
+      if (rec || expired_) co_return;
+      auto [wec, put] = co_await to.write(asio::buffer(buffer, got));
+      if (wec || expired_) co_return;
+    }
+  };
+  co_await (pump(client_, up.stream(), buf_.get()) ||
+            pump(up.stream(), client_, upstream_buf_.get()));
+  clear_deadline();
+  active_upstream_ = nullptr;
+  up.stream().close();
+  closed_ = true;
+  client_.close();
+  co_return outcome::close;
+}
+
+std::string redact_target(std::string_view target, const std::vector<std::string>& params) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos || params.empty()) return std::string(target);
+  std::string out(target.substr(0, q + 1));
+  auto query = target.substr(q + 1);
+  bool first = true;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    const auto name = pair.substr(0, eq);
+    if (!first) out.push_back('&');
+    first = false;
+    bool secret = false;
+    for (const auto& p : params) secret = secret || http::iequals(p, name);
+    if (secret && eq != std::string_view::npos) {
+      out.append(name);
+      out.append("=[redacted]");
+    } else {
+      out.append(pair);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+} // namespace parallax::proxy::server

@@ -1,0 +1,17 @@
+#include "proxy/server/runtime.hpp"
+
+#include "proxy/net/tls.hpp"
+
+namespace parallax::proxy::server {
+
+runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metrics)
+    : cfg(std::move(c)), router(*cfg) {
+  for (const auto& r : cfg->routes) route_stats.push_back(&metrics.route(r.name));
+  unmatched_stats = &metrics.route("unmatched");
+  for (const auto& [name, up] : cfg->upstreams) {
+    upstream_stats[name] = &metrics.upstream(name);
+    if (up.tls.enabled) upstream_tls[name] = net::make_client_context(up.tls);
+  }
+}
+
+} // namespace parallax::proxy::server

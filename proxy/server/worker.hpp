@@ -1,0 +1,99 @@
+#pragma once
+// One I/O thread: its own io_context, listening sockets (SO_REUSEPORT), upstream pools and
+// connection registry. Nothing here is shared with other workers except server_state.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proxy/net/asio.hpp"
+#include "proxy/net/upstream_pool.hpp"
+#include "proxy/server/connection_registry.hpp"
+#include "proxy/server/metrics.hpp"
+#include "proxy/server/runtime.hpp"
+
+namespace parallax::proxy::server {
+
+/// State shared by all workers of a server (atomics and start-up-time objects only).
+struct server_state {
+  metrics_registry metrics;
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<bool> draining{false};
+  bool access_log = false;
+
+  std::mutex drain_mutex;
+  std::condition_variable drain_cv;
+  std::size_t workers_drained = 0; // guarded by drain_mutex
+};
+
+/// A listener as each worker sees it.
+struct listener_binding {
+  std::string name;
+  std::shared_ptr<asio::ssl::context> tls;
+  listener_metrics* stats = nullptr;
+};
+
+/// One I/O thread with its listeners, pools and connections.
+class worker {
+public:
+  /// A worker of `state` serving `rt`.
+  worker(std::size_t id, server_state& state, std::shared_ptr<const runtime> rt);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  /// Binds `ep` with SO_REUSEPORT for `binding`; returns the bound endpoint (port 0 resolved).
+  /// Throws boost::system::system_error when the address cannot be bound.
+  tcp::endpoint listen(const listener_binding& binding, const tcp::endpoint& ep);
+  /// Starts the thread: accept loops and the deadline sweeper.
+  void start();
+  /// Stops accepting and asks every connection to finish its exchange and close.
+  void begin_drain();
+  /// Closes every connection now.
+  void force_close();
+  /// Stops the event loop and joins the thread.
+  void stop();
+
+  /// The worker's event loop.
+  asio::io_context& io() noexcept { return *io_; }
+  /// Connections of this worker.
+  connection_registry& registry() noexcept { return registry_; }
+  /// The current configuration snapshot.
+  [[nodiscard]] const std::shared_ptr<const runtime>& rt() const noexcept { return rt_; }
+  /// Server-wide state.
+  server_state& state() noexcept { return state_; }
+  /// This worker's pool for upstream `name` (created on first use).
+  net::upstream_pool& pool(const std::string& name);
+  /// Called by a session when it ends (drain accounting).
+  void connection_closed();
+
+private:
+  struct acceptor_entry;
+  awaitable<void> accept_loop(acceptor_entry& entry);
+  awaitable<void> sweep_loop();
+  void check_drained();
+
+  std::size_t id_;
+  server_state& state_;
+  std::shared_ptr<const runtime> rt_;
+  std::unique_ptr<asio::io_context> io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::vector<std::unique_ptr<acceptor_entry>> acceptors_;
+  std::map<std::string, std::unique_ptr<net::upstream_pool>> pools_;
+  connection_registry registry_;
+  std::optional<asio::steady_timer> sweep_timer_;
+  std::thread thread_;
+  bool draining_ = false;
+  bool drained_reported_ = false;
+};
+
+} // namespace parallax::proxy::server
