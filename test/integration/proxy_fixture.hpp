@@ -1,0 +1,74 @@
+#pragma once
+// Runs a real parallax server in-process on 127.0.0.1 port 0 from YAML text, for integration
+// tests that talk to it with test::raw_client and real loopback backends.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "proxy/server/server.hpp"
+
+namespace parallax::test {
+
+/// A started proxy; stopped (drained quickly) on destruction.
+class running_proxy {
+public:
+  /// Loads `yaml` after replacing each `{name}` key of `vars` by its value, then starts.
+  explicit running_proxy(std::string yaml,
+                         const std::vector<std::pair<std::string, std::string>>& vars = {}) {
+    for (const auto& [key, value] : vars) {
+      const std::string needle = "{" + key + "}";
+      for (auto pos = yaml.find(needle); pos != std::string::npos; pos = yaml.find(needle)) {
+        yaml.replace(pos, needle.size(), value);
+      }
+    }
+    auto result = config::load_string(yaml, "test.yaml");
+    if (!result.ok()) {
+      std::string all;
+      for (const auto& e : result.errors) all += e.text() + "\n";
+      throw std::runtime_error("test config invalid:\n" + all + yaml);
+    }
+    server_ = std::make_unique<proxy::server::server>(result.cfg);
+    server_->start();
+  }
+  ~running_proxy() {
+    server_->drain(std::chrono::milliseconds(200));
+    server_->stop();
+  }
+  running_proxy(const running_proxy&) = delete;
+  running_proxy& operator=(const running_proxy&) = delete;
+
+  /// Port of listener `i`.
+  [[nodiscard]] std::uint16_t port(std::size_t i = 0) const {
+    return server_->listeners().at(i).endpoint.port();
+  }
+  /// Port of the admin listener.
+  [[nodiscard]] std::uint16_t admin_port() const { return server_->admin_endpoint().port(); }
+  /// The server.
+  proxy::server::server& server() { return *server_; }
+
+private:
+  std::unique_ptr<proxy::server::server> server_;
+};
+
+/// A one-route configuration forwarding everything to `{live}`, with extra top-level YAML.
+inline std::string simple_config(const std::string& extra = "",
+                                 const std::string& upstream_extra = "") {
+  return "version: 1\n"
+         "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+         "admin: { address: \"127.0.0.1:0\" }\n"
+         "workers: 1\n"
+         "upstreams:\n"
+         "  live: { endpoints: [\"{live}\"] " +
+         upstream_extra +
+         "}\n"
+         "routes:\n"
+         "  - { name: all, upstream: live }\n" +
+         extra;
+}
+
+} // namespace parallax::test
