@@ -220,6 +220,15 @@ void downstream_session::log_access(int status, std::uint64_t bytes) const {
 awaitable<bool> downstream_session::send_request_body(net::upstream_connection& up,
                                                       bool chunked, body_error& err) {
   const auto& limits = rt_->cfg->limits;
+  if (request_parser_.message_done()) {
+    // A retry of a body-less request: the parser is past it already; only the head goes out.
+    auto [ec, n] = co_await up.stream().write(asio::buffer(out_));
+    if (ec || expired_) {
+      err = body_error::upstream_failed_before_send;
+      co_return false;
+    }
+    co_return true;
+  }
   bool head_pending = true;
   for (;;) {
     request_parser_.clear_body();

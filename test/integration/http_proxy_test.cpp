@@ -219,7 +219,7 @@ TEST(HttpProxyTest, RetriesOnceWhenPooledConnectionWasClosed) {
   auto client = connect_to(proxy.port());
   for (int i = 0; i < 3; ++i) {
     auto res = client.round_trip(raw_client::request("GET", "/r"));
-    ASSERT_TRUE(res.ok()) << res.error;
+    ASSERT_TRUE(res.ok()) << "request " << i << ": " << res.error;
     EXPECT_EQ(res.status, 200);
     EXPECT_EQ(res.body, "fresh");
   }
