@@ -12,6 +12,17 @@ struct parser::llhttp_state {
 };
 
 namespace {
+// RFC 9110 5.6.2 token characters.
+bool is_tchar(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool valid_field_name(std::string_view n) noexcept {
+  return !n.empty() && std::all_of(n.begin(), n.end(), is_tchar);
+}
+
 bool valid_field_value(std::string_view v) noexcept {
   // RFC 9110 5.5: VCHAR, obs-text, SP, HTAB. CR/LF here means obs-fold or a bare CR.
   return std::all_of(v.begin(), v.end(), [](char c) {
@@ -136,6 +147,10 @@ int parser::on_headers_complete() {
   auto& list = mode_ == mode::request ? request_.headers : response_.headers;
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto& h = list[i];
+    if (!valid_field_name(h.name)) {
+      error_reason_ = "invalid header field name";
+      return -1;
+    }
     if (!valid_field_value(h.value)) {
       error_reason_ = "invalid character in header value (obs-fold or bare CR)";
       return -1;
