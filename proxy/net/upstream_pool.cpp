@@ -8,6 +8,9 @@
 
 #include <variant>
 
+#include <sys/socket.h>
+#include <cerrno>
+
 #include "proxy/net/tls.hpp"
 
 namespace parallax::proxy::net {
@@ -69,13 +72,26 @@ upstream_pool::upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
 
 upstream_pool::~upstream_pool() { close_idle(); }
 
-std::unique_ptr<upstream_connection> upstream_pool::take_idle(std::size_t& endpoint_index) {
+namespace {
+// An idle keep-alive connection must have nothing to read: EOF, an error or unexpected bytes
+// (including a TLS close_notify) mean the upstream is done with it.
+bool idle_connection_alive(upstream_connection& conn) {
+  char byte = 0;
+  const auto n = ::recv(conn.stream().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+} // namespace
+
+std::unique_ptr<upstream_connection> upstream_pool::take_idle(std::size_t& endpoint_index,
+                                                              bool check_alive) {
   endpoint_index = next_++ % endpoints_.size();
   auto& idle = endpoints_[endpoint_index]->idle;
-  if (idle.empty()) return nullptr;
-  auto conn = std::move(idle.back());
-  idle.pop_back();
-  return conn;
+  while (!idle.empty()) {
+    auto conn = std::move(idle.back());
+    idle.pop_back();
+    if (!check_alive || idle_connection_alive(*conn)) return conn;
+  }
+  return nullptr;
 }
 
 void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {

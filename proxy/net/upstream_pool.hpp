@@ -71,7 +71,10 @@ public:
   /// The upstream's configuration.
   [[nodiscard]] const config::upstream& config() const noexcept { return cfg_; }
   /// Picks the next endpoint round-robin and returns one of its idle connections, if any.
-  std::unique_ptr<upstream_connection> take_idle(std::size_t& endpoint_index);
+  /// With `check_alive`, idle connections the upstream closed meanwhile are skipped (one
+  /// non-blocking peek each): used for requests with a body, which cannot be retried.
+  std::unique_ptr<upstream_connection> take_idle(std::size_t& endpoint_index,
+                                                 bool check_alive = false);
   /// Opens a new connection to endpoint `endpoint_index` within connect_timeout (DNS, TCP,
   /// TLS handshake included).
   awaitable<connect_result> connect(std::size_t endpoint_index);

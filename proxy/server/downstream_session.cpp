@@ -306,7 +306,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   std::size_t ue = 0;
   bool response_complete = false; // a body-less final response already ended at its head
   for (int attempt = 0;; ++attempt) {
-    if (attempt == 0) conn = pool.take_idle(ep);
+    if (attempt == 0) conn = pool.take_idle(ep, !replayable);
     if (!conn) {
       phase_ = phase::upstream;
       auto res = co_await pool.connect(ep);

@@ -226,6 +226,26 @@ TEST(HttpProxyTest, RetriesOnceWhenPooledConnectionWasClosed) {
   EXPECT_EQ(live.connections_accepted(), 3u);
 }
 
+TEST(HttpProxyTest, SkipsClosedPooledConnectionForRequestWithBody) {
+  // A body cannot be replayed, so a pooled connection the upstream closed must be noticed
+  // before it is used, not after.
+  gate closed;
+  http_backend live([&](const received_request& req, backend_connection& c) {
+    c.respond(200, req.method + " " + std::to_string(req.body.size()));
+    c.close();
+    closed.release();
+  });
+  running_proxy proxy(simple_config(), {{"live", live.address()}});
+  auto client = connect_to(proxy.port());
+  EXPECT_EQ(client.round_trip(raw_client::request("GET", "/first")).body, "GET 0");
+  ASSERT_TRUE(closed.wait_for(5s)); // the upstream's FIN is on its way before we go on
+  auto res = client.round_trip(raw_client::request("POST", "/second", {}, "payload"));
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "POST 7");
+  EXPECT_EQ(live.connections_accepted(), 2u);
+}
+
 TEST(HttpProxyTest, BalancesRoundRobinOverEndpoints) {
   http_backend a(echo_handler("a"));
   http_backend b(echo_handler("b"));
