@@ -83,8 +83,8 @@ struct upstream {
 struct route_match {
   std::optional<std::string> path_prefix;
   std::optional<std::string> path_exact;
-  std::vector<std::string> methods; // empty: any (stored upper-case)
-  std::optional<std::string> host;  // exact, case-insensitive, port ignored
+  std::vector<std::string> methods;                         // empty: any (stored upper-case)
+  std::optional<std::string> host;                          // exact, case-insensitive, port ignored
   std::vector<std::pair<std::string, std::string>> headers; // names lower-cased
 };
 
@@ -112,10 +112,9 @@ struct rewrite_policy {
 
 /// Header comparison: an ignore list (default) or an include list.
 struct header_compare {
-  std::vector<std::string> ignore{"date",           "server",         "x-request-id", "set-cookie",
-                                  "age",            "etag",           "last-modified",
-                                  "content-length", "transfer-encoding", "connection",
-                                  "keep-alive",     "via"};
+  std::vector<std::string> ignore{
+      "date",          "server",         "x-request-id",      "set-cookie", "age",        "etag",
+      "last-modified", "content-length", "transfer-encoding", "connection", "keep-alive", "via"};
   std::vector<std::string> include; // non-empty (or include_given): compare only these
   bool include_given = false;       // true when `include` was configured
 };
@@ -182,8 +181,7 @@ struct summary_output {
 
 /// Values never written anywhere in clear (names lower-cased).
 struct redaction {
-  std::vector<std::string> headers{"authorization", "cookie", "set-cookie",
-                                   "proxy-authorization"};
+  std::vector<std::string> headers{"authorization", "cookie", "set-cookie", "proxy-authorization"};
   std::vector<std::string> json_fields{"password", "token", "secret", "access_token",
                                        "refresh_token"};
   std::vector<std::string> query_params{"token", "access_token", "api_key"};

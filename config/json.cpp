@@ -39,7 +39,8 @@ json::value number(double value) {
 json::array string_array(const std::vector<std::string>& values) {
   json::array out;
   out.reserve(values.size());
-  for (const auto& value : values) out.emplace_back(value);
+  for (const auto& value : values)
+    out.emplace_back(value);
   return out;
 }
 
@@ -84,7 +85,8 @@ json::object limits_json(const limits& l) {
 
 json::object upstream_json(const upstream& u) {
   json::array endpoints;
-  for (const auto& endpoint : u.endpoints) endpoints.emplace_back(endpoint.text());
+  for (const auto& endpoint : u.endpoints)
+    endpoints.emplace_back(endpoint.text());
   return {{"endpoints", std::move(endpoints)},
           {"resolve_interval", duration_text(u.resolve_interval)},
           {"tls",
@@ -108,14 +110,10 @@ json::object match_json(const route_match& m, const redaction& redact) {
 
 std::string sample_by_text(const sample_by& s) {
   switch (s.by) {
-  case sample_by::kind::header:
-    return "header:" + s.name;
-  case sample_by::kind::cookie:
-    return "cookie:" + s.name;
-  case sample_by::kind::query:
-    return "query:" + s.name;
-  case sample_by::kind::random:
-    break;
+  case sample_by::kind::header: return "header:" + s.name;
+  case sample_by::kind::cookie: return "cookie:" + s.name;
+  case sample_by::kind::query: return "query:" + s.name;
+  case sample_by::kind::random: break;
   }
   return "random";
 }
@@ -188,16 +186,11 @@ json::object reports_json(const reports& r) {
 
 const char* level_text(logging::level level) {
   switch (level) {
-  case logging::level::trace:
-    return "trace";
-  case logging::level::debug:
-    return "debug";
-  case logging::level::info:
-    break;
-  case logging::level::warn:
-    return "warn";
-  case logging::level::error:
-    return "error";
+  case logging::level::trace: return "trace";
+  case logging::level::debug: return "debug";
+  case logging::level::info: break;
+  case logging::level::warn: return "warn";
+  case logging::level::error: return "error";
   }
   return "info";
 }
@@ -208,7 +201,8 @@ json::value to_json(const config& cfg) {
   json::object root;
   root["version"] = cfg.version;
   json::array listeners;
-  for (const auto& l : cfg.listeners) listeners.emplace_back(listener_json(l));
+  for (const auto& l : cfg.listeners)
+    listeners.emplace_back(listener_json(l));
   root["listeners"] = std::move(listeners);
   root["admin"] = json::object{{"address", cfg.admin.addr.text()}};
   if (cfg.workers == 0) {
@@ -218,10 +212,12 @@ json::value to_json(const config& cfg) {
   }
   root["limits"] = limits_json(cfg.limits);
   json::object upstreams;
-  for (const auto& [name, u] : cfg.upstreams) upstreams[name] = upstream_json(u);
+  for (const auto& [name, u] : cfg.upstreams)
+    upstreams[name] = upstream_json(u);
   root["upstreams"] = std::move(upstreams);
   json::array routes;
-  for (const auto& r : cfg.routes) routes.emplace_back(route_json(r, cfg.reports.redact));
+  for (const auto& r : cfg.routes)
+    routes.emplace_back(route_json(r, cfg.reports.redact));
   root["routes"] = std::move(routes);
   root["reports"] = reports_json(cfg.reports);
   root["logging"] =

@@ -39,8 +39,12 @@ position position_of(const YAML::Mark& mark) {
   return {mark.line + 1, mark.column + 1};
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 std::string to_lower(std::string_view text) {
   std::string out(text);
@@ -100,12 +104,15 @@ bool is_name(std::string_view text) {
 }
 
 /// Host names and IPv4 literals: letters, digits, - _ .
-bool is_host_name(std::string_view text) { return is_name(text); }
+bool is_host_name(std::string_view text) {
+  return is_name(text);
+}
 
 /// Levenshtein distance, for "did you mean" hints on unknown keys.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diagonal = row[0];
     row[0] = i;
@@ -205,7 +212,8 @@ scale_status scale_decimal(std::string_view number, std::uint64_t unit, std::uin
   };
   if (whole.empty() || !all_digits(whole) || !all_digits(fraction)) return scale_status::malformed;
   if (dot != std::string_view::npos && fraction.empty()) return scale_status::malformed;
-  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  while (!fraction.empty() && fraction.back() == '0')
+    fraction.remove_suffix(1);
   if (fraction.size() > 6) return scale_status::inexact;
   std::uint64_t whole_value = 0;
   auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), whole_value);
@@ -216,7 +224,8 @@ scale_status scale_decimal(std::string_view number, std::uint64_t unit, std::uin
     std::uint64_t fraction_value = 0;
     std::from_chars(fraction.data(), fraction.data() + fraction.size(), fraction_value);
     std::uint64_t denominator = 1;
-    for (std::size_t i = 0; i < fraction.size(); ++i) denominator *= 10;
+    for (std::size_t i = 0; i < fraction.size(); ++i)
+      denominator *= 10;
     const std::uint64_t scaled = fraction_value * unit; // < 10^6 * 2^40: no overflow
     if (scaled % denominator != 0) return scale_status::inexact;
     if (__builtin_add_overflow(result, scaled / denominator, &result))
@@ -229,7 +238,8 @@ scale_status scale_decimal(std::string_view number, std::uint64_t unit, std::uin
 /// Splits "1.5MiB" into "1.5" and "MiB".
 std::pair<std::string_view, std::string_view> split_unit(std::string_view text) {
   std::size_t i = 0;
-  while (i < text.size() && (is_digit(text[i]) || text[i] == '.')) ++i;
+  while (i < text.size() && (is_digit(text[i]) || text[i] == '.'))
+    ++i;
   return {text.substr(0, i), text.substr(i)};
 }
 
@@ -258,10 +268,8 @@ std::optional<std::string> parse_duration(std::string_view text, duration& out) 
   }
   std::uint64_t ms = 0;
   switch (scale_decimal(number, scale, ms)) {
-  case scale_status::ok:
-    break;
-  case scale_status::malformed:
-    return usage;
+  case scale_status::ok: break;
+  case scale_status::malformed: return usage;
   case scale_status::inexact:
     return "must be a whole number of milliseconds, got " + quote_text(text);
   case scale_status::too_large:
@@ -295,14 +303,10 @@ std::optional<std::string> parse_size(std::string_view text, std::uint64_t& out)
            " (use B, KiB, MiB, GiB or TiB)";
   }
   switch (scale_decimal(number, scale, out)) {
-  case scale_status::ok:
-    return std::nullopt;
-  case scale_status::malformed:
-    return usage;
-  case scale_status::inexact:
-    return "must be a whole number of bytes, got " + quote_text(text);
-  case scale_status::too_large:
-    break;
+  case scale_status::ok: return std::nullopt;
+  case scale_status::malformed: return usage;
+  case scale_status::inexact: return "must be a whole number of bytes, got " + quote_text(text);
+  case scale_status::too_large: break;
   }
   return "size is too large: " + quote_text(text);
 }
@@ -412,16 +416,11 @@ struct entry {
 /// How a node is described in "expected X, got Y" messages.
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-  case YAML::NodeType::Null:
-    return "null";
-  case YAML::NodeType::Scalar:
-    return quote_text(node.Scalar());
-  case YAML::NodeType::Sequence:
-    return "a list";
-  case YAML::NodeType::Map:
-    return "a map";
-  case YAML::NodeType::Undefined:
-    break;
+  case YAML::NodeType::Null: return "null";
+  case YAML::NodeType::Scalar: return quote_text(node.Scalar());
+  case YAML::NodeType::Sequence: return "a list";
+  case YAML::NodeType::Map: return "a map";
+  case YAML::NodeType::Undefined: break;
   }
   return "nothing";
 }
@@ -599,7 +598,8 @@ private:
 };
 
 /// Stores `value` into `out` when a conversion succeeded.
-template <class T, class U> void assign(T& out, const std::optional<U>& value) {
+template <class T, class U>
+void assign(T& out, const std::optional<U>& value) {
   if (value) out = static_cast<T>(*value);
 }
 
@@ -729,17 +729,20 @@ std::optional<double> builder::number(const field& f, double min, double max) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   std::size_t i = !s.empty() && s.front() == '-' ? 1 : 0;
   std::size_t mantissa_digits = 0;
-  while (i < s.size() && is_digit(s[i])) ++i, ++mantissa_digits;
+  while (i < s.size() && is_digit(s[i]))
+    ++i, ++mantissa_digits;
   if (i < s.size() && s[i] == '.') {
     ++i;
-    while (i < s.size() && is_digit(s[i])) ++i, ++mantissa_digits;
+    while (i < s.size() && is_digit(s[i]))
+      ++i, ++mantissa_digits;
   }
   bool well_formed = mantissa_digits > 0;
   if (well_formed && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
     if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
     const std::size_t exponent_start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
+    while (i < s.size() && is_digit(s[i]))
+      ++i;
     well_formed = i > exponent_start;
   }
   double parsed = 0;

@@ -14,8 +14,8 @@ namespace parallax::config {
 /// One validation error; `text()` is "FILE:LINE:COL: key.path: message".
 struct load_error {
   std::string file;
-  int line = 0;   // 1-based
-  int column = 0; // 1-based
+  int line = 0;         // 1-based
+  int column = 0;       // 1-based
   std::string key_path; // e.g. routes[0].mirror.percent (empty for syntax errors)
   std::string message;
   [[nodiscard]] std::string text() const;

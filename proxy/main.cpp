@@ -28,7 +28,8 @@ constexpr int exit_config = 2;
 // Prints every error of a config file; returns the config or nullptr.
 std::shared_ptr<const config::config> load_or_report(const std::string& path) {
   auto result = config::load_file(path);
-  for (const auto& e : result.errors) std::cerr << e.text() << '\n';
+  for (const auto& e : result.errors)
+    std::cerr << e.text() << '\n';
   return result.cfg;
 }
 
@@ -66,14 +67,14 @@ int cmd_run(const std::string& path) {
           signals.async_wait(on_signal);
           return;
         }
-        spdlog::info("signal {}: draining (up to {} ms)", sig,
-                     cfg->limits.drain_timeout.count());
+        spdlog::info("signal {}: draining (up to {} ms)", sig, cfg->limits.drain_timeout.count());
         const bool clean = srv->drain(cfg->limits.drain_timeout);
         spdlog::info(clean ? "drained" : "drain timed out; remaining connections closed");
         stop = true;
       };
   signals.async_wait(on_signal);
-  while (!stop) signals_io.run_one();
+  while (!stop)
+    signals_io.run_one();
   srv->stop();
   spdlog::info("stopped");
   return code;
@@ -83,8 +84,8 @@ std::string version_text() {
   return fmt::format("parallax {}\nboost {}.{}.{}, {}, llhttp 8.1, yaml-cpp 0.7, spdlog {}.{}.{}, "
                      "fmt {}",
                      PARALLAX_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
-                     BOOST_VERSION % 100, OPENSSL_VERSION_TEXT, SPDLOG_VER_MAJOR,
-                     SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION);
+                     BOOST_VERSION % 100, OPENSSL_VERSION_TEXT, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR,
+                     SPDLOG_VER_PATCH, FMT_VERSION);
 }
 
 } // namespace

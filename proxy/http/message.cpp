@@ -5,11 +5,15 @@
 namespace parallax::proxy::http {
 
 namespace {
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+constexpr char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+}
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 } // namespace
@@ -55,9 +59,9 @@ std::optional<std::string_view> header_list::find(std::string_view name) const n
 }
 
 std::size_t header_list::count(std::string_view name) const noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(size_),
-      [&](const header& h) { return iequals(h.name, name); }));
+  return static_cast<std::size_t>(
+      std::count_if(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(size_),
+                    [&](const header& h) { return iequals(h.name, name); }));
 }
 
 void header_list::remove(std::string_view name) noexcept {

@@ -35,12 +35,9 @@ void append_framing(std::string& out, body_framing framing, std::uint64_t conten
     append_number(out, content_length);
     out.append("\r\n");
     break;
-  case body_framing::chunked:
-    out.append("Transfer-Encoding: chunked\r\n");
-    break;
+  case body_framing::chunked: out.append("Transfer-Encoding: chunked\r\n"); break;
   case body_framing::none:
-  case body_framing::close_delimited:
-    break;
+  case body_framing::close_delimited: break;
   }
 }
 } // namespace

@@ -16,7 +16,8 @@ namespace parallax::proxy {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
-template <typename T> using awaitable = asio::awaitable<T>;
+template <typename T>
+using awaitable = asio::awaitable<T>;
 
 /// Completion token for coroutines that get errors as values: `auto [ec, n] = co_await ...`.
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);

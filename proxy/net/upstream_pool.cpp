@@ -70,7 +70,9 @@ upstream_pool::upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
   }
 }
 
-upstream_pool::~upstream_pool() { close_idle(); }
+upstream_pool::~upstream_pool() {
+  close_idle();
+}
 
 namespace {
 // An idle keep-alive connection must have nothing to read: EOF, an error or unexpected bytes
@@ -101,7 +103,8 @@ void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
 }
 
 void upstream_pool::close_idle() {
-  for (auto& ep : endpoints_) ep->idle.clear();
+  for (auto& ep : endpoints_)
+    ep->idle.clear();
 }
 
 awaitable<error_code> upstream_pool::resolve(endpoint_state& ep) {
@@ -110,7 +113,8 @@ awaitable<error_code> upstream_pool::resolve(endpoint_state& ep) {
       co_await resolver.async_resolve(ep.addr.host, std::to_string(ep.addr.port), use_nothrow);
   if (ec) co_return ec;
   std::vector<tcp::endpoint> fresh;
-  for (const auto& r : results) fresh.push_back(r.endpoint());
+  for (const auto& r : results)
+    fresh.push_back(r.endpoint());
   if (fresh.empty()) co_return asio::error::host_not_found;
   ep.resolved = std::move(fresh);
   ep.resolved_at = clock::now();
@@ -169,8 +173,8 @@ awaitable<connect_result> upstream_pool::connect(std::size_t endpoint_index) {
 
   const auto target = ep->resolved[ep->next_address++ % ep->resolved.size()];
   tcp::socket socket(ioc_);
-  auto outcome = co_await (socket.async_connect(target, use_nothrow) ||
-                           timer.async_wait(use_nothrow));
+  auto outcome =
+      co_await (socket.async_connect(target, use_nothrow) || timer.async_wait(use_nothrow));
   if (outcome.index() == 1) {
     result.error = upstream_error::timeout;
     result.detail = "connect to " + ep->addr.text() + " timed out";

@@ -88,16 +88,16 @@ awaitable<void> admin_server::serve(tcp::socket socket) {
           break;
         }
         begin += r.consumed;
-        for (auto piece : parser.body()) body.append(piece);
+        for (auto piece : parser.body())
+          body.append(piece);
         parser.clear_body();
         if (body.size() > max_admin_body) failed = true;
         if (r.status == http::parse_status::message_complete) complete = true;
         if (r.status != http::parse_status::need_more) continue;
       }
       begin = end = 0;
-      auto outcome =
-          co_await (socket.async_read_some(asio::buffer(buf), use_nothrow) ||
-                    timer.async_wait(use_nothrow));
+      auto outcome = co_await (socket.async_read_some(asio::buffer(buf), use_nothrow) ||
+                               timer.async_wait(use_nothrow));
       if (outcome.index() == 1) co_return;
       auto [ec, n] = std::get<0>(outcome);
       if (ec) co_return;

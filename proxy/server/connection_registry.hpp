@@ -59,9 +59,11 @@ public:
     }
   }
   /// Calls `f` on every connection.
-  template <typename F> void for_each(F&& f) {
+  template <typename F>
+  void for_each(F&& f) {
     const auto copy = items_; // on_drain/force_close may finish a connection synchronously
-    for (auto* c : copy) f(*c);
+    for (auto* c : copy)
+      f(*c);
   }
   /// Number of tracked connections.
   [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }

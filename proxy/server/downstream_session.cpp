@@ -25,9 +25,8 @@ enum class attempt_result { head_received, retry, client_failed, upstream_failed
 
 downstream_session::downstream_session(worker& w, tcp::socket socket,
                                        const listener_binding& listener)
-    : worker_(w), rt_(w.rt()),
-      client_(listener.tls ? net::stream(std::move(socket), *listener.tls)
-                           : net::stream(std::move(socket))),
+    : worker_(w), rt_(w.rt()), client_(listener.tls ? net::stream(std::move(socket), *listener.tls)
+                                                    : net::stream(std::move(socket))),
       listener_(listener), buf_(new char[buffer_size]),
       request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes),
       response_parser_(http::parser::mode::response, max_response_head_bytes) {
@@ -172,7 +171,7 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
 }
 
 awaitable<downstream_session::outcome> downstream_session::send_failure(failure f,
-                                                                      std::string_view detail) {
+                                                                        std::string_view detail) {
   const auto resp = response_for(f);
   const auto& req = request_parser_.request();
   // The connection can only be reused when the whole request has been read.
@@ -205,20 +204,20 @@ void downstream_session::finish_exchange(int status) {
 
 void downstream_session::log_access(int status, std::uint64_t bytes) const {
   const auto& req = request_parser_.request();
-  const auto elapsed = started_ == clock::time_point{}
-                           ? 0.0
-                           : std::chrono::duration<double, std::milli>(clock::now() - started_)
-                                 .count();
+  const auto elapsed =
+      started_ == clock::time_point{}
+          ? 0.0
+          : std::chrono::duration<double, std::milli>(clock::now() - started_).count();
   const char* route = route_index_ >= 0
                           ? rt_->cfg->routes[static_cast<std::size_t>(route_index_)].name.c_str()
                           : "-";
   spdlog::info("access {} \"{} {} HTTP/1.{}\" {} {} {:.3f}ms route={}", client_ip_, req.method,
-               redact_target(req.target, rt_->cfg->reports.redact.query_params),
-               req.version_minor, status, bytes, elapsed, route);
+               redact_target(req.target, rt_->cfg->reports.redact.query_params), req.version_minor,
+               status, bytes, elapsed, route);
 }
 
-awaitable<bool> downstream_session::send_request_body(net::upstream_connection& up,
-                                                      bool chunked, body_error& err) {
+awaitable<bool> downstream_session::send_request_body(net::upstream_connection& up, bool chunked,
+                                                      body_error& err) {
   const auto& limits = rt_->cfg->limits;
   if (request_parser_.message_done()) {
     // A retry of a body-less request: the parser is past it already; only the head goes out.
@@ -246,12 +245,14 @@ awaitable<bool> downstream_session::send_request_body(net::upstream_connection& 
     const bool done = r.status == http::parse_status::message_complete;
     // One gathered write: head (first time), chunk framing, body pieces, last chunk.
     std::size_t total = 0;
-    for (auto piece : request_parser_.body()) total += piece.size();
+    for (auto piece : request_parser_.body())
+      total += piece.size();
     if (!head_pending) out_.clear();
     if (chunked && total > 0) http::write_chunk_size(out_, total);
     gather_.clear();
     if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
-    for (auto piece : request_parser_.body()) gather_.emplace_back(piece.data(), piece.size());
+    for (auto piece : request_parser_.body())
+      gather_.emplace_back(piece.data(), piece.size());
     if (chunked && total > 0) gather_.emplace_back(crlf.data(), crlf.size());
     if (chunked && done) gather_.emplace_back(last_chunk.data(), last_chunk.size());
     if (!gather_.empty()) {
@@ -286,13 +287,12 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   };
 
   const bool websocket = request_parser_.upgrade() && req.frame.upgrade &&
-                         http::list_contains(req.headers.find("upgrade").value_or(""),
-                                             "websocket");
+                         http::list_contains(req.headers.find("upgrade").value_or(""), "websocket");
   // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
   const bool other_upgrade = request_parser_.upgrade() && !websocket;
   if (!websocket) req.frame.upgrade = false;
   const bool chunked = req.frame.chunked;
-  const auto framing = chunked ? http::body_framing::chunked
+  const auto framing = chunked                    ? http::body_framing::chunked
                        : req.frame.content_length ? http::body_framing::content_length
                                                   : http::body_framing::none;
   const bool expect_continue = req.expect_continue && req.has_body();
@@ -338,12 +338,10 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
         co_return co_await send_failure(failure::body_too_large, "body above the limit");
       case body_error::client_malformed:
         co_return co_await send_failure(failure::bad_request, request_parser_.error_reason());
-      case body_error::client_failed:
-        co_return outcome::close;
+      case body_error::client_failed: co_return outcome::close;
       case body_error::upstream_failed_before_send:
       case body_error::upstream_failed:
-      case body_error::none:
-        break;
+      case body_error::none: break;
       }
       if (conn->reused() && replayable && attempt == 0) {
         conn.reset(); // a pooled connection the upstream had closed: retry once, fresh
@@ -483,12 +481,14 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       complete = r.status == http::parse_status::message_complete;
     }
     std::size_t total = 0;
-    for (auto piece : response_parser_.body()) total += piece.size();
+    for (auto piece : response_parser_.body())
+      total += piece.size();
     if (!head_pending) out_.clear();
     if (chunked_out && total > 0) http::write_chunk_size(out_, total);
     gather_.clear();
     if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
-    for (auto piece : response_parser_.body()) gather_.emplace_back(piece.data(), piece.size());
+    for (auto piece : response_parser_.body())
+      gather_.emplace_back(piece.data(), piece.size());
     if (chunked_out && total > 0) gather_.emplace_back(crlf.data(), crlf.size());
     if (chunked_out && complete) gather_.emplace_back(last_chunk.data(), last_chunk.size());
     if (!gather_.empty()) {
@@ -506,8 +506,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     out_.clear();
     if (complete) break;
     set_deadline(clock::now() + timeout);
-    auto [ec, n] = co_await conn->stream().read_some(
-        asio::buffer(upstream_buf_.get(), upstream_buffer_size));
+    auto [ec, n] =
+        co_await conn->stream().read_some(asio::buffer(upstream_buf_.get(), upstream_buffer_size));
     clear_deadline();
     if (expired_) {
       upstream_broken = true;
@@ -554,8 +554,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   co_return client_keep ? outcome::keep_alive : outcome::close;
 }
 
-awaitable<downstream_session::outcome>
-downstream_session::tunnel(net::upstream_connection& up, std::size_t ub, std::size_t ue) {
+awaitable<downstream_session::outcome> downstream_session::tunnel(net::upstream_connection& up,
+                                                                  std::size_t ub, std::size_t ue) {
   phase_ = phase::tunnel;
   auto& res = response_parser_.response();
   out_.clear();
@@ -606,7 +606,8 @@ std::string redact_target(std::string_view target, const std::vector<std::string
     if (!first) out.push_back('&');
     first = false;
     bool secret = false;
-    for (const auto& p : params) secret = secret || http::iequals(p, name);
+    for (const auto& p : params)
+      secret = secret || http::iequals(p, name);
     if (secret && eq != std::string_view::npos) {
       out.append(name);
       out.append("=[redacted]");

@@ -56,8 +56,7 @@ private:
   awaitable<void> close_gracefully();
   awaitable<outcome> send_failure(failure f, std::string_view detail);
   awaitable<outcome> forward(std::size_t route_index);
-  awaitable<bool> send_request_body(net::upstream_connection& up, bool chunked,
-                                    body_error& err);
+  awaitable<bool> send_request_body(net::upstream_connection& up, bool chunked, body_error& err);
   awaitable<outcome> tunnel(net::upstream_connection& up, std::size_t leftover_begin,
                             std::size_t leftover_end);
   awaitable<error_code> write_client(std::string_view data);
@@ -78,7 +77,7 @@ private:
   http::parser request_parser_;
   http::parser response_parser_;
   std::unique_ptr<char[]> upstream_buf_;
-  std::string out_;   // serialized heads and chunk framing, reused
+  std::string out_;                        // serialized heads and chunk framing, reused
   std::vector<asio::const_buffer> gather_; // buffers of one gathered write, reused
 
   net::upstream_connection* active_upstream_ = nullptr; // cancelled by deadlines

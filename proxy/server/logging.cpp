@@ -42,8 +42,8 @@ void configure_logging(const config::logging& cfg) {
     logger = spdlog::stderr_logger_mt("parallax");
     spdlog::set_default_logger(logger);
   }
-  auto formatter = std::make_unique<spdlog::pattern_formatter>(
-      spdlog::pattern_time_type::utc, std::string("\n"));
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
+                                                               std::string("\n"));
   if (cfg.fmt == config::logging::format::json) {
     formatter->add_flag<json_message_flag>('*').set_pattern(
         R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","thread":%t,"msg":%*})");

@@ -6,20 +6,19 @@ namespace parallax::proxy::server {
 
 void histogram::observe(double seconds) noexcept {
   std::size_t i = 0;
-  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  while (i < bounds.size() && seconds > bounds[i])
+    ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void histogram::render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   std::uint64_t cumulative = 0;
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i < bounds.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, bounds[i],
-                       cumulative);
+    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, bounds[i], cumulative);
   }
   cumulative += buckets_[bounds.size()].load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cumulative);
@@ -102,9 +101,9 @@ std::string metrics_registry::render() const {
   out += "# TYPE parallax_upstream_errors_total counter\n";
   for (const auto& [name, m] : upstreams_) {
     for (std::size_t i = 0; i < 5; ++i) {
-      out += fmt::format("parallax_upstream_errors_total{{upstream=\"{}\",kind=\"{}\"}} {}\n",
-                         escape_label(name), kinds[i],
-                         m->errors[i].load(std::memory_order_relaxed));
+      out +=
+          fmt::format("parallax_upstream_errors_total{{upstream=\"{}\",kind=\"{}\"}} {}\n",
+                      escape_label(name), kinds[i], m->errors[i].load(std::memory_order_relaxed));
     }
   }
   out += "# HELP parallax_config_reloads_total Configuration reloads, by result.\n";
@@ -113,7 +112,8 @@ std::string metrics_registry::render() const {
                      reloads_ok_.load(std::memory_order_relaxed));
   out += fmt::format("parallax_config_reloads_total{{result=\"rejected\"}} {}\n",
                      reloads_rejected_.load(std::memory_order_relaxed));
-  for (const auto& section : sections_) section(out);
+  for (const auto& section : sections_)
+    section(out);
   return out;
 }
 

@@ -19,7 +19,7 @@ namespace parallax::proxy::server {
 class histogram {
 public:
   static constexpr std::array<double, 14> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                 0.1,    0.25,  0.5,    1,     2.5,   5,    10};
+                                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   /// Records one observation.
   void observe(double seconds) noexcept;
   /// Appends `name_bucket{labels,le=..}`, `_sum` and `_count` lines.

@@ -8,9 +8,8 @@ bool route_matches(const config::route_match& m, const http::request_head& req) 
   const auto path = req.path();
   if (m.path_exact && path != *m.path_exact) return false;
   if (m.path_prefix && !path.starts_with(*m.path_prefix)) return false;
-  if (!m.methods.empty() &&
-      std::none_of(m.methods.begin(), m.methods.end(),
-                   [&](const std::string& x) { return x == req.method; })) {
+  if (!m.methods.empty() && std::none_of(m.methods.begin(), m.methods.end(),
+                                         [&](const std::string& x) { return x == req.method; })) {
     return false;
   }
   if (m.host && !http::iequals(req.host(), *m.host)) return false;

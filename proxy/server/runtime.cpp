@@ -6,7 +6,8 @@ namespace parallax::proxy::server {
 
 runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metrics)
     : cfg(std::move(c)), router(*cfg) {
-  for (const auto& r : cfg->routes) route_stats.push_back(&metrics.route(r.name));
+  for (const auto& r : cfg->routes)
+    route_stats.push_back(&metrics.route(r.name));
   unmatched_stats = &metrics.route("unmatched");
   for (const auto& [name, up] : cfg->upstreams) {
     upstream_stats[name] = &metrics.upstream(name);

@@ -23,8 +23,7 @@ tcp::endpoint resolve_bind_address(const config::address& addr) {
   tcp::resolver resolver(io);
   const auto results = resolver.resolve(addr.host, std::to_string(addr.port), ec);
   if (ec || results.empty()) {
-    throw std::runtime_error("cannot resolve listen address " + addr.text() + ": " +
-                             ec.message());
+    throw std::runtime_error("cannot resolve listen address " + addr.text() + ": " + ec.message());
   }
   return results.begin()->endpoint();
 }
@@ -41,18 +40,19 @@ server::server(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg))
   }
   unsigned n = cfg_->workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(i, state_, rt_));
+  for (unsigned i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<worker>(i, state_, rt_));
 
   admin_.handle("/healthz", [](std::string_view, std::string_view) {
     return admin_response{200, "text/plain; charset=utf-8", "ok\n"};
   });
   admin_.handle("/readyz", [this](std::string_view, std::string_view) {
-    if (state_.draining.load()) return admin_response{503, "text/plain; charset=utf-8", "draining\n"};
+    if (state_.draining.load())
+      return admin_response{503, "text/plain; charset=utf-8", "draining\n"};
     return admin_response{200, "text/plain; charset=utf-8", "ready\n"};
   });
   admin_.handle("/metrics", [this](std::string_view, std::string_view) {
-    return admin_response{200, "text/plain; version=0.0.4; charset=utf-8",
-                          state_.metrics.render()};
+    return admin_response{200, "text/plain; version=0.0.4; charset=utf-8", state_.metrics.render()};
   });
   admin_.handle("/config", [this](std::string_view, std::string_view) {
     return admin_response{200, "application/json",
@@ -60,7 +60,9 @@ server::server(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg))
   });
 }
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 void server::start() {
   for (std::size_t i = 0; i < cfg_->listeners.size(); ++i) {
@@ -68,7 +70,8 @@ void server::start() {
     auto ep = resolve_bind_address(l.addr);
     try {
       // The first worker binds (resolving port 0); the others join the same port.
-      for (auto& w : workers_) ep = w->listen(*bindings_[i], ep);
+      for (auto& w : workers_)
+        ep = w->listen(*bindings_[i], ep);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error("cannot listen on " + l.addr.text() + " (listener " + l.name +
                                "): " + e.code().message());
@@ -81,7 +84,8 @@ void server::start() {
     throw std::runtime_error("cannot listen on " + cfg_->admin.addr.text() +
                              " (admin): " + e.code().message());
   }
-  for (auto& w : workers_) w->start();
+  for (auto& w : workers_)
+    w->start();
   admin_.start();
 }
 
@@ -105,14 +109,16 @@ std::string server::ready_line() const {
 
 bool server::drain(std::chrono::milliseconds timeout) {
   state_.draining.store(true);
-  for (auto& w : workers_) w->begin_drain();
+  for (auto& w : workers_)
+    w->begin_drain();
   std::unique_lock lock(state_.drain_mutex);
   const bool clean = state_.drain_cv.wait_for(
       lock, timeout, [&] { return state_.workers_drained == workers_.size(); });
   lock.unlock();
   if (!clean) {
     spdlog::warn("drain_timeout elapsed: closing the remaining connections");
-    for (auto& w : workers_) w->force_close();
+    for (auto& w : workers_)
+      w->force_close();
     lock.lock();
     state_.drain_cv.wait_for(lock, std::chrono::seconds(2),
                              [&] { return state_.workers_drained == workers_.size(); });
@@ -122,7 +128,8 @@ bool server::drain(std::chrono::milliseconds timeout) {
 
 void server::stop() {
   admin_.stop();
-  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_)
+    w->stop();
 }
 
 } // namespace parallax::proxy::server

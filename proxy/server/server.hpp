@@ -33,9 +33,7 @@ public:
   /// std::runtime_error naming the address when a bind fails.
   void start();
   /// Bound listeners, in configuration order (after start()).
-  [[nodiscard]] const std::vector<bound_listener>& listeners() const noexcept {
-    return listeners_;
-  }
+  [[nodiscard]] const std::vector<bound_listener>& listeners() const noexcept { return listeners_; }
   /// The admin endpoint (after start()).
   [[nodiscard]] const tcp::endpoint& admin_endpoint() const noexcept { return admin_ep_; }
   /// The admin server, to add handlers before start().

@@ -133,7 +133,8 @@ void worker::begin_drain() {
       entry->acceptor.close(ignored);
     }
     registry_.for_each([](tracked_connection& c) { c.on_drain(); });
-    for (auto& [name, pool] : pools_) pool->close_idle();
+    for (auto& [name, pool] : pools_)
+      pool->close_idle();
     check_drained();
   });
 }

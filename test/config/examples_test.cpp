@@ -30,7 +30,8 @@ TEST(ConfigExamplesTest, EveryExampleLoadsWithoutErrors) {
     SCOPED_TRACE(file.string());
     const auto result = load_file(file.string());
     std::string errors;
-    for (const auto& e : result.errors) errors += e.text() + "\n";
+    for (const auto& e : result.errors)
+      errors += e.text() + "\n";
     EXPECT_TRUE(result.ok()) << errors;
   }
 }

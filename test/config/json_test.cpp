@@ -17,7 +17,8 @@ namespace json = boost::json;
 std::shared_ptr<const config> must_load(const std::string& yaml) {
   auto result = load_string(yaml, "json_test.yaml");
   std::string errors;
-  for (const auto& e : result.errors) errors += e.text() + "\n";
+  for (const auto& e : result.errors)
+    errors += e.text() + "\n";
   EXPECT_TRUE(result.ok()) << errors;
   return result.cfg;
 }

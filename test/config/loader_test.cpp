@@ -19,12 +19,15 @@ using ::testing::ElementsAre;
 using ::testing::Pair;
 
 /// Loads `yaml` as if it were the file parallax.yaml.
-load_result load(const std::string& yaml) { return load_string(yaml, "parallax.yaml"); }
+load_result load(const std::string& yaml) {
+  return load_string(yaml, "parallax.yaml");
+}
 
 /// The text of every error of `result`.
 std::vector<std::string> error_texts(const load_result& result) {
   std::vector<std::string> out;
-  for (const auto& e : result.errors) out.push_back(e.text());
+  for (const auto& e : result.errors)
+    out.push_back(e.text());
   return out;
 }
 
@@ -42,7 +45,9 @@ const std::string minimal_routes = "routes:\n"
                                    "    mirror: { upstream: preview, percent: 10 }\n";
 
 /// A valid file followed by `tail` (which starts on line 10).
-std::string minimal_with(const std::string& tail) { return head + minimal_routes + tail; }
+std::string minimal_with(const std::string& tail) {
+  return head + minimal_routes + tail;
+}
 
 /// Sets an environment variable for the lifetime of a test.
 class scoped_env {

@@ -59,16 +59,15 @@ TEST(HttpProxyTest, StripsHopByHopHeadersAndAddsForwardedHeaders) {
   http_backend live(echo_handler());
   running_proxy proxy(simple_config(), {{"live", live.address()}});
   auto client = connect_to(proxy.port());
-  auto res = client.round_trip(raw_client::request(
-      "GET", "/h",
-      {{"Host", "shop.example.com"},
-       {"Connection", "keep-alive, X-Secret-Hop"},
-       {"X-Secret-Hop", "1"},
-       {"Keep-Alive", "timeout=5"},
-       {"Proxy-Connection", "keep-alive"},
-       {"TE", "trailers"},
-       {"X-Forwarded-For", "10.0.0.1"},
-       {"X-Custom", "kept"}}));
+  auto res = client.round_trip(raw_client::request("GET", "/h",
+                                                   {{"Host", "shop.example.com"},
+                                                    {"Connection", "keep-alive, X-Secret-Hop"},
+                                                    {"X-Secret-Hop", "1"},
+                                                    {"Keep-Alive", "timeout=5"},
+                                                    {"Proxy-Connection", "keep-alive"},
+                                                    {"TE", "trailers"},
+                                                    {"X-Forwarded-For", "10.0.0.1"},
+                                                    {"X-Custom", "kept"}}));
   ASSERT_TRUE(res.ok()) << res.error;
   const auto req = live.last_request();
   EXPECT_FALSE(req.header("x-secret-hop"));
@@ -186,8 +185,8 @@ TEST(HttpProxyTest, TunnelsWebSocketUpgrade) {
   });
   running_proxy proxy(simple_config(), {{"live", live.address()}});
   auto client = connect_to(proxy.port());
-  auto res = client.round_trip(raw_client::request(
-      "GET", "/ws", {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}));
+  auto res = client.round_trip(
+      raw_client::request("GET", "/ws", {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}));
   ASSERT_TRUE(res.ok()) << res.error;
   EXPECT_EQ(res.status, 101);
   ASSERT_TRUE(client.send("ping"));
@@ -307,8 +306,7 @@ TEST(HttpProxyTest, RoutesByPathMethodHostAndHeaders) {
   EXPECT_EQ(backend_of(raw_client::request("GET", "/api/x", {{"X-Canary", "1"}})), "b");
   EXPECT_EQ(backend_of(raw_client::request("POST", "/api/x", {{"Host", "shop.test:8080"}}, "b")),
             "c");
-  EXPECT_EQ(backend_of(raw_client::request("POST", "/api/x", {{"Host", "other.test"}}, "b")),
-            "a");
+  EXPECT_EQ(backend_of(raw_client::request("POST", "/api/x", {{"Host", "other.test"}}, "b")), "a");
   EXPECT_EQ(backend_of(raw_client::request("GET", "/other")), "404");
 }
 
@@ -317,7 +315,8 @@ TEST(HttpProxyTest, StreamsLargeBodiesBothWays) {
   http_backend live(
       [](const received_request& req, backend_connection& c) {
         if (req.method == "POST") {
-          c.respond(200, std::to_string(req.body_size) + (req.body_matches_pattern ? " ok" : " bad"));
+          c.respond(200,
+                    std::to_string(req.body_size) + (req.body_matches_pattern ? " ok" : " bad"));
         } else {
           c.stream_body(200, size, req.target == "/chunked");
         }
@@ -337,11 +336,12 @@ TEST(HttpProxyTest, StreamsLargeBodiesBothWays) {
     EXPECT_TRUE(res.body_matches_pattern);
   }
   // Upload: pattern bytes in 1 MiB pieces.
-  ASSERT_TRUE(client.send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                          std::to_string(size) + "\r\n\r\n"));
+  ASSERT_TRUE(client.send(
+      "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n"));
   std::string piece(1 << 20, '\0');
   for (std::uint64_t off = 0; off < size; off += piece.size()) {
-    for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = char('a' + (off + i) % 26);
+    for (std::size_t i = 0; i < piece.size(); ++i)
+      piece[i] = char('a' + (off + i) % 26);
     ASSERT_TRUE(client.send(piece));
   }
   auto res = client.read_response();

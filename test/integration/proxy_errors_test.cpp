@@ -35,18 +35,26 @@ TEST_F(ProxyErrorsTest, RejectsMalformedAndSmugglingRequestsWith400AndCloses) {
       {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400},
       {"bare CR", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
       {"NUL in value", std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 40), 400},
-      {"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-      {"differing CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                       "Content-Length: 4\r\n\r\nabcd", 400},
-      {"TE not ending in chunked", "POST / HTTP/1.1\r\nHost: x\r\n"
-                                   "Transfer-Encoding: chunked, gzip\r\n\r\n", 400},
+      {"CL and TE",
+       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"differing CL",
+       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+       "Content-Length: 4\r\n\r\nabcd",
+       400},
+      {"TE not ending in chunked",
+       "POST / HTTP/1.1\r\nHost: x\r\n"
+       "Transfer-Encoding: chunked, gzip\r\n\r\n",
+       400},
       {"TE gzip only", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", 400},
       {"invalid CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400},
       {"two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
       {"missing Host", "GET / HTTP/1.1\r\n\r\n", 400},
-      {"bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "zz\r\nabc\r\n0\r\n\r\n", 400},
+      {"bad chunk size",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "zz\r\nabc\r\n0\r\n\r\n",
+       400},
       {"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405},
   };
   for (const auto& c : cases) {
@@ -63,11 +71,12 @@ TEST_F(ProxyErrorsTest, RejectsMalformedAndSmugglingRequestsWith400AndCloses) {
 }
 
 TEST_F(ProxyErrorsTest, Answers404WhenNoRouteMatchesAndKeepsConnection) {
-  const std::string yaml = "version: 1\n"
-                           "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
-                           "admin: { address: \"127.0.0.1:0\" }\n"
-                           "upstreams: { live: { endpoints: [\"{live}\"] } }\n"
-                           "routes: [{ name: api, match: { path_prefix: /api/ }, upstream: live }]\n";
+  const std::string yaml =
+      "version: 1\n"
+      "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+      "admin: { address: \"127.0.0.1:0\" }\n"
+      "upstreams: { live: { endpoints: [\"{live}\"] } }\n"
+      "routes: [{ name: api, match: { path_prefix: /api/ }, upstream: live }]\n";
   running_proxy proxy(yaml, {{"live", live_.address()}});
   raw_client client;
   ASSERT_TRUE(client.connect(proxy.port()));
@@ -84,17 +93,17 @@ TEST_F(ProxyErrorsTest, Answers431ForOversizedHead) {
                       {{"live", live_.address()}});
   raw_client client;
   ASSERT_TRUE(client.connect(proxy.port()));
-  auto res = client.round_trip(
-      raw_client::request("GET", "/", {{"X-Big", std::string(2000, 'v')}}));
+  auto res =
+      client.round_trip(raw_client::request("GET", "/", {{"X-Big", std::string(2000, 'v')}}));
   ASSERT_TRUE(res.ok()) << res.error;
   EXPECT_EQ(res.status, 431);
   EXPECT_TRUE(client.wait_closed(5s));
   // Just under the limit passes.
   raw_client small;
   ASSERT_TRUE(small.connect(proxy.port()));
-  EXPECT_EQ(small.round_trip(raw_client::request("GET", "/", {{"X-Big", std::string(800, 'v')}}))
-                .status,
-            200);
+  EXPECT_EQ(
+      small.round_trip(raw_client::request("GET", "/", {{"X-Big", std::string(800, 'v')}})).status,
+      200);
 }
 
 TEST_F(ProxyErrorsTest, Answers413ForDeclaredOrStreamedBodyAboveLimit) {
@@ -109,8 +118,8 @@ TEST_F(ProxyErrorsTest, Answers413ForDeclaredOrStreamedBodyAboveLimit) {
 
   raw_client streamed;
   ASSERT_TRUE(streamed.connect(proxy.port()));
-  auto res2 = streamed.round_trip(raw_client::chunked_request(
-      "POST", "/", {}, {std::string(600, 'a'), std::string(600, 'b')}));
+  auto res2 = streamed.round_trip(
+      raw_client::chunked_request("POST", "/", {}, {std::string(600, 'a'), std::string(600, 'b')}));
   ASSERT_TRUE(res2.ok()) << res2.error;
   EXPECT_EQ(res2.status, 413);
   EXPECT_TRUE(streamed.wait_closed(5s));

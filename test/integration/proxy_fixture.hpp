@@ -29,7 +29,8 @@ public:
     auto result = config::load_string(yaml, "test.yaml");
     if (!result.ok()) {
       std::string all;
-      for (const auto& e : result.errors) all += e.text() + "\n";
+      for (const auto& e : result.errors)
+        all += e.text() + "\n";
       throw std::runtime_error("test config invalid:\n" + all + yaml);
     }
     server_ = std::make_unique<proxy::server::server>(result.cfg);

@@ -20,7 +20,8 @@ fed feed_until(parser& p, std::string_view in, parse_status want) {
   fed out{parse_status::need_more, 0, {}};
   for (;;) {
     const auto r = p.feed(in.substr(out.consumed));
-    for (auto piece : p.body()) out.body.append(piece);
+    for (auto piece : p.body())
+      out.body.append(piece);
     p.clear_body();
     out.consumed += r.consumed;
     out.status = r.status;
@@ -86,7 +87,8 @@ TEST(ParserTest, HandlesHeadSplitAcrossManyFeeds) {
 
 TEST(ParserTest, ReportsHeadTooLargeSeparately) {
   parser p(parser::mode::request, 64);
-  const std::string in = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100, 'a') + "\r\n\r\n";
+  const std::string in =
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100, 'a') + "\r\n\r\n";
   EXPECT_EQ(p.feed(in).status, parse_status::error);
   EXPECT_TRUE(p.head_too_large());
 }
@@ -121,8 +123,9 @@ TEST(ParserTest, RejectsIdenticalRepeatedContentLengthToo) {
 }
 
 TEST(ParserTest, RejectsTransferEncodingNotEndingInChunked) {
-  EXPECT_EQ(request_status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
-            parse_status::error);
+  EXPECT_EQ(
+      request_status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+      parse_status::error);
   EXPECT_EQ(request_status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc"),
             parse_status::error);
   EXPECT_EQ(request_status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n"),
