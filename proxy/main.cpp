@@ -52,7 +52,7 @@ int cmd_run(const std::string& path) {
     spdlog::critical("cannot start: {}", e.what());
     return exit_runtime;
   }
-  spdlog::info("{}", srv->ready_line());
+  proxy::server::log_always(srv->ready_line());
 
   boost::asio::io_context signals_io(1);
   boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);

@@ -32,7 +32,7 @@ public:
   enum class mode { request, response };
 
   /// A parser for requests or responses; `max_head_bytes` bounds request line + headers.
-  explicit parser(mode m, std::uint64_t max_head_bytes = 64 * 1024);
+  explicit parser(mode m, std::uint64_t max_head_bytes = 64ULL * 1024);
   ~parser();
   parser(const parser&) = delete;
   parser& operator=(const parser&) = delete;

@@ -171,19 +171,27 @@ awaitable<connect_result> upstream_pool::connect(std::size_t endpoint_index) {
     }
   }
 
-  const auto target = ep->resolved[ep->next_address++ % ep->resolved.size()];
+  // Addresses of a name are used in turn; a refused one falls through to the next (a name
+  // with both ::1 and 127.0.0.1 works whichever the upstream listens on).
   tcp::socket socket(ioc_);
-  auto outcome =
-      co_await (socket.async_connect(target, use_nothrow) || timer.async_wait(use_nothrow));
-  if (outcome.index() == 1) {
-    result.error = upstream_error::timeout;
-    result.detail = "connect to " + ep->addr.text() + " timed out";
-    co_return result;
-  }
-  if (const auto [ec] = std::get<0>(outcome); ec) {
-    result.error = upstream_error::connect_failed;
-    result.detail = "connect to " + ep->addr.text() + ": " + ec.message();
-    co_return result;
+  const std::size_t addresses = ep->resolved.size();
+  for (std::size_t tried = 0;; ++tried) {
+    const auto target = ep->resolved[ep->next_address++ % addresses];
+    socket = tcp::socket(ioc_);
+    auto outcome =
+        co_await (socket.async_connect(target, use_nothrow) || timer.async_wait(use_nothrow));
+    if (outcome.index() == 1) {
+      result.error = upstream_error::timeout;
+      result.detail = "connect to " + ep->addr.text() + " timed out";
+      co_return result;
+    }
+    const auto [ec] = std::get<0>(outcome);
+    if (!ec) break;
+    if (tried + 1 >= addresses) {
+      result.error = upstream_error::connect_failed;
+      result.detail = "connect to " + ep->addr.text() + ": " + ec.message();
+      co_return result;
+    }
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);

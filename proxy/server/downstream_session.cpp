@@ -85,8 +85,10 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
 
 awaitable<void> downstream_session::close_gracefully() {
   if (closed_ || !client_.is_open()) co_return;
+  // An idle connection (between requests) has nothing in flight to protect: close at once.
+  const bool mid_exchange = phase_ != phase::idle;
   phase_ = phase::closing;
-  if (!client_.is_tls() && !saw_eof_) {
+  if (!client_.is_tls() && !saw_eof_ && mid_exchange) {
     // Lingering close: stop sending, then read and drop what the client still sends for a
     // short bounded time, so a final response is not destroyed by a reset (RFC 9112 9.6).
     error_code ignored;

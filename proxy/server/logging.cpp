@@ -55,4 +55,14 @@ void configure_logging(const config::logging& cfg) {
   logger->flush_on(spdlog::level::info);
 }
 
+void log_always(std::string_view text) {
+  auto logger = spdlog::default_logger();
+  // Straight to the sinks: the logger's level would drop an info line at `warn`.
+  const spdlog::details::log_msg msg(logger->name(), spdlog::level::info,
+                                     spdlog::string_view_t(text.data(), text.size()));
+  for (const auto& sink : logger->sinks())
+    sink->log(msg);
+  logger->flush();
+}
+
 } // namespace parallax::proxy::server

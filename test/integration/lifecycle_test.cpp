@@ -1,0 +1,502 @@
+// The parallax binary end to end (proxy.md "Command line" and "Signals"): check, version and
+// help; run with its ready line; graceful drain on SIGTERM; start-up failures and their exit
+// codes; and memory that stays bounded while large bodies stream through.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "test/support/gate.hpp"
+#include "test/support/http_backend.hpp"
+#include "test/support/process.hpp"
+#include "test/support/raw_client.hpp"
+#include "test/support/socket_stream.hpp"
+#include "test/support/temp_dir.hpp"
+
+namespace parallax::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::chrono::milliseconds exit_bound = 10s;
+
+/// Path of the binary under test.
+std::string binary() {
+  return PARALLAX_BINARY;
+}
+
+/// The shipped example configurations, sorted.
+std::vector<std::string> example_files() {
+  std::vector<std::string> out;
+  const auto dir = std::filesystem::path(PARALLAX_SOURCE_DIR) / "config" / "examples";
+  for (const auto& item : std::filesystem::directory_iterator(dir)) {
+    if (item.is_regular_file() && item.path().extension() == ".yaml") {
+      out.push_back(item.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Writes `text` to `path` and returns the path.
+std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+/// Waits (bounded) until the child closed stdout and stderr, so their text is complete.
+void wait_output_closed(child_process& process) {
+  // No line ever contains this, so the wait ends exactly when the output is closed.
+  const auto line = process.wait_for_line("\x01no such line\x01", 5s);
+  EXPECT_FALSE(line.has_value());
+}
+
+/// Runs `argv` to completion (bounded); returns the exit code with the output complete.
+int run_to_exit(child_process& process) {
+  const int code = process.wait_exit(exit_bound);
+  wait_output_closed(process);
+  return code;
+}
+
+/// Lines of `text` that are not empty.
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+/// One `FILE:LINE:COL: key.path: message` error line, split.
+struct error_line {
+  int line = 0;
+  int column = 0;
+  std::string key_path;
+  std::string message;
+};
+
+/// Parses `text` as an error about `file`; nullopt if it does not have that shape.
+std::optional<error_line> parse_error_line(const std::string& text, const std::string& file) {
+  if (!text.starts_with(file + ":")) return std::nullopt;
+  std::size_t pos = file.size() + 1;
+  const auto number = [&](int& out) {
+    const auto start = pos;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])) != 0)
+      ++pos;
+    if (pos == start || pos >= text.size() || text[pos] != ':') return false;
+    out = std::stoi(text.substr(start, pos - start));
+    ++pos;
+    return out > 0;
+  };
+  error_line e;
+  if (!number(e.line) || !number(e.column) || text.compare(pos, 1, " ") != 0) return std::nullopt;
+  ++pos;
+  const auto colon = text.find(": ", pos);
+  if (colon == std::string::npos || colon == pos) return std::nullopt;
+  e.key_path = text.substr(pos, colon - pos);
+  const bool key_chars = std::all_of(e.key_path.begin(), e.key_path.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '[' ||
+           c == ']' || c == '-';
+  });
+  if (!key_chars) return std::nullopt;
+  e.message = text.substr(colon + 2);
+  if (e.message.empty()) return std::nullopt;
+  return e;
+}
+
+/// A configuration for the binary: one plain listener and the admin on port 0, one worker (so
+/// a drain is one event), everything forwarded to `live`, reports kept in `dir`.
+std::string run_config(const temp_dir& dir, const std::string& live,
+                       const std::string& extra = "") {
+  return "version: 1\n"
+         "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+         "admin: { address: \"127.0.0.1:0\" }\n"
+         "workers: 1\n"
+         "upstreams:\n"
+         "  live: { endpoints: [\"" +
+         live +
+         "\"] }\n"
+         "routes:\n"
+         "  - { name: all, upstream: live }\n"
+         "reports: { discrepancies: { path: \"" +
+         dir.file("discrepancies.jsonl") + "\" } }\n" + extra;
+}
+
+/// `parallax run --config FILE`, with the ports its ready line announced.
+class running_binary {
+public:
+  /// Starts the binary and waits (bounded) for its ready line.
+  explicit running_binary(const std::string& config_path)
+      : process_({binary(), "run", "--config", config_path}) {
+    const auto match =
+        process_.wait_for_match(R"(ready:.* listener public=http://127\.0\.0\.1:([0-9]+))"
+                                R"(.* admin=http://127\.0\.0\.1:([0-9]+))",
+                                exit_bound);
+    if (!match) return;
+    listener_port_ = static_cast<std::uint16_t>(std::stoi((*match)[1]));
+    admin_port_ = static_cast<std::uint16_t>(std::stoi((*match)[2]));
+  }
+
+  /// True once the ready line was seen.
+  [[nodiscard]] bool ready() const { return listener_port_ != 0 && admin_port_ != 0; }
+  /// The bound port of listener "public".
+  [[nodiscard]] std::uint16_t port() const { return listener_port_; }
+  /// The bound admin port.
+  [[nodiscard]] std::uint16_t admin_port() const { return admin_port_; }
+  /// The child process.
+  child_process& process() { return process_; }
+
+private:
+  child_process process_;
+  std::uint16_t listener_port_ = 0;
+  std::uint16_t admin_port_ = 0;
+};
+
+/// GET `path` over a fresh connection to `port`.
+parsed_response get(std::uint16_t port, const std::string& path) {
+  raw_client client;
+  if (!client.connect(port)) {
+    parsed_response failed;
+    failed.error = "connect: " + client.last_error();
+    return failed;
+  }
+  return client.round_trip(raw_client::request("GET", path));
+}
+
+/// Closes a file descriptor when it goes out of scope.
+struct fd_guard {
+  explicit fd_guard(int descriptor) : fd(descriptor) {}
+  ~fd_guard() { ::close(fd); }
+  int fd;
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+};
+
+/// Peak resident set size (VmHWM) of process `pid` in bytes; 0 if unreadable.
+std::uint64_t peak_rss_bytes(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmHWM:")) {
+      std::istringstream fields(line.substr(6));
+      std::uint64_t kib = 0;
+      fields >> kib;
+      return kib * 1024;
+    }
+  }
+  return 0;
+}
+
+TEST(LifecycleTest, CheckAcceptsEveryExampleSilently) {
+  const auto files = example_files();
+  ASSERT_FALSE(files.empty());
+  for (const auto& file : files) {
+    SCOPED_TRACE(file);
+    child_process check({binary(), "check", "--config", file});
+    EXPECT_EQ(run_to_exit(check), 0);
+    EXPECT_EQ(check.stderr_text(), "");
+  }
+}
+
+TEST(LifecycleTest, CheckReportsEveryErrorWithPositionAndExits2) {
+  temp_dir dir;
+  const auto file = write_file(dir.file("bad.yaml"),
+                               "version: 1\n"
+                               "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+                               "upstreams:\n"
+                               "  live: { endpoints: [\"127.0.0.1:1\"], connect_timeout: 5 }\n"
+                               "routes:\n"
+                               "  - name: all\n"
+                               "    upstream: nowhere\n"
+                               "    mirror: { upstream: live, percent: 150 }\n");
+  child_process check({binary(), "check", "--config", file});
+  EXPECT_EQ(run_to_exit(check), 2);
+  const auto lines = lines_of(check.stderr_text());
+  std::vector<error_line> errors;
+  for (const auto& line : lines) {
+    const auto e = parse_error_line(line, file);
+    EXPECT_TRUE(e.has_value()) << "not FILE:LINE:COL: key.path: message: " << line;
+    if (e) errors.push_back(*e);
+  }
+  const auto reported = [&](int line, const std::string& key_path) {
+    return std::any_of(errors.begin(), errors.end(), [&](const error_line& e) {
+      return e.line == line && e.key_path == key_path;
+    });
+  };
+  EXPECT_TRUE(reported(4, "upstreams.live.connect_timeout")) << check.stderr_text();
+  EXPECT_TRUE(reported(7, "routes[0].upstream")) << check.stderr_text();
+  EXPECT_TRUE(reported(8, "routes[0].mirror.percent")) << check.stderr_text();
+  EXPECT_THAT(check.stdout_text(), Not(HasSubstr("ok")));
+}
+
+TEST(LifecycleTest, PrintsVersionAndHelp) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--version"}, {"version"}}) {
+    SCOPED_TRACE(args[0]);
+    std::vector<std::string> argv{binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child_process version(argv);
+    EXPECT_EQ(run_to_exit(version), 0);
+    EXPECT_THAT(version.stdout_text(), HasSubstr("parallax"));
+  }
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--help"}, {"run", "--help"}, {"check", "--help"}}) {
+    SCOPED_TRACE(args[0] + " " + args.back());
+    std::vector<std::string> argv{binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child_process help(argv);
+    EXPECT_EQ(run_to_exit(help), 0);
+    EXPECT_THAT(help.all_output(), HasSubstr("--config"));
+  }
+}
+
+TEST(LifecycleTest, ExitsWith2OnMissingConfigOrBadUsage) {
+  temp_dir dir;
+  const auto missing = dir.file("does-not-exist.yaml");
+  child_process run({binary(), "run", "--config", missing});
+  EXPECT_EQ(run_to_exit(run), 2);
+  EXPECT_THAT(run.stderr_text(), HasSubstr(missing));
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"run"}, {"check"}, {"no-such-command"}, {"run", "--config"}}) {
+    SCOPED_TRACE(args[0] + " (" + std::to_string(args.size()) + " arguments)");
+    std::vector<std::string> argv{binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child_process usage(argv);
+    EXPECT_EQ(run_to_exit(usage), 2);
+  }
+}
+
+TEST(LifecycleTest, RunAnnouncesBoundPortsProxiesAndStopsOnSigint) {
+  temp_dir dir;
+  http_backend live(echo_handler("live"));
+  running_binary proxy(write_file(dir.file("parallax.yaml"), run_config(dir, live.address())));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+
+  auto res = get(proxy.port(), "/through/the/binary");
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_THAT(res.body, HasSubstr("\"backend\":\"live\""));
+  EXPECT_EQ(live.last_request().target, "/through/the/binary");
+  EXPECT_EQ(get(proxy.admin_port(), "/healthz").status, 200);
+  EXPECT_EQ(get(proxy.admin_port(), "/readyz").status, 200);
+
+  ASSERT_TRUE(proxy.process().signal(SIGINT));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+  const auto lines = lines_of(proxy.process().all_output());
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.find("ready:") != l.npos; }),
+            1)
+      << proxy.process().all_output();
+}
+
+TEST(LifecycleTest, PrintsReadyLineEvenWhenLogLevelIsWarn) {
+  // Scripts wait for the ready line (proxy.md "Command line"); a quieter log level, as in
+  // config/examples/edge.yaml, must not hide it.
+  temp_dir dir;
+  http_backend live(echo_handler());
+  running_binary proxy(write_file(dir.file("parallax.yaml"),
+                                  run_config(dir, live.address(), "logging: { level: warn }\n")));
+  EXPECT_TRUE(proxy.ready()) << "no ready line; output so far:\n" << proxy.process().all_output();
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+}
+
+TEST(LifecycleTest, SigtermDrainsInFlightRequestThenExits0) {
+  temp_dir dir;
+  gate hold;
+  http_backend live([&](const received_request& req, backend_connection& c) {
+    if (req.target == "/slow") hold.wait();
+    c.respond(200, "finished " + req.target);
+  });
+  running_binary proxy(write_file(dir.file("parallax.yaml"), run_config(dir, live.address())));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+
+  // An idle keep-alive connection, closed by the proxy as soon as the drain begins.
+  raw_client idle;
+  ASSERT_TRUE(idle.connect(proxy.port())) << idle.last_error();
+  ASSERT_EQ(idle.round_trip(raw_client::request("GET", "/fast")).status, 200);
+  // A request in flight, held at the backend.
+  raw_client busy;
+  ASSERT_TRUE(busy.connect(proxy.port())) << busy.last_error();
+  ASSERT_TRUE(busy.send(raw_client::request("GET", "/slow")));
+  ASSERT_TRUE(live.wait_for_requests(2, 5s));
+
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  ASSERT_TRUE(idle.wait_closed(5s)); // the drain has begun
+  idle.close();
+  auto ready = get(proxy.admin_port(), "/readyz");
+  ASSERT_TRUE(ready.ok()) << ready.error; // the admin stays up while draining
+  EXPECT_EQ(ready.status, 503);
+
+  // A new connection is refused, or accepted and closed without reaching the backend.
+  raw_client late(5s);
+  if (late.connect(proxy.port())) {
+    auto res = late.round_trip(raw_client::request("GET", "/late"));
+    EXPECT_FALSE(res.ok()) << "a connection made during the drain got status " << res.status;
+  }
+  EXPECT_EQ(live.requests_seen(), 2u);
+
+  hold.release();
+  auto res = busy.read_response();
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "finished /slow");
+  EXPECT_EQ(res.header("connection").value_or(""), "close");
+  EXPECT_TRUE(busy.wait_closed(5s));
+  busy.close();
+  EXPECT_EQ(run_to_exit(proxy.process()), 0) << proxy.process().all_output();
+}
+
+TEST(LifecycleTest, DrainTimeoutClosesStuckRequestAndExits0) {
+  temp_dir dir;
+  gate never; // released only when the test ends
+  http_backend live([&](const received_request&, backend_connection& c) {
+    never.wait();
+    c.respond(200, "too late");
+  });
+  running_binary proxy(
+      write_file(dir.file("parallax.yaml"),
+                 run_config(dir, live.address(), "limits: { drain_timeout: 200ms }\n")));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  raw_client stuck;
+  ASSERT_TRUE(stuck.connect(proxy.port())) << stuck.last_error();
+  ASSERT_TRUE(stuck.send(raw_client::request("GET", "/stuck")));
+  ASSERT_TRUE(live.wait_for_requests(1, 5s));
+
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  EXPECT_EQ(proxy.process().wait_exit(exit_bound), 0);
+  // drain_timeout plus the bounded wait for force-closed connections, with slack.
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
+  auto res = stuck.read_response();
+  EXPECT_FALSE(res.ok()) << "got status " << res.status;
+  EXPECT_TRUE(stuck.wait_closed(5s));
+  never.release();
+}
+
+TEST(LifecycleTest, ExitsWith1WhenAnAddressIsInUse) {
+  temp_dir dir;
+  std::uint16_t taken_port = 0;
+  const fd_guard taken{listen_loopback(16, taken_port)};
+  const std::string taken_address = "127.0.0.1:" + std::to_string(taken_port);
+  http_backend live(echo_handler());
+  const std::string base = run_config(dir, live.address());
+  struct bind_case {
+    const char* name;
+    std::string yaml;
+  };
+  const auto replace = [](std::string yaml, const std::string& from, const std::string& to) {
+    yaml.replace(yaml.find(from), from.size(), to);
+    return yaml;
+  };
+  const bind_case cases[] = {
+      {"listener", replace(base, "name: public, address: \"127.0.0.1:0\"",
+                           "name: public, address: \"" + taken_address + "\"")},
+      {"admin", replace(base, "admin: { address: \"127.0.0.1:0\" }",
+                        "admin: { address: \"" + taken_address + "\" }")},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    child_process run({binary(), "run", "--config", write_file(dir.file("taken.yaml"), c.yaml)});
+    EXPECT_EQ(run_to_exit(run), 1);
+    EXPECT_THAT(run.all_output(), HasSubstr(taken_address));
+    EXPECT_THAT(run.all_output(), Not(HasSubstr("ready:")));
+  }
+}
+
+TEST(LifecycleTest, ExitsWith1WhenTlsCertificateIsMissing) {
+  temp_dir dir;
+  const auto missing_cert = dir.file("missing-cert.pem");
+  const auto missing_key = dir.file("missing-key.pem");
+  const auto file =
+      write_file(dir.file("tls.yaml"), "version: 1\n"
+                                       "listeners:\n"
+                                       "  - name: public\n"
+                                       "    address: \"127.0.0.1:0\"\n"
+                                       "    tls: { cert: \"" +
+                                           missing_cert + "\", key: \"" + missing_key +
+                                           "\" }\n"
+                                           "admin: { address: \"127.0.0.1:0\" }\n"
+                                           "workers: 1\n"
+                                           "upstreams: { live: { endpoints: [\"127.0.0.1:1\"] } }\n"
+                                           "routes: [{ name: all, upstream: live }]\n"
+                                           "reports: { discrepancies: { path: \"" +
+                                           dir.file("d.jsonl") + "\" } }\n");
+  child_process run({binary(), "run", "--config", file});
+  EXPECT_EQ(run_to_exit(run), 1);
+  EXPECT_THAT(run.all_output(), HasSubstr(missing_cert));
+}
+
+TEST(LifecycleTest, KeepsMemoryBoundedWhileStreaming256MiBBothWays) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's shadow memory and quarantine distort the peak RSS";
+#endif
+  constexpr std::uint64_t size = 256ull << 20;
+  constexpr std::uint64_t limit = 64ull << 20;
+  temp_dir dir;
+  http_backend live(
+      [](const received_request& req, backend_connection& c) {
+        if (req.method == "POST") {
+          c.respond(200,
+                    std::to_string(req.body_size) + (req.body_matches_pattern ? " ok" : " bad"));
+        } else {
+          c.stream_body(200, size);
+        }
+      },
+      [] {
+        backend_options o;
+        o.max_stored_body = 0;
+        return o;
+      }());
+  running_binary proxy(write_file(dir.file("parallax.yaml"), run_config(dir, live.address())));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port())) << client.last_error();
+
+  ASSERT_TRUE(client.send(raw_client::request("GET", "/download")));
+  auto down = client.read_response_discard_body();
+  ASSERT_TRUE(down.ok()) << down.error;
+  EXPECT_EQ(down.status, 200);
+  EXPECT_EQ(down.body_size, size);
+  EXPECT_TRUE(down.body_matches_pattern);
+
+  // Upload: pattern bytes in 1 MiB pieces. The piece at offset `off` is the pattern started at
+  // off % 26, so every piece is a view into one precomputed buffer.
+  ASSERT_TRUE(client.send(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n"));
+  constexpr std::size_t piece_size = 1 << 20;
+  const std::string pattern = pattern_bytes(0, piece_size + 26);
+  for (std::uint64_t off = 0; off < size; off += piece_size) {
+    ASSERT_TRUE(client.send(std::string_view(pattern).substr(off % 26, piece_size)));
+  }
+  auto up = client.read_response();
+  ASSERT_TRUE(up.ok()) << up.error;
+  EXPECT_EQ(up.body, std::to_string(size) + " ok");
+
+  const auto peak = peak_rss_bytes(proxy.process().pid());
+  ASSERT_GT(peak, 0u) << "cannot read VmHWM of pid " << proxy.process().pid();
+  RecordProperty("peak_rss_bytes", std::to_string(peak));
+  EXPECT_LT(peak, limit) << "peak RSS " << (peak >> 20) << " MiB after streaming " << (size >> 20)
+                         << " MiB each way";
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+}
+
+} // namespace
+} // namespace parallax::test
