@@ -44,6 +44,10 @@ int cmd_run(const std::string& path) {
   auto cfg = load_or_report(path);
   if (!cfg) return exit_config;
   proxy::server::configure_logging(cfg->logging);
+  // Signal handlers go in before anything is announced: a SIGTERM sent as soon as the ready
+  // line appears must drain, not kill.
+  boost::asio::io_context signals_io(1);
+  boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
   std::unique_ptr<proxy::server::server> srv;
   try {
     srv = std::make_unique<proxy::server::server>(cfg);
@@ -54,8 +58,6 @@ int cmd_run(const std::string& path) {
   }
   proxy::server::log_always(srv->ready_line());
 
-  boost::asio::io_context signals_io(1);
-  boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
   bool stop = false;
   int code = exit_ok;
   std::function<void(const boost::system::error_code&, int)> on_signal =
