@@ -188,8 +188,12 @@ std::optional<std::string> expand_env(std::string_view in, std::string& out) {
     if (fallback && (value == nullptr || *value == '\0')) {
       out += *fallback;
     } else if (value == nullptr) {
-      return "environment variable " + name_text + " is not set (use ${" + name_text +
-             ":-default} to give a default)";
+      std::string message = "environment variable ";
+      message += name_text;
+      message += " is not set (use ${";
+      message += name_text;
+      message += ":-default} to give a default)";
+      return message;
     } else {
       out += value;
     }
@@ -297,7 +301,7 @@ std::optional<std::string> parse_size(std::string_view text, std::uint64_t& out)
   } else if (unit == "GiB") {
     scale = 1024 * mib;
   } else if (unit == "TiB") {
-    scale = 1024 * 1024 * mib;
+    scale = 1024ULL * 1024ULL * mib;
   } else {
     return "unknown size unit " + quote_text(unit) + " in " + quote_text(text) +
            " (use B, KiB, MiB, GiB or TiB)";
@@ -852,7 +856,7 @@ std::optional<std::string> builder::method(const field& f) {
 }
 
 std::optional<std::string> builder::name(const field& f) {
-  const auto value = text(f);
+  auto value = text(f);
   if (!value) return std::nullopt;
   if (!is_name(*value)) {
     fail(f.pos, f.path,

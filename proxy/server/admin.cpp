@@ -13,7 +13,7 @@ namespace parallax::proxy::server {
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-constexpr std::size_t max_admin_body = 1024 * 1024;
+constexpr std::size_t max_admin_body = 1024UL * 1024UL;
 constexpr auto admin_timeout = std::chrono::seconds(10);
 } // namespace
 
@@ -67,8 +67,8 @@ awaitable<void> admin_server::accept_loop() {
 }
 
 awaitable<void> admin_server::serve(tcp::socket socket) {
-  http::parser parser(http::parser::mode::request, 64 * 1024);
-  std::string buf(16 * 1024, '\0');
+  http::parser parser(http::parser::mode::request, 64ULL * 1024ULL);
+  std::string buf(16UL * 1024UL, '\0');
   std::string body;
   std::size_t begin = 0;
   std::size_t end = 0;
@@ -95,7 +95,7 @@ awaitable<void> admin_server::serve(tcp::socket socket) {
         if (r.status == http::parse_status::message_complete) complete = true;
         if (r.status != http::parse_status::need_more) continue;
       }
-      begin = end = 0;
+      begin = 0;
       auto outcome = co_await (socket.async_read_some(asio::buffer(buf), use_nothrow) ||
                                timer.async_wait(use_nothrow));
       if (outcome.index() == 1) co_return;

@@ -13,8 +13,8 @@ using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::size_t upstream_buffer_size = 16 * 1024;
-constexpr std::uint64_t max_response_head_bytes = 256 * 1024;
+constexpr std::size_t upstream_buffer_size = 16UL * 1024UL;
+constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -95,7 +95,7 @@ awaitable<void> downstream_session::close_gracefully() {
     client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     set_deadline(clock::now() + std::chrono::seconds(2));
     std::size_t drained = 0;
-    while (drained < 1024 * 1024 && !expired_) {
+    while (drained < 1024UL * 1024UL && !expired_) {
       auto [ec, n] = co_await client_.read_some(asio::buffer(buf_.get(), buffer_size));
       if (ec) break;
       drained += n;
@@ -379,8 +379,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       got_bytes = true;
       ub = 0;
       ue = n;
-      bool head = false;
-      while (ub < ue || !head) {
+      for (;;) {
         const auto r = response_parser_.feed({upstream_buf_.get() + ub, ue - ub});
         if (r.status == http::parse_status::error) {
           kind = net::upstream_error::malformed_response;
@@ -400,7 +399,6 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
           }
           continue; // the interim message completes; the final response follows
         }
-        head = true;
         response_complete = r.status == http::parse_status::message_complete;
         result = attempt_result::head_received;
         break;
@@ -526,7 +524,6 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
           if (chunked_out) {
             co_await write_client(last_chunk);
           }
-          complete = true;
           active_upstream_ = nullptr;
           conn.reset();
           break;

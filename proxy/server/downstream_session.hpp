@@ -70,7 +70,7 @@ private:
   std::string client_ip_;
 
   // Client read buffer; [begin_, end_) holds bytes not yet given to the parser.
-  static constexpr std::size_t buffer_size = 16 * 1024;
+  static constexpr std::size_t buffer_size = 16UL * 1024UL;
   std::unique_ptr<char[]> buf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;

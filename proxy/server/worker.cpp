@@ -48,7 +48,7 @@ tcp::endpoint worker::listen(const listener_binding& binding, const tcp::endpoin
   }
   a.bind(ep);
   a.listen(asio::socket_base::max_listen_connections);
-  const auto bound = a.local_endpoint();
+  auto bound = a.local_endpoint();
   acceptors_.push_back(std::move(entry));
   return bound;
 }
