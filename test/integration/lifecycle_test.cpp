@@ -500,3 +500,43 @@ TEST(LifecycleTest, KeepsMemoryBoundedWhileStreaming256MiBBothWays) {
 
 } // namespace
 } // namespace parallax::test
+
+namespace parallax::test {
+namespace {
+
+TEST(LifecycleTest, JsonAccessLogRedactsSecretsAndIsOneObjectPerLine) {
+  temp_dir dir;
+  http_backend live(echo_handler());
+  running_binary proxy(
+      write_file(dir.file("parallax.yaml"),
+                 run_config(dir, live.address(), "logging: { format: json, access_log: true }\n")));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  auto res =
+      client.round_trip(raw_client::request("GET", "/orders?token=planted-query-secret&lang=en",
+                                            {{"Authorization", "Bearer planted-header-secret"}}));
+  ASSERT_EQ(res.status, 200);
+  const auto line = proxy.process().wait_for_line("access ", std::chrono::seconds(10));
+  ASSERT_TRUE(line) << proxy.process().all_output();
+  EXPECT_NE(line->find("token=[redacted]&lang=en"), std::string::npos) << *line;
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+  const auto output = proxy.process().all_output();
+  EXPECT_EQ(output.find("planted-query-secret"), std::string::npos) << output;
+  EXPECT_EQ(output.find("planted-header-secret"), std::string::npos) << output;
+  // Every log line is one JSON object with the documented fields.
+  std::istringstream lines(proxy.process().stderr_text());
+  std::size_t count = 0;
+  for (std::string l; std::getline(lines, l);) {
+    if (l.empty()) continue;
+    ++count;
+    EXPECT_TRUE(l.starts_with("{\"time\":\"")) << l;
+    EXPECT_TRUE(l.ends_with("}")) << l;
+    EXPECT_NE(l.find("\"msg\":\""), std::string::npos) << l;
+  }
+  EXPECT_GE(count, 3u); // ready, access, drain...
+}
+
+} // namespace
+} // namespace parallax::test
