@@ -1,0 +1,44 @@
+#pragma once
+// Redaction of secrets before anything is written (reports.md: `reports.redact` applies to every
+// header, query parameter and JSON field value written anywhere, in every report and log line).
+// Names are matched ASCII case-insensitively; the value becomes the text `[redacted]`.
+
+#include "proxy/http/message.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parallax::mirror::report {
+
+/// What every redacted value is replaced with.
+inline constexpr std::string_view redacted_text = "[redacted]";
+
+/// Whether `name` is one of `names` (case-insensitive).
+bool is_redacted_name(std::string_view name, const std::vector<std::string>& names) noexcept;
+
+/// A request target with the values of the listed query parameters replaced by `[redacted]`.
+/// Parameter names are compared after percent-decoding (and '+' as space), so `api%5Fkey=` is
+/// caught too; a parameter without '=' has no value and is kept. A fragment, if a client sent
+/// one, is treated like a query (OAuth-style `#access_token=`). Everything else is unchanged.
+std::string redact_query(std::string_view target, const std::vector<std::string>& names);
+
+/// `[redacted]` when header `name` is listed in `names`, else `value` itself.
+std::string_view redact_header(std::string_view name, std::string_view value,
+                               const std::vector<std::string>& names) noexcept;
+
+/// Replaces, in place, the value of every listed header in `headers` with `[redacted]`.
+void redact_headers(proxy::http::header_list& headers, const std::vector<std::string>& names);
+
+/// Replaces, at any depth, the value of every object member whose key is listed (whatever its
+/// type, objects and arrays included) with the string "[redacted]". Iterative: no recursion
+/// limit on deeply nested documents.
+void redact_json(boost::json::value& value, const std::vector<std::string>& names);
+
+/// Whether a JSON Pointer (RFC 6901) points at or into a redacted field: any reference token
+/// (with ~1 and ~0 unescaped) is a listed name. Values reported at such paths must be redacted.
+bool is_redacted_pointer(std::string_view pointer, const std::vector<std::string>& names) noexcept;
+
+} // namespace parallax::mirror::report
