@@ -144,7 +144,12 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
     }
     begin_ = end_ = 0;
     if (draining_ && phase_ == phase::idle) co_return outcome::close;
-    if (phase_ == phase::idle) set_deadline(clock::now() + limits.idle_timeout);
+    if (phase_ == phase::idle) {
+      // A new connection gets header_timeout for its first request (slow-open clients cannot
+      // hold a connection for idle_timeout); later requests wait idle_timeout between them.
+      set_deadline(clock::now() +
+                   (exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout));
+    }
     if (!co_await read_client()) {
       clear_deadline();
       if (expired_ && phase_ == phase::head) {
@@ -156,6 +161,7 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   }
   clear_deadline();
   started_ = clock::now();
+  ++exchanges_;
 
   // 2. Act on the head.
   auto& req = request_parser_.request();

@@ -86,6 +86,7 @@ private:
   bool draining_ = false;
   bool closed_ = false;
   bool saw_eof_ = false;
+  std::uint64_t exchanges_ = 0; // requests whose head was read on this connection
   int route_index_ = -1;
   std::uint64_t response_bytes_ = 0;
   std::chrono::steady_clock::time_point started_{};

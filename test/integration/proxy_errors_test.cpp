@@ -137,6 +137,17 @@ TEST_F(ProxyErrorsTest, Answers408WhenHeadIsIncompleteInTime) {
   EXPECT_TRUE(client.wait_closed(5s));
 }
 
+TEST_F(ProxyErrorsTest, ClosesSilentNewConnectionAfterHeaderTimeout) {
+  running_proxy proxy(simple_config("limits: { header_timeout: 200ms, idle_timeout: 60s }\n"),
+                      {{"live", live_.address()}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  // Nothing sent: closed without a response once header_timeout passes, not after 60 s.
+  const auto got = client.read_until_close();
+  EXPECT_TRUE(got.data.empty()) << got.data;
+  EXPECT_NE(got.status, io_status::timeout);
+}
+
 TEST_F(ProxyErrorsTest, ClosesIdleKeepAliveConnections) {
   running_proxy proxy(simple_config("limits: { idle_timeout: 200ms }\n"),
                       {{"live", live_.address()}});
