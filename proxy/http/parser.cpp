@@ -3,6 +3,8 @@
 #include <llhttp.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <optional>
 
 namespace parallax::proxy::http {
@@ -12,12 +14,17 @@ struct parser::llhttp_state {
 };
 
 namespace {
-// RFC 9110 5.6.2 token characters.
-bool is_tchar(char c) noexcept {
-  const auto u = static_cast<unsigned char>(c);
-  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+// RFC 9110 5.6.2 token characters, as a table (this runs for every header byte).
+constexpr std::array<bool, 256> tchar_table = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+bool is_tchar(char c) noexcept { return tchar_table[static_cast<unsigned char>(c)]; }
 
 bool valid_field_name(std::string_view n) noexcept {
   return !n.empty() && std::all_of(n.begin(), n.end(), is_tchar);
@@ -267,14 +274,28 @@ parse_result parser::feed(std::string_view data) {
   if (in_head) {
     // llhttp accepts obs-fold (a header line starting with SP/HTAB); RFC 9112 5.2 lets a
     // proxy reject it, and we must, since other parsers would see different headers.
-    for (std::size_t i = 0; i < consumed; ++i) {
-      const char c = data[i];
-      if (after_lf_ && (c == ' ' || c == '\t')) {
+    // Only the byte after each LF matters: find LFs with memchr instead of a byte loop.
+    const char* at = data.data();
+    const char* const end = at + consumed;
+    if (at != end && after_lf_ && (*at == ' ' || *at == '\t')) {
+      failed_ = true;
+      error_reason_ = "obs-fold (header line folding) is not allowed";
+      return {parse_status::error, 0};
+    }
+    after_lf_ = false;
+    while (at != end) {
+      const auto* lf = static_cast<const char*>(std::memchr(at, '\n', std::size_t(end - at)));
+      if (lf == nullptr) break;
+      if (lf + 1 == end) {
+        after_lf_ = true; // the next feed's first byte decides
+        break;
+      }
+      if (lf[1] == ' ' || lf[1] == '\t') {
         failed_ = true;
         error_reason_ = "obs-fold (header line folding) is not allowed";
         return {parse_status::error, 0};
       }
-      after_lf_ = c == '\n';
+      at = lf + 1;
     }
     // Pausing at the end of the head makes `consumed` exactly the head's bytes.
     head_bytes_ += consumed;

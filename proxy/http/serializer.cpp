@@ -24,8 +24,11 @@ bool is_framing(std::string_view name) noexcept {
   return iequals(name, "content-length") || iequals(name, "transfer-encoding");
 }
 
-bool skip_forwarded(const header_list& headers, const header& h) {
-  return is_hop_by_hop(h.name) || is_framing(h.name) || named_in_connection(headers, h.name);
+// `has_connection`: whether any Connection field exists (most requests have none, which
+// saves scanning every field against it).
+bool skip_forwarded(const header_list& headers, const header& h, bool has_connection) {
+  return is_hop_by_hop(h.name) || is_framing(h.name) ||
+         (has_connection && named_in_connection(headers, h.name));
 }
 
 void append_framing(std::string& out, body_framing framing, std::uint64_t content_length) {
@@ -60,12 +63,13 @@ void write_request_head(std::string& out, const request_head& req, const forward
   out.append(target);
   out.append(" HTTP/1.1\r\n");
 
+  const bool req_has_connection = req.headers.count("connection") > 0;
   bool have_proto = false;
   bool have_fwd_host = false;
   std::string_view host;
   bool xff_written = false;
   for (const auto& h : req.headers) {
-    if (skip_forwarded(req.headers, h)) continue;
+    if (skip_forwarded(req.headers, h, req_has_connection)) continue;
     if (iequals(h.name, "x-forwarded-for")) {
       // Several X-Forwarded-For fields are merged into one, with the client appended.
       if (xff_written) continue;
@@ -116,6 +120,7 @@ void write_response_head(std::string& out, const response_head& res, body_framin
                          std::uint64_t content_length, bool keep_alive, int client_minor) {
   append_status_line(out, res.status, res.reason);
   const bool switching = res.status == 101;
+  const bool res_has_connection = res.headers.count("connection") > 0;
   for (const auto& h : res.headers) {
     // Responses without a body keep the upstream's Content-Length (HEAD, 304): it describes
     // the representation, not this message's framing.
@@ -123,7 +128,7 @@ void write_response_head(std::string& out, const response_head& res, body_framin
       append_header(out, h.name, h.value);
       continue;
     }
-    if (skip_forwarded(res.headers, h)) continue;
+    if (skip_forwarded(res.headers, h, res_has_connection)) continue;
     append_header(out, h.name, h.value);
   }
   if (switching) {
@@ -142,8 +147,9 @@ void write_response_head(std::string& out, const response_head& res, body_framin
 
 void write_interim_head(std::string& out, const response_head& res) {
   append_status_line(out, res.status, res.reason);
+  const bool res_has_connection = res.headers.count("connection") > 0;
   for (const auto& h : res.headers) {
-    if (skip_forwarded(res.headers, h)) continue;
+    if (skip_forwarded(res.headers, h, res_has_connection)) continue;
     append_header(out, h.name, h.value);
   }
   out.append("\r\n");

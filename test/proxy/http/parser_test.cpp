@@ -150,6 +150,12 @@ TEST(ParserTest, RejectsObsFold) {
             parse_status::error);
 }
 
+TEST(ParserTest, RejectsObsFoldSplitAcrossFeeds) {
+  parser p(parser::mode::request);
+  EXPECT_EQ(p.feed("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n").status, parse_status::need_more);
+  EXPECT_EQ(p.feed(" b\r\n\r\n").status, parse_status::error);
+}
+
 TEST(ParserTest, RejectsBareCrAndNul) {
   EXPECT_EQ(request_status("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n"), parse_status::error);
   EXPECT_EQ(request_status(std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 37)),
