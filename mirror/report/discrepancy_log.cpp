@@ -1,0 +1,117 @@
+#include "mirror/report/discrepancy_log.hpp"
+
+#include "mirror/report/format.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+namespace parallax::mirror::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string rotated_name(const std::string& path, std::uint32_t n) {
+  return path + "." + std::to_string(n);
+}
+
+} // namespace
+
+bool should_write(outcome o, const config::discrepancy_log& cfg) noexcept {
+  return o != outcome::match || cfg.include_matches;
+}
+
+discrepancy_log::discrepancy_log(config::reports cfg) : cfg_(std::move(cfg)) {}
+
+discrepancy_log::~discrepancy_log() {
+  const std::lock_guard lock(mutex_);
+  close_locked();
+}
+
+bool discrepancy_log::write(const record& r) {
+  std::string line;
+  try {
+    line = serialize_json(to_json(r, cfg_));
+  } catch (const std::exception&) { // allocation failure: drop the line, keep running
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return write_line(line);
+}
+
+bool discrepancy_log::write_line(std::string_view json_line) {
+  const std::lock_guard lock(mutex_);
+  const std::uint64_t size = json_line.size() + 1;
+  const bool to_stdout = cfg_.discrepancies.path == "-";
+  if (file_ == nullptr && !open_locked()) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // Rotate when this line would take a non-empty file past the limit (a single line larger
+  // than the limit still goes into a file of its own).
+  if (!to_stdout && file_bytes_ > 0 && file_bytes_ + size > cfg_.discrepancies.max_file_bytes &&
+      !rotate_locked()) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const bool ok = std::fwrite(json_line.data(), 1, json_line.size(), file_) == json_line.size() &&
+                  std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;
+  if (!ok) {
+    // A failed write may have left part of a line; start the next one on a fresh line by
+    // reopening (a later reader reports the broken line rather than merging two).
+    std::clearerr(file_);
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    close_locked();
+    return false;
+  }
+  file_bytes_ += size;
+  lines_written_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void discrepancy_log::flush() {
+  const std::lock_guard lock(mutex_);
+  if (file_ != nullptr) std::fflush(file_);
+}
+
+bool discrepancy_log::open_locked() {
+  const auto& path = cfg_.discrepancies.path;
+  if (path == "-") {
+    file_ = stdout;
+    file_bytes_ = 0;
+    return true;
+  }
+  file_ = std::fopen(path.c_str(), "ab");
+  if (file_ == nullptr) return false;
+  std::error_code ec;
+  const auto existing = fs::file_size(path, ec);
+  file_bytes_ = ec ? 0 : existing;
+  return true;
+}
+
+bool discrepancy_log::rotate_locked() {
+  close_locked();
+  const auto& path = cfg_.discrepancies.path;
+  const std::uint32_t keep = cfg_.discrepancies.keep_files;
+  std::error_code ec;
+  if (keep == 0) {
+    fs::remove(path, ec);
+    return !ec && open_locked();
+  }
+  fs::remove(rotated_name(path, keep), ec);
+  for (std::uint32_t n = keep; n > 1; --n) {
+    const auto from = rotated_name(path, n - 1);
+    if (fs::exists(from, ec)) fs::rename(from, rotated_name(path, n), ec);
+  }
+  fs::rename(path, rotated_name(path, 1), ec);
+  if (ec) return false;
+  return open_locked();
+}
+
+void discrepancy_log::close_locked() noexcept {
+  if (file_ != nullptr && file_ != stdout) std::fclose(file_);
+  if (file_ == stdout) std::fflush(stdout);
+  file_ = nullptr;
+  file_bytes_ = 0;
+}
+
+} // namespace parallax::mirror::report

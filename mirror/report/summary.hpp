@@ -1,0 +1,165 @@
+#pragma once
+// The comparison summary (reports.md, schema `parallax.summary/v1`): totals, and per endpoint
+// counts, diff rate, top differences, shadow errors, latency percentiles and examples.
+//
+// Memory is bounded whatever the traffic: at most `max_endpoints` endpoints (later ones are
+// counted under an `other` endpoint), `max_difference_keys` distinct differences per endpoint
+// (later ones only counted), latencies in fixed log-bucket histograms (no samples kept), and
+// `max_examples` ids per endpoint.
+//
+// Threading: every member may be called from any thread. The per-exchange counters
+// (count_exchange, count_skipped) are relaxed atomics; count_sampled, add and to_json take a
+// mutex for a short, allocation-light critical section.
+
+#include "config/config.hpp"
+#include "mirror/report/record.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace parallax::mirror::report {
+
+/// The `schema` value of every summary.
+inline constexpr std::string_view summary_schema = "parallax.summary/v1";
+
+/// The endpoint name that collects endpoints beyond the cap.
+inline constexpr std::string_view other_endpoint = "other";
+
+/// Why a sampled exchange was not mirrored (reports.md "skipped").
+enum class skip_reason {
+  method,
+  body_too_large,
+  rate_limited,
+  saturated,
+  live_error,
+  client_aborted
+};
+
+/// Number of skip reasons.
+inline constexpr std::size_t skip_reason_count = 6;
+
+/// The report spelling of a skip reason.
+[[nodiscard]] std::string_view to_string(skip_reason reason) noexcept;
+
+/// Quantiles of latencies in milliseconds from a fixed set of logarithmic buckets, each 2%
+/// wide, from 0.01 ms to 10^7 ms: an estimate is within 1% of a true sample value (clamped to
+/// the smallest and largest values seen). Buckets are allocated on the first add().
+class latency_histogram {
+public:
+  /// Counts one latency (negative and NaN count as 0, huge ones in the last bucket).
+  void add(double ms);
+  /// Adds every count of `other`.
+  void merge(const latency_histogram& other);
+  /// Number of latencies counted.
+  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+  /// The nearest-rank `q` quantile (0 < q <= 1), estimated; 0 when empty.
+  [[nodiscard]] double quantile(double q) const noexcept;
+
+private:
+  std::vector<std::uint64_t> buckets_;
+  std::uint64_t count_ = 0;
+  double min_ = 0;
+  double max_ = 0;
+};
+
+/// Tuning of a summary.
+struct summary_options {
+  double regression_ratio = 0; // for routes not in route_regression_ratios; 0 = off
+  std::map<std::string, double, std::less<>> route_regression_ratios; // route name -> ratio
+  std::size_t max_endpoints = 1000;
+  std::size_t max_difference_keys = 200; // distinct differences tracked per endpoint
+  std::size_t top_differences = 10;      // differences listed per endpoint
+  std::size_t max_examples = 5;          // record ids listed per endpoint
+  // false when the summary is built from discrepancy logs: exchanges, sampled and skipped are
+  // then unknown (written as null) and the summary carries a `note` saying so.
+  bool totals_known = true;
+};
+
+/// Options with each mirrored route's `compare.latency.regression_ratio`.
+[[nodiscard]] summary_options summary_options_from(const config::config& cfg);
+
+/// Aggregates compared exchanges and proxy counters into a `parallax.summary/v1` document.
+class summary {
+public:
+  /// An empty summary whose window starts now.
+  explicit summary(summary_options options = {});
+
+  /// Counts one client exchange (any route, mirrored or not).
+  void count_exchange(std::uint64_t n = 1) noexcept;
+  /// Counts an exchange the sampler chose for mirroring, for its endpoint.
+  void count_sampled(std::string_view route, std::string_view endpoint);
+  /// Counts a sampled exchange that was not mirrored.
+  void count_skipped(skip_reason reason, std::uint64_t n = 1) noexcept;
+  /// Adds one compared exchange.
+  void add(const record& r);
+
+  /// The summary document for the window [since, until].
+  [[nodiscard]] boost::json::object to_json(std::chrono::system_clock::time_point since,
+                                            std::chrono::system_clock::time_point until) const;
+  /// Forgets everything (a new window starting now).
+  void reset();
+
+  /// When the window started (construction or the last reset()).
+  [[nodiscard]] std::chrono::system_clock::time_point since() const;
+  /// Earliest and latest record times added, if any record was.
+  [[nodiscard]] std::optional<
+      std::pair<std::chrono::system_clock::time_point, std::chrono::system_clock::time_point>>
+  record_time_range() const;
+  /// Compared exchanges added so far.
+  [[nodiscard]] std::uint64_t compared() const;
+
+private:
+  struct difference_stat {
+    diff::difference_kind kind = diff::difference_kind::body;
+    std::string where;                      // body path (ids as `*`), header name
+    std::optional<boost::json::value> live; // status differences: the two codes
+    std::optional<boost::json::value> shadow;
+    std::uint64_t count = 0;
+  };
+
+  struct endpoint_stat {
+    std::string route;
+    std::string endpoint;
+    double regression_ratio = 0;
+    std::uint64_t sampled = 0;
+    std::uint64_t match = 0;
+    std::uint64_t differ = 0;
+    std::uint64_t shadow_error = 0;
+    std::unordered_map<std::string, difference_stat> differences;
+    std::uint64_t other_differences = 0; // beyond max_difference_keys
+    std::map<std::string, std::uint64_t> shadow_errors;
+    latency_histogram live_latency;
+    latency_histogram shadow_latency;
+    std::vector<std::string> examples; // newest first
+  };
+
+  endpoint_stat& endpoint_locked(std::string_view route, std::string_view endpoint);
+  void add_difference_locked(endpoint_stat& e, const diff::difference& d);
+  [[nodiscard]] boost::json::object endpoint_json(const endpoint_stat& e) const;
+  [[nodiscard]] double ratio_for(std::string_view route) const noexcept;
+
+  const summary_options options_;
+  std::atomic<std::uint64_t> exchanges_{0};
+  std::atomic<std::uint64_t> sampled_{0};
+  std::array<std::atomic<std::uint64_t>, skip_reason_count> skipped_{};
+
+  mutable std::mutex mutex_;
+  std::chrono::system_clock::time_point since_;                       // guarded by mutex_
+  std::unordered_map<std::string, endpoint_stat> endpoints_;          // guarded by mutex_
+  std::uint64_t match_ = 0, differ_ = 0, shadow_error_ = 0;           // guarded by mutex_
+  std::optional<std::chrono::system_clock::time_point> first_, last_; // guarded by mutex_
+};
+
+} // namespace parallax::mirror::report

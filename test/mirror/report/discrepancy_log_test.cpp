@@ -1,0 +1,168 @@
+#include "mirror/report/discrepancy_log.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace parallax::mirror::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory removed at the end of the test.
+class temp_dir {
+public:
+  temp_dir() {
+    std::random_device device;
+    path_ = fs::temp_directory_path() / ("parallax-log-test-" + std::to_string(device()));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
+std::vector<std::string> lines_of(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+record sample(int n) {
+  record r;
+  r.time = std::chrono::system_clock::now();
+  r.id = make_record_id(r.time);
+  r.route = "api";
+  r.endpoint = "GET /n/" + std::to_string(n);
+  r.outcome = outcome::differ;
+  r.request.method = "GET";
+  r.request.target = "/n/" + std::to_string(n);
+  return r;
+}
+
+config::reports log_config(const fs::path& path, std::uint64_t max_bytes, std::uint32_t keep) {
+  config::reports cfg;
+  cfg.discrepancies.path = path.string();
+  cfg.discrepancies.max_file_bytes = max_bytes;
+  cfg.discrepancies.keep_files = keep;
+  return cfg;
+}
+
+TEST(DiscrepancyLogTest, WritesOneParsableRecordPerLine) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  discrepancy_log log(log_config(path, config::mib, 2));
+  auto first = sample(1);
+  first.live.latency_ms = 1.84;
+  ASSERT_TRUE(log.write(first));
+  ASSERT_TRUE(log.write(sample(2)));
+  const auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].rfind(R"({"schema":"parallax.discrepancy/v1","time":")", 0), 0u);
+  EXPECT_NE(lines[0].find(R"("latency_ms":1.84,)"), std::string::npos) << lines[0];
+  std::string error;
+  const auto r = record_from_json(boost::json::parse(lines[1]), error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->endpoint, "GET /n/2");
+  EXPECT_EQ(log.lines_written(), 2u);
+  EXPECT_EQ(log.write_errors(), 0u);
+}
+
+TEST(DiscrepancyLogTest, RotatesBeforeALineWouldExceedTheLimitAndKeepsKeepFiles) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  const std::string line(99, 'x'); // 100 bytes with the newline
+  discrepancy_log log(log_config(path, 250, 2));
+  for (int i = 0; i < 9; ++i) {
+    ASSERT_TRUE(log.write_line(std::string(1, static_cast<char>('a' + i)) + line.substr(1)));
+  }
+  // 2 lines per file: a b | c d | e f | g h | i  -> current holds i, .1 g h, .2 e f.
+  ASSERT_TRUE(fs::exists(path));
+  ASSERT_TRUE(fs::exists(path.string() + ".1"));
+  ASSERT_TRUE(fs::exists(path.string() + ".2"));
+  EXPECT_FALSE(fs::exists(path.string() + ".3"));
+  const auto current = lines_of(path);
+  const auto first = lines_of(path.string() + ".1");
+  const auto second = lines_of(path.string() + ".2");
+  ASSERT_EQ(current.size(), 1u);
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(current[0][0], 'i');
+  EXPECT_EQ(first[0][0], 'g');
+  EXPECT_EQ(second[1][0], 'f');
+  for (const auto& f : {path, fs::path(path.string() + ".1"), fs::path(path.string() + ".2")}) {
+    EXPECT_LE(fs::file_size(f), 250u);
+  }
+}
+
+TEST(DiscrepancyLogTest, AppendsToAnExistingFileAndCountsItsSize) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  {
+    std::ofstream out(path);
+    out << std::string(199, 'o') << "\n";
+  }
+  discrepancy_log log(log_config(path, 250, 1));
+  ASSERT_TRUE(log.write_line(std::string(99, 'n')));
+  EXPECT_EQ(lines_of(path).size(), 1u);
+  EXPECT_EQ(lines_of(path.string() + ".1").size(), 1u);
+}
+
+TEST(DiscrepancyLogTest, WriteFailuresAreCountedNotThrown) {
+  const temp_dir dir;
+  discrepancy_log log(log_config(dir.path() / "missing" / "d.jsonl", config::mib, 1));
+  EXPECT_FALSE(log.write(sample(1)));
+  EXPECT_FALSE(log.write(sample(2)));
+  EXPECT_EQ(log.write_errors(), 2u);
+  EXPECT_EQ(log.lines_written(), 0u);
+}
+
+TEST(DiscrepancyLogTest, ConcurrentWritersNeverInterleaveLines) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  discrepancy_log log(log_config(path, 4 * 1024, 50));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < 100; ++i)
+        log.write(sample(t * 1000 + i));
+    });
+  }
+  for (auto& thread : threads)
+    thread.join();
+  EXPECT_EQ(log.lines_written(), 400u);
+  std::size_t total = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    for (const auto& line : lines_of(entry.path())) {
+      std::string error;
+      EXPECT_TRUE(record_from_json(boost::json::parse(line), error)) << error;
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 400u);
+}
+
+TEST(DiscrepancyLogTest, ShouldWriteSkipsMatchesUnlessIncluded) {
+  config::discrepancy_log cfg;
+  EXPECT_FALSE(should_write(outcome::match, cfg));
+  EXPECT_TRUE(should_write(outcome::differ, cfg));
+  EXPECT_TRUE(should_write(outcome::shadow_error, cfg));
+  cfg.include_matches = true;
+  EXPECT_TRUE(should_write(outcome::match, cfg));
+}
+
+} // namespace
+} // namespace parallax::mirror::report

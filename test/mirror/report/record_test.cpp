@@ -1,0 +1,325 @@
+#include "mirror/report/record.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+namespace parallax::mirror::report {
+namespace {
+
+namespace json = boost::json;
+using diff::body_op;
+using diff::difference;
+using diff::difference_kind;
+
+std::chrono::system_clock::time_point example_time() {
+  return *parse_time("2026-11-26T03:21:01.123Z");
+}
+
+difference make(difference_kind kind, std::optional<json::value> live,
+                std::optional<json::value> shadow) {
+  difference d;
+  d.kind = kind;
+  d.live = std::move(live);
+  d.shadow = std::move(shadow);
+  return d;
+}
+
+difference body(body_op op, std::string path, std::optional<json::value> live,
+                std::optional<json::value> shadow) {
+  auto d = make(difference_kind::body, std::move(live), std::move(shadow));
+  d.op = op;
+  d.path = std::move(path);
+  return d;
+}
+
+// The record of the reports.md example, with clear values where the example shows redactions.
+record example_record() {
+  record r;
+  r.time = example_time();
+  r.id = "01JDXK2Q6F7A3X9T5W1M0N8B4C";
+  r.route = "api";
+  r.endpoint = "GET /api/users/{id}";
+  r.outcome = outcome::differ;
+  r.request.method = "GET";
+  r.request.target = "/api/users/42?token=s3cr3t-query&lang=en";
+  r.request.headers = {{"Host", "shop.example.com"}, {"Authorization", "Bearer s3cr3t-header"}};
+  r.live = {200, 1.84, 61, "aa11"};
+  r.shadow.status = 200;
+  r.shadow.latency_ms = 2.31;
+  r.shadow.body_bytes = 58;
+  r.shadow.body_sha256 = "bb22";
+  r.differences.push_back(make(difference_kind::status, json::value(200), json::value(500)));
+  auto header =
+      make(difference_kind::header, json::value("application/json"), json::value("text/html"));
+  header.name = "content-type";
+  r.differences.push_back(header);
+  r.differences.push_back(
+      body(body_op::replace, "/user/name", json::value("Ann"), json::value("ann")));
+  r.differences.push_back(
+      body(body_op::remove, "/user/email", json::value("a@example.com"), std::nullopt));
+  r.differences.push_back(body(body_op::add, "/user/nick", std::nullopt, json::value("annie")));
+  r.differences.push_back(body(body_op::type, "/price", json::value(10), json::value("10")));
+  auto text =
+      make(difference_kind::body_text, json::value("<h1>Shop</h1>"), json::value("<h1>Store</h1>"));
+  text.line = 14;
+  r.differences.push_back(text);
+  r.differences.push_back(
+      make(difference_kind::body_bytes, json::value("aa11"), json::value("bb22")));
+  r.noise_suppressed = 1;
+  return r;
+}
+
+TEST(RecordJsonTest, MatchesTheReportsExampleFieldByField) {
+  const config::reports cfg;
+  const auto o = to_json(example_record(), cfg);
+  const auto expected = json::parse(R"({
+    "schema": "parallax.discrepancy/v1",
+    "time": "2026-11-26T03:21:01.123Z",
+    "id": "01JDXK2Q6F7A3X9T5W1M0N8B4C",
+    "route": "api",
+    "endpoint": "GET /api/users/{id}",
+    "outcome": "differ",
+    "request": {
+      "method": "GET",
+      "target": "/api/users/42?token=[redacted]&lang=en",
+      "headers": { "host": "shop.example.com", "authorization": "[redacted]" },
+      "body_bytes": 0
+    },
+    "live":   { "status": 200, "latency_ms": 1.84, "body_bytes": 61, "body_sha256": "aa11" },
+    "shadow": { "status": 200, "latency_ms": 2.31, "body_bytes": 58, "body_sha256": "bb22",
+                "error": null },
+    "differences": [
+      { "kind": "status",  "live": 200, "shadow": 500 },
+      { "kind": "header",  "name": "content-type", "live": "application/json",
+        "shadow": "text/html" },
+      { "kind": "body",    "op": "replace", "path": "/user/name", "live": "Ann", "shadow": "ann" },
+      { "kind": "body",    "op": "remove",  "path": "/user/email", "live": "a@example.com" },
+      { "kind": "body",    "op": "add",     "path": "/user/nick", "shadow": "annie" },
+      { "kind": "body",    "op": "type",    "path": "/price", "live": 10, "shadow": "10" },
+      { "kind": "body_text", "line": 14, "live": "<h1>Shop</h1>", "shadow": "<h1>Store</h1>" },
+      { "kind": "body_bytes", "live_sha256": "aa11", "shadow_sha256": "bb22" }
+    ],
+    "noise_suppressed": 1
+  })");
+  const auto& e = expected.as_object();
+  ASSERT_EQ(o.size(), e.size());
+  for (const auto& [key, value] : e) {
+    ASSERT_TRUE(o.contains(key)) << key;
+    EXPECT_EQ(o.at(key), value) << key << ": " << json::serialize(o.at(key));
+  }
+  // Field order follows the contract's example too (readers diffing lines rely on it).
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : o)
+    keys.emplace_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"schema", "time", "id", "route", "endpoint", "outcome",
+                                            "request", "live", "shadow", "differences",
+                                            "noise_suppressed"}));
+}
+
+TEST(RecordJsonTest, ShadowErrorWritesTheKindAndNullsForUnknownValues) {
+  record r;
+  r.time = example_time();
+  r.id = make_record_id(r.time);
+  r.route = "api";
+  r.endpoint = "GET /x";
+  r.outcome = outcome::shadow_error;
+  r.request.method = "GET";
+  r.request.target = "/x";
+  r.live = {200, 1.0, 2, "ab"};
+  r.shadow.latency_ms = 1000;
+  r.shadow.error = "timeout";
+  const auto o = to_json(r, config::reports{});
+  const auto& shadow = o.at("shadow").as_object();
+  EXPECT_TRUE(shadow.at("status").is_null());
+  EXPECT_TRUE(shadow.at("body_sha256").is_null());
+  EXPECT_EQ(shadow.at("error"), json::value("timeout"));
+  EXPECT_TRUE(o.at("differences").as_array().empty());
+}
+
+TEST(RecordJsonTest, RepeatedRequestHeadersAreJoinedUnderTheLowerCaseName) {
+  record r;
+  r.request.headers = {{"Accept", "a/b"}, {"accept", "c/d"}};
+  const auto o = to_json(r, config::reports{});
+  EXPECT_EQ(o.at("request").at("headers").at("accept"), json::value("a/b, c/d"));
+}
+
+TEST(RecordJsonTest, ReadsBackWhatItWrote) {
+  const config::reports cfg;
+  const auto line = json::serialize(to_json(example_record(), cfg));
+  std::string error;
+  const auto back = record_from_json(json::parse(line), error);
+  ASSERT_TRUE(back) << error;
+  const auto original = example_record();
+  EXPECT_EQ(back->time, original.time);
+  EXPECT_EQ(back->id, original.id);
+  EXPECT_EQ(back->route, "api");
+  EXPECT_EQ(back->endpoint, original.endpoint);
+  EXPECT_EQ(back->outcome, outcome::differ);
+  EXPECT_EQ(back->request.target, "/api/users/42?token=[redacted]&lang=en");
+  EXPECT_DOUBLE_EQ(back->live.latency_ms, 1.84);
+  EXPECT_DOUBLE_EQ(back->shadow.latency_ms, 2.31);
+  EXPECT_EQ(back->live.status, 200);
+  EXPECT_FALSE(back->shadow.error);
+  EXPECT_EQ(back->differences, original.differences);
+  EXPECT_EQ(back->noise_suppressed, 1u);
+}
+
+TEST(RecordJsonTest, ReadingRejectsWhatIsNotARecord) {
+  std::string error;
+  EXPECT_FALSE(record_from_json(json::parse("[1]"), error));
+  EXPECT_EQ(error, "not a JSON object");
+  EXPECT_FALSE(record_from_json(json::parse(R"({"schema":"other/v1"})"), error));
+  EXPECT_NE(error.find("schema"), std::string::npos);
+  auto o = to_json(example_record(), config::reports{});
+  o["outcome"] = "maybe";
+  EXPECT_FALSE(record_from_json(o, error));
+  EXPECT_EQ(error, "unknown outcome \"maybe\"");
+  o["outcome"] = "shadow_error";
+  EXPECT_FALSE(record_from_json(o, error));
+  EXPECT_NE(error.find("shadow.error"), std::string::npos);
+  o["outcome"] = "differ";
+  o["time"] = "yesterday";
+  EXPECT_FALSE(record_from_json(o, error));
+  EXPECT_EQ(error, "missing or invalid \"time\"");
+}
+
+TEST(RecordRedactionTest, PlantedSecretsNeverAppearInTheLine) {
+  record r = example_record();
+  r.request.target = "/login?api_key=PLANTED-1&access_token=PLANTED-2&q=ok";
+  r.request.headers = {{"Cookie", "sid=PLANTED-3"}, {"Proxy-Authorization", "Basic PLANTED-4"}};
+  r.differences.clear();
+  // A changed value at a redacted field at depth, and a changed object holding one.
+  r.differences.push_back(body(body_op::replace, "/data/0/credentials/password",
+                               json::value("PLANTED-5"), json::value("PLANTED-6")));
+  r.differences.push_back(body(body_op::add, "/data/1", std::nullopt,
+                               json::parse(R"({"user":{"name":"x","Secret":"PLANTED-7",
+                                   "list":[{"refresh_token":"PLANTED-8"}]}})")));
+  r.differences.push_back(
+      body(body_op::replace, "/auth/tok~1en", json::value("x"), json::value("y")));
+  r.differences.push_back(
+      body(body_op::replace, "/token", json::value(12345), json::value("PLANTED-9")));
+  auto header = make(difference_kind::header, json::value("a=PLANTED-10"), std::nullopt);
+  header.name = "Set-Cookie";
+  r.differences.push_back(header);
+  auto text = make(difference_kind::body_text, json::value(R"("password": "PLANTED-11",)"),
+                   json::value("token=PLANTED-12&next=1"));
+  text.line = 3;
+  r.differences.push_back(text);
+  auto text2 = make(difference_kind::body_text, json::value("Authorization: Bearer PLANTED-13"),
+                    std::nullopt);
+  r.differences.push_back(text2);
+
+  const auto line = json::serialize(to_json(r, config::reports{}));
+  EXPECT_EQ(line.find("PLANTED"), std::string::npos) << line;
+  // What is not secret stays readable.
+  EXPECT_NE(line.find("q=ok"), std::string::npos);
+  EXPECT_NE(line.find(R"("name":"x")"), std::string::npos);
+  EXPECT_NE(line.find("next=1"), std::string::npos);
+  EXPECT_NE(line.find(R"("path":"/data/0/credentials/password")"), std::string::npos);
+}
+
+TEST(RecordRedactionTest, TextLinesKeepNonSecretValues) {
+  const std::vector<std::string> names{"password", "token", "cookie"};
+  EXPECT_EQ(redact_text_line(R"({"password":"p","user":"u"})", names),
+            R"({"password":"[redacted]","user":"u"})");
+  EXPECT_EQ(redact_text_line("a=1&token=t&b=2", names), "a=1&token=[redacted]&b=2");
+  EXPECT_EQ(redact_text_line("my_token=t mytoken: x", names), "my_token=t mytoken: x");
+  EXPECT_EQ(redact_text_line("token: abc def, next", names), "token: [redacted], next");
+  EXPECT_EQ(redact_text_line("no secrets here", names), "no secrets here");
+  EXPECT_EQ(redact_text_line("Cookie: a=1; sid=2", names), "Cookie: [redacted]");
+  EXPECT_EQ(redact_text_line(R"({"token": 123, "n": 1})", names),
+            R"({"token": [redacted], "n": 1})");
+}
+
+TEST(RecordExcerptTest, LongStringsAreCutAtACharacterBoundaryWithAnEllipsis) {
+  EXPECT_EQ(excerpt("short", 10), "short");
+  EXPECT_EQ(excerpt("0123456789", 10), "0123456789");
+  EXPECT_EQ(excerpt("0123456789a", 4), "0123\xE2\x80\xA6");
+  // "é" is 2 bytes, "€" 3: a cut inside either backs up to the character before.
+  EXPECT_EQ(excerpt("ab\xC3\xA9"
+                    "cd",
+                    3),
+            "ab\xE2\x80\xA6");
+  EXPECT_EQ(excerpt("a\xE2\x82\xAC"
+                    "b",
+                    2),
+            "a\xE2\x80\xA6");
+  EXPECT_EQ(excerpt("a\xE2\x82\xAC"
+                    "b",
+                    3),
+            "a\xE2\x80\xA6");
+  EXPECT_EQ(excerpt("a\xE2\x82\xAC"
+                    "b",
+                    4),
+            "a\xE2\x82\xAC\xE2\x80\xA6");
+  EXPECT_EQ(excerpt("abc", 0), "\xE2\x80\xA6");
+}
+
+TEST(RecordExcerptTest, RecordValuesAreExcerpted) {
+  config::reports cfg;
+  cfg.discrepancies.max_body_excerpt_bytes = 8;
+  record r;
+  r.request.target = "/a/very/long/path";
+  r.request.headers = {{"user-agent", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"}};
+  r.differences.push_back(body(body_op::replace, "/s",
+                               json::value("\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC"),
+                               json::parse(R"({"k":[1,2,3,4,5]})")));
+  const auto o = to_json(r, cfg);
+  EXPECT_EQ(o.at("request").at("target"), json::value("/a/very/\xE2\x80\xA6"));
+  EXPECT_EQ(o.at("request").at("headers").at("user-agent"),
+            json::value("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xE2\x80\xA6"));
+  const auto& d = o.at("differences").at(0);
+  EXPECT_EQ(d.at("live"), json::value("\xE2\x82\xAC\xE2\x82\xAC\xE2\x80\xA6"));
+  // A structured value too large becomes an excerpt of its serialisation.
+  EXPECT_EQ(d.at("shadow"), json::value("{\"k\":[1,\xE2\x80\xA6"));
+}
+
+TEST(RecordIdTest, HasTheUlidShape) {
+  const auto now = std::chrono::system_clock::now();
+  const auto id = make_record_id(now);
+  EXPECT_EQ(id.size(), 26u);
+  EXPECT_TRUE(is_record_id(id)) << id;
+  EXPECT_FALSE(is_record_id("01JDXK2Q6F7A3X9T5W1M0N8B4"));  // 25
+  EXPECT_FALSE(is_record_id("01JDXK2Q6F7A3X9T5W1M0N8B4I")); // I is not Crockford
+  EXPECT_FALSE(is_record_id("81JDXK2Q6F7A3X9T5W1M0N8B4C")); // > 128 bits
+  EXPECT_TRUE(is_record_id("01JDXK2Q6F7A3X9T5W1M0N8B4C"));
+}
+
+TEST(RecordIdTest, EncodesTheMillisecondTimestampFirst) {
+  // 2026-11-26T03:21:01.123Z = 1795663261123 ms; its 10 base32 characters lead the id.
+  const auto t = *parse_time("2026-11-26T03:21:01.123Z");
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  std::uint64_t v = static_cast<std::uint64_t>(ms.count());
+  std::string expected(10, '0');
+  for (std::size_t i = 10; i-- > 0; v >>= 5)
+    expected[i] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"[v & 31];
+  EXPECT_EQ(make_record_id(t).substr(0, 10), expected);
+}
+
+TEST(RecordIdTest, IdsSortInCreationOrderAndAreUnique) {
+  auto t = std::chrono::system_clock::now();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 100 == 0) t += std::chrono::milliseconds(1); // many ids per millisecond too
+    ids.push_back(make_record_id(t));
+  }
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+}
+
+TEST(RecordTimeTest, FormatsAndParsesUtc) {
+  const auto t = *parse_time("2026-11-26T03:21:01.123Z");
+  EXPECT_EQ(format_time(t), "2026-11-26T03:21:01.123Z");
+  EXPECT_EQ(format_time(t, false), "2026-11-26T03:21:01Z");
+  EXPECT_EQ(format_time(*parse_time("2024-02-29T23:59:59+00:00")), "2024-02-29T23:59:59.000Z");
+  EXPECT_FALSE(parse_time("2023-02-29T00:00:00Z"));
+  EXPECT_FALSE(parse_time("2026-11-26 03:21:01Z"));
+  EXPECT_FALSE(parse_time("2026-11-26T03:21:01"));
+}
+
+} // namespace
+} // namespace parallax::mirror::report
