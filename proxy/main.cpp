@@ -10,9 +10,12 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "mirror/report/aggregate.hpp"
+#include "mirror/report/format.hpp"
 #include "proxy/server/logging.hpp"
 #include "proxy/server/server.hpp"
 #include "proxy/version.hpp"
@@ -82,6 +85,36 @@ int cmd_run(const std::string& path) {
   return code;
 }
 
+// `parallax report`: aggregates discrepancy logs into a summary (text by default).
+int cmd_report(const std::vector<std::string>& logs, const std::string& format_name,
+               const std::string& out_path, double regression_ratio) {
+  const auto format = mirror::report::parse_report_format(format_name);
+  if (!format) {
+    std::cerr << "report: unknown --format " << format_name << " (text, markdown, html or json)\n";
+    return exit_config;
+  }
+  mirror::report::aggregate_options options;
+  options.regression_ratio = regression_ratio;
+  const auto result = mirror::report::aggregate_logs(logs, options);
+  if (!result.ok()) {
+    std::cerr << result.error << '\n';
+    return exit_config;
+  }
+  const auto text = mirror::report::render(result.summary, *format);
+  if (out_path.empty()) {
+    std::cout << text;
+    return exit_ok;
+  }
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    std::cerr << "report: cannot write " << out_path << '\n';
+    return exit_runtime;
+  }
+  return exit_ok;
+}
+
 std::string version_text() {
   return fmt::format("parallax {}\nboost {}.{}.{}, {}, llhttp 8.1, yaml-cpp 0.7, spdlog {}.{}.{}, "
                      "fmt {}",
@@ -111,6 +144,19 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print versions and exit");
 
+  std::vector<std::string> report_logs;
+  std::string report_format = "text";
+  std::string report_out;
+  double report_ratio = 0;
+  auto* report = app.add_subcommand(
+      "report", "aggregate discrepancy logs (plain, rotated or .gz) into a summary");
+  report->add_option("LOG", report_logs, "discrepancy log files (JSON Lines)")->required();
+  report->add_option("--format", report_format, "text | markdown | html | json")
+      ->capture_default_str();
+  report->add_option("--out", report_out, "write to FILE instead of standard output");
+  report->add_option("--regression-ratio", report_ratio,
+                     "flag endpoints whose shadow p99 exceeds this times the live p99 (0 = off)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,6 +168,7 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
   if (check->parsed()) return cmd_check(check_config);
+  if (report->parsed()) return cmd_report(report_logs, report_format, report_out, report_ratio);
   if (run->parsed()) return cmd_run(run_config);
   if (!top_config.empty()) return cmd_run(top_config);
   std::cerr << app.help();

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -536,6 +537,48 @@ TEST(LifecycleTest, JsonAccessLogRedactsSecretsAndIsOneObjectPerLine) {
     EXPECT_NE(l.find("\"msg\":\""), std::string::npos) << l;
   }
   EXPECT_GE(count, 3u); // ready, access, drain...
+}
+
+} // namespace
+} // namespace parallax::test
+
+namespace parallax::test {
+namespace {
+
+const char* const sample_log_line =
+    R"({"schema":"parallax.discrepancy/v1","time":"2026-11-26T03:21:01.123Z",)"
+    R"("id":"01JDXK2Q6F7A3X9T5W1M0N8B4C","route":"api","endpoint":"GET /api/users/{id}",)"
+    R"("outcome":"differ","request":{"method":"GET","target":"/api/users/42","headers":{},)"
+    R"("body_bytes":0},"live":{"status":200,"latency_ms":1.84,"body_bytes":61,)"
+    R"("body_sha256":"aa"},"shadow":{"status":500,"latency_ms":2.31,"body_bytes":58,)"
+    R"("body_sha256":"bb","error":null},"differences":[{"kind":"status","live":200,)"
+    R"("shadow":500}],"noise_suppressed":0})";
+
+TEST(LifecycleTest, ReportAggregatesLogsAsTextAndJson) {
+  temp_dir dir;
+  const auto log = write_file(dir.file("d.jsonl"), std::string(sample_log_line) + "\n");
+  child_process text({binary(), "report", log});
+  EXPECT_EQ(run_to_exit(text), 0) << text.all_output();
+  EXPECT_NE(text.stdout_text().find("GET /api/users/{id}"), std::string::npos)
+      << text.stdout_text();
+  const auto out = dir.file("summary.json");
+  child_process json({binary(), "report", "--format", "json", "--out", out, log});
+  EXPECT_EQ(run_to_exit(json), 0) << json.all_output();
+  std::ifstream in(out);
+  const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(body.find("\"parallax.summary/v1\""), std::string::npos) << body;
+}
+
+TEST(LifecycleTest, ReportNamesFileAndLineOfBadInputAndExits2) {
+  temp_dir dir;
+  const auto good = write_file(dir.file("good.jsonl"), std::string(sample_log_line) + "\n");
+  const auto bad =
+      write_file(dir.file("bad.jsonl"), std::string(sample_log_line) + "\n{not json\n");
+  child_process report({binary(), "report", good, bad});
+  EXPECT_EQ(run_to_exit(report), 2);
+  EXPECT_NE(report.stderr_text().find(bad + ":2:"), std::string::npos) << report.all_output();
+  child_process format({binary(), "report", "--format", "pdf", good});
+  EXPECT_EQ(run_to_exit(format), 2);
 }
 
 } // namespace
