@@ -18,6 +18,16 @@ using duration = std::chrono::milliseconds;
 inline constexpr std::uint64_t kib = 1024;
 inline constexpr std::uint64_t mib = 1024 * kib;
 
+/// "250ms", "5s", "2m", "1h": a duration in the largest unit that represents it exactly.
+inline std::string duration_text(duration value) {
+  const auto ms = value.count();
+  if (ms == 0) return "0s";
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 /// HOST:PORT as written (host without IPv6 brackets); port 0 lets the OS choose.
 struct address {
   std::string host;

@@ -18,15 +18,6 @@ namespace json = boost::json;
 /// Placeholder for the value of a header named in reports.redact.headers.
 constexpr const char* redacted = "[redacted]";
 
-/// "250ms", "5s", "2m", "1h": the largest unit that represents `value` exactly.
-std::string duration_text(duration value) {
-  const auto ms = value.count();
-  if (ms == 0) return "0s";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
 
 /// A number as JSON: integral values as integers (Boost.JSON writes 10.0 as "1E1").
 json::value number(double value) {

@@ -135,15 +135,6 @@ std::string format_number(double value) {
   return std::string(buffer, end);
 }
 
-/// A duration for messages, in the largest unit that divides it exactly.
-std::string format_duration(duration value) {
-  const auto ms = value.count();
-  if (ms == 0) return "0s";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
 
 /// Expands `${NAME}` and `${NAME:-default}` in `in`; `$${` is a literal `${`.
 /// Returns an error message, or nothing on success.
@@ -277,10 +268,10 @@ std::optional<std::string> parse_duration(std::string_view text, duration& out) 
   case scale_status::inexact:
     return "must be a whole number of milliseconds, got " + quote_text(text);
   case scale_status::too_large:
-    return "must be at most " + format_duration(max_duration) + ", got " + quote_text(text);
+    return "must be at most " + duration_text(max_duration) + ", got " + quote_text(text);
   }
   if (ms > static_cast<std::uint64_t>(max_duration.count()))
-    return "must be at most " + format_duration(max_duration) + ", got " + quote_text(text);
+    return "must be at most " + duration_text(max_duration) + ", got " + quote_text(text);
   out = duration(static_cast<duration::rep>(ms));
   return std::nullopt;
 }
@@ -784,7 +775,7 @@ std::optional<duration> builder::time_span(const field& f, duration min) {
     return std::nullopt;
   }
   if (parsed < min) {
-    fail(f.pos, f.path, "must be at least " + format_duration(min) + ", got " + *value);
+    fail(f.pos, f.path, "must be at least " + duration_text(min) + ", got " + *value);
     return std::nullopt;
   }
   return parsed;
