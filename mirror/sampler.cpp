@@ -62,13 +62,6 @@ split_mix& thread_random() noexcept {
   return generator;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Nanoseconds as int64, saturating instead of overflowing for absurd rates.
 std::int64_t to_ns(double ns) noexcept {
@@ -96,12 +89,12 @@ std::optional<std::string_view> cookie_value(const proxy::http::header_list& hea
     std::string_view rest = h.value;
     while (!rest.empty()) {
       const auto semicolon = rest.find(';');
-      const std::string_view pair = trim(rest.substr(0, semicolon));
+      const std::string_view pair = proxy::http::trim_ows(rest.substr(0, semicolon));
       rest = semicolon == std::string_view::npos ? std::string_view{} : rest.substr(semicolon + 1);
       const auto equals = pair.find('=');
       if (equals == std::string_view::npos) continue; // "flag" without a value: not a key
-      if (trim(pair.substr(0, equals)) != name) continue;
-      std::string_view value = trim(pair.substr(equals + 1));
+      if (proxy::http::trim_ows(pair.substr(0, equals)) != name) continue;
+      std::string_view value = proxy::http::trim_ows(pair.substr(equals + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
       if (value.empty()) return std::nullopt; // present but empty: no key

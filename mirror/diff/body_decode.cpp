@@ -24,19 +24,12 @@ struct coding_list {
   std::size_t size = 0;
 };
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Parses a Content-Encoding value; false when a coding is unknown or there are too many.
 bool parse_codings(std::string_view value, coding_list& out) noexcept {
   while (!value.empty()) {
     const auto comma = value.find(',');
-    const std::string_view token = trim(value.substr(0, comma));
+    const std::string_view token = proxy::http::trim_ows(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
     if (token.empty()) continue;
     coding c{};

@@ -9,14 +9,15 @@ constexpr char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
 }
 
-std::string_view trim(std::string_view s) noexcept {
+} // namespace
+
+std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
-} // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -29,7 +30,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 bool list_contains(std::string_view list, std::string_view token) noexcept {
   while (!list.empty()) {
     const auto comma = list.find(',');
-    const auto item = trim(list.substr(0, comma));
+    const auto item = trim_ows(list.substr(0, comma));
     if (iequals(item, token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);

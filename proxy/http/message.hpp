@@ -14,6 +14,9 @@ namespace parallax::proxy::http {
 /// ASCII case-insensitive equality, as header names need.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `s` without leading and trailing spaces and tabs (RFC 9110 OWS).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 /// True when the comma-separated header value `list` holds `token` (case-insensitive).
 bool list_contains(std::string_view list, std::string_view token) noexcept;
 

@@ -38,13 +38,6 @@ bool valid_field_value(std::string_view v) noexcept {
   });
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 } // namespace
 
 // Captureless trampolines: llhttp calls C function pointers; `data` points at the parser.
