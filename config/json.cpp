@@ -18,7 +18,6 @@ namespace json = boost::json;
 /// Placeholder for the value of a header named in reports.redact.headers.
 constexpr const char* redacted = "[redacted]";
 
-
 /// A number as JSON: integral values as integers (Boost.JSON writes 10.0 as "1E1").
 json::value number(double value) {
   constexpr double exact_limit = 9007199254740992.0; // 2^53

@@ -135,7 +135,6 @@ std::string format_number(double value) {
   return std::string(buffer, end);
 }
 
-
 /// Expands `${NAME}` and `${NAME:-default}` in `in`; `$${` is a literal `${`.
 /// Returns an error message, or nothing on success.
 std::optional<std::string> expand_env(std::string_view in, std::string& out) {

@@ -62,7 +62,6 @@ split_mix& thread_random() noexcept {
   return generator;
 }
 
-
 // Nanoseconds as int64, saturating instead of overflowing for absurd rates.
 std::int64_t to_ns(double ns) noexcept {
   constexpr double max_ns = 1e18; // ~31 years: longer is "never" for a proxy

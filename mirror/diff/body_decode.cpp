@@ -24,7 +24,6 @@ struct coding_list {
   std::size_t size = 0;
 };
 
-
 // Parses a Content-Encoding value; false when a coding is unknown or there are too many.
 bool parse_codings(std::string_view value, coding_list& out) noexcept {
   while (!value.empty()) {

@@ -17,14 +17,20 @@ namespace {
 // RFC 9110 5.6.2 token characters, as a table (this runs for every header byte).
 constexpr std::array<bool, 256> tchar_table = [] {
   std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+    t[static_cast<unsigned char>(c)] = true;
   return t;
 }();
 
-bool is_tchar(char c) noexcept { return tchar_table[static_cast<unsigned char>(c)]; }
+bool is_tchar(char c) noexcept {
+  return tchar_table[static_cast<unsigned char>(c)];
+}
 
 bool valid_field_name(std::string_view n) noexcept {
   return !n.empty() && std::all_of(n.begin(), n.end(), is_tchar);

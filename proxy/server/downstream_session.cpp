@@ -147,8 +147,7 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
     if (phase_ == phase::idle) {
       // A new connection gets header_timeout for its first request (slow-open clients cannot
       // hold a connection for idle_timeout); later requests wait idle_timeout between them.
-      set_deadline(clock::now() +
-                   (exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout));
+      set_deadline(clock::now() + (exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout));
     }
     if (!co_await read_client()) {
       clear_deadline();
