@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/loader.hpp"
 #include "proxy/server/server.hpp"
+#include "test/support/raw_client.hpp"
 
 namespace parallax::test {
 
@@ -70,6 +72,26 @@ inline std::string simple_config(const std::string& extra = "",
          "routes:\n"
          "  - { name: all, upstream: live }\n" +
          extra;
+}
+
+/// GET `path` on the admin listener over a fresh connection.
+inline parsed_response admin_get(std::uint16_t port, const std::string& path) {
+  raw_client client;
+  if (!client.connect(port)) {
+    parsed_response failed;
+    failed.error = "connect to admin: " + client.last_error();
+    return failed;
+  }
+  return client.round_trip(raw_client::request("GET", path));
+}
+
+/// Value of the Prometheus sample `series` (the text before the value), if exported.
+inline std::optional<std::string> metric_value(const std::string& text, const std::string& series) {
+  const std::string needle = "\n" + series + " ";
+  const auto pos = ("\n" + text).find(needle);
+  if (pos == std::string::npos) return std::nullopt;
+  const auto start = pos + needle.size() - 1; // "\n" was prepended for the search
+  return text.substr(start, text.find('\n', start) - start);
 }
 
 } // namespace parallax::test

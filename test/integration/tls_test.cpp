@@ -46,26 +46,6 @@ std::string tls_listener_config(const std::string& tls_extra = "") {
          "  - { name: all, upstream: live }\n";
 }
 
-/// GET `path` on the admin listener over a fresh connection.
-parsed_response admin_get(std::uint16_t port, const std::string& path) {
-  raw_client client;
-  if (!client.connect(port)) {
-    parsed_response failed;
-    failed.error = "connect to admin: " + client.last_error();
-    return failed;
-  }
-  return client.round_trip(raw_client::request("GET", path));
-}
-
-/// Value of the Prometheus sample `series` (the text before the value), if exported.
-std::optional<std::string> metric_value(const std::string& text, const std::string& series) {
-  const std::string needle = "\n" + series + " ";
-  const auto pos = ("\n" + text).find(needle);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + needle.size() - 1; // "\n" was prepended for the search
-  return text.substr(start, text.find('\n', start) - start);
-}
-
 /// Result of a TLS client handshake whose highest protocol version is `max_version`.
 struct handshake_outcome {
   bool ok = false;
