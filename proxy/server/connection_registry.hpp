@@ -61,7 +61,8 @@ public:
   /// Calls `f` on every connection.
   template <typename F>
   void for_each(F&& f) {
-    const auto copy = items_; // on_drain/force_close may finish a connection synchronously
+    // A copy, so that `f` may remove connections (handlers only cancel I/O, never destroy).
+    const auto copy = items_;
     for (auto* c : copy)
       f(*c);
   }

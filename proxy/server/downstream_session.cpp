@@ -288,7 +288,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   const auto& route = rt_->cfg->routes[route_index];
   if (!upstream_buf_) upstream_buf_.reset(new char[upstream_buffer_size]);
   auto& pool = worker_.pool(route.upstream);
-  auto* up_stats = rt_->upstream_stats.at(route.upstream);
+  auto* up_stats = rt_->route_upstream_stats[route_index];
   const auto count_error = [&](net::upstream_error e) {
     up_stats->errors[static_cast<std::size_t>(e) - 1].fetch_add(1, std::memory_order_relaxed);
   };

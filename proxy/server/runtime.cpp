@@ -6,8 +6,10 @@ namespace parallax::proxy::server {
 
 runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metrics)
     : cfg(std::move(c)), router(*cfg) {
-  for (const auto& r : cfg->routes)
+  for (const auto& r : cfg->routes) {
     route_stats.push_back(&metrics.route(r.name));
+    route_upstream_stats.push_back(&metrics.upstream(r.upstream));
+  }
   unmatched_stats = &metrics.route("unmatched");
   for (const auto& [name, up] : cfg->upstreams) {
     upstream_stats[name] = &metrics.upstream(name);

@@ -22,7 +22,8 @@ class exchange_observer;
 struct runtime {
   std::shared_ptr<const config::config> cfg;
   server::router router;
-  std::vector<route_metrics*> route_stats; // by route index
+  std::vector<route_metrics*> route_stats;             // by route index
+  std::vector<upstream_metrics*> route_upstream_stats; // live upstream's, by route index
   route_metrics* unmatched_stats = nullptr;
   std::map<std::string, upstream_metrics*> upstream_stats;
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> upstream_tls;
