@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "mirror/engine.hpp"
 #include "mirror/report/aggregate.hpp"
 #include "mirror/report/format.hpp"
 #include "proxy/server/logging.hpp"
@@ -51,9 +52,13 @@ int cmd_run(const std::string& path) {
   // line appears must drain, not kill.
   boost::asio::io_context signals_io(1);
   boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
+  // The engine outlives the server: the workers' shadow requests refer to it until they end.
+  std::unique_ptr<mirror::engine> mirroring;
   std::unique_ptr<proxy::server::server> srv;
   try {
+    mirroring = std::make_unique<mirror::engine>(cfg);
     srv = std::make_unique<proxy::server::server>(cfg);
+    mirroring->attach(*srv);
     srv->start();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
@@ -81,6 +86,7 @@ int cmd_run(const std::string& path) {
   while (!stop)
     signals_io.run_one();
   srv->stop();
+  mirroring->shutdown(); // compares what is queued, writes the summary file, flushes the log
   spdlog::info("stopped");
   return code;
 }

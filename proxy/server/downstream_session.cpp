@@ -34,6 +34,7 @@ downstream_session::downstream_session(worker& w, tcp::socket socket,
   const auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
   worker_.registry().add(this);
+  worker_.connection_opened();
   listener_.stats->connections.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -174,7 +175,12 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   const auto route = rt_->router.match(req);
   if (!route) co_return co_await send_failure(failure::no_route, "no route");
   route_index_ = static_cast<int>(*route);
-  co_return co_await forward(*route);
+  const auto result = co_await forward(*route);
+  if (tap_) {
+    tap_->finish(tap_end_);
+    tap_.reset();
+  }
+  co_return result;
 }
 
 awaitable<downstream_session::outcome> downstream_session::send_failure(failure f,
@@ -250,6 +256,7 @@ awaitable<bool> downstream_session::send_request_body(net::upstream_connection& 
       co_return false;
     }
     const bool done = r.status == http::parse_status::message_complete;
+    if (tap_ && !request_parser_.body().empty()) tap_->request_body(request_parser_.body());
     // One gathered write: head (first time), chunk framing, body pieces, last chunk.
     std::size_t total = 0;
     for (auto piece : request_parser_.body())
@@ -298,6 +305,10 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
   const bool other_upgrade = request_parser_.upgrade() && !websocket;
   if (!websocket) req.frame.upgrade = false;
+  if (auto* observer = worker_.observer(); observer != nullptr && !websocket) {
+    tap_ = observer->begin({route_index, &req, client_ip_, client_.is_tls()});
+    tap_end_ = exchange_end::live_error; // until the live response head arrives
+  }
   const bool chunked = req.frame.chunked;
   const auto framing = chunked                    ? http::body_framing::chunked
                        : req.frame.content_length ? http::body_framing::content_length
@@ -330,6 +341,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       sent_continue = true;
       if (co_await write_client(continue_line)) {
         active_upstream_ = nullptr;
+        tap_end_ = exchange_end::client_aborted;
         co_return outcome::close;
       }
     }
@@ -342,10 +354,12 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       active_upstream_ = nullptr;
       switch (berr) {
       case body_error::too_large:
+        tap_end_ = exchange_end::client_aborted;
         co_return co_await send_failure(failure::body_too_large, "body above the limit");
       case body_error::client_malformed:
+        tap_end_ = exchange_end::client_aborted;
         co_return co_await send_failure(failure::bad_request, request_parser_.error_reason());
-      case body_error::client_failed: co_return outcome::close;
+      case body_error::client_failed: tap_end_ = exchange_end::client_aborted; co_return outcome::close;
       case body_error::upstream_failed_before_send:
       case body_error::upstream_failed:
       case body_error::none: break;
@@ -357,6 +371,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       count_error(net::upstream_error::reset);
       co_return co_await send_failure(failure::upstream_unavailable, "upstream write failed");
     }
+
+    if (tap_) tap_->request_complete(); // idempotent: a retried attempt calls it again
 
     // Wait for the response head (interim 1xx responses are relayed).
     phase_ = phase::upstream;
@@ -419,6 +435,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     }
     if (result == attempt_result::client_failed) {
       active_upstream_ = nullptr;
+      tap_end_ = exchange_end::client_aborted;
       co_return outcome::close;
     }
     if (result == attempt_result::timed_out) {
@@ -449,6 +466,10 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       co_return co_await send_failure(failure::upstream_unavailable, "unexpected 101");
     }
     co_return co_await tunnel(*conn, ub, ue);
+  }
+  if (tap_) {
+    tap_->response_head(res);
+    tap_end_ = exchange_end::client_aborted; // until the whole response is relayed
   }
   const bool no_body = req.method == "HEAD" || status == 204 || status == 304;
   bool client_keep = req.frame.keep_alive && !draining_ && !other_upgrade;
@@ -506,6 +527,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
         co_return outcome::close; // the client went away mid-response
       }
       response_bytes_ += total;
+      // Copied after the client has its bytes, so observing never delays the response.
+      if (tap_ && total > 0) tap_->response_body(response_parser_.body());
     }
     head_pending = false;
     out_.clear();
@@ -542,6 +565,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   }
   active_upstream_ = nullptr;
   if (upstream_broken) {
+    tap_end_ = exchange_end::live_broken;
     // The status is already sent: close so the client sees a truncated message.
     spdlog::warn("upstream {}: response body broken off after {} bytes", route.upstream,
                  response_bytes_);
@@ -554,6 +578,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     conn->count_request();
     pool.release(std::move(conn));
   }
+  tap_end_ = exchange_end::complete;
   finish_exchange(status);
   co_return client_keep ? outcome::keep_alive : outcome::close;
 }

@@ -17,6 +17,7 @@
 #include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/connection_registry.hpp"
 #include "proxy/server/errors.hpp"
+#include "proxy/server/exchange_observer.hpp"
 
 namespace parallax::proxy::server {
 
@@ -89,6 +90,8 @@ private:
   std::uint64_t exchanges_ = 0; // requests whose head was read on this connection
   int route_index_ = -1;
   std::uint64_t response_bytes_ = 0;
+  std::shared_ptr<exchange_tap> tap_; // the observer following this exchange, if any
+  exchange_end tap_end_ = exchange_end::client_aborted;
   std::chrono::steady_clock::time_point started_{};
 };
 

@@ -16,12 +16,10 @@
 
 namespace parallax::proxy::server {
 
-class exchange_observer;
-
 /// Everything derived from one config that the request path reads.
 struct runtime {
   std::shared_ptr<const config::config> cfg;
-  server::router router;
+  ::parallax::proxy::server::router router;
   std::vector<route_metrics*> route_stats;             // by route index
   std::vector<upstream_metrics*> route_upstream_stats; // live upstream's, by route index
   route_metrics* unmatched_stats = nullptr;

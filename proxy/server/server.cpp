@@ -84,6 +84,10 @@ void server::start() {
     throw std::runtime_error("cannot listen on " + cfg_->admin.addr.text() +
                              " (admin): " + e.code().message());
   }
+  if (observer_factory_) {
+    for (auto& w : workers_)
+      w->set_observer(observer_factory_(*w));
+  }
   for (auto& w : workers_)
     w->start();
   admin_.start();

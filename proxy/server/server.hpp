@@ -3,6 +3,7 @@
 // SO_REUSEPORT on every worker, the admin listener, and graceful drain.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ public:
   [[nodiscard]] const tcp::endpoint& admin_endpoint() const noexcept { return admin_ep_; }
   /// The admin server, to add handlers before start().
   admin_server& admin() noexcept { return admin_; }
+  /// Makes the exchange observer of each worker (mirroring); call before start().
+  void set_observer_factory(std::function<std::unique_ptr<exchange_observer>(worker&)> factory) {
+    observer_factory_ = std::move(factory);
+  }
   /// Server-wide state and metrics.
   server_state& state() noexcept { return state_; }
   /// The configuration being served.
@@ -59,6 +64,7 @@ private:
   std::vector<std::shared_ptr<asio::ssl::context>> listener_tls_;
   std::vector<std::unique_ptr<listener_binding>> bindings_;
   std::vector<std::unique_ptr<worker>> workers_;
+  std::function<std::unique_ptr<exchange_observer>(worker&)> observer_factory_;
   admin_server admin_;
   std::vector<bound_listener> listeners_;
   tcp::endpoint admin_ep_;

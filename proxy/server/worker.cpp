@@ -32,8 +32,10 @@ worker::~worker() {
   // destroys the suspended session coroutines, which unregister from registry_.
   acceptors_.clear();
   pools_.clear();
+  if (observer_) observer_->stop();
   sweep_timer_.reset();
   io_.reset();
+  observer_.reset();
 }
 
 tcp::endpoint worker::listen(const listener_binding& binding, const tcp::endpoint& ep) {
@@ -151,11 +153,12 @@ void worker::stop() {
 }
 
 void worker::connection_closed() {
+  --sessions_;
   if (draining_) check_drained();
 }
 
 void worker::check_drained() {
-  if (drained_reported_ || registry_.size() != 0) return;
+  if (drained_reported_ || sessions_ != 0) return;
   drained_reported_ = true;
   {
     std::lock_guard lock(state_.drain_mutex);

@@ -18,6 +18,7 @@
 #include "proxy/net/asio.hpp"
 #include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/connection_registry.hpp"
+#include "proxy/server/exchange_observer.hpp"
 #include "proxy/server/metrics.hpp"
 #include "proxy/server/runtime.hpp"
 
@@ -73,8 +74,16 @@ public:
   server_state& state() noexcept { return state_; }
   /// This worker's pool for upstream `name` (created on first use).
   net::upstream_pool& pool(const std::string& name);
-  /// Called by a session when it ends (drain accounting).
+  /// Called by a client session when it starts (drain accounting).
+  void connection_opened() noexcept { ++sessions_; }
+  /// Called by a client session when it ends (drain accounting).
   void connection_closed();
+  /// Installs the observer of this worker's exchanges (before start()).
+  void set_observer(std::unique_ptr<exchange_observer> observer) {
+    observer_ = std::move(observer);
+  }
+  /// The observer of this worker's exchanges, if any.
+  [[nodiscard]] exchange_observer* observer() const noexcept { return observer_.get(); }
 
 private:
   struct acceptor_entry;
@@ -89,9 +98,11 @@ private:
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::vector<std::unique_ptr<acceptor_entry>> acceptors_;
   std::map<std::string, std::unique_ptr<net::upstream_pool>> pools_;
+  std::unique_ptr<exchange_observer> observer_; // outlives io_ (coroutines refer to it)
   connection_registry registry_;
   std::optional<asio::steady_timer> sweep_timer_;
   std::thread thread_;
+  std::size_t sessions_ = 0; // client sessions; the drain waits for these only
   bool draining_ = false;
   bool drained_reported_ = false;
 };

@@ -1,6 +1,7 @@
 #pragma once
 // Runs a real parallax server in-process on 127.0.0.1 port 0 from YAML text, for integration
-// tests that talk to it with test::raw_client and real loopback backends.
+// tests that talk to it with test::raw_client and real loopback backends. Wired as `parallax
+// run` wires it: the mirroring engine attached, outliving the server.
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "config/loader.hpp"
+#include "mirror/engine.hpp"
 #include "proxy/server/server.hpp"
 #include "test/support/raw_client.hpp"
 
@@ -21,7 +23,8 @@ class running_proxy {
 public:
   /// Loads `yaml` after replacing each `{name}` key of `vars` by its value, then starts.
   explicit running_proxy(std::string yaml,
-                         const std::vector<std::pair<std::string, std::string>>& vars = {}) {
+                         const std::vector<std::pair<std::string, std::string>>& vars = {},
+                         mirror::queue_limits limits = {}) {
     for (const auto& [key, value] : vars) {
       const std::string needle = "{" + key + "}";
       for (auto pos = yaml.find(needle); pos != std::string::npos; pos = yaml.find(needle)) {
@@ -35,12 +38,19 @@ public:
         all += e.text() + "\n";
       throw std::runtime_error("test config invalid:\n" + all + yaml);
     }
+    engine_ = std::make_unique<mirror::engine>(result.cfg, limits);
     server_ = std::make_unique<proxy::server::server>(result.cfg);
+    engine_->attach(*server_);
     server_->start();
   }
-  ~running_proxy() {
+  ~running_proxy() { stop(); }
+  /// Drains quickly, stops the server and flushes the mirroring engine (idempotent).
+  void stop() {
+    if (stopped_) return;
+    stopped_ = true;
     server_->drain(std::chrono::milliseconds(200));
     server_->stop();
+    engine_->shutdown();
   }
   running_proxy(const running_proxy&) = delete;
   running_proxy& operator=(const running_proxy&) = delete;
@@ -53,9 +63,13 @@ public:
   [[nodiscard]] std::uint16_t admin_port() const { return server_->admin_endpoint().port(); }
   /// The server.
   proxy::server::server& server() { return *server_; }
+  /// The mirroring engine.
+  mirror::engine& engine() { return *engine_; }
 
 private:
+  std::unique_ptr<mirror::engine> engine_; // outlives server_
   std::unique_ptr<proxy::server::server> server_;
+  bool stopped_ = false;
 };
 
 /// A one-route configuration forwarding everything to `{live}`, with extra top-level YAML.

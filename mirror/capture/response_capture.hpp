@@ -1,0 +1,80 @@
+#pragma once
+// A copy of one response (live or shadow) taken while it streams past: status, headers, the
+// first `max_bytes` of the body, and the size and SHA-256 of the whole body. Copying is bounded
+// (beyond max_bytes only the hash is updated), so capturing a huge download costs no memory.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/message.hpp"
+
+namespace parallax::mirror {
+
+/// Incremental SHA-256 (OpenSSL EVP), lower-case hex result.
+class sha256 {
+public:
+  sha256();
+  ~sha256();
+  sha256(sha256&& other) noexcept;
+  sha256& operator=(sha256&& other) noexcept;
+  sha256(const sha256&) = delete;
+  sha256& operator=(const sha256&) = delete;
+  /// Hashes more bytes.
+  void update(std::string_view bytes) noexcept;
+  /// The digest of everything hashed so far, as 64 hex characters; the hasher is then spent.
+  [[nodiscard]] std::string hex_digest();
+  /// The hex SHA-256 of `bytes`.
+  [[nodiscard]] static std::string of(std::string_view bytes);
+
+private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+/// A captured response.
+class response_capture {
+public:
+  /// A capture keeping at most `max_body_bytes` of the body (0: keep none, hash only); with
+  /// `keep_body` false nothing of the body is kept or hashed (body comparison off).
+  explicit response_capture(std::uint64_t max_body_bytes = 0, bool keep_body = true);
+
+  /// Records the response head.
+  void head(const proxy::http::response_head& h);
+  /// Adds body bytes (chunk framing removed).
+  void body(std::string_view piece);
+  /// Adds several body pieces.
+  void body(const std::vector<std::string_view>& pieces) {
+    for (auto p : pieces)
+      body(p);
+  }
+  /// Completes the body hash; call once, after the last body bytes.
+  void finish();
+
+  int status = 0;
+  proxy::http::header_list headers;
+  std::string kept;             // the first max_body_bytes bytes of the body, as received
+  std::uint64_t body_bytes = 0; // size of the whole body
+  std::string body_sha256;      // hex digest of the whole body (after finish()); empty: unknown
+  double latency_ms = 0;
+  std::optional<std::string> error; // failure kind (`timeout`, `reset`, ...) instead of a response
+
+  /// Whether `kept` holds the whole body.
+  [[nodiscard]] bool body_complete() const noexcept { return kept.size() == body_bytes; }
+  /// All Content-Encoding values joined with ", " (empty when absent).
+  [[nodiscard]] std::string content_encoding() const;
+  /// The first Content-Type value (empty when absent).
+  [[nodiscard]] std::string_view content_type() const noexcept;
+  /// Bytes of memory this capture holds (for bounding queues).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
+
+private:
+  std::uint64_t max_body_bytes_;
+  bool keep_body_;
+  sha256 hash_;
+};
+
+} // namespace parallax::mirror

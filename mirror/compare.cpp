@@ -1,0 +1,147 @@
+#include "mirror/compare.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "mirror/diff/body_decode.hpp"
+#include "mirror/diff/header_diff.hpp"
+#include "mirror/diff/text_diff.hpp"
+
+namespace parallax::mirror {
+
+namespace {
+bool icontains(std::string_view haystack, std::string_view needle) noexcept {
+  if (needle.size() > haystack.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (proxy::http::iequals(haystack.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+diff::difference bytes_difference(std::string live_sha, std::string shadow_sha) {
+  diff::difference d;
+  d.kind = diff::difference_kind::body_bytes;
+  d.live = boost::json::value(live_sha);
+  d.shadow = boost::json::value(shadow_sha);
+  return d;
+}
+} // namespace
+
+body_kind classify_content_type(std::string_view content_type) noexcept {
+  const auto semi = content_type.find(';');
+  const auto media = proxy::http::trim_ows(content_type.substr(0, semi));
+  if (media.empty()) return body_kind::bytes;
+  if (proxy::http::iequals(media, "application/json")) return body_kind::json;
+  if (media.size() > 5 && proxy::http::iequals(media.substr(media.size() - 5), "+json")) {
+    return body_kind::json;
+  }
+  if (media.size() >= 5 && proxy::http::iequals(media.substr(0, 5), "text/")) return body_kind::text;
+  for (std::string_view t : {"xml", "javascript", "x-www-form-urlencoded", "yaml", "csv",
+                             "graphql", "x-ndjson"}) {
+    if (icontains(media, t)) return body_kind::text;
+  }
+  return body_kind::bytes;
+}
+
+comparer::comparer(const config::compare_policy& policy) : policy_(policy) {
+  auto opts = diff::make_json_diff_options(policy.body);
+  if (!opts) throw std::invalid_argument("malformed JSON pointer pattern in compare.body");
+  json_ = std::move(*opts);
+}
+
+void comparer::compare(const response_capture& live, const response_capture& shadow,
+                       const response_capture* secondary, report::record& r) const {
+  r.differences.clear();
+  r.noise_suppressed = 0;
+  if (shadow.error) {
+    r.outcome = report::outcome::shadow_error;
+    return;
+  }
+  std::size_t suppressed = 0;
+  auto found = differences(live, shadow, suppressed);
+  if (secondary != nullptr && !secondary->error && !found.empty()) {
+    std::size_t ignored = 0;
+    std::unordered_set<std::string> noise;
+    for (const auto& d : differences(live, *secondary, ignored))
+      noise.insert(noise_key(d));
+    const auto before = found.size();
+    std::erase_if(found, [&](const diff::difference& d) { return noise.contains(noise_key(d)); });
+    suppressed += before - found.size();
+  }
+  r.differences = std::move(found);
+  r.noise_suppressed = suppressed;
+  r.outcome = r.differences.empty() ? report::outcome::match : report::outcome::differ;
+}
+
+std::vector<diff::difference> comparer::differences(const response_capture& a,
+                                                    const response_capture& b,
+                                                    std::size_t& suppressed) const {
+  std::vector<diff::difference> out;
+  if (policy_.status && a.status != b.status) {
+    diff::difference d;
+    d.kind = diff::difference_kind::status;
+    d.live = boost::json::value(a.status);
+    d.shadow = boost::json::value(b.status);
+    out.push_back(std::move(d));
+  }
+  auto headers = diff::diff_headers(a.headers, b.headers, policy_.headers);
+  std::move(headers.begin(), headers.end(), std::back_inserter(out));
+  if (policy_.body.enabled) body_differences(a, b, out, suppressed);
+  return out;
+}
+
+void comparer::body_differences(const response_capture& a, const response_capture& b,
+                                std::vector<diff::difference>& out,
+                                std::size_t& suppressed) const {
+  const auto by_hash = [&] {
+    if (a.body_sha256 != b.body_sha256 || a.body_bytes != b.body_bytes) {
+      out.push_back(bytes_difference(a.body_sha256, b.body_sha256));
+    }
+  };
+  if (!a.body_complete() || !b.body_complete()) return by_hash();
+  const auto max = static_cast<std::size_t>(policy_.body.max_bytes);
+  auto da = diff::decode_body(a.kept, a.content_encoding(), max);
+  auto db = diff::decode_body(b.kept, b.content_encoding(), max);
+  if (da.status != diff::decode_status::ok || db.status != diff::decode_status::ok) {
+    return by_hash();
+  }
+  if (da.body == db.body) return;
+  auto kind = classify_content_type(a.content_type());
+  if (kind == body_kind::json) {
+    boost::system::error_code ea;
+    boost::system::error_code eb;
+    const auto ja = boost::json::parse(da.body, ea);
+    const auto jb = boost::json::parse(db.body, eb);
+    if (!ea && !eb) {
+      auto result = diff::diff_json(ja, jb, json_);
+      suppressed += result.suppressed;
+      std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
+      return;
+    }
+    kind = body_kind::text; // not JSON after all (an error page, a truncated body)
+  }
+  if (kind == body_kind::text) {
+    auto result = diff::diff_text(da.body, db.body);
+    std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
+    return;
+  }
+  out.push_back(bytes_difference(sha256::of(da.body), sha256::of(db.body)));
+}
+
+std::string noise_key(const diff::difference& d) {
+  std::string key(diff::to_string(d.kind));
+  key.push_back('\n');
+  switch (d.kind) {
+  case diff::difference_kind::status:
+  case diff::difference_kind::body_bytes: break;
+  case diff::difference_kind::header: key.append(d.name); break;
+  case diff::difference_kind::body: key.append(d.path); break;
+  case diff::difference_kind::body_text: key.append(std::to_string(d.line)); break;
+  }
+  return key;
+}
+
+} // namespace parallax::mirror

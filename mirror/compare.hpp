@@ -1,0 +1,64 @@
+#pragma once
+// Compares a captured live response with a shadow response (and, when configured, with a
+// secondary copy of the live version for noise) under a route's `compare` policy, producing
+// the outcome, differences and noise count of a discrepancy record (reports.md).
+//
+// Body rules: both bodies are decoded (Content-Encoding) first; a body larger than
+// compare.body.max_bytes, or one that cannot be decoded, is compared by size and SHA-256 only.
+// The live Content-Type picks the comparison: JSON (`application/json`, `+json`) structurally
+// when both bodies parse, other text types line by line, anything else by SHA-256.
+//
+// Noise: a difference between live and shadow that also appears between live and secondary
+// (same kind and same path, header name, line or status) is dropped and counted in
+// noise_suppressed, as are differences dropped by `compare.body.ignore`.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "mirror/capture/response_capture.hpp"
+#include "mirror/diff/difference.hpp"
+#include "mirror/diff/json_diff.hpp"
+#include "mirror/report/record.hpp"
+
+namespace parallax::mirror {
+
+/// How a body is compared.
+enum class body_kind { json, text, bytes };
+
+/// The comparison a Content-Type value calls for (parameters and case ignored).
+[[nodiscard]] body_kind classify_content_type(std::string_view content_type) noexcept;
+
+/// A route's compare policy, compiled once (JSON pointer patterns parsed), shareable
+/// between threads (compare() is const and keeps no state).
+class comparer {
+public:
+  /// Compiles `policy`; throws std::invalid_argument on a malformed pattern (the loader
+  /// rejects those first).
+  explicit comparer(const config::compare_policy& policy);
+
+  /// Sets r.outcome, r.differences and r.noise_suppressed from the captures; a shadow with
+  /// an error gives `shadow_error` and no differences. `secondary` may be null or failed (no
+  /// noise filtering then).
+  void compare(const response_capture& live, const response_capture& shadow,
+               const response_capture* secondary, report::record& r) const;
+
+  /// The differences between two responses under the policy (ignore rules applied, their
+  /// count added to `suppressed`).
+  [[nodiscard]] std::vector<diff::difference> differences(const response_capture& a,
+                                                          const response_capture& b,
+                                                          std::size_t& suppressed) const;
+
+private:
+  void body_differences(const response_capture& a, const response_capture& b,
+                        std::vector<diff::difference>& out, std::size_t& suppressed) const;
+
+  config::compare_policy policy_;
+  diff::json_diff_options json_;
+};
+
+/// The key under which a difference counts as "the same field" for noise filtering.
+[[nodiscard]] std::string noise_key(const diff::difference& d);
+
+} // namespace parallax::mirror

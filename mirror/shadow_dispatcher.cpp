@@ -1,0 +1,424 @@
+#include "mirror/shadow_dispatcher.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "mirror/engine.hpp"
+#include "proxy/http/parser.hpp"
+#include "proxy/http/serializer.hpp"
+#include "proxy/net/upstream_pool.hpp"
+#include "proxy/server/worker.hpp"
+
+namespace parallax::mirror {
+
+namespace http = proxy::http;
+namespace net = proxy::net;
+namespace asio = proxy::asio;
+using proxy::awaitable;
+using proxy::server::exchange_end;
+using steady = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t leg_buffer_size = 16UL * 1024UL;
+constexpr std::uint64_t max_shadow_head_bytes = 256ULL * 1024ULL;
+
+double ms_since(steady::time_point t) {
+  return std::chrono::duration<double, std::milli>(steady::now() - t).count();
+}
+
+// The origin-form of a target (absolute-form reduced to path and query).
+std::string_view origin_form(std::string_view target) {
+  if (target.empty() || target.front() == '/' || target == "*") return target;
+  const auto scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) return target;
+  target.remove_prefix(scheme_end + 3);
+  const auto slash = target.find_first_of("/?");
+  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+}
+
+// One request to the shadow or the secondary upstream, and what came back.
+struct leg final : proxy::server::tracked_connection {
+  leg(std::string up, std::uint64_t max_body, bool keep_body)
+      : capture(max_body, keep_body), upstream(std::move(up)) {}
+  ~leg() override {
+    if (registry != nullptr) registry->remove(this);
+  }
+  leg(const leg&) = delete;
+  leg& operator=(const leg&) = delete;
+
+  void on_deadline() override {
+    expired = true;
+    if (conn) conn->stream().cancel();
+  }
+  void on_drain() override {} // finishes within its own request_timeout
+  void force_close() override {
+    if (conn) conn->stream().close();
+  }
+
+  response_capture capture;
+  std::string upstream;
+  std::string wire; // the whole request: head and body
+  bool head_request = false;
+  bool replayable = true; // body-less: may be retried once on a dead pooled connection
+  std::unique_ptr<net::upstream_connection> conn;
+  proxy::server::connection_registry* registry = nullptr;
+  bool expired = false;
+};
+} // namespace
+
+/// One sampled exchange: the live side as the proxy reports it, and the shadow legs.
+class shadow_exchange final : public proxy::server::exchange_tap,
+                              public std::enable_shared_from_this<shadow_exchange> {
+public:
+  shadow_exchange(shadow_dispatcher& d, route_state& r, const proxy::server::exchange_start& s)
+      : dispatcher_(d), route_(r), client_ip_(s.client_ip), tls_(s.downstream_tls),
+        live_(r.policy.compare.body.max_bytes, r.policy.compare.body.enabled) {
+    const auto& from = *s.request;
+    request_.method = from.method;
+    request_.target = from.target;
+    request_.version_minor = from.version_minor;
+    request_.frame = from.frame;
+    request_.frame.upgrade = false;
+    for (const auto& h : from.headers) {
+      if (!http::iequals(h.name, "expect")) request_.headers.add(h.name, h.value);
+    }
+  }
+  ~shadow_exchange() override { route_.inflight.fetch_sub(1, std::memory_order_relaxed); }
+  shadow_exchange(const shadow_exchange&) = delete;
+  shadow_exchange& operator=(const shadow_exchange&) = delete;
+
+  void request_body(const std::vector<std::string_view>& pieces) override {
+    if (too_large_ || dispatched_) return;
+    for (auto p : pieces) {
+      if (body_.size() + p.size() > route_.policy.max_body_bytes) {
+        too_large_ = true;
+        std::string().swap(body_);
+        return;
+      }
+      body_.append(p);
+    }
+  }
+
+  void request_complete() override {
+    if (dispatched_ || abandoned_) return;
+    if (too_large_) {
+      route_.skip(report::skip_reason::body_too_large);
+      abandoned_ = true;
+      return;
+    }
+    dispatched_ = true;
+    sent_ = steady::now();
+    time_ = std::chrono::system_clock::now();
+    const auto& cmp = route_.policy.compare.body;
+    shadow_ = std::make_unique<leg>(route_.policy.upstream, cmp.max_bytes, cmp.enabled);
+    shadow_->wire = serialize(true);
+    if (!route_.policy.secondary.empty()) {
+      secondary_ = std::make_unique<leg>(route_.policy.secondary, cmp.max_bytes, cmp.enabled);
+      secondary_->wire = serialize(false);
+    }
+    request_body_bytes_ = body_.size();
+    std::string().swap(body_);
+    auto& io = dispatcher_.worker().io();
+    for (auto* l : {shadow_.get(), secondary_.get()}) {
+      if (l == nullptr) continue;
+      l->head_request = request_.method == "HEAD";
+      l->replayable = request_body_bytes_ == 0;
+      ++legs_pending_;
+      asio::co_spawn(io, run_leg(shared_from_this(), *l), [](const std::exception_ptr& e) {
+        if (e) spdlog::error("shadow request ended by an exception");
+      });
+    }
+  }
+
+  void response_head(const http::response_head& head) override { live_.head(head); }
+
+  void response_body(const std::vector<std::string_view>& pieces) override {
+    live_.body(pieces);
+  }
+
+  void finish(exchange_end end) override {
+    if (end != exchange_end::complete) {
+      if (!abandoned_) {
+        route_.skip(end == exchange_end::client_aborted ? report::skip_reason::client_aborted
+                                                        : report::skip_reason::live_error);
+        abandoned_ = true;
+      }
+      return;
+    }
+    if (abandoned_ || !dispatched_) return;
+    live_.latency_ms = ms_since(sent_);
+    live_.finish();
+    live_done_ = true;
+    maybe_submit();
+  }
+
+private:
+  // The request as sent to a leg: the shadow gets every rewrite, the secondary (a copy of
+  // the live version) only the header changes, so both are marked as copies.
+  std::string serialize(bool shadow) const {
+    const auto& rw = route_.policy.rewrite;
+    http::request_head h;
+    h.method = request_.method;
+    h.version_minor = request_.version_minor;
+    h.frame = request_.frame;
+    std::string_view target = origin_form(request_.target);
+    if (shadow && !rw.path_prefix.from.empty() && target.starts_with(rw.path_prefix.from)) {
+      h.target = rw.path_prefix.to;
+      h.target.append(target.substr(rw.path_prefix.from.size()));
+      if (h.target.empty() || (h.target.front() != '/' && h.target.front() != '?')) {
+        h.target.insert(0, "/");
+      }
+    } else {
+      h.target = target;
+    }
+    for (const auto& f : request_.headers)
+      h.headers.add(f.name, f.value);
+    if (shadow && !rw.host.empty()) h.headers.set("Host", rw.host);
+    for (const auto& name : rw.remove_headers)
+      h.headers.remove(name);
+    for (const auto& [name, value] : rw.set_headers)
+      h.headers.set(name, value);
+    const bool with_body = request_.has_body() || !body_.empty();
+    std::string out;
+    out.reserve(512 + body_.size());
+    http::write_request_head(out, h, {client_ip_, tls_},
+                             with_body ? http::body_framing::content_length
+                                       : http::body_framing::none,
+                             body_.size());
+    out.append(body_);
+    return out;
+  }
+
+  static awaitable<void> run_leg(std::shared_ptr<shadow_exchange> self, leg& l) {
+    auto& d = self->dispatcher_;
+    auto& w = d.worker();
+    auto& pool = d.pool(l.upstream);
+    l.registry = &w.registry();
+    w.registry().add(&l);
+    const auto started = steady::now();
+    l.set_deadline(started + pool.config().request_timeout);
+    auto failure = net::upstream_error::none;
+    std::unique_ptr<char[]> buf(new char[leg_buffer_size]);
+    http::parser parser(http::parser::mode::response, max_shadow_head_bytes);
+
+    for (int attempt = 0;; ++attempt) {
+      std::size_t ep = 0;
+      if (attempt == 0) l.conn = pool.take_idle(ep, !l.replayable);
+      if (!l.conn) {
+        auto res = co_await pool.connect(ep);
+        if (!res.conn) {
+          failure = res.error;
+          break;
+        }
+        l.conn = std::move(res.conn);
+      }
+      if (l.expired) {
+        failure = net::upstream_error::timeout;
+        break;
+      }
+      const bool retryable = l.conn->reused() && l.replayable && attempt == 0;
+      auto [wec, wn] = co_await l.conn->stream().write(asio::buffer(l.wire));
+      if (l.expired) {
+        failure = net::upstream_error::timeout;
+        break;
+      }
+      if (wec) {
+        if (retryable) {
+          l.conn.reset();
+          continue;
+        }
+        failure = net::upstream_error::reset;
+        break;
+      }
+      parser.reset();
+      parser.set_head_request(l.head_request);
+      bool got_bytes = false;
+      bool final_head = false;
+      bool complete = false;
+      bool retry = false;
+      std::size_t leftover = 0;
+      while (!complete && failure == net::upstream_error::none) {
+        auto [ec, n] = co_await l.conn->stream().read_some(asio::buffer(buf.get(), leg_buffer_size));
+        if (l.expired) {
+          failure = net::upstream_error::timeout;
+          break;
+        }
+        if (ec) {
+          if (final_head &&
+              (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
+            parser.clear_body();
+            if (parser.finish().status == http::parse_status::message_complete) {
+              l.capture.body(parser.body());
+              complete = true;
+              l.conn.reset(); // close-delimited: the connection is spent
+              break;
+            }
+          }
+          if (!got_bytes && retryable) {
+            retry = true;
+            break;
+          }
+          failure = net::upstream_error::reset;
+          break;
+        }
+        got_bytes = true;
+        std::string_view data(buf.get(), n);
+        for (;;) {
+          parser.clear_body();
+          const auto r = parser.feed(data);
+          if (r.status == http::parse_status::error) {
+            failure = net::upstream_error::malformed_response;
+            break;
+          }
+          data.remove_prefix(r.consumed);
+          if (final_head) l.capture.body(parser.body());
+          if (r.status == http::parse_status::need_more) break;
+          const int status = parser.response().status;
+          const bool interim = status >= 100 && status < 200;
+          if (r.status == http::parse_status::head_complete) {
+            if (status == 101) {
+              failure = net::upstream_error::malformed_response;
+              break;
+            }
+            if (!interim) {
+              final_head = true;
+              l.capture.head(parser.response());
+            }
+            continue;
+          }
+          // message_complete
+          if (interim) continue;
+          if (!final_head) { // a body-less final response completes with its head
+            final_head = true;
+            l.capture.head(parser.response());
+          }
+          complete = true;
+          leftover = data.size();
+          break;
+        }
+      }
+      if (retry) {
+        l.conn.reset();
+        continue;
+      }
+      if (complete && l.conn && parser.response().frame.keep_alive && leftover == 0 &&
+          !parser.needs_eof()) {
+        l.conn->count_request();
+        pool.release(std::move(l.conn));
+      }
+      break;
+    }
+    l.conn.reset();
+    l.clear_deadline();
+    w.registry().remove(&l);
+    l.registry = nullptr;
+    if (failure != net::upstream_error::none) {
+      l.capture.error = net::upstream_error_name(failure);
+      const auto& stats = w.rt()->upstream_stats;
+      if (const auto it = stats.find(l.upstream); it != stats.end()) {
+        it->second->errors[static_cast<std::size_t>(failure) - 1].fetch_add(
+            1, std::memory_order_relaxed);
+      }
+    }
+    l.capture.latency_ms = ms_since(started);
+    l.capture.finish();
+    if (&l == self->shadow_.get()) {
+      self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
+    }
+    --self->legs_pending_;
+    self->maybe_submit();
+  }
+
+  void maybe_submit() {
+    if (submitted_ || abandoned_ || !live_done_ || legs_pending_ > 0) return;
+    submitted_ = true;
+    auto job = std::make_unique<compare_job>();
+    job->route = &route_;
+    job->time = time_;
+    job->request = std::move(request_);
+    job->request_body_bytes = request_body_bytes_;
+    job->live = std::move(live_);
+    job->shadow = std::move(shadow_->capture);
+    if (secondary_) job->secondary = std::move(secondary_->capture);
+    dispatcher_.owner().submit(std::move(job));
+  }
+
+  shadow_dispatcher& dispatcher_;
+  route_state& route_;
+  http::request_head request_;
+  std::string client_ip_;
+  bool tls_;
+  std::string body_;
+  std::uint64_t request_body_bytes_ = 0;
+  bool too_large_ = false;
+  bool dispatched_ = false;
+  bool abandoned_ = false;
+  bool live_done_ = false;
+  bool submitted_ = false;
+  int legs_pending_ = 0;
+  steady::time_point sent_{};
+  std::chrono::system_clock::time_point time_{};
+  response_capture live_;
+  std::unique_ptr<leg> shadow_;
+  std::unique_ptr<leg> secondary_;
+};
+
+shadow_dispatcher::shadow_dispatcher(engine& e, proxy::server::worker& w)
+    : engine_(e), worker_(w), exchanges_(e.exchange_counter()) {}
+
+shadow_dispatcher::~shadow_dispatcher() = default;
+
+std::shared_ptr<proxy::server::exchange_tap>
+shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
+  // Single writer: a plain load and store, no read-modify-write on a shared cache line.
+  exchanges_.store(exchanges_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  auto* route = engine_.route(start.route_index);
+  if (route == nullptr || stopped_) return nullptr;
+  const auto& req = *start.request;
+  switch (route->sampler.decide(req)) {
+  case decision::not_sampled: return nullptr;
+  case decision::skip_method:
+    route->sampled.fetch_add(1, std::memory_order_relaxed);
+    route->skip(report::skip_reason::method);
+    return nullptr;
+  case decision::skip_rate_limited:
+    route->sampled.fetch_add(1, std::memory_order_relaxed);
+    route->skip(report::skip_reason::rate_limited);
+    return nullptr;
+  case decision::mirror: break;
+  }
+  route->sampled.fetch_add(1, std::memory_order_relaxed);
+  if (req.frame.content_length && *req.frame.content_length > route->policy.max_body_bytes) {
+    route->skip(report::skip_reason::body_too_large);
+    return nullptr;
+  }
+  if (route->inflight.fetch_add(1, std::memory_order_relaxed) >=
+      static_cast<std::int64_t>(route->policy.max_inflight)) {
+    route->inflight.fetch_sub(1, std::memory_order_relaxed);
+    route->skip(report::skip_reason::saturated);
+    return nullptr;
+  }
+  return std::make_shared<shadow_exchange>(*this, *route, start);
+}
+
+void shadow_dispatcher::stop() {
+  stopped_ = true;
+  pools_.clear();
+}
+
+net::upstream_pool& shadow_dispatcher::pool(const std::string& name) {
+  auto& slot = pools_[name];
+  if (!slot) {
+    const auto& rt = *worker_.rt();
+    const auto& up = rt.cfg->upstreams.at(name);
+    const auto tls = rt.upstream_tls.find(name);
+    slot = std::make_unique<net::upstream_pool>(worker_.io(), up,
+                                                tls == rt.upstream_tls.end() ? nullptr
+                                                                             : tls->second);
+  }
+  return *slot;
+}
+
+} // namespace parallax::mirror

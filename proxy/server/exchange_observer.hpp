@@ -1,0 +1,65 @@
+#pragma once
+// The narrow interface through which the proxy reports exchanges to an observer (mirroring,
+// in mirror/). The proxy knows nothing else about mirroring: for every routed request it asks
+// the worker's observer whether to follow the exchange, and if so hands the returned tap the
+// request body, the live response head and body, and how the exchange ended, as they pass.
+//
+// Every call happens on the worker's thread, inline on the live path, so a tap must only copy
+// what it needs and return: never block, never wait for I/O. Body pieces are views into the
+// proxy's buffers, valid for the duration of the call only.
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/message.hpp"
+
+namespace parallax::proxy::server {
+
+/// How a followed exchange ended for the client.
+enum class exchange_end {
+  complete,      // the live response was relayed in full
+  live_error,    // the live upstream failed before a response head (the client got 502/504)
+  live_broken,   // the live response broke off after its head (the client saw a truncation)
+  client_aborted // the client went away or sent a bad body before the exchange completed
+};
+
+/// Follows one exchange. Calls arrive in this order: request_body* (zero or more),
+/// request_complete (at most once), response_head (at most once), response_body*, then
+/// finish (exactly once, also when an earlier step never happened).
+class exchange_tap {
+public:
+  virtual ~exchange_tap() = default;
+  /// Request body bytes (chunk framing removed) as they stream to the live upstream.
+  virtual void request_body(const std::vector<std::string_view>& pieces) = 0;
+  /// The whole request has been sent to the live upstream.
+  virtual void request_complete() = 0;
+  /// The live upstream's final response head (after any 1xx).
+  virtual void response_head(const http::response_head& head) = 0;
+  /// Response body bytes (chunk framing removed) as they are relayed to the client.
+  virtual void response_body(const std::vector<std::string_view>& pieces) = 0;
+  /// The exchange ended; the proxy drops its reference right after this call.
+  virtual void finish(exchange_end end) = 0;
+};
+
+/// What the proxy knows when a routed request head has arrived.
+struct exchange_start {
+  std::size_t route_index = 0; // index into the configuration's routes
+  const http::request_head* request = nullptr;
+  std::string_view client_ip;
+  bool downstream_tls = false;
+};
+
+/// One per worker; begin() is called for every routed request (not for WebSocket upgrades,
+/// which are tunnelled and never followed).
+class exchange_observer {
+public:
+  virtual ~exchange_observer() = default;
+  /// A tap to follow this exchange, or nullptr to let it pass unobserved.
+  virtual std::shared_ptr<exchange_tap> begin(const exchange_start& start) = 0;
+  /// The worker is stopping: release sockets and timers before its event loop goes away.
+  virtual void stop() = 0;
+};
+
+} // namespace parallax::proxy::server
