@@ -126,7 +126,17 @@ bool engine::submit(std::unique_ptr<compare_job> job) {
   auto* route = job->route;
   if (queue_.push(std::move(job))) return true;
   route->dropped.fetch_add(1, std::memory_order_relaxed);
+  {
+    const std::lock_guard lock(settled_mutex_);
+    ++settled_;
+  }
+  settled_cv_.notify_all();
   return false;
+}
+
+bool engine::wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(settled_mutex_);
+  return settled_cv_.wait_for(lock, timeout, [&] { return settled_ >= n; });
 }
 
 void engine::run() {
@@ -142,6 +152,13 @@ void engine::run() {
       } catch (const std::exception& e) {
         spdlog::error("comparison failed: {}", e.what());
       }
+      // Lines are flushed whenever the queue runs dry: batched under load, prompt otherwise.
+      if (queue_.size() == 0) log_.flush();
+      {
+        const std::lock_guard lock(settled_mutex_);
+        ++settled_;
+      }
+      settled_cv_.notify_all();
     } else if (stopped_.load()) {
       break; // closed and empty
     }

@@ -146,6 +146,9 @@ public:
   void shutdown();
   /// Compared exchanges so far.
   [[nodiscard]] std::uint64_t compared() const { return summary_.compared(); }
+  /// Waits until `n` mirrored exchanges are settled (compared and recorded, or dropped because
+  /// the queue was full); false on timeout. Lets tests and the demo await results.
+  bool wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) const;
 
 private:
   void run();
@@ -160,6 +163,9 @@ private:
   compare_queue queue_;
   mutable std::mutex counters_mutex_; // guards the deque's structure (start-up only)
   std::deque<std::atomic<std::uint64_t>> exchange_counters_;
+  mutable std::mutex settled_mutex_;
+  mutable std::condition_variable settled_cv_;
+  std::uint64_t settled_ = 0; // guarded by settled_mutex_
   std::thread thread_;
   std::atomic<bool> stopped_{false};
 };
