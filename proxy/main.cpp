@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "demo/demo.hpp"
 #include "mirror/engine.hpp"
 #include "mirror/report/aggregate.hpp"
 #include "mirror/report/format.hpp"
@@ -163,6 +164,15 @@ int main(int argc, char** argv) {
   report->add_option("--regression-ratio", report_ratio,
                      "flag endpoints whose shadow p99 exceeds this times the live p99 (0 = off)");
 
+  demo::demo_options demo_opts;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "run built-in live and preview APIs behind the proxy and print the report");
+  demo_cmd->add_option("--requests", demo_opts.requests, "requests to send")->capture_default_str();
+  demo_cmd->add_option("--format", demo_opts.format, "text | markdown | html | json")
+      ->capture_default_str();
+  demo_cmd->add_option("--log", demo_opts.log_path, "keep the discrepancy log in FILE");
+  demo_cmd->add_option("--out", demo_opts.out_path, "write the report to FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -175,6 +185,14 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return cmd_check(check_config);
   if (report->parsed()) return cmd_report(report_logs, report_format, report_out, report_ratio);
+  if (demo_cmd->parsed()) {
+    try {
+      return demo::run_demo(demo_opts);
+    } catch (const std::exception& e) {
+      std::cerr << "demo failed: " << e.what() << '\n';
+      return exit_runtime;
+    }
+  }
   if (run->parsed()) return cmd_run(run_config);
   if (!top_config.empty()) return cmd_run(top_config);
   std::cerr << app.help();

@@ -1,0 +1,209 @@
+#include "demo/demo.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "config/loader.hpp"
+#include "demo/demo_api.hpp"
+#include "mirror/engine.hpp"
+#include "mirror/report/format.hpp"
+#include "proxy/http/parser.hpp"
+#include "proxy/server/server.hpp"
+
+namespace parallax::demo {
+
+namespace asio = proxy::asio;
+using proxy::tcp;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+// The demo's configuration: everything on loopback, 100% of safe requests mirrored.
+constexpr std::string_view demo_yaml = R"(version: 1
+listeners: [{ name: public, address: "127.0.0.1:0" }]
+admin: { address: "127.0.0.1:0" }
+workers: 1
+upstreams:
+  live: { endpoints: ["{live}"] }
+  preview: { endpoints: ["{preview}"], request_timeout: 5s }
+routes:
+  - name: shop
+    match: { path_prefix: /api/ }
+    upstream: live
+    mirror:
+      upstream: preview
+      percent: 100
+      compare:
+        body:
+          ignore: [/**/generated_at]
+          unordered_arrays: [/items]
+        latency: { regression_ratio: 1.5 }
+reports:
+  discrepancies: { path: "{log}" }
+  endpoints: ["/api/products/{id}", "/api/users/{id}", "/api/orders/{id}"]
+logging: { level: warn }
+)";
+
+std::string substitute(std::string text, std::string_view key, const std::string& value) {
+  const std::string needle = "{" + std::string(key) + "}";
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle))
+    text.replace(pos, needle.size(), value);
+  return text;
+}
+
+// A blocking keep-alive HTTP/1.1 client for the generated traffic.
+class client {
+public:
+  explicit client(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    socket_.set_option(tcp::no_delay(true));
+  }
+
+  // Sends one request and reads its response; returns the status.
+  int exchange(std::string_view method, std::string_view target, std::string_view body = {}) {
+    out_ = fmt::format("{} {} HTTP/1.1\r\nHost: shop.example\r\nAccept: application/json\r\n"
+                       "Authorization: Bearer demo-secret-token\r\n",
+                       method, target);
+    if (!body.empty()) {
+      out_ += fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n", body.size());
+    }
+    out_ += "\r\n";
+    out_ += body;
+    asio::write(socket_, asio::buffer(out_));
+    parser_.reset();
+    parser_.set_head_request(method == "HEAD");
+    for (;;) {
+      if (begin_ == end_) {
+        begin_ = 0;
+        end_ = socket_.read_some(asio::buffer(buf_));
+      }
+      parser_.clear_body();
+      const auto r = parser_.feed({buf_.data() + begin_, end_ - begin_});
+      if (r.status == proxy::http::parse_status::error) {
+        throw std::runtime_error("malformed response from the proxy");
+      }
+      begin_ += r.consumed;
+      if (r.status == proxy::http::parse_status::message_complete) {
+        return parser_.response().status;
+      }
+    }
+  }
+
+private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  proxy::http::parser parser_{proxy::http::parser::mode::response};
+  std::array<char, 16384> buf_{};
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::string out_;
+};
+
+} // namespace
+
+int run_demo(const demo_options& options) {
+  const auto started = clock::now();
+  const auto format = mirror::report::parse_report_format(options.format);
+  if (!format) {
+    std::cerr << "demo: unknown --format " << options.format << " (text, markdown, html or json)\n";
+    return 2;
+  }
+  std::filesystem::path temp;
+  std::string log_path = options.log_path;
+  if (log_path.empty()) {
+    temp = std::filesystem::temp_directory_path() /
+           fmt::format("parallax-demo-{}", std::chrono::system_clock::now().time_since_epoch().count());
+    std::filesystem::create_directories(temp);
+    log_path = (temp / "discrepancies.jsonl").string();
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(log_path, ec); // a fresh log for this run
+  }
+
+  demo_api live(false);
+  demo_api preview(true);
+  auto yaml = substitute(std::string(demo_yaml), "live", live.address());
+  yaml = substitute(yaml, "preview", preview.address());
+  yaml = substitute(yaml, "log", log_path);
+  auto loaded = config::load_string(yaml, "demo.yaml");
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors)
+      std::cerr << e.text() << '\n';
+    return 1;
+  }
+  spdlog::set_level(spdlog::level::warn);
+
+  std::uint64_t mirrored = 0;
+  std::uint64_t sent = 0;
+  boost::json::object summary;
+  {
+    mirror::engine engine(loaded.cfg);
+    proxy::server::server srv(loaded.cfg);
+    engine.attach(srv);
+    srv.start();
+    std::cout << fmt::format("parallax demo: live API at {}, preview API at {}, proxy at "
+                             "127.0.0.1:{}, mirroring 100% of safe requests\n\n",
+                             live.address(), preview.address(),
+                             srv.listeners().front().endpoint.port());
+
+    client c(srv.listeners().front().endpoint.port());
+    for (std::uint32_t i = 0; i < options.requests; ++i) {
+      const auto id = 1 + i % 24;
+      switch (i % 8) {
+      case 0: c.exchange("GET", "/api/products"); break;
+      case 1: c.exchange("GET", fmt::format("/api/products/{}", 1 + i % 6)); break;
+      case 2: c.exchange("GET", fmt::format("/api/users/{}?token=t{}", id, i)); break;
+      case 3: c.exchange("GET", fmt::format("/api/orders/{}", 1 + (i / 8) % 24)); break;
+      case 4: c.exchange("GET", fmt::format("/api/search?q=lamp{}", i % 5)); break;
+      case 5: c.exchange("GET", "/api/health"); break;
+      case 6: c.exchange("POST", "/api/orders", R"({"product":3,"quantity":1})"); break;
+      default: c.exchange("GET", fmt::format("/api/users/{}", id)); break;
+      }
+      ++sent;
+      if (i % 8 != 6) ++mirrored;
+    }
+    if (!engine.wait_settled(mirrored, std::chrono::seconds(10))) {
+      std::cerr << "demo: some comparisons did not finish in time\n";
+    }
+    srv.drain(std::chrono::milliseconds(500));
+    srv.stop();
+    engine.shutdown();
+    summary = engine.summary_json();
+  }
+
+  auto text = mirror::report::render(summary, *format);
+  if (!text.empty() && text.back() != '\n') text.push_back('\n');
+  if (options.out_path.empty()) {
+    std::cout << text;
+  } else {
+    std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+      std::cerr << "demo: cannot write " << options.out_path << '\n';
+      return 1;
+    }
+  }
+  const auto elapsed = std::chrono::duration<double>(clock::now() - started).count();
+  std::cout << fmt::format("\n{} requests through the proxy, {} mirrored and compared, in {:.1f} s.\n",
+                           sent, mirrored, elapsed);
+  if (temp.empty()) {
+    std::cout << "Discrepancy log: " << log_path << "  (try: parallax report " << log_path << ")\n";
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(temp, ec);
+    std::cout << "Keep the discrepancy log with --log FILE, then: parallax report FILE\n";
+  }
+  return 0;
+}
+
+} // namespace parallax::demo
