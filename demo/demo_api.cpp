@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <vector>
 #include <chrono>
 #include <thread>
 
@@ -143,7 +144,7 @@ struct demo_api::impl {
 
   awaitable<void> serve(tcp::socket socket) {
     proxy::http::parser parser(proxy::http::parser::mode::request);
-    std::array<char, 16384> buf{};
+    std::vector<char> buf(16384);
     std::size_t begin = 0;
     std::size_t end = 0;
     std::string out;
@@ -153,7 +154,8 @@ struct demo_api::impl {
       bool complete = false;
       while (!complete) {
         if (begin == end) {
-          auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), proxy::use_nothrow);
+          auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf.data(), buf.size()),
+                                                         proxy::use_nothrow);
           if (ec) co_return;
           begin = 0;
           end = n;
