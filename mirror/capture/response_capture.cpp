@@ -7,10 +7,20 @@
 
 namespace parallax::mirror {
 
+namespace {
+// Fetched once: EVP_sha256() would make every EVP_DigestInit_ex look the implementation up in
+// the provider store again (OpenSSL 3), which costs more than hashing a small body.
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+} // namespace
+
 struct sha256::state {
   EVP_MD_CTX* ctx = nullptr;
   state() : ctx(EVP_MD_CTX_new()) {
-    if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    if (ctx == nullptr || sha256_md() == nullptr ||
+        EVP_DigestInit_ex(ctx, sha256_md(), nullptr) != 1) {
       EVP_MD_CTX_free(ctx);
       throw std::runtime_error("SHA-256 unavailable");
     }
