@@ -47,7 +47,7 @@ routes:
         body:
           ignore: [/**/generated_at]
           unordered_arrays: [/items]
-        latency: { regression_ratio: 1.5 }
+        latency: { regression_ratio: 5 }
 reports:
   discrepancies: { path: "{log}" }
   endpoints: ["/api/products/{id}", "/api/users/{id}", "/api/orders/{id}"]

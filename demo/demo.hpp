@@ -18,7 +18,7 @@ namespace parallax::demo {
 
 /// Options of `parallax demo`.
 struct demo_options {
-  std::uint32_t requests = 600;  // client requests sent through the proxy
+  std::uint32_t requests = 1600; // client requests sent through the proxy
   std::string format = "text";   // report format: text | markdown | html | json
   std::string log_path;          // keep the discrepancy log here (default: a temporary file)
   std::string out_path;          // write the report here instead of standard output

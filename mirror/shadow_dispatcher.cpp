@@ -198,6 +198,7 @@ private:
     l.registry = &w.registry();
     w.registry().add(&l);
     const auto started = steady::now();
+    auto sent = started;
     l.set_deadline(started + pool.config().request_timeout);
     auto failure = net::upstream_error::none;
     std::unique_ptr<char[]> buf(new char[leg_buffer_size]);
@@ -219,6 +220,8 @@ private:
         break;
       }
       const bool retryable = l.conn->reused() && l.replayable && attempt == 0;
+      // Latency counts from the request going out, as live's does (connecting is not in it).
+      sent = steady::now();
       auto [wec, wn] = co_await l.conn->stream().write(asio::buffer(l.wire));
       if (l.expired) {
         failure = net::upstream_error::timeout;
@@ -322,7 +325,7 @@ private:
             1, std::memory_order_relaxed);
       }
     }
-    l.capture.latency_ms = ms_since(started);
+    l.capture.latency_ms = ms_since(sent);
     l.capture.finish();
     if (&l == self->shadow_.get()) {
       self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
