@@ -584,5 +584,59 @@ TEST(MirrorTest, PlantedSecretsAppearInNoOutput) {
   }
 }
 
+TEST(MirrorTest, WebSocketUpgradesAreTunnelledAndNeverMirrored) {
+  http_backend live([](const received_request& req, backend_connection& c) {
+    if (!req.upgrade) {
+      c.respond(200, "plain");
+      return;
+    }
+    c.write_raw("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n\r\n");
+    if (auto data = c.read_some(1024, 5s)) c.write_raw("echo:" + *data);
+  });
+  http_backend preview(echo_handler());
+  running_proxy proxy(mirror_config(""), {{"live", live.address()}, {"preview", preview.address()}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  auto res = client.round_trip(
+      raw_client::request("GET", "/ws", {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}));
+  ASSERT_EQ(res.status, 101) << res.error;
+  ASSERT_TRUE(client.send("ping"));
+  EXPECT_EQ(client.read_exact(9).data, "echo:ping");
+  // A plain request afterwards is mirrored; its settling proves nothing else was queued.
+  raw_client other;
+  ASSERT_TRUE(other.connect(proxy.port()));
+  ASSERT_EQ(other.round_trip(raw_client::request("GET", "/plain")).status, 200);
+  ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
+  ASSERT_EQ(preview.requests_seen(), 1u);
+  EXPECT_EQ(preview.last_request().target, "/plain");
+  EXPECT_EQ(metric(proxy, "parallax_mirror_sampled_total{route=\"api\"}"), 1u);
+}
+
+TEST(MirrorTest, SummaryFileIsRewrittenEveryInterval) {
+  temp_dir dir;
+  http_backend live(json_handler("{}"));
+  http_backend preview(json_handler("{}"));
+  running_proxy proxy(
+      mirror_config("", "reports: { summary: { path: \"{summary}\", interval: 50ms } }\n"),
+      {{"live", live.address()}, {"preview", preview.address()},
+       {"summary", dir.file("summary.json")}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  ASSERT_EQ(client.round_trip(raw_client::request("GET", "/x")).status, 200);
+  ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
+  // The proxy keeps running; the file is rewritten on the comparison thread's timer. Await it
+  // with a bounded poll of the real file.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string text;
+  while (text.find("\"match\": 1") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+    text = file_text(dir.file("summary.json"));
+  }
+  EXPECT_THAT(text, HasSubstr("\"match\": 1")) << text;
+  EXPECT_THAT(text, HasSubstr("\"parallax.summary/v1\""));
+}
+
 } // namespace
 } // namespace parallax::test
