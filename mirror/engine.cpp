@@ -49,6 +49,7 @@ std::size_t compare_job::memory_bytes() const noexcept {
 
 bool compare_queue::push(std::unique_ptr<compare_job> job) {
   const auto bytes = job->memory_bytes();
+  bool wake = false;
   {
     const std::lock_guard lock(mutex_);
     if (closed_ || jobs_.size() >= limits_.max_jobs || bytes_ + bytes > limits_.max_bytes) {
@@ -56,14 +57,19 @@ bool compare_queue::push(std::unique_ptr<compare_job> job) {
     }
     jobs_.push_back(std::move(job));
     bytes_ += bytes;
+    wake = deep_sleep_ || jobs_.size() == wake_batch;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return true;
 }
 
-std::unique_ptr<compare_job> compare_queue::pop(steady::time_point until) {
+std::unique_ptr<compare_job> compare_queue::pop(steady::time_point until, bool deep) {
   std::unique_lock lock(mutex_);
-  cv_.wait_until(lock, until, [&] { return !jobs_.empty() || closed_; });
+  if (jobs_.empty() && !closed_) {
+    deep_sleep_ = deep;
+    cv_.wait_until(lock, until, [&] { return !jobs_.empty() || closed_; });
+    deep_sleep_ = false;
+  }
   if (jobs_.empty()) return nullptr;
   auto job = std::move(jobs_.front());
   jobs_.pop_front();
@@ -134,26 +140,42 @@ bool engine::submit(std::unique_ptr<compare_job> job) {
   return false;
 }
 
-bool engine::wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) const {
+bool engine::wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) {
   std::unique_lock lock(settled_mutex_);
-  return settled_cv_.wait_for(lock, timeout, [&] { return settled_ >= n; });
+  const bool done = settled_cv_.wait_for(lock, timeout, [&] { return settled_ >= n; });
+  lock.unlock();
+  log_.flush(); // what was awaited is on disk
+  return done;
 }
 
 void engine::run() {
+  using namespace std::chrono_literals;
+  // While exchanges arrive, the thread wakes every `poll` (or when a batch is waiting) and
+  // flushes the log at most every `flush_every`; after `quiet` without work it sleeps until a
+  // push wakes it (or the next summary is due).
+  constexpr auto poll = 20ms;
+  constexpr auto flush_every = 100ms;
+  constexpr auto quiet = 1s;
   const auto interval = cfg_->reports.summary.interval;
   const bool periodic = !cfg_->reports.summary.path.empty() && interval.count() > 0;
   auto next_summary = steady::now() + interval;
+  auto last_job = steady::now();
+  auto last_flush = steady::now();
+  bool dirty = false;
   for (;;) {
-    const auto until = periodic ? next_summary : steady::now() + std::chrono::hours(24);
-    auto job = queue_.pop(until);
+    const auto now = steady::now();
+    const bool deep = now - last_job > quiet && !dirty;
+    auto until = deep ? now + 24h : now + poll;
+    if (periodic) until = std::min(until, next_summary);
+    auto job = queue_.pop(until, deep);
     if (job) {
       try {
         process(*job);
       } catch (const std::exception& e) {
         spdlog::error("comparison failed: {}", e.what());
       }
-      // Lines are flushed whenever the queue runs dry: batched under load, prompt otherwise.
-      if (queue_.size() == 0) log_.flush();
+      dirty = true;
+      last_job = steady::now();
       {
         const std::lock_guard lock(settled_mutex_);
         ++settled_;
@@ -162,9 +184,15 @@ void engine::run() {
     } else if (stopped_.load()) {
       break; // closed and empty
     }
-    if (periodic && steady::now() >= next_summary) {
+    const auto after = steady::now();
+    if (dirty && (!job || after - last_flush >= flush_every)) {
+      log_.flush();
+      dirty = false;
+      last_flush = after;
+    }
+    if (periodic && after >= next_summary) {
       write_summary_file();
-      next_summary = steady::now() + interval;
+      next_summary = after + interval;
     }
   }
   write_summary_file();

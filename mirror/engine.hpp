@@ -87,14 +87,21 @@ struct queue_limits {
 
 /// A bounded FIFO of jobs between threads: push() refuses (never blocks, never grows) when
 /// the job count or the bytes held would exceed the limits.
+///
+/// Wake-ups are batched: a push wakes the consumer only when `wake_batch` jobs are waiting or
+/// the consumer sleeps without a deadline ("deeply", after a quiet spell). Otherwise the
+/// consumer finds the jobs at its next short timeout, so a busy proxy pays one futex wake per
+/// batch instead of one per exchange.
 class compare_queue {
 public:
+  static constexpr std::size_t wake_batch = 64;
   explicit compare_queue(queue_limits limits) : limits_(limits) {}
   /// Enqueues `job`; false (job dropped) when full or closed.
   bool push(std::unique_ptr<compare_job> job);
   /// Waits until a job is available, the queue is closed and empty (nullptr), or `until`
-  /// passes (nullptr).
-  std::unique_ptr<compare_job> pop(std::chrono::steady_clock::time_point until);
+  /// passes (nullptr). With `deep`, pushes wake the waiter at once.
+  std::unique_ptr<compare_job> pop(std::chrono::steady_clock::time_point until,
+                                   bool deep = true);
   /// Refuses further pushes and wakes the consumer; queued jobs can still be popped.
   void close();
   /// Jobs waiting.
@@ -107,6 +114,7 @@ private:
   std::deque<std::unique_ptr<compare_job>> jobs_;
   std::size_t bytes_ = 0;
   bool closed_ = false;
+  bool deep_sleep_ = false;
 };
 
 /// The mirroring engine of one configuration.
@@ -147,8 +155,9 @@ public:
   /// Compared exchanges so far.
   [[nodiscard]] std::uint64_t compared() const { return summary_.compared(); }
   /// Waits until `n` mirrored exchanges are settled (compared and recorded, or dropped because
-  /// the queue was full); false on timeout. Lets tests and the demo await results.
-  bool wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) const;
+  /// the queue was full), then flushes the discrepancy log; false on timeout. Lets tests and
+  /// the demo await results.
+  bool wait_settled(std::uint64_t n, std::chrono::milliseconds timeout);
 
 private:
   void run();

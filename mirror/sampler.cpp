@@ -138,10 +138,19 @@ std::chrono::steady_clock::time_point sampler::steady_now() noexcept {
 }
 
 decision sampler::decide(const proxy::http::request_head& request) noexcept {
+  const auto d = decide_before_rate_limit(request);
+  if (d != decision::mirror) return d;
+  return try_take_token() ? decision::mirror : decision::skip_rate_limited;
+}
+
+decision sampler::decide_before_rate_limit(const proxy::http::request_head& request) noexcept {
   if (!sampled(request)) return decision::not_sampled;
   if (!method_allowed(request.method)) return decision::skip_method;
-  if (rate_limited_ && !take_token()) return decision::skip_rate_limited;
   return decision::mirror;
+}
+
+bool sampler::try_take_token() noexcept {
+  return !rate_limited_ || take_token();
 }
 
 std::optional<std::string_view>

@@ -69,6 +69,11 @@ public:
   /// Decides for one request: sampling first, then method, then the token bucket (a token is
   /// spent only by requests that are otherwise mirrored).
   [[nodiscard]] decision decide(const proxy::http::request_head& request) noexcept;
+  /// decide() without the token bucket (never skip_rate_limited): for callers that have
+  /// further reasons to skip and spend a token (try_take_token) only once those pass.
+  [[nodiscard]] decision decide_before_rate_limit(const proxy::http::request_head& request) noexcept;
+  /// Spends a max_rps token; false when the bucket is empty (always true without max_rps).
+  [[nodiscard]] bool try_take_token() noexcept;
 
   /// The sampling key of a request under this sampler's `sample_by` (for header:NAME the first
   /// field's value); nothing for random sampling or when the request carries no non-empty key

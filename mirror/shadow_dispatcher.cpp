@@ -90,66 +90,72 @@ public:
   shadow_exchange& operator=(const shadow_exchange&) = delete;
 
   void request_body(const std::vector<std::string_view>& pieces) override {
-    if (too_large_ || dispatched_) return;
-    for (auto p : pieces) {
-      if (body_.size() + p.size() > route_.policy.max_body_bytes) {
-        too_large_ = true;
-        std::string().swap(body_);
-        return;
+    if (too_large_ || dispatched_ || abandoned_) return;
+    guarded([&] {
+      for (auto p : pieces) {
+        if (body_.size() + p.size() > route_.policy.max_body_bytes) {
+          too_large_ = true;
+          std::string().swap(body_);
+          return;
+        }
+        body_.append(p);
       }
-      body_.append(p);
-    }
+    });
   }
 
   void request_complete() override {
     if (dispatched_ || abandoned_) return;
     if (too_large_) {
-      route_.skip(report::skip_reason::body_too_large);
-      abandoned_ = true;
+      abandon(report::skip_reason::body_too_large);
       return;
     }
-    dispatched_ = true;
-    sent_ = steady::now();
-    time_ = std::chrono::system_clock::now();
-    const auto& cmp = route_.policy.compare.body;
-    shadow_ = std::make_unique<leg>(route_.policy.upstream, cmp.max_bytes, cmp.enabled);
-    shadow_->wire = serialize(true);
-    if (!route_.policy.secondary.empty()) {
-      secondary_ = std::make_unique<leg>(route_.policy.secondary, cmp.max_bytes, cmp.enabled);
-      secondary_->wire = serialize(false);
-    }
-    request_body_bytes_ = body_.size();
-    std::string().swap(body_);
-    auto& io = dispatcher_.worker().io();
-    for (auto* l : {shadow_.get(), secondary_.get()}) {
-      if (l == nullptr) continue;
-      l->head_request = request_.method == "HEAD";
-      l->replayable = request_body_bytes_ == 0;
-      ++legs_pending_;
-      asio::co_spawn(io, run_leg(shared_from_this(), *l), [](const std::exception_ptr& e) {
-        if (e) spdlog::error("shadow request ended by an exception");
-      });
-    }
+    guarded([&] {
+      dispatched_ = true;
+      sent_ = steady::now();
+      time_ = std::chrono::system_clock::now();
+      request_body_bytes_ = body_.size();
+      const auto& cmp = route_.policy.compare.body;
+      shadow_ = std::make_unique<leg>(route_.policy.upstream, cmp.max_bytes, cmp.enabled);
+      if (!route_.policy.secondary.empty()) {
+        secondary_ = std::make_unique<leg>(route_.policy.secondary, cmp.max_bytes, cmp.enabled);
+      }
+      // The legs start on the next turn of the event loop (run_leg posts itself first), so
+      // nothing of theirs (serialising, connecting, the first send) runs before live's
+      // response is awaited.
+      auto& io = dispatcher_.worker().io();
+      for (auto* l : {shadow_.get(), secondary_.get()}) {
+        if (l == nullptr) continue;
+        l->head_request = request_.method == "HEAD";
+        l->replayable = request_body_bytes_ == 0;
+        ++legs_pending_;
+        ++unserialized_;
+        asio::co_spawn(io, run_leg(shared_from_this(), *l), asio::detached);
+      }
+    });
   }
 
-  void response_head(const http::response_head& head) override { live_.head(head); }
+  void response_head(const http::response_head& head) override {
+    if (!abandoned_) guarded([&] { live_.head(head); });
+  }
 
   void response_body(const std::vector<std::string_view>& pieces) override {
-    live_.body(pieces);
+    if (!abandoned_) guarded([&] { live_.body(pieces); });
   }
 
+  void response_received() override { live_end_ = steady::now(); }
+
   void finish(exchange_end end) override {
-    if (end != exchange_end::complete) {
-      if (!abandoned_) {
-        route_.skip(end == exchange_end::client_aborted ? report::skip_reason::client_aborted
-                                                        : report::skip_reason::live_error);
-        abandoned_ = true;
-      }
-      return;
+    switch (end) {
+    case exchange_end::complete: break;
+    case exchange_end::client_aborted: abandon(report::skip_reason::client_aborted); return;
+    case exchange_end::body_too_large: abandon(report::skip_reason::body_too_large); return;
+    case exchange_end::live_error:
+    case exchange_end::live_broken: abandon(report::skip_reason::live_error); return;
     }
     if (abandoned_ || !dispatched_) return;
-    live_.latency_ms = ms_since(sent_);
-    live_.finish();
+    const auto end_time = live_end_ == steady::time_point{} ? steady::now() : live_end_;
+    live_.latency_ms = std::chrono::duration<double, std::milli>(end_time - sent_).count();
+    guarded([&] { live_.finish(); });
     live_done_ = true;
     maybe_submit();
   }
@@ -192,15 +198,48 @@ private:
   }
 
   static awaitable<void> run_leg(std::shared_ptr<shadow_exchange> self, leg& l) {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     auto& d = self->dispatcher_;
     auto& w = d.worker();
-    auto& pool = d.pool(l.upstream);
-    l.registry = &w.registry();
-    w.registry().add(&l);
     const auto started = steady::now();
     auto sent = started;
-    l.set_deadline(started + pool.config().request_timeout);
     auto failure = net::upstream_error::none;
+    try {
+      l.wire = self->serialize(&l == self->shadow_.get());
+      if (--self->unserialized_ == 0) std::string().swap(self->body_);
+      if (self->abandoned_) throw std::runtime_error("abandoned before sending");
+      co_await exchange(d.pool(l.upstream), w, l, sent, failure);
+    } catch (const std::exception& e) {
+      if (!self->abandoned_) spdlog::warn("shadow request to {} failed: {}", l.upstream, e.what());
+      failure = net::upstream_error::reset;
+      l.conn.reset();
+    }
+    l.clear_deadline();
+    w.registry().remove(&l);
+    l.registry = nullptr;
+    if (failure != net::upstream_error::none) {
+      l.capture.error = net::upstream_error_name(failure);
+      const auto& stats = w.rt()->upstream_stats;
+      if (const auto it = stats.find(l.upstream); it != stats.end() && !self->abandoned_) {
+        it->second->errors[static_cast<std::size_t>(failure) - 1].fetch_add(
+            1, std::memory_order_relaxed);
+      }
+    }
+    l.capture.latency_ms = ms_since(sent);
+    l.capture.finish();
+    if (&l == self->shadow_.get() && failure == net::upstream_error::none) {
+      self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
+    }
+    --self->legs_pending_;
+    self->maybe_submit();
+  }
+
+  // Sends the leg's request and reads the response into its capture; sets `failure`.
+  static awaitable<void> exchange(net::upstream_pool& pool, proxy::server::worker& w, leg& l,
+                                  steady::time_point& sent, net::upstream_error& failure) {
+    l.registry = &w.registry();
+    w.registry().add(&l);
+    l.set_deadline(steady::now() + pool.config().request_timeout);
     std::unique_ptr<char[]> buf(new char[leg_buffer_size]);
     http::parser parser(http::parser::mode::response, max_shadow_head_bytes);
 
@@ -314,38 +353,50 @@ private:
       break;
     }
     l.conn.reset();
-    l.clear_deadline();
-    w.registry().remove(&l);
-    l.registry = nullptr;
-    if (failure != net::upstream_error::none) {
-      l.capture.error = net::upstream_error_name(failure);
-      const auto& stats = w.rt()->upstream_stats;
-      if (const auto it = stats.find(l.upstream); it != stats.end()) {
-        it->second->errors[static_cast<std::size_t>(failure) - 1].fetch_add(
-            1, std::memory_order_relaxed);
-      }
+  }
+
+  // Runs `f`; an exception (allocation failure) abandons this exchange instead of reaching
+  // the live path.
+  template <typename F>
+  void guarded(F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::error("mirroring of a {} request abandoned: {}", route_.name, e.what());
+      abandoned_ = true;
+      close_legs();
     }
-    l.capture.latency_ms = ms_since(sent);
-    l.capture.finish();
-    if (&l == self->shadow_.get()) {
-      self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
+  }
+
+  // Counts the exchange as skipped (once) and stops its shadow requests: their result would
+  // be thrown away, so they should not keep reading on this worker.
+  void abandon(report::skip_reason reason) noexcept {
+    if (abandoned_) return;
+    abandoned_ = true;
+    route_.skip(reason);
+    close_legs();
+  }
+
+  void close_legs() noexcept {
+    for (auto* l : {shadow_.get(), secondary_.get()}) {
+      if (l != nullptr && l->conn) l->conn->stream().close();
     }
-    --self->legs_pending_;
-    self->maybe_submit();
   }
 
   void maybe_submit() {
     if (submitted_ || abandoned_ || !live_done_ || legs_pending_ > 0) return;
     submitted_ = true;
-    auto job = std::make_unique<compare_job>();
-    job->route = &route_;
-    job->time = time_;
-    job->request = std::move(request_);
-    job->request_body_bytes = request_body_bytes_;
-    job->live = std::move(live_);
-    job->shadow = std::move(shadow_->capture);
-    if (secondary_) job->secondary = std::move(secondary_->capture);
-    dispatcher_.owner().submit(std::move(job));
+    guarded([&] {
+      auto job = std::make_unique<compare_job>();
+      job->route = &route_;
+      job->time = time_;
+      job->request = std::move(request_);
+      job->request_body_bytes = request_body_bytes_;
+      job->live = std::move(live_);
+      job->shadow = std::move(shadow_->capture);
+      if (secondary_) job->secondary = std::move(secondary_->capture);
+      dispatcher_.owner().submit(std::move(job));
+    });
   }
 
   shadow_dispatcher& dispatcher_;
@@ -361,7 +412,9 @@ private:
   bool live_done_ = false;
   bool submitted_ = false;
   int legs_pending_ = 0;
+  int unserialized_ = 0; // legs that have not built their request yet (they need body_)
   steady::time_point sent_{};
+  steady::time_point live_end_{};
   std::chrono::system_clock::time_point time_{};
   response_capture live_;
   std::unique_ptr<leg> shadow_;
@@ -380,16 +433,13 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
   auto* route = engine_.route(start.route_index);
   if (route == nullptr || stopped_) return nullptr;
   const auto& req = *start.request;
-  switch (route->sampler.decide(req)) {
+  switch (route->sampler.decide_before_rate_limit(req)) {
   case decision::not_sampled: return nullptr;
   case decision::skip_method:
     route->sampled.fetch_add(1, std::memory_order_relaxed);
     route->skip(report::skip_reason::method);
     return nullptr;
-  case decision::skip_rate_limited:
-    route->sampled.fetch_add(1, std::memory_order_relaxed);
-    route->skip(report::skip_reason::rate_limited);
-    return nullptr;
+  case decision::skip_rate_limited: // not returned before the rate limit
   case decision::mirror: break;
   }
   route->sampled.fetch_add(1, std::memory_order_relaxed);
@@ -403,7 +453,19 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
     route->skip(report::skip_reason::saturated);
     return nullptr;
   }
-  return std::make_shared<shadow_exchange>(*this, *route, start);
+  // A max_rps token is spent only by an exchange that is otherwise mirrored.
+  if (!route->sampler.try_take_token()) {
+    route->inflight.fetch_sub(1, std::memory_order_relaxed);
+    route->skip(report::skip_reason::rate_limited);
+    return nullptr;
+  }
+  try {
+    return std::make_shared<shadow_exchange>(*this, *route, start);
+  } catch (const std::exception& e) {
+    route->inflight.fetch_sub(1, std::memory_order_relaxed); // the destructor never ran
+    spdlog::error("mirroring of a {} request abandoned: {}", route->name, e.what());
+    return nullptr;
+  }
 }
 
 void shadow_dispatcher::stop() {

@@ -354,7 +354,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       active_upstream_ = nullptr;
       switch (berr) {
       case body_error::too_large:
-        tap_end_ = exchange_end::client_aborted;
+        tap_end_ = exchange_end::body_too_large;
         co_return co_await send_failure(failure::body_too_large, "body above the limit");
       case body_error::client_malformed:
         tap_end_ = exchange_end::client_aborted;
@@ -467,10 +467,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     }
     co_return co_await tunnel(*conn, ub, ue);
   }
-  if (tap_) {
-    tap_->response_head(res);
-    tap_end_ = exchange_end::client_aborted; // until the whole response is relayed
-  }
+  if (tap_) tap_end_ = exchange_end::client_aborted; // until the whole response is relayed
   const bool no_body = req.method == "HEAD" || status == 204 || status == 304;
   bool client_keep = req.frame.keep_alive && !draining_ && !other_upgrade;
   auto out_framing = http::body_framing::content_length;
@@ -506,6 +503,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       ub += r.consumed;
       complete = r.status == http::parse_status::message_complete;
     }
+    if (complete && tap_) tap_->response_received();
     std::size_t total = 0;
     for (auto piece : response_parser_.body())
       total += piece.size();
@@ -528,7 +526,10 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       }
       response_bytes_ += total;
       // Copied after the client has its bytes, so observing never delays the response.
-      if (tap_ && total > 0) tap_->response_body(response_parser_.body());
+      if (tap_) {
+        if (head_pending) tap_->response_head(res);
+        if (total > 0) tap_->response_body(response_parser_.body());
+      }
     }
     head_pending = false;
     out_.clear();
@@ -548,6 +549,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         const auto r = response_parser_.finish();
         if (r.status == http::parse_status::message_complete) {
+          if (tap_) tap_->response_received();
           // A close-delimited body ended; terminate the chunked stream for the client.
           if (chunked_out) {
             co_await write_client(last_chunk);

@@ -22,12 +22,16 @@ enum class exchange_end {
   complete,      // the live response was relayed in full
   live_error,    // the live upstream failed before a response head (the client got 502/504)
   live_broken,   // the live response broke off after its head (the client saw a truncation)
-  client_aborted // the client went away or sent a bad body before the exchange completed
+  client_aborted, // the client went away or sent a bad body before the exchange completed
+  body_too_large  // the request body exceeded max_request_body_bytes (the client got 413)
 };
 
 /// Follows one exchange. Calls arrive in this order: request_body* (zero or more),
-/// request_complete (at most once), response_head (at most once), response_body*, then
-/// finish (exactly once, also when an earlier step never happened).
+/// request_complete (one or more: once per attempt, a retry calls it again), response_head
+/// (at most once), response_body*, then finish (exactly once, also when an earlier step never
+/// happened). response_received marks the moment the upstream side ended and may come before
+/// response_head (a body-less response). Calls must not throw: an observer's failure must
+/// never become the live exchange's.
 class exchange_tap {
 public:
   virtual ~exchange_tap() = default;
@@ -35,8 +39,11 @@ public:
   virtual void request_body(const std::vector<std::string_view>& pieces) = 0;
   /// The whole request has been sent to the live upstream.
   virtual void request_complete() = 0;
-  /// The live upstream's final response head (after any 1xx).
+  /// The live upstream's final response head (after any 1xx), once the client has it.
   virtual void response_head(const http::response_head& head) = 0;
+  /// The live upstream's response is complete (its last bytes may still be on their way to
+  /// the client): the end of the live latency.
+  virtual void response_received() = 0;
   /// Response body bytes (chunk framing removed) as they are relayed to the client.
   virtual void response_body(const std::vector<std::string_view>& pieces) = 0;
   /// The exchange ended; the proxy drops its reference right after this call.

@@ -200,8 +200,10 @@ TEST(MirrorTest, RewriteAppliesToTheShadowOnly) {
       raw_client::chunked_request("POST", "/api/items", {}, {"chunk-one;", "chunk-two"}));
   ASSERT_EQ(res.status, 200);
   ASSERT_TRUE(proxy.engine().wait_settled(2, 10s));
-  const auto shadow = preview.requests();
+  auto shadow = preview.requests();
   ASSERT_EQ(shadow.size(), 2u);
+  // Shadow requests run in parallel (each on its own pooled connection): arrival order varies.
+  if (shadow[0].target != "/v2/api/items?x=1") std::swap(shadow[0], shadow[1]);
   EXPECT_EQ(shadow[0].target, "/v2/api/items?x=1");
   EXPECT_EQ(shadow[0].header("host").value_or(""), "preview.internal");
   EXPECT_EQ(shadow[0].header("x-env").value_or(""), "preview");
@@ -284,6 +286,31 @@ TEST(MirrorTest, ClientAbortIsASkipReason) {
   EXPECT_EQ(
       metric(proxy, "parallax_mirror_skipped_total{route=\"api\",reason=\"client_aborted\"}"), 1u);
   EXPECT_EQ(preview.requests_seen(), 0u); // never sent: the request was not complete
+}
+
+TEST(MirrorTest, ProxyBodyLimitCountsAsBodyTooLarge) {
+  http_backend live(echo_handler());
+  http_backend preview(echo_handler());
+  running_proxy proxy(mirror_config("      methods: [POST]\n",
+                                    "limits: { max_request_body_bytes: 8 }\n"),
+                      {{"live", live.address()}, {"preview", preview.address()}});
+  {
+    raw_client client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+    const auto res =
+        client.round_trip(raw_client::chunked_request("POST", "/b", {}, {"0123456789"}));
+    EXPECT_EQ(res.status, 413);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (metric(proxy, "parallax_downstream_connections{listener=\"public\"}") != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(
+      metric(proxy, "parallax_mirror_skipped_total{route=\"api\",reason=\"body_too_large\"}"), 1u);
+  EXPECT_EQ(
+      metric(proxy, "parallax_mirror_skipped_total{route=\"api\",reason=\"client_aborted\"}"), 0u);
+  EXPECT_EQ(preview.requests_seen(), 0u);
 }
 
 TEST(MirrorTest, SaturatedWhenMaxInflightIsReached) {

@@ -238,6 +238,22 @@ TEST(SamplerTest, TokenBucketIsNotSpentOnSkippedRequests) {
   EXPECT_EQ(s.decide(get()), decision::mirror);
 }
 
+TEST(SamplerTest, DecisionBeforeRateLimitSpendsNoToken) {
+  fake_now_ns = 0;
+  auto p = policy(100);
+  p.max_rps = 1;
+  sampler s(p, &fake_now);
+  // The dispatcher decides first, checks its own skip reasons, then spends a token.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(s.decide_before_rate_limit(get()), decision::mirror);
+  EXPECT_TRUE(s.try_take_token());
+  EXPECT_FALSE(s.try_take_token());
+  auto unlimited = policy(100);
+  sampler u(unlimited, &fake_now);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_TRUE(u.try_take_token());
+}
+
 TEST(SamplerTest, TokenBucketGrantsExactlyCapacityAcrossThreads) {
   fake_now_ns = 42;
   auto p = policy(100);
