@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -218,14 +219,13 @@ void append_double(std::string& out, double v) {
     out += "null";
     return;
   }
+  // The shortest text that reads back as exactly `v` (std::to_chars round-trip guarantee).
   char buffer[32];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof buffer, "%.*g", precision, v);
-    if (std::strtod(buffer, nullptr) == v) break;
-  }
-  out += buffer;
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+  const std::string_view text(buffer, ec == std::errc() ? static_cast<std::size_t>(end - buffer) : 0);
+  out += text;
   // Keep it a JSON number that reads back as a double ("2" would come back an integer).
-  if (std::string_view(buffer).find_first_of(".eEn") == std::string_view::npos) out += ".0";
+  if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
 
 void write_json(std::string& out, const json::value& v, bool pretty, int indent) {
