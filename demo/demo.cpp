@@ -8,7 +8,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -47,7 +50,7 @@ routes:
         body:
           ignore: [/**/generated_at]
           unordered_arrays: [/items]
-        latency: { regression_ratio: 5 }
+        latency: { regression_ratio: 1.5 }
 reports:
   discrepancies: { path: "{log}" }
   endpoints: ["/api/products/{id}", "/api/users/{id}", "/api/orders/{id}"]
@@ -156,19 +159,39 @@ int run_demo(const demo_options& options) {
                              live.address(), preview.address(),
                              srv.listeners().front().endpoint.port());
 
-    client c(srv.listeners().front().endpoint.port());
+    // Four keep-alive connections in parallel, each taking every fourth request of one
+    // deterministic sequence.
+    constexpr std::uint32_t connections = 4;
+    const auto port = srv.listeners().front().endpoint.port();
+    std::vector<std::thread> clients;
+    std::atomic<bool> failed{false};
+    for (std::uint32_t t = 0; t < connections; ++t) {
+      clients.emplace_back([&, t] {
+        try {
+          client c(port);
+          for (std::uint32_t i = t; i < options.requests; i += connections) {
+            const auto id = 1 + i % 24;
+            switch (i % 8) {
+            case 0: c.exchange("GET", "/api/products"); break;
+            case 1: c.exchange("GET", fmt::format("/api/products/{}", 1 + i % 6)); break;
+            case 2: c.exchange("GET", fmt::format("/api/users/{}?token=t{}", id, i)); break;
+            case 3: c.exchange("GET", fmt::format("/api/orders/{}", 1 + (i / 8) % 24)); break;
+            case 4: c.exchange("GET", fmt::format("/api/search?q=lamp{}", i % 5)); break;
+            case 5: c.exchange("GET", "/api/health"); break;
+            case 6: c.exchange("POST", "/api/orders", R"({"product":3,"quantity":1})"); break;
+            default: c.exchange("GET", fmt::format("/api/users/{}", id)); break;
+            }
+          }
+        } catch (const std::exception& e) {
+          std::cerr << "demo client: " << e.what() << '\n';
+          failed = true;
+        }
+      });
+    }
+    for (auto& th : clients)
+      th.join();
+    if (failed) return 1;
     for (std::uint32_t i = 0; i < options.requests; ++i) {
-      const auto id = 1 + i % 24;
-      switch (i % 8) {
-      case 0: c.exchange("GET", "/api/products"); break;
-      case 1: c.exchange("GET", fmt::format("/api/products/{}", 1 + i % 6)); break;
-      case 2: c.exchange("GET", fmt::format("/api/users/{}?token=t{}", id, i)); break;
-      case 3: c.exchange("GET", fmt::format("/api/orders/{}", 1 + (i / 8) % 24)); break;
-      case 4: c.exchange("GET", fmt::format("/api/search?q=lamp{}", i % 5)); break;
-      case 5: c.exchange("GET", "/api/health"); break;
-      case 6: c.exchange("POST", "/api/orders", R"({"product":3,"quantity":1})"); break;
-      default: c.exchange("GET", fmt::format("/api/users/{}", id)); break;
-      }
       ++sent;
       if (i % 8 != 6) ++mirrored;
     }

@@ -2,11 +2,12 @@
 // `parallax demo` (proxy.md): a self-contained tour. Starts a built-in "live" and "preview"
 // version of a small JSON shop API on loopback, runs the real proxy (listener, workers,
 // mirroring engine) in front of them with 100% mirroring, sends generated traffic through the
-// listener, then prints the comparison report. The preview carries deliberate regressions:
+// listener (four keep-alive connections), then prints the comparison report. The preview
+// carries deliberate regressions:
 //   - GET /api/users/{id}: field `email` renamed to `email_address`
 //   - GET /api/products/{id}: `price` became a string ("19.99")
 //   - GET /api/orders/{id}: 500 for every fourth order
-//   - GET /api/search: answers ~40 ms slower (latency_regression)
+//   - GET /api/search: answers ~40 ms slower (latency_regression at ratio 1.5)
 //   - GET /api/products: the list comes back in another order (configured unordered: no diff)
 //   - every body has a volatile `generated_at` timestamp (configured ignored: no diff)
 //   - GET /api/health: identical (all matches); POST /api/orders: not mirrored (method)

@@ -69,7 +69,11 @@ json::object product_json(const product& p, bool price_as_string) {
   return o;
 }
 
-api_response ok(json::object body, std::uint32_t delay = 0) {
+// Every answer takes a couple of milliseconds, like a real service's database round trip, so
+// the latency comparison measures the service and not the scheduler's sub-millisecond noise.
+constexpr std::uint32_t base_delay_ms = 2;
+
+api_response ok(json::object body, std::uint32_t delay = base_delay_ms) {
   body["generated_at"] = now_text();
   return {200, json::serialize(body), delay};
 }
@@ -90,7 +94,7 @@ api_response answer(bool preview, std::string_view method, std::string_view targ
   if (path == "/api/health") {
     json::object o;
     o["status"] = "ok";
-    return {200, json::serialize(o), 0};
+    return {200, json::serialize(o), base_delay_ms};
   }
   if (path == "/api/products") {
     json::array items;
@@ -117,7 +121,9 @@ api_response answer(bool preview, std::string_view method, std::string_view targ
     return ok(std::move(o));
   }
   if (auto id = id_after(path, "/api/orders/")) {
-    if (preview && *id % 4 == 0) return {500, R"({"error":"internal server error"})", 0};
+    if (preview && *id % 4 == 0) {
+      return {500, R"({"error":"internal server error"})", base_delay_ms};
+    }
     json::object o;
     o["id"] = *id;
     o["status"] = *id % 2 == 0 ? "shipped" : "processing";
@@ -131,7 +137,7 @@ api_response answer(bool preview, std::string_view method, std::string_view targ
     for (const auto& p : products)
       hits.push_back(p.id);
     o["hits"] = std::move(hits);
-    return ok(std::move(o), preview ? 40 : 2);
+    return ok(std::move(o), preview ? 45 : 3);
   }
   return {404, R"({"error":"not found"})", 0};
 }
