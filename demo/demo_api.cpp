@@ -170,9 +170,9 @@ struct demo_api::impl {
         const auto r = parser.feed({buf.data() + begin, end - begin});
         if (r.status == proxy::http::parse_status::error) co_return;
         begin += r.consumed;
-        complete = r.status == proxy::http::parse_status::message_complete ||
-                   (r.status == proxy::http::parse_status::head_complete &&
-                    !parser.request().has_body());
+        complete =
+            r.status == proxy::http::parse_status::message_complete ||
+            (r.status == proxy::http::parse_status::head_complete && !parser.request().has_body());
         if (r.status == proxy::http::parse_status::head_complete && complete) {
           parser.feed({}); // body-less: completes the message
         }

@@ -30,20 +30,14 @@ std::size_t difference_metric(diff::difference_kind kind) noexcept {
   return 2;
 }
 
-std::size_t head_bytes(const proxy::http::request_head& h) noexcept {
-  std::size_t n = h.method.capacity() + h.target.capacity();
-  for (const auto& f : h.headers)
-    n += sizeof(f) + f.name.capacity() + f.value.capacity();
-  return n;
-}
 } // namespace
 
 route_state::route_state(std::size_t i, const config::route& r)
-    : index(i), name(r.name), policy(*r.mirror), sampler(*r.mirror),
-      comparer(r.mirror->compare) {}
+    : index(i), name(r.name), policy(*r.mirror), sampler(*r.mirror), comparer(r.mirror->compare) {}
 
 std::size_t compare_job::memory_bytes() const noexcept {
-  return sizeof(*this) + head_bytes(request) + live.memory_bytes() + shadow.memory_bytes() +
+  return sizeof(*this) + request.method.capacity() + request.target.capacity() +
+         header_bytes(request.headers) + live.memory_bytes() + shadow.memory_bytes() +
          (secondary ? secondary->memory_bytes() : 0);
 }
 
@@ -105,12 +99,12 @@ engine::~engine() {
 }
 
 void engine::attach(proxy::server::server& srv) {
-  const bool any = std::any_of(routes_.begin(), routes_.end(), [](const auto& r) { return r != nullptr; });
+  const bool any =
+      std::any_of(routes_.begin(), routes_.end(), [](const auto& r) { return r != nullptr; });
   if (any) {
     // Without a mirrored route the proxy runs with no observer at all (nothing per request).
-    srv.set_observer_factory([this](proxy::server::worker& w) {
-      return std::make_unique<shadow_dispatcher>(*this, w);
-    });
+    srv.set_observer_factory(
+        [this](proxy::server::worker& w) { return std::make_unique<shadow_dispatcher>(*this, w); });
   }
   srv.admin().handle("/report", [this](std::string_view, std::string_view) {
     return proxy::server::admin_response{200, "application/json",

@@ -28,16 +28,6 @@ double ms_since(steady::time_point t) {
   return std::chrono::duration<double, std::milli>(steady::now() - t).count();
 }
 
-// The origin-form of a target (absolute-form reduced to path and query).
-std::string_view origin_form(std::string_view target) {
-  if (target.empty() || target.front() == '/' || target == "*") return target;
-  const auto scheme_end = target.find("://");
-  if (scheme_end == std::string_view::npos) return target;
-  target.remove_prefix(scheme_end + 3);
-  const auto slash = target.find_first_of("/?");
-  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-}
-
 // One request to the shadow or the secondary upstream, and what came back.
 struct leg final : proxy::server::tracked_connection {
   leg(std::string up, std::uint64_t max_body, bool keep_body)
@@ -169,7 +159,7 @@ private:
     h.method = request_.method;
     h.version_minor = request_.version_minor;
     h.frame = request_.frame;
-    std::string_view target = origin_form(request_.target);
+    std::string_view target = http::origin_form(request_.target);
     if (shadow && !rw.path_prefix.from.empty() && target.starts_with(rw.path_prefix.from)) {
       h.target = rw.path_prefix.to;
       h.target.append(target.substr(rw.path_prefix.from.size()));
@@ -189,10 +179,9 @@ private:
     const bool with_body = request_.has_body() || !body_.empty();
     std::string out;
     out.reserve(512 + body_.size());
-    http::write_request_head(out, h, {client_ip_, tls_},
-                             with_body ? http::body_framing::content_length
-                                       : http::body_framing::none,
-                             body_.size());
+    http::write_request_head(
+        out, h, {client_ip_, tls_},
+        with_body ? http::body_framing::content_length : http::body_framing::none, body_.size());
     out.append(body_);
     return out;
   }
@@ -282,14 +271,14 @@ private:
       bool retry = false;
       std::size_t leftover = 0;
       while (!complete && failure == net::upstream_error::none) {
-        auto [ec, n] = co_await l.conn->stream().read_some(asio::buffer(buf.get(), leg_buffer_size));
+        auto [ec, n] =
+            co_await l.conn->stream().read_some(asio::buffer(buf.get(), leg_buffer_size));
         if (l.expired) {
           failure = net::upstream_error::timeout;
           break;
         }
         if (ec) {
-          if (final_head &&
-              (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
+          if (final_head && (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
             parser.clear_body();
             if (parser.finish().status == http::parse_status::message_complete) {
               l.capture.body(parser.body());
@@ -479,9 +468,8 @@ net::upstream_pool& shadow_dispatcher::pool(const std::string& name) {
     const auto& rt = *worker_.rt();
     const auto& up = rt.cfg->upstreams.at(name);
     const auto tls = rt.upstream_tls.find(name);
-    slot = std::make_unique<net::upstream_pool>(worker_.io(), up,
-                                                tls == rt.upstream_tls.end() ? nullptr
-                                                                             : tls->second);
+    slot = std::make_unique<net::upstream_pool>(
+        worker_.io(), up, tls == rt.upstream_tls.end() ? nullptr : tls->second);
   }
   return *slot;
 }

@@ -99,11 +99,15 @@ std::string_view response_capture::content_type() const noexcept {
   return headers.find("content-type").value_or(std::string_view{});
 }
 
-std::size_t response_capture::memory_bytes() const noexcept {
-  std::size_t n = sizeof(*this) + kept.capacity();
+std::size_t header_bytes(const proxy::http::header_list& headers) noexcept {
+  std::size_t n = 0;
   for (const auto& h : headers)
-    n += h.name.capacity() + h.value.capacity() + sizeof(h);
+    n += sizeof(h) + h.name.capacity() + h.value.capacity();
   return n;
+}
+
+std::size_t response_capture::memory_bytes() const noexcept {
+  return sizeof(*this) + kept.capacity() + header_bytes(headers);
 }
 
 } // namespace parallax::mirror

@@ -35,6 +35,9 @@ private:
   std::unique_ptr<state> state_;
 };
 
+/// Heap bytes held by the fields of `headers` (for bounding queues).
+[[nodiscard]] std::size_t header_bytes(const proxy::http::header_list& headers) noexcept;
+
 /// A captured response.
 class response_capture {
 public:

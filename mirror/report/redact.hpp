@@ -4,6 +4,7 @@
 // Names are matched ASCII case-insensitively; the value becomes the text `[redacted]`.
 
 #include "proxy/http/message.hpp"
+#include "proxy/http/redact.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -14,16 +15,13 @@
 namespace parallax::mirror::report {
 
 /// What every redacted value is replaced with.
-inline constexpr std::string_view redacted_text = "[redacted]";
+using proxy::http::redacted_text;
 
 /// Whether `name` is one of `names` (case-insensitive).
 bool is_redacted_name(std::string_view name, const std::vector<std::string>& names) noexcept;
 
-/// A request target with the values of the listed query parameters replaced by `[redacted]`.
-/// Parameter names are compared after percent-decoding (and '+' as space), so `api%5Fkey=` is
-/// caught too; a parameter without '=' has no value and is kept. A fragment, if a client sent
-/// one, is treated like a query (OAuth-style `#access_token=`). Everything else is unchanged.
-std::string redact_query(std::string_view target, const std::vector<std::string>& names);
+/// A request target with the listed query parameters' values redacted (proxy/http/redact.hpp).
+using proxy::http::redact_query;
 
 /// `[redacted]` when header `name` is listed in `names`, else `value` itself.
 std::string_view redact_header(std::string_view name, std::string_view value,

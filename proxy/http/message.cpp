@@ -141,4 +141,13 @@ bool named_in_connection(const header_list& headers, std::string_view name) noex
   return false;
 }
 
+std::string_view origin_form(std::string_view target) noexcept {
+  if (target.empty() || target.front() == '/' || target == "*") return target;
+  const auto scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) return target;
+  target.remove_prefix(scheme_end + 3);
+  const auto rest = target.find_first_of("/?");
+  return rest == std::string_view::npos ? std::string_view{} : target.substr(rest);
+}
+
 } // namespace parallax::proxy::http

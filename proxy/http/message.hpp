@@ -100,6 +100,11 @@ struct response_head {
   void clear() noexcept;
 };
 
+/// An absolute-form target (`http://host/p?q`) without scheme and authority (`/p?q`; `?q` or
+/// empty when it has no path); other targets unchanged. Only configured upstreams are
+/// contacted, so the authority is never used.
+std::string_view origin_form(std::string_view target) noexcept;
+
 /// Whether `name` is a hop-by-hop header that a proxy must not forward (RFC 9110 7.6.1).
 bool is_hop_by_hop(std::string_view name) noexcept;
 

@@ -50,16 +50,8 @@ void write_request_head(std::string& out, const request_head& req, const forward
   out.append(req.method);
   out.push_back(' ');
   // Absolute-form targets are sent in origin-form: only configured upstreams are contacted.
-  std::string_view target = req.target;
-  if (!target.empty() && target.front() != '/' && target != "*") {
-    const auto scheme_end = target.find("://");
-    if (scheme_end != std::string_view::npos) {
-      target.remove_prefix(scheme_end + 3);
-      const auto slash = target.find_first_of("/?");
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    if (target.empty() || target.front() == '?') out.push_back('/');
-  }
+  const std::string_view target = origin_form(req.target);
+  if (target.empty() || target.front() == '?') out.push_back('/');
   out.append(target);
   out.append(" HTTP/1.1\r\n");
 

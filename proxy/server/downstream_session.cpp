@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/http/redact.hpp"
 #include "proxy/http/serializer.hpp"
 #include "proxy/server/worker.hpp"
 
@@ -225,8 +226,8 @@ void downstream_session::log_access(int status, std::uint64_t bytes) const {
                           ? rt_->cfg->routes[static_cast<std::size_t>(route_index_)].name.c_str()
                           : "-";
   spdlog::info("access {} \"{} {} HTTP/1.{}\" {} {} {:.3f}ms route={}", client_ip_, req.method,
-               redact_target(req.target, rt_->cfg->reports.redact.query_params), req.version_minor,
-               status, bytes, elapsed, route);
+               http::redact_query(req.target, rt_->cfg->reports.redact.query_params),
+               req.version_minor, status, bytes, elapsed, route);
 }
 
 awaitable<bool> downstream_session::send_request_body(net::upstream_connection& up, bool chunked,
@@ -359,7 +360,9 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       case body_error::client_malformed:
         tap_end_ = exchange_end::client_aborted;
         co_return co_await send_failure(failure::bad_request, request_parser_.error_reason());
-      case body_error::client_failed: tap_end_ = exchange_end::client_aborted; co_return outcome::close;
+      case body_error::client_failed:
+        tap_end_ = exchange_end::client_aborted;
+        co_return outcome::close;
       case body_error::upstream_failed_before_send:
       case body_error::upstream_failed:
       case body_error::none: break;
@@ -621,34 +624,6 @@ awaitable<downstream_session::outcome> downstream_session::tunnel(net::upstream_
   closed_ = true;
   client_.close();
   co_return outcome::close;
-}
-
-std::string redact_target(std::string_view target, const std::vector<std::string>& params) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos || params.empty()) return std::string(target);
-  std::string out(target.substr(0, q + 1));
-  auto query = target.substr(q + 1);
-  bool first = true;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    const auto eq = pair.find('=');
-    const auto name = pair.substr(0, eq);
-    if (!first) out.push_back('&');
-    first = false;
-    bool secret = false;
-    for (const auto& p : params)
-      secret = secret || http::iequals(p, name);
-    if (secret && eq != std::string_view::npos) {
-      out.append(name);
-      out.append("=[redacted]");
-    } else {
-      out.append(pair);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
 }
 
 } // namespace parallax::proxy::server

@@ -95,7 +95,4 @@ private:
   std::chrono::steady_clock::time_point started_{};
 };
 
-/// `target` with the values of the named query parameters replaced by `[redacted]`.
-std::string redact_target(std::string_view target, const std::vector<std::string>& params);
-
 } // namespace parallax::proxy::server

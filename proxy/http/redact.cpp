@@ -1,0 +1,85 @@
+#include "proxy/http/redact.hpp"
+
+#include <algorithm>
+
+namespace parallax::proxy::http {
+namespace {
+
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether the raw (percent-encoded, '+' for space) parameter name equals `name`, ignoring case.
+bool encoded_name_equals(std::string_view raw, std::string_view name) noexcept {
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
+    char c = raw[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%' && i + 2 < raw.size() && hex_value(raw[i + 1]) >= 0 &&
+               hex_value(raw[i + 2]) >= 0) {
+      c = static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
+      i += 2;
+    }
+    if (j >= name.size() || lower(c) != lower(name[j])) return false;
+  }
+  return j == name.size();
+}
+
+bool is_listed_encoded(std::string_view raw, const std::vector<std::string>& names) noexcept {
+  return std::any_of(names.begin(), names.end(),
+                     [&](const std::string& n) { return encoded_name_equals(raw, n); });
+}
+
+// Appends the '&'-separated parameters of `params` to `out`, redacting listed values.
+void append_redacted_params(std::string_view params, const std::vector<std::string>& names,
+                            std::string& out) {
+  for (;;) {
+    const auto amp = params.find('&');
+    const std::string_view param = params.substr(0, amp);
+    const auto equals = param.find('=');
+    if (equals != std::string_view::npos && is_listed_encoded(param.substr(0, equals), names)) {
+      out.append(param.substr(0, equals + 1));
+      out.append(redacted_text);
+    } else {
+      out.append(param);
+    }
+    if (amp == std::string_view::npos) return;
+    out.push_back('&');
+    params.remove_prefix(amp + 1);
+  }
+}
+
+} // namespace
+
+std::string redact_query(std::string_view target, const std::vector<std::string>& names) {
+  const auto question = target.find('?');
+  const auto hash = target.find('#');
+  const auto cut = std::min(question, hash);
+  if (cut == std::string_view::npos || names.empty()) return std::string(target);
+  std::string out;
+  out.reserve(target.size() + 16);
+  out.append(target.substr(0, cut));
+  std::string_view rest = target.substr(cut);
+  if (rest.front() == '?') {
+    out.push_back('?');
+    rest.remove_prefix(1);
+    const auto fragment = rest.find('#');
+    append_redacted_params(rest.substr(0, fragment), names, out);
+    rest = fragment == std::string_view::npos ? std::string_view{} : rest.substr(fragment);
+  }
+  if (!rest.empty()) { // "#fragment"
+    out.push_back('#');
+    append_redacted_params(rest.substr(1), names, out);
+  }
+  return out;
+}
+
+} // namespace parallax::proxy::http
