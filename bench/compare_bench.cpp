@@ -90,7 +90,8 @@ void record_serialise(benchmark::State& state) {
   r.id = report::make_record_id(r.time);
   r.route = "api";
   r.endpoint = "GET /api/users/{id}";
-  r.request = {"GET", "/api/users/42?token=secret&lang=en",
+  r.request = {"GET",
+               "/api/users/42?token=secret&lang=en",
                {{"Host", "shop.example"}, {"Authorization", "Bearer x"}, {"Accept", "*/*"}},
                0};
   r.live = {200, 1.8, live_body.size(), std::string(64, 'a')};

@@ -38,9 +38,10 @@ body_kind classify_content_type(std::string_view content_type) noexcept {
   if (media.size() > 5 && proxy::http::iequals(media.substr(media.size() - 5), "+json")) {
     return body_kind::json;
   }
-  if (media.size() >= 5 && proxy::http::iequals(media.substr(0, 5), "text/")) return body_kind::text;
-  for (std::string_view t : {"xml", "javascript", "x-www-form-urlencoded", "yaml", "csv",
-                             "graphql", "x-ndjson"}) {
+  if (media.size() >= 5 && proxy::http::iequals(media.substr(0, 5), "text/"))
+    return body_kind::text;
+  for (std::string_view t :
+       {"xml", "javascript", "x-www-form-urlencoded", "yaml", "csv", "graphql", "x-ndjson"}) {
     if (icontains(media, t)) return body_kind::text;
   }
   return body_kind::bytes;
@@ -94,8 +95,7 @@ std::vector<diff::difference> comparer::differences(const response_capture& a,
 }
 
 void comparer::body_differences(const response_capture& a, const response_capture& b,
-                                std::vector<diff::difference>& out,
-                                std::size_t& suppressed) const {
+                                std::vector<diff::difference>& out, std::size_t& suppressed) const {
   const auto by_hash = [&] {
     if (a.body_sha256 != b.body_sha256 || a.body_bytes != b.body_bytes) {
       out.push_back(bytes_difference(a.body_sha256, b.body_sha256));

@@ -46,9 +46,8 @@ public:
 
   /// The differences between two responses under the policy (ignore rules applied, their
   /// count added to `suppressed`).
-  [[nodiscard]] std::vector<diff::difference> differences(const response_capture& a,
-                                                          const response_capture& b,
-                                                          std::size_t& suppressed) const;
+  [[nodiscard]] std::vector<diff::difference>
+  differences(const response_capture& a, const response_capture& b, std::size_t& suppressed) const;
 
 private:
   void body_differences(const response_capture& a, const response_capture& b,

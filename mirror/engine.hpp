@@ -100,8 +100,7 @@ public:
   bool push(std::unique_ptr<compare_job> job);
   /// Waits until a job is available, the queue is closed and empty (nullptr), or `until`
   /// passes (nullptr). With `deep`, pushes wake the waiter at once.
-  std::unique_ptr<compare_job> pop(std::chrono::steady_clock::time_point until,
-                                   bool deep = true);
+  std::unique_ptr<compare_job> pop(std::chrono::steady_clock::time_point until, bool deep = true);
   /// Refuses further pushes and wakes the consumer; queued jobs can still be popped.
   void close();
   /// Jobs waiting.

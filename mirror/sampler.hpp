@@ -71,7 +71,8 @@ public:
   [[nodiscard]] decision decide(const proxy::http::request_head& request) noexcept;
   /// decide() without the token bucket (never skip_rate_limited): for callers that have
   /// further reasons to skip and spend a token (try_take_token) only once those pass.
-  [[nodiscard]] decision decide_before_rate_limit(const proxy::http::request_head& request) noexcept;
+  [[nodiscard]] decision
+  decide_before_rate_limit(const proxy::http::request_head& request) noexcept;
   /// Spends a max_rps token; false when the bucket is empty (always true without max_rps).
   [[nodiscard]] bool try_take_token() noexcept;
 

@@ -222,7 +222,8 @@ void append_double(std::string& out, double v) {
   // The shortest text that reads back as exactly `v` (std::to_chars round-trip guarantee).
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
-  const std::string_view text(buffer, ec == std::errc() ? static_cast<std::size_t>(end - buffer) : 0);
+  const std::string_view text(buffer,
+                              ec == std::errc() ? static_cast<std::size_t>(end - buffer) : 0);
   out += text;
   // Keep it a JSON number that reads back as a double ("2" would come back an integer).
   if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";

@@ -19,9 +19,9 @@ namespace parallax::proxy::server {
 
 /// How a followed exchange ended for the client.
 enum class exchange_end {
-  complete,      // the live response was relayed in full
-  live_error,    // the live upstream failed before a response head (the client got 502/504)
-  live_broken,   // the live response broke off after its head (the client saw a truncation)
+  complete,       // the live response was relayed in full
+  live_error,     // the live upstream failed before a response head (the client got 502/504)
+  live_broken,    // the live response broke off after its head (the client saw a truncation)
   client_aborted, // the client went away or sent a bad body before the exchange completed
   body_too_large  // the request body exceeded max_request_body_bytes (the client got 413)
 };

@@ -626,21 +626,27 @@ TEST(LifecycleTest, BlackHoleShadowAtFullMirroringKeepsLiveServedAndMemoryFlat) 
   http_backend live(echo_handler());
   blackhole_server hole(blackhole_mode::accept_and_ignore);
   const auto summary_path = dir.file("summary.json");
-  const auto config =
-      "version: 1\n"
-      "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
-      "admin: { address: \"127.0.0.1:0\" }\n"
-      "workers: 1\n"
-      "upstreams:\n"
-      "  live: { endpoints: [\"" + live.address() + "\"] }\n"
-      "  preview: { endpoints: [\"" + hole.address() + "\"], request_timeout: 60s }\n"
-      "routes:\n"
-      "  - name: api\n"
-      "    upstream: live\n"
-      "    mirror: { upstream: preview, percent: 100, max_inflight: 64 }\n"
-      "reports:\n"
-      "  discrepancies: { path: \"" + dir.file("d.jsonl") + "\" }\n"
-      "  summary: { path: \"" + summary_path + "\", interval: 1h }\n";
+  const auto config = "version: 1\n"
+                      "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+                      "admin: { address: \"127.0.0.1:0\" }\n"
+                      "workers: 1\n"
+                      "upstreams:\n"
+                      "  live: { endpoints: [\"" +
+                      live.address() +
+                      "\"] }\n"
+                      "  preview: { endpoints: [\"" +
+                      hole.address() +
+                      "\"], request_timeout: 60s }\n"
+                      "routes:\n"
+                      "  - name: api\n"
+                      "    upstream: live\n"
+                      "    mirror: { upstream: preview, percent: 100, max_inflight: 64 }\n"
+                      "reports:\n"
+                      "  discrepancies: { path: \"" +
+                      dir.file("d.jsonl") +
+                      "\" }\n"
+                      "  summary: { path: \"" +
+                      summary_path + "\", interval: 1h }\n";
   running_binary proxy(write_file(dir.file("parallax.yaml"), config));
   ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
   raw_client client;
@@ -665,8 +671,9 @@ TEST(LifecycleTest, BlackHoleShadowAtFullMirroringKeepsLiveServedAndMemoryFlat) 
 #endif
   const auto metrics = admin_get(proxy.admin_port(), "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("parallax_mirror_inflight{route=\"api\"} 64\n"));
-  EXPECT_THAT(metrics,
-              HasSubstr("parallax_mirror_skipped_total{route=\"api\",reason=\"saturated\"} 3936\n"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("parallax_mirror_skipped_total{route=\"api\",reason=\"saturated\"} 3936\n"));
   // SIGTERM: the drain does not wait for the stuck shadows; the summary is written at exit.
   ASSERT_TRUE(proxy.process().signal(SIGTERM));
   EXPECT_EQ(run_to_exit(proxy.process()), 0);

@@ -35,7 +35,8 @@ std::string describe(const report::record& r) {
   for (const auto& d : r.differences) {
     if (!out.empty()) out += "; ";
     out += std::string(diff::to_string(d.kind));
-    if (d.kind == diff::difference_kind::body) out += " " + std::string(diff::to_string(d.op)) + " " + d.path;
+    if (d.kind == diff::difference_kind::body)
+      out += " " + std::string(diff::to_string(d.op)) + " " + d.path;
     if (d.kind == diff::difference_kind::header) out += " " + d.name;
     if (d.kind == diff::difference_kind::body_text) out += " " + std::to_string(d.line);
   }
@@ -114,8 +115,8 @@ TEST(ComparerTest, StatusHeadersAndJsonBodyDifferences) {
 TEST(ComparerTest, StatusComparisonCanBeTurnedOff) {
   config::compare_policy policy;
   policy.status = false;
-  const auto r = run(policy, capture(200, "application/json", "{}"),
-                     capture(404, "application/json", "{}"));
+  const auto r =
+      run(policy, capture(200, "application/json", "{}"), capture(404, "application/json", "{}"));
   EXPECT_EQ(r.outcome, report::outcome::match);
 }
 
@@ -136,8 +137,8 @@ TEST(ComparerTest, TextBodiesAreComparedLineByLine) {
 
 TEST(ComparerTest, OtherBodiesAreComparedBySha256) {
   const config::compare_policy policy;
-  const auto r = run(policy, capture(200, "image/png", "\x89PNG-a"),
-                     capture(200, "image/png", "\x89PNG-b"));
+  const auto r =
+      run(policy, capture(200, "image/png", "\x89PNG-a"), capture(200, "image/png", "\x89PNG-b"));
   ASSERT_EQ(describe(r), "body_bytes");
   EXPECT_EQ(r.differences[0].live->as_string(), sha256::of("\x89PNG-a"));
 }
@@ -146,11 +147,11 @@ TEST(ComparerTest, BodiesBeyondMaxBytesAreComparedBySizeAndHash) {
   config::compare_policy policy;
   policy.body.max_bytes = 8;
   const std::string same(64, 'q');
-  EXPECT_EQ(run(policy, capture(200, "text/plain", same, 8), capture(200, "text/plain", same, 8))
-                .outcome,
-            report::outcome::match);
-  const auto r = run(policy, capture(200, "text/plain", same, 8),
-                     capture(200, "text/plain", same + "!", 8));
+  EXPECT_EQ(
+      run(policy, capture(200, "text/plain", same, 8), capture(200, "text/plain", same, 8)).outcome,
+      report::outcome::match);
+  const auto r =
+      run(policy, capture(200, "text/plain", same, 8), capture(200, "text/plain", same + "!", 8));
   EXPECT_EQ(describe(r), "body_bytes");
 }
 
