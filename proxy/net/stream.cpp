@@ -10,20 +10,21 @@ awaitable<error_code> stream::handshake(asio::ssl::stream_base::handshake_type t
   co_return ec;
 }
 
+// The I/O functions return Asio's own awaitable rather than awaiting it in a coroutine of
+// their own: one coroutine frame per operation instead of two.
 awaitable<std::tuple<error_code, std::size_t>> stream::read_some(asio::mutable_buffer buf) {
-  if (tls_) co_return co_await tls_->async_read_some(buf, use_nothrow);
-  co_return co_await tcp_.async_read_some(buf, use_nothrow);
+  return tls_ ? tls_->async_read_some(buf, use_nothrow) : tcp_.async_read_some(buf, use_nothrow);
 }
 
 awaitable<std::tuple<error_code, std::size_t>>
 stream::write(std::span<const asio::const_buffer> bufs) {
-  if (tls_) co_return co_await asio::async_write(*tls_, bufs, use_nothrow);
-  co_return co_await asio::async_write(tcp_, bufs, use_nothrow);
+  return tls_ ? asio::async_write(*tls_, bufs, use_nothrow)
+              : asio::async_write(tcp_, bufs, use_nothrow);
 }
 
 awaitable<std::tuple<error_code, std::size_t>> stream::write(asio::const_buffer buf) {
-  if (tls_) co_return co_await asio::async_write(*tls_, buf, use_nothrow);
-  co_return co_await asio::async_write(tcp_, buf, use_nothrow);
+  return tls_ ? asio::async_write(*tls_, buf, use_nothrow)
+              : asio::async_write(tcp_, buf, use_nothrow);
 }
 
 void stream::cancel() noexcept {

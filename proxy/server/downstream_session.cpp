@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "proxy/http/redact.hpp"
 #include "proxy/http/serializer.hpp"
 #include "proxy/server/worker.hpp"
@@ -14,7 +16,6 @@ using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::size_t upstream_buffer_size = 16UL * 1024UL;
 constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
@@ -28,9 +29,8 @@ downstream_session::downstream_session(worker& w, tcp::socket socket,
                                        const listener_binding& listener)
     : worker_(w), rt_(w.rt()), client_(listener.tls ? net::stream(std::move(socket), *listener.tls)
                                                     : net::stream(std::move(socket))),
-      listener_(listener), buf_(new char[buffer_size]),
-      request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes),
-      response_parser_(http::parser::mode::response, max_response_head_bytes) {
+      listener_(listener),
+      request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes) {
   error_code ec;
   const auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
@@ -40,6 +40,7 @@ downstream_session::downstream_session(worker& w, tcp::socket socket,
 }
 
 downstream_session::~downstream_session() {
+  release_buffers();
   worker_.registry().remove(this);
   listener_.stats->connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.state().connections.fetch_sub(1, std::memory_order_relaxed);
@@ -80,7 +81,28 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
     }
   }
   while (!s.closed_) {
+    if (!s.buf_) {
+      // Idle with nothing buffered: wait for the next request here, in the outermost frame,
+      // into the small inline buffer, so an idle keep-alive connection holds no pooled buffer
+      // and no deeper coroutine frames. A new connection gets header_timeout for its first
+      // request (slow-open clients cannot hold a connection for idle_timeout); later requests
+      // wait idle_timeout between them.
+      s.phase_ = phase::idle;
+      if (s.draining_) break;
+      s.set_deadline(clock::now() +
+                     (s.exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout));
+      auto [ec, n] = co_await s.client_.read_some(asio::buffer(s.idle_buf_));
+      s.clear_deadline();
+      if (ec == asio::error::eof) s.saw_eof_ = true;
+      if (ec || s.expired_) break;
+      s.buf_ = s.take_buffer();
+      std::memcpy(s.buf_.get(), s.idle_buf_.data(), n);
+      s.begin_ = 0;
+      s.end_ = n;
+    }
     if (co_await s.serve_one() == outcome::close) break;
+    // Between requests, unless a pipelined one is already buffered, the buffers go back.
+    if (s.begin_ == s.end_) s.release_buffers();
   }
   co_await s.close_gracefully();
 }
@@ -97,8 +119,9 @@ awaitable<void> downstream_session::close_gracefully() {
     client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     set_deadline(clock::now() + std::chrono::seconds(2));
     std::size_t drained = 0;
+    const auto sink = buf_ ? asio::buffer(buf_.get(), io_buffer_size) : asio::buffer(idle_buf_);
     while (drained < 1024UL * 1024UL && !expired_) {
-      auto [ec, n] = co_await client_.read_some(asio::buffer(buf_.get(), buffer_size));
+      auto [ec, n] = co_await client_.read_some(sink);
       if (ec) break;
       drained += n;
     }
@@ -107,8 +130,20 @@ awaitable<void> downstream_session::close_gracefully() {
   client_.close();
 }
 
+std::unique_ptr<char[]> downstream_session::take_buffer() {
+  return worker_.buffers().take([] { return std::unique_ptr<char[]>(new char[io_buffer_size]); });
+}
+
+void downstream_session::release_buffers() {
+  begin_ = end_ = 0;
+  worker_.buffers().give(std::move(buf_));
+  worker_.buffers().give(std::move(upstream_buf_));
+  worker_.response_parsers().give(std::move(response_parser_));
+}
+
 awaitable<bool> downstream_session::read_client() {
-  auto [ec, n] = co_await client_.read_some(asio::buffer(buf_.get() + end_, buffer_size - end_));
+  // Only called during an exchange, which holds buf_ (run() borrows it when bytes arrive).
+  auto [ec, n] = co_await client_.read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_));
   if (ec == asio::error::eof) saw_eof_ = true;
   if (ec || expired_) co_return false;
   end_ += n;
@@ -122,18 +157,16 @@ awaitable<error_code> downstream_session::write_client(std::string_view data) {
 
 awaitable<downstream_session::outcome> downstream_session::serve_one() {
   const auto& limits = rt_->cfg->limits;
-  phase_ = phase::idle;
   expired_ = false;
   route_index_ = -1;
   response_bytes_ = 0;
 
-  // 1. A complete request head, from buffered (pipelined) bytes first.
+  // 1. A complete request head. run() calls this with bytes of it buffered (read while idle,
+  // or pipelined behind the previous request): the header timeout runs from the first byte.
+  phase_ = phase::head;
+  set_deadline(clock::now() + limits.header_timeout);
   for (;;) {
     if (begin_ < end_) {
-      if (phase_ == phase::idle) {
-        phase_ = phase::head;
-        set_deadline(clock::now() + limits.header_timeout);
-      }
       const auto r = request_parser_.feed({buf_.get() + begin_, end_ - begin_});
       if (r.status == http::parse_status::error) {
         clear_deadline();
@@ -145,15 +178,9 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
       if (r.status == http::parse_status::head_complete) break;
     }
     begin_ = end_ = 0;
-    if (draining_ && phase_ == phase::idle) co_return outcome::close;
-    if (phase_ == phase::idle) {
-      // A new connection gets header_timeout for its first request (slow-open clients cannot
-      // hold a connection for idle_timeout); later requests wait idle_timeout between them.
-      set_deadline(clock::now() + (exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout));
-    }
     if (!co_await read_client()) {
       clear_deadline();
-      if (expired_ && phase_ == phase::head) {
+      if (expired_) {
         expired_ = false;
         co_return co_await send_failure(failure::head_timeout, "request head timed out");
       }
@@ -294,7 +321,13 @@ awaitable<bool> downstream_session::send_request_body(net::upstream_connection& 
 awaitable<downstream_session::outcome> downstream_session::forward(std::size_t route_index) {
   auto& req = request_parser_.request();
   const auto& route = rt_->cfg->routes[route_index];
-  if (!upstream_buf_) upstream_buf_.reset(new char[upstream_buffer_size]);
+  if (!upstream_buf_) upstream_buf_ = take_buffer();
+  if (!response_parser_) {
+    response_parser_ = worker_.response_parsers().take([] {
+      return std::make_unique<http::parser>(http::parser::mode::response,
+                                            max_response_head_bytes);
+    });
+  }
   auto& pool = worker_.pool(route.upstream);
   auto* up_stats = rt_->route_upstream_stats[route_index];
   const auto count_error = [&](net::upstream_error e) {
@@ -379,8 +412,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
 
     // Wait for the response head (interim 1xx responses are relayed).
     phase_ = phase::upstream;
-    response_parser_.reset();
-    response_parser_.set_head_request(req.method == "HEAD");
+    response_parser_->reset();
+    response_parser_->set_head_request(req.method == "HEAD");
     const auto timeout = pool.config().request_timeout;
     set_deadline(clock::now() + timeout);
     bool got_bytes = false;
@@ -388,7 +421,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     net::upstream_error kind = net::upstream_error::reset;
     while (result == attempt_result::upstream_failed) {
       auto [ec, n] = co_await conn->stream().read_some(
-          asio::buffer(upstream_buf_.get(), upstream_buffer_size));
+          asio::buffer(upstream_buf_.get(), io_buffer_size));
       if (expired_) {
         result = attempt_result::timed_out;
         break;
@@ -404,18 +437,18 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       ub = 0;
       ue = n;
       for (;;) {
-        const auto r = response_parser_.feed({upstream_buf_.get() + ub, ue - ub});
+        const auto r = response_parser_->feed({upstream_buf_.get() + ub, ue - ub});
         if (r.status == http::parse_status::error) {
           kind = net::upstream_error::malformed_response;
           break;
         }
         ub += r.consumed;
         if (r.status == http::parse_status::need_more) break;
-        const int status = response_parser_.response().status;
+        const int status = response_parser_->response().status;
         if (status >= 100 && status < 200 && status != 101) {
           if (r.status == http::parse_status::head_complete && status != 100) {
             out_.clear();
-            http::write_interim_head(out_, response_parser_.response());
+            http::write_interim_head(out_, response_parser_->response());
             if (co_await write_client(out_)) {
               result = attempt_result::client_failed;
               break;
@@ -459,7 +492,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   }
 
   // 3. Relay the response.
-  auto& res = response_parser_.response();
+  auto& res = response_parser_->response();
   const int status = res.status;
   phase_ = phase::response;
   if (status == 101) {
@@ -495,9 +528,9 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   bool upstream_broken = false;
   const auto timeout = pool.config().request_timeout;
   for (;;) {
-    response_parser_.clear_body();
+    response_parser_->clear_body();
     if (!complete) {
-      const auto r = response_parser_.feed({upstream_buf_.get() + ub, ue - ub});
+      const auto r = response_parser_->feed({upstream_buf_.get() + ub, ue - ub});
       if (r.status == http::parse_status::error) {
         upstream_broken = true;
         count_error(net::upstream_error::malformed_response);
@@ -508,13 +541,13 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     }
     if (complete && tap_) tap_->response_received();
     std::size_t total = 0;
-    for (auto piece : response_parser_.body())
+    for (auto piece : response_parser_->body())
       total += piece.size();
     if (!head_pending) out_.clear();
     if (chunked_out && total > 0) http::write_chunk_size(out_, total);
     gather_.clear();
     if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
-    for (auto piece : response_parser_.body())
+    for (auto piece : response_parser_->body())
       gather_.emplace_back(piece.data(), piece.size());
     if (chunked_out && total > 0) gather_.emplace_back(crlf.data(), crlf.size());
     if (chunked_out && complete) gather_.emplace_back(last_chunk.data(), last_chunk.size());
@@ -531,7 +564,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
       // Copied after the client has its bytes, so observing never delays the response.
       if (tap_) {
         if (head_pending) tap_->response_head(res);
-        if (total > 0) tap_->response_body(response_parser_.body());
+        if (total > 0) tap_->response_body(response_parser_->body());
       }
     }
     head_pending = false;
@@ -539,7 +572,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     if (complete) break;
     set_deadline(clock::now() + timeout);
     auto [ec, n] =
-        co_await conn->stream().read_some(asio::buffer(upstream_buf_.get(), upstream_buffer_size));
+        co_await conn->stream().read_some(asio::buffer(upstream_buf_.get(), io_buffer_size));
     clear_deadline();
     if (expired_) {
       upstream_broken = true;
@@ -550,7 +583,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     ue = 0;
     if (ec) {
       if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-        const auto r = response_parser_.finish();
+        const auto r = response_parser_->finish();
         if (r.status == http::parse_status::message_complete) {
           if (tap_) tap_->response_received();
           // A close-delimited body ended; terminate the chunked stream for the client.
@@ -579,7 +612,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     client_.close();
     co_return outcome::close;
   }
-  if (conn && res.frame.keep_alive && ub == ue && !response_parser_.needs_eof()) {
+  if (conn && res.frame.keep_alive && ub == ue && !response_parser_->needs_eof()) {
     conn->count_request();
     pool.release(std::move(conn));
   }
@@ -591,7 +624,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
 awaitable<downstream_session::outcome> downstream_session::tunnel(net::upstream_connection& up,
                                                                   std::size_t ub, std::size_t ue) {
   phase_ = phase::tunnel;
-  auto& res = response_parser_.response();
+  auto& res = response_parser_->response();
   out_.clear();
   http::write_response_head(out_, res, http::body_framing::none, 0, true, 1);
   gather_.clear();
@@ -610,7 +643,7 @@ awaitable<downstream_session::outcome> downstream_session::tunnel(net::upstream_
   auto pump = [this, idle](net::stream& from, net::stream& to, char* buffer) -> awaitable<void> {
     for (;;) {
       set_deadline(clock::now() + idle);
-      auto [rec, got] = co_await from.read_some(asio::buffer(buffer, buffer_size));
+      auto [rec, got] = co_await from.read_some(asio::buffer(buffer, io_buffer_size));
       if (rec || expired_) co_return;
       auto [wec, put] = co_await to.write(asio::buffer(buffer, got));
       if (wec || expired_) co_return;

@@ -63,6 +63,8 @@ private:
   awaitable<error_code> write_client(std::string_view data);
   void finish_exchange(int status);
   void log_access(int status, std::uint64_t bytes) const;
+  std::unique_ptr<char[]> take_buffer();
+  void release_buffers();
 
   worker& worker_;
   std::shared_ptr<const runtime> rt_; // the snapshot this connection's requests use
@@ -70,13 +72,16 @@ private:
   const listener_binding& listener_;
   std::string client_ip_;
 
-  // Client read buffer; [begin_, end_) holds bytes not yet given to the parser.
-  static constexpr std::size_t buffer_size = 16UL * 1024UL;
+  // Client read buffer, lent by the worker's pool while the connection is busy; [begin_, end_)
+  // holds bytes not yet given to the parser. An idle connection holds no pooled buffer and
+  // waits for its next request with a read into idle_buf_.
+  static constexpr std::size_t idle_buffer_size = 1024;
   std::unique_ptr<char[]> buf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   http::parser request_parser_;
-  http::parser response_parser_;
+  // Lent by the worker for an exchange with the upstream, given back when idle.
+  std::unique_ptr<http::parser> response_parser_;
   std::unique_ptr<char[]> upstream_buf_;
   std::string out_;                        // serialized heads and chunk framing, reused
   std::vector<asio::const_buffer> gather_; // buffers of one gathered write, reused
@@ -93,6 +98,7 @@ private:
   std::shared_ptr<exchange_tap> tap_; // the observer following this exchange, if any
   exchange_end tap_end_ = exchange_end::client_aborted;
   std::chrono::steady_clock::time_point started_{};
+  std::array<char, idle_buffer_size> idle_buf_;
 };
 
 } // namespace parallax::proxy::server

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "proxy/net/asio.hpp"
+#include "proxy/http/parser.hpp"
+#include "proxy/net/recycler.hpp"
 #include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/connection_registry.hpp"
 #include "proxy/server/exchange_observer.hpp"
@@ -23,6 +25,9 @@
 #include "proxy/server/runtime.hpp"
 
 namespace parallax::proxy::server {
+
+/// Size of each I/O buffer a worker lends to its connections.
+inline constexpr std::size_t io_buffer_size = 16UL * 1024UL;
 
 /// State shared by all workers of a server (atomics and start-up-time objects only).
 struct server_state {
@@ -74,6 +79,10 @@ public:
   server_state& state() noexcept { return state_; }
   /// This worker's pool for upstream `name` (created on first use).
   net::upstream_pool& pool(const std::string& name);
+  /// I/O buffers (io_buffer_size bytes) lent to this worker's connections while they are busy.
+  net::recycler<char[]>& buffers() noexcept { return buffers_; }
+  /// Response parsers lent to this worker's connections for an exchange.
+  net::recycler<http::parser>& response_parsers() noexcept { return response_parsers_; }
   /// Called by a client session when it starts (drain accounting).
   void connection_opened() noexcept { ++sessions_; }
   /// Called by a client session when it ends (drain accounting).
@@ -94,6 +103,9 @@ private:
   std::size_t id_;
   server_state& state_;
   std::shared_ptr<const runtime> rt_;
+  // These outlive io_: sessions give back what they borrowed when they are destroyed.
+  net::recycler<char[]> buffers_{256};
+  net::recycler<http::parser> response_parsers_{128};
   std::unique_ptr<asio::io_context> io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::vector<std::unique_ptr<acceptor_entry>> acceptors_;
