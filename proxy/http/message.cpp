@@ -38,11 +38,37 @@ bool list_contains(std::string_view list, std::string_view token) noexcept {
   return false;
 }
 
+field field_of(std::string_view n) noexcept {
+  const auto is = [n](std::string_view known) { return iequals(n, known); };
+  switch (n.size()) {
+  case 2: return is("te") ? field::te : field::other;
+  case 4: return is("host") ? field::host : field::other;
+  case 6: return is("expect") ? field::expect : field::other;
+  case 7: return is("upgrade") ? field::upgrade : is("trailer") ? field::trailer : field::other;
+  case 10:
+    return is("connection")   ? field::connection
+           : is("keep-alive") ? field::keep_alive
+                              : field::other;
+  case 14: return is("content-length") ? field::content_length : field::other;
+  case 15: return is("x-forwarded-for") ? field::x_forwarded_for : field::other;
+  case 16:
+    return is("proxy-connection")   ? field::proxy_connection
+           : is("x-forwarded-host") ? field::x_forwarded_host
+                                    : field::other;
+  case 17:
+    return is("transfer-encoding")   ? field::transfer_encoding
+           : is("x-forwarded-proto") ? field::x_forwarded_proto
+                                     : field::other;
+  default: return field::other;
+  }
+}
+
 header& header_list::append() {
   if (size_ == items_.size()) items_.emplace_back();
   header& h = items_[size_++];
   h.name.clear();
   h.value.clear();
+  h.id = field::other;
   return h;
 }
 
@@ -50,25 +76,59 @@ void header_list::add(std::string_view name, std::string_view value) {
   header& h = append();
   h.name.assign(name);
   h.value.assign(value);
+  h.id = field_of(name);
 }
 
+namespace {
+// Whether `h` is named `name`, whose field is `id`: known names compare by id.
+bool named(const header& h, std::string_view name, field id) noexcept {
+  return id != field::other ? h.id == id : iequals(h.name, name);
+}
+} // namespace
+
 std::optional<std::string_view> header_list::find(std::string_view name) const noexcept {
+  const auto id = field_of(name);
   for (std::size_t i = 0; i < size_; ++i) {
-    if (iequals(items_[i].name, name)) return std::string_view(items_[i].value);
+    if (named(items_[i], name, id)) return std::string_view(items_[i].value);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> header_list::find(field id) const noexcept {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (items_[i].id == id) return std::string_view(items_[i].value);
   }
   return std::nullopt;
 }
 
 std::size_t header_list::count(std::string_view name) const noexcept {
+  const auto id = field_of(name);
   return static_cast<std::size_t>(
       std::count_if(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(size_),
-                    [&](const header& h) { return iequals(h.name, name); }));
+                    [&](const header& h) { return named(h, name, id); }));
+}
+
+std::size_t header_list::count(field id) const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(size_),
+                    [&](const header& h) { return h.id == id; }));
 }
 
 void header_list::remove(std::string_view name) noexcept {
+  const auto id = field_of(name);
   std::size_t out = 0;
   for (std::size_t i = 0; i < size_; ++i) {
-    if (iequals(items_[i].name, name)) continue;
+    if (named(items_[i], name, id)) continue;
+    if (out != i) std::swap(items_[out], items_[i]);
+    ++out;
+  }
+  size_ = out;
+}
+
+void header_list::remove(field id) noexcept {
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (items_[i].id == id) continue;
     if (out != i) std::swap(items_[out], items_[i]);
     ++out;
   }
@@ -108,7 +168,7 @@ std::string_view request_head::path() const noexcept {
 
 std::string_view request_head::host() const noexcept {
   std::string_view h;
-  if (auto v = headers.find("host")) h = *v;
+  if (auto v = headers.find(field::host)) h = *v;
   if (h.empty()) return h;
   if (h.front() == '[') {
     const auto close = h.find(']');
@@ -126,17 +186,24 @@ void response_head::clear() noexcept {
   frame = framing{};
 }
 
-bool is_hop_by_hop(std::string_view name) noexcept {
-  static constexpr std::string_view names[] = {"connection", "keep-alive", "proxy-connection",
-                                               "te",         "trailer",    "transfer-encoding",
-                                               "upgrade"};
-  return std::any_of(std::begin(names), std::end(names),
-                     [&](std::string_view n) { return iequals(n, name); });
+bool is_hop_by_hop(field id) noexcept {
+  switch (id) {
+  case field::connection:
+  case field::keep_alive:
+  case field::proxy_connection:
+  case field::te:
+  case field::trailer:
+  case field::transfer_encoding:
+  case field::upgrade: return true;
+  default: return false;
+  }
 }
+
+bool is_hop_by_hop(std::string_view name) noexcept { return is_hop_by_hop(field_of(name)); }
 
 bool named_in_connection(const header_list& headers, std::string_view name) noexcept {
   for (const auto& h : headers) {
-    if (iequals(h.name, "connection") && list_contains(h.value, name)) return true;
+    if (h.id == field::connection && list_contains(h.value, name)) return true;
   }
   return false;
 }

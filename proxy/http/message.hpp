@@ -20,10 +20,33 @@ std::string_view trim_ows(std::string_view s) noexcept;
 /// True when the comma-separated header value `list` holds `token` (case-insensitive).
 bool list_contains(std::string_view list, std::string_view token) noexcept;
 
+/// Header names the proxy itself acts on. Each field's name is recognised once, when it is
+/// parsed or added, so the hot path compares a byte instead of case-folding strings.
+enum class field : std::uint8_t {
+  other,
+  connection,
+  content_length,
+  expect,
+  host,
+  keep_alive,
+  proxy_connection,
+  te,
+  trailer,
+  transfer_encoding,
+  upgrade,
+  x_forwarded_for,
+  x_forwarded_host,
+  x_forwarded_proto,
+};
+
+/// The field `name` denotes (case-insensitive), or field::other.
+field field_of(std::string_view name) noexcept;
+
 /// One header field as received (name case preserved, value without surrounding spaces).
 struct header {
   std::string name;
   std::string value;
+  field id = field::other; // field_of(name): kept by the parser and by header_list::add
 };
 
 /// An ordered list of header fields whose storage survives clear().
@@ -38,16 +61,20 @@ public:
   /// Field `i` (0 <= i < size()).
   [[nodiscard]] const header& operator[](std::size_t i) const noexcept { return items_[i]; }
   [[nodiscard]] header& operator[](std::size_t i) noexcept { return items_[i]; }
-  /// Appends an empty field and returns it (reusing a previous field's buffers).
+  /// Appends an empty field and returns it (reusing a previous field's buffers); the caller
+  /// fills in its name and then sets its id to field_of(name).
   header& append();
   /// Appends a field with the given name and value.
   void add(std::string_view name, std::string_view value);
   /// The first value of `name`, if present.
   [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept;
+  [[nodiscard]] std::optional<std::string_view> find(field id) const noexcept;
   /// How many fields are named `name`.
   [[nodiscard]] std::size_t count(std::string_view name) const noexcept;
+  [[nodiscard]] std::size_t count(field id) const noexcept;
   /// Removes every field named `name`.
   void remove(std::string_view name) noexcept;
+  void remove(field id) noexcept;
   /// Sets `name` to `value`, replacing all previous fields of that name.
   void set(std::string_view name, std::string_view value);
 
@@ -107,6 +134,7 @@ std::string_view origin_form(std::string_view target) noexcept;
 
 /// Whether `name` is a hop-by-hop header that a proxy must not forward (RFC 9110 7.6.1).
 bool is_hop_by_hop(std::string_view name) noexcept;
+bool is_hop_by_hop(field id) noexcept;
 
 /// Whether `name` is listed as a connection option in any Connection header of `headers`.
 bool named_in_connection(const header_list& headers, std::string_view name) noexcept;

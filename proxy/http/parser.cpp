@@ -155,6 +155,7 @@ int parser::on_headers_complete() {
   auto& list = mode_ == mode::request ? request_.headers : response_.headers;
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto& h = list[i];
+    h.id = field_of(h.name);
     if (!valid_field_name(h.name)) {
       error_reason_ = "invalid header field name";
       return -1;
@@ -171,7 +172,7 @@ int parser::on_headers_complete() {
   // Repeated Content-Length fields must agree (RFC 9112 6.3); llhttp accepts repeats.
   std::optional<std::string_view> first_length;
   for (const auto& h : list) {
-    if (!iequals(h.name, "content-length")) continue;
+    if (h.id != field::content_length) continue;
     if (first_length && *first_length != h.value) {
       error_reason_ = "differing Content-Length values";
       return -1;
@@ -192,7 +193,7 @@ int parser::on_headers_complete() {
       return -1;
     }
     if (!validate_request_head()) return -1;
-    if (const auto expect = request_.headers.find("expect")) {
+    if (const auto expect = request_.headers.find(field::expect)) {
       request_.expect_continue = iequals(*expect, "100-continue");
     }
   } else {
@@ -206,7 +207,7 @@ int parser::on_headers_complete() {
 
 bool parser::validate_request_head() {
   const auto& h = request_.headers;
-  const auto hosts = h.count("host");
+  const auto hosts = h.count(field::host);
   if (hosts > 1) {
     error_reason_ = "more than one Host header";
     return false;
@@ -215,8 +216,8 @@ bool parser::validate_request_head() {
     error_reason_ = "missing Host header";
     return false;
   }
-  if (h.count("transfer-encoding") > 0) {
-    if (h.count("content-length") > 0) {
+  if (h.count(field::transfer_encoding) > 0) {
+    if (h.count(field::content_length) > 0) {
       error_reason_ = "both Content-Length and Transfer-Encoding";
       return false;
     }

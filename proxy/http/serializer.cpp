@@ -20,14 +20,14 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 }
 
 // Headers the proxy rewrites itself on every forwarded message.
-bool is_framing(std::string_view name) noexcept {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding");
+bool is_framing(field id) noexcept {
+  return id == field::content_length || id == field::transfer_encoding;
 }
 
 // `has_connection`: whether any Connection field exists (most requests have none, which
 // saves scanning every field against it).
 bool skip_forwarded(const header_list& headers, const header& h, bool has_connection) {
-  return is_hop_by_hop(h.name) || is_framing(h.name) ||
+  return is_hop_by_hop(h.id) || is_framing(h.id) ||
          (has_connection && named_in_connection(headers, h.name));
 }
 
@@ -55,21 +55,21 @@ void write_request_head(std::string& out, const request_head& req, const forward
   out.append(target);
   out.append(" HTTP/1.1\r\n");
 
-  const bool req_has_connection = req.headers.count("connection") > 0;
+  const bool req_has_connection = req.headers.count(field::connection) > 0;
   bool have_proto = false;
   bool have_fwd_host = false;
   std::string_view host;
   bool xff_written = false;
   for (const auto& h : req.headers) {
     if (skip_forwarded(req.headers, h, req_has_connection)) continue;
-    if (iequals(h.name, "x-forwarded-for")) {
+    if (h.id == field::x_forwarded_for) {
       // Several X-Forwarded-For fields are merged into one, with the client appended.
       if (xff_written) continue;
       out.append(h.name);
       out.append(": ");
       bool first = true;
       for (const auto& x : req.headers) {
-        if (!iequals(x.name, "x-forwarded-for")) continue;
+        if (x.id != field::x_forwarded_for) continue;
         if (!first) out.append(", ");
         out.append(x.value);
         first = false;
@@ -80,16 +80,16 @@ void write_request_head(std::string& out, const request_head& req, const forward
       xff_written = true;
       continue;
     }
-    if (iequals(h.name, "x-forwarded-proto")) have_proto = true;
-    if (iequals(h.name, "x-forwarded-host")) have_fwd_host = true;
-    if (iequals(h.name, "host")) host = h.value;
+    if (h.id == field::x_forwarded_proto) have_proto = true;
+    if (h.id == field::x_forwarded_host) have_fwd_host = true;
+    if (h.id == field::host) host = h.value;
     append_header(out, h.name, h.value);
   }
   if (!xff_written) append_header(out, "X-Forwarded-For", info.client_ip);
   if (!have_proto) append_header(out, "X-Forwarded-Proto", info.downstream_tls ? "https" : "http");
   if (!have_fwd_host && !host.empty()) append_header(out, "X-Forwarded-Host", host);
   if (req.frame.upgrade) {
-    if (auto up = req.headers.find("upgrade")) {
+    if (auto up = req.headers.find(field::upgrade)) {
       append_header(out, "Connection", "Upgrade");
       append_header(out, "Upgrade", *up);
     }
@@ -112,11 +112,11 @@ void write_response_head(std::string& out, const response_head& res, body_framin
                          std::uint64_t content_length, bool keep_alive, int client_minor) {
   append_status_line(out, res.status, res.reason);
   const bool switching = res.status == 101;
-  const bool res_has_connection = res.headers.count("connection") > 0;
+  const bool res_has_connection = res.headers.count(field::connection) > 0;
   for (const auto& h : res.headers) {
     // Responses without a body keep the upstream's Content-Length (HEAD, 304): it describes
     // the representation, not this message's framing.
-    if (framing == body_framing::none && iequals(h.name, "content-length")) {
+    if (framing == body_framing::none && h.id == field::content_length) {
       append_header(out, h.name, h.value);
       continue;
     }
@@ -124,7 +124,7 @@ void write_response_head(std::string& out, const response_head& res, body_framin
     append_header(out, h.name, h.value);
   }
   if (switching) {
-    if (auto up = res.headers.find("upgrade")) {
+    if (auto up = res.headers.find(field::upgrade)) {
       append_header(out, "Connection", "Upgrade");
       append_header(out, "Upgrade", *up);
     }
@@ -139,7 +139,7 @@ void write_response_head(std::string& out, const response_head& res, body_framin
 
 void write_interim_head(std::string& out, const response_head& res) {
   append_status_line(out, res.status, res.reason);
-  const bool res_has_connection = res.headers.count("connection") > 0;
+  const bool res_has_connection = res.headers.count(field::connection) > 0;
   for (const auto& h : res.headers) {
     if (skip_forwarded(res.headers, h, res_has_connection)) continue;
     append_header(out, h.name, h.value);

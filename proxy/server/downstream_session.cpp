@@ -335,7 +335,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   };
 
   const bool websocket = request_parser_.upgrade() && req.frame.upgrade &&
-                         http::list_contains(req.headers.find("upgrade").value_or(""), "websocket");
+                         http::list_contains(req.headers.find(http::field::upgrade).value_or(""), "websocket");
   // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
   const bool other_upgrade = request_parser_.upgrade() && !websocket;
   if (!websocket) req.frame.upgrade = false;
@@ -348,7 +348,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
                        : req.frame.content_length ? http::body_framing::content_length
                                                   : http::body_framing::none;
   const bool expect_continue = req.expect_continue && req.has_body();
-  req.headers.remove("expect"); // answered here: the upstream sees the body arrive directly
+  req.headers.remove(http::field::expect); // answered here: the upstream sees the body arrive directly
   const bool replayable = !req.has_body();
 
   std::unique_ptr<net::upstream_connection> conn;

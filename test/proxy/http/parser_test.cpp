@@ -276,5 +276,43 @@ TEST(ParserTest, ReusesHeaderStorageAcrossMessages) {
   EXPECT_FALSE(p.request().headers.find("a"));
 }
 
+TEST(ParserTest, RecognisesKnownFieldsWhateverTheirCase) {
+  parser p(parser::mode::request);
+  const std::string raw = "GET / HTTP/1.1\r\nhOsT: x\r\nX-Forwarded-FOR: 1.2.3.4\r\n"
+                          "Hostname: no\r\nTE: trailers\r\nX-Other: 1\r\n\r\n";
+  ASSERT_EQ(p.feed(raw).status, parse_status::head_complete);
+  const auto& h = p.request().headers;
+  ASSERT_EQ(h.size(), 5u);
+  EXPECT_EQ(h[0].id, field::host);
+  EXPECT_EQ(h[1].id, field::x_forwarded_for);
+  EXPECT_EQ(h[2].id, field::other); // same first letters, different length
+  EXPECT_EQ(h[3].id, field::te);
+  EXPECT_EQ(h[4].id, field::other);
+  EXPECT_EQ(h.find(field::x_forwarded_for), "1.2.3.4");
+  EXPECT_EQ(h.find("x-forwarded-for"), "1.2.3.4"); // by name: the same field
+  EXPECT_EQ(h.find("hostname"), "no");
+  EXPECT_EQ(h.count(field::host), 1u);
+}
+
+TEST(HeaderListTest, AddSetAndRemoveKeepFieldIds) {
+  header_list h;
+  h.add("Content-Length", "3");
+  h.add("X-Custom", "a");
+  EXPECT_EQ(h[0].id, field::content_length);
+  EXPECT_EQ(h[1].id, field::other);
+  h.set("UPGRADE", "websocket");
+  EXPECT_EQ(h.find(field::upgrade), "websocket");
+  h.remove("content-length");
+  EXPECT_FALSE(h.find(field::content_length));
+  EXPECT_EQ(h.size(), 2u);
+  h.remove(field::upgrade);
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_EQ(h.find("x-custom"), "a");
+  EXPECT_TRUE(is_hop_by_hop("Keep-Alive"));
+  EXPECT_TRUE(is_hop_by_hop(field::proxy_connection));
+  EXPECT_FALSE(is_hop_by_hop(field::host));
+  EXPECT_FALSE(is_hop_by_hop("x-custom"));
+}
+
 } // namespace
 } // namespace parallax::proxy::http
