@@ -24,11 +24,31 @@ bool is_framing(field id) noexcept {
   return id == field::content_length || id == field::transfer_encoding;
 }
 
-// `has_connection`: whether any Connection field exists (most requests have none, which
-// saves scanning every field against it).
-bool skip_forwarded(const header_list& headers, const header& h, bool has_connection) {
+// Whether a Connection field names an option beyond close/keep-alive/upgrade (which are not
+// field names, or hop-by-hop anyway). Most messages have none: then no field needs to be
+// checked against the Connection lists.
+bool names_other_options(const header_list& headers) noexcept {
+  for (const auto& h : headers) {
+    if (h.id != field::connection) continue;
+    std::string_view list = h.value;
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      const auto item = trim_ows(list.substr(0, comma));
+      if (!item.empty() && !iequals(item, "close") && !iequals(item, "keep-alive") &&
+          !iequals(item, "upgrade")) {
+        return true;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+// `other_options`: names_other_options(headers), computed once per message.
+bool skip_forwarded(const header_list& headers, const header& h, bool other_options) {
   return is_hop_by_hop(h.id) || is_framing(h.id) ||
-         (has_connection && named_in_connection(headers, h.name));
+         (other_options && named_in_connection(headers, h.name));
 }
 
 void append_framing(std::string& out, body_framing framing, std::uint64_t content_length) {
@@ -55,13 +75,13 @@ void write_request_head(std::string& out, const request_head& req, const forward
   out.append(target);
   out.append(" HTTP/1.1\r\n");
 
-  const bool req_has_connection = req.headers.count(field::connection) > 0;
+  const bool req_other_options = names_other_options(req.headers);
   bool have_proto = false;
   bool have_fwd_host = false;
   std::string_view host;
   bool xff_written = false;
   for (const auto& h : req.headers) {
-    if (skip_forwarded(req.headers, h, req_has_connection)) continue;
+    if (skip_forwarded(req.headers, h, req_other_options)) continue;
     if (h.id == field::x_forwarded_for) {
       // Several X-Forwarded-For fields are merged into one, with the client appended.
       if (xff_written) continue;
@@ -112,7 +132,7 @@ void write_response_head(std::string& out, const response_head& res, body_framin
                          std::uint64_t content_length, bool keep_alive, int client_minor) {
   append_status_line(out, res.status, res.reason);
   const bool switching = res.status == 101;
-  const bool res_has_connection = res.headers.count(field::connection) > 0;
+  const bool res_other_options = names_other_options(res.headers);
   for (const auto& h : res.headers) {
     // Responses without a body keep the upstream's Content-Length (HEAD, 304): it describes
     // the representation, not this message's framing.
@@ -120,7 +140,7 @@ void write_response_head(std::string& out, const response_head& res, body_framin
       append_header(out, h.name, h.value);
       continue;
     }
-    if (skip_forwarded(res.headers, h, res_has_connection)) continue;
+    if (skip_forwarded(res.headers, h, res_other_options)) continue;
     append_header(out, h.name, h.value);
   }
   if (switching) {
@@ -139,9 +159,9 @@ void write_response_head(std::string& out, const response_head& res, body_framin
 
 void write_interim_head(std::string& out, const response_head& res) {
   append_status_line(out, res.status, res.reason);
-  const bool res_has_connection = res.headers.count(field::connection) > 0;
+  const bool res_other_options = names_other_options(res.headers);
   for (const auto& h : res.headers) {
-    if (skip_forwarded(res.headers, h, res_has_connection)) continue;
+    if (skip_forwarded(res.headers, h, res_other_options)) continue;
     append_header(out, h.name, h.value);
   }
   out.append("\r\n");
