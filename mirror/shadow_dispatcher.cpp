@@ -1,7 +1,11 @@
 #include "mirror/shadow_dispatcher.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
+
+#include <deque>
 
 #include <spdlog/spdlog.h>
 
@@ -20,9 +24,77 @@ using proxy::awaitable;
 using proxy::server::exchange_end;
 using steady = std::chrono::steady_clock;
 
+/// Shadow work yields to live work. A leg about to do a step (build and send its request,
+/// process bytes it read) waits for a turn; turns are given by a pump that runs on its own
+/// turn of the event loop and stops once it has run for `slice`, re-posting itself behind
+/// whatever live work was queued meanwhile. When a slow shadow answers hundreds of requests
+/// at once, live steps wait for one slice, not for the whole burst.
+class shadow_turns {
+public:
+  static constexpr auto slice = std::chrono::microseconds(200);
+
+  explicit shadow_turns(asio::io_context& io) : io_(io) {}
+
+  /// Resumes the caller in a later slice.
+  awaitable<void> wait() {
+    return asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [this](auto handler) {
+          waiting_.emplace_back(std::move(handler));
+          schedule();
+        },
+        asio::use_awaitable);
+  }
+  /// Drops waiting steps (their coroutines are destroyed) when the worker stops.
+  void clear() noexcept { waiting_.clear(); }
+
+private:
+  void schedule() {
+    if (posted_) return;
+    posted_ = true;
+    asio::post(io_, [this] { pump(); });
+  }
+  void pump() {
+    posted_ = false;
+    const auto until = steady::now() + slice;
+    while (!waiting_.empty()) {
+      auto step = std::move(waiting_.front());
+      waiting_.pop_front();
+      std::move(step)(); // runs the leg until its next suspension
+      if (steady::now() >= until) break;
+    }
+    if (!waiting_.empty()) schedule();
+  }
+
+  asio::io_context& io_;
+  std::deque<asio::any_completion_handler<void()>> waiting_;
+  bool posted_ = false;
+};
+
 namespace {
-constexpr std::size_t leg_buffer_size = 16UL * 1024UL;
+constexpr std::size_t leg_buffer_size = proxy::server::io_buffer_size;
 constexpr std::uint64_t max_shadow_head_bytes = 256ULL * 1024ULL;
+
+// A read buffer and a response parser lent by the worker for one shadow leg.
+struct borrowed {
+  explicit borrowed(proxy::server::worker& w)
+      : worker(w),
+        buf(w.buffers().take([] { return std::unique_ptr<char[]>(new char[leg_buffer_size]); })),
+        parser(w.response_parsers().take([] {
+          return std::make_unique<http::parser>(http::parser::mode::response,
+                                                max_shadow_head_bytes);
+        })) {}
+  ~borrowed() {
+    worker.buffers().give(std::move(buf));
+    worker.response_parsers().give(std::move(parser));
+  }
+  borrowed(const borrowed&) = delete;
+  borrowed& operator=(const borrowed&) = delete;
+
+  proxy::server::worker& worker;
+  std::unique_ptr<char[]> buf;
+  std::unique_ptr<http::parser> parser;
+};
+
 
 double ms_since(steady::time_point t) {
   return std::chrono::duration<double, std::milli>(steady::now() - t).count();
@@ -187,8 +259,8 @@ private:
   }
 
   static awaitable<void> run_leg(std::shared_ptr<shadow_exchange> self, leg& l) {
-    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     auto& d = self->dispatcher_;
+    co_await d.turns().wait(); // never inline on the live path: a later turn of the loop
     auto& w = d.worker();
     const auto started = steady::now();
     auto sent = started;
@@ -197,7 +269,7 @@ private:
       l.wire = self->serialize(&l == self->shadow_.get());
       if (--self->unserialized_ == 0) std::string().swap(self->body_);
       if (self->abandoned_) throw std::runtime_error("abandoned before sending");
-      co_await exchange(d.pool(l.upstream), w, l, sent, failure);
+      co_await exchange(d.pool(l.upstream), d.turns(), w, l, sent, failure);
     } catch (const std::exception& e) {
       if (!self->abandoned_) spdlog::warn("shadow request to {} failed: {}", l.upstream, e.what());
       failure = net::upstream_error::reset;
@@ -224,13 +296,15 @@ private:
   }
 
   // Sends the leg's request and reads the response into its capture; sets `failure`.
-  static awaitable<void> exchange(net::upstream_pool& pool, proxy::server::worker& w, leg& l,
-                                  steady::time_point& sent, net::upstream_error& failure) {
+  static awaitable<void> exchange(net::upstream_pool& pool, shadow_turns& turns,
+                                  proxy::server::worker& w, leg& l, steady::time_point& sent,
+                                  net::upstream_error& failure) {
     l.registry = &w.registry();
     w.registry().add(&l);
     l.set_deadline(steady::now() + pool.config().request_timeout);
-    std::unique_ptr<char[]> buf(new char[leg_buffer_size]);
-    http::parser parser(http::parser::mode::response, max_shadow_head_bytes);
+    // The worker lends the read buffer and the parser, as to its client connections.
+    const borrowed lent(w);
+    auto& parser = *lent.parser;
 
     for (int attempt = 0;; ++attempt) {
       std::size_t ep = 0;
@@ -272,7 +346,7 @@ private:
       std::size_t leftover = 0;
       while (!complete && failure == net::upstream_error::none) {
         auto [ec, n] =
-            co_await l.conn->stream().read_some(asio::buffer(buf.get(), leg_buffer_size));
+            co_await l.conn->stream().read_some(asio::buffer(lent.buf.get(), leg_buffer_size));
         if (l.expired) {
           failure = net::upstream_error::timeout;
           break;
@@ -295,7 +369,12 @@ private:
           break;
         }
         got_bytes = true;
-        std::string_view data(buf.get(), n);
+        co_await turns.wait();
+        if (l.expired) {
+          failure = net::upstream_error::timeout;
+          break;
+        }
+        std::string_view data(lent.buf.get(), n);
         for (;;) {
           parser.clear_body();
           const auto r = parser.feed(data);
@@ -411,7 +490,8 @@ private:
 };
 
 shadow_dispatcher::shadow_dispatcher(engine& e, proxy::server::worker& w)
-    : engine_(e), worker_(w), exchanges_(e.exchange_counter()) {}
+    : engine_(e), worker_(w), exchanges_(e.exchange_counter()),
+      turns_(std::make_unique<shadow_turns>(w.io())) {}
 
 shadow_dispatcher::~shadow_dispatcher() = default;
 
@@ -459,6 +539,7 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
 
 void shadow_dispatcher::stop() {
   stopped_ = true;
+  turns_->clear();
   pools_.clear();
 }
 

@@ -8,6 +8,8 @@
 // Isolation: the live path only ever calls the tap's non-blocking methods; shadow requests
 // run in their own coroutines through this dispatcher's own upstream pools, each bounded by
 // the shadow upstream's connect_timeout and request_timeout (for the whole shadow exchange).
+// Their steps run in short slices behind the live work queued on the loop (shadow_turns),
+// so a burst of shadow responses delays a live step by one slice, not by the whole burst.
 
 #include <atomic>
 #include <cstdint>
@@ -27,6 +29,7 @@ class worker;
 namespace parallax::mirror {
 
 class engine;
+class shadow_turns;
 
 /// One worker's mirroring observer.
 class shadow_dispatcher final : public proxy::server::exchange_observer {
@@ -46,12 +49,15 @@ public:
   engine& owner() noexcept { return engine_; }
   /// The worker.
   proxy::server::worker& worker() noexcept { return worker_; }
+  /// Turns for shadow work on this worker's loop, behind live work.
+  shadow_turns& turns() noexcept { return *turns_; }
 
 private:
   engine& engine_;
   proxy::server::worker& worker_;
   std::atomic<std::uint64_t>& exchanges_; // written by this worker only
   std::map<std::string, std::unique_ptr<proxy::net::upstream_pool>> pools_;
+  std::unique_ptr<shadow_turns> turns_;
   bool stopped_ = false;
 };
 
