@@ -237,8 +237,10 @@ private:
     d.kind = difference_kind::body;
     d.op = op;
     d.path = pointer();
-    if (live != nullptr) d.live = *live;
-    if (shadow != nullptr) d.shadow = *shadow;
+    // Copied into the default heap: the documents may live in a scratch resource that is
+    // gone once the comparison ends.
+    if (live != nullptr) d.live.emplace(*live, json::storage_ptr());
+    if (shadow != nullptr) d.shadow.emplace(*shadow, json::storage_ptr());
   }
 
   [[nodiscard]] bool ignored_here() const noexcept {
