@@ -55,6 +55,44 @@ TEST(HttpProxyTest, AnswersPipelinedRequestsInOrder) {
   }
 }
 
+// An idle connection waits with a read into a 1 KiB inline buffer and borrows the worker's
+// 16 KiB buffer when bytes arrive: heads on either side of that size, and a pipelined pair
+// arriving together after idling, must all reach the upstream intact on one connection.
+TEST(HttpProxyTest, KeepsHeadsIntactAroundTheIdleReadBufferSize) {
+  http_backend live([](const received_request& req, backend_connection& c) {
+    const auto pad = find_header(req.headers, "x-pad").value_or("");
+    const bool intact = pad.find_first_not_of('p') == std::string::npos;
+    c.respond(200, req.target + " " + std::to_string(pad.size()) + (intact ? " ok" : " bad"));
+  });
+  running_proxy proxy(simple_config(), {{"live", live.address()}});
+  auto client = connect_to(proxy.port());
+  const auto request = [](std::size_t head_bytes, const std::string& target) {
+    const auto bare = raw_client::request("GET", target, {{"X-Pad", ""}});
+    const auto pad = head_bytes > bare.size() ? head_bytes - bare.size() : 0;
+    return raw_client::request("GET", target, {{"X-Pad", std::string(pad, 'p')}});
+  };
+  for (const std::size_t size : {100, 1023, 1024, 1025, 2048, 3000, 9000}) {
+    const auto target = "/size" + std::to_string(size);
+    const auto raw = request(size, target);
+    ASSERT_EQ(raw.size(), size);
+    ASSERT_TRUE(client.send(raw));
+    auto res = client.read_response();
+    ASSERT_TRUE(res.ok()) << size << ": " << res.error;
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body.substr(0, target.size()), target);
+    EXPECT_EQ(res.body.substr(res.body.size() - 3), " ok") << size;
+  }
+  // Two requests in one write after the connection went idle, the second crossing 1 KiB.
+  ASSERT_TRUE(client.send(request(700, "/first") + request(700, "/second")));
+  for (const char* expected : {"/first", "/second"}) {
+    auto res = client.read_response();
+    ASSERT_TRUE(res.ok()) << res.error;
+    EXPECT_EQ(res.body.substr(0, std::string_view(expected).size()), expected);
+    EXPECT_EQ(res.body.substr(res.body.size() - 3), " ok");
+  }
+  EXPECT_EQ(live.connections_accepted(), 1u);
+}
+
 TEST(HttpProxyTest, StripsHopByHopHeadersAndAddsForwardedHeaders) {
   http_backend live(echo_handler());
   running_proxy proxy(simple_config(), {{"live", live.address()}});

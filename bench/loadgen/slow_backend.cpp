@@ -1,0 +1,114 @@
+// parallax_slow_backend: a keep-alive HTTP/1.1 backend that answers every request after a
+// fixed delay, the "shadow answering in 100 ms" of bench/compare/run (nginx has no delay
+// directive without third-party modules). One thread, one coroutine per connection, a timer
+// per request: it costs little CPU on the core it shares with the load generator.
+//
+//   parallax_slow_backend PORT DELAY_MS BODY
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// The Content-Length of a request head (0 when absent).
+std::size_t content_length(std::string_view head) {
+  std::size_t pos = 0;
+  while ((pos = head.find("\r\n", pos)) != std::string_view::npos) {
+    pos += 2;
+    constexpr std::string_view name = "content-length:";
+    if (head.size() - pos < name.size()) break;
+    bool match = true;
+    for (std::size_t k = 0; k < name.size() && match; ++k) {
+      char c = head[pos + k];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      match = c == name[k];
+    }
+    if (!match) continue;
+    auto v = head.substr(pos + name.size());
+    while (!v.empty() && v.front() == ' ')
+      v.remove_prefix(1);
+    std::size_t n = 0;
+    std::from_chars(v.data(), v.data() + v.size(), n);
+    return n;
+  }
+  return 0;
+}
+
+asio::awaitable<void> serve(tcp::socket sock, std::chrono::milliseconds delay,
+                            const std::string& response) {
+  asio::steady_timer timer(sock.get_executor());
+  std::string in;
+  std::vector<char> chunk(16 * 1024);
+  for (;;) {
+    std::size_t end = 0;
+    while ((end = in.find("\r\n\r\n")) == std::string::npos) {
+      auto [ec, n] = co_await sock.async_read_some(asio::buffer(chunk), nothrow);
+      if (ec) co_return;
+      in.append(chunk.data(), n);
+    }
+    const std::size_t total = end + 4 + content_length(std::string_view(in).substr(0, end));
+    while (in.size() < total) {
+      auto [ec, n] = co_await sock.async_read_some(asio::buffer(chunk), nothrow);
+      if (ec) co_return;
+      in.append(chunk.data(), n);
+    }
+    in.erase(0, total);
+    timer.expires_after(delay);
+    co_await timer.async_wait(nothrow);
+    auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(response), nothrow);
+    if (wec) co_return;
+  }
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::chrono::milliseconds delay,
+                                  const std::string& response) {
+  for (;;) {
+    auto [ec, sock] = co_await acceptor.async_accept(nothrow);
+    if (ec) continue;
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(sock), delay, response),
+                   asio::detached);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: parallax_slow_backend PORT DELAY_MS BODY\n");
+    return 2;
+  }
+  const auto port = static_cast<unsigned short>(std::atoi(argv[1]));
+  const std::chrono::milliseconds delay(std::atoi(argv[2]));
+  const std::string body = argv[3];
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               "Content-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body;
+  asio::io_context io(1);
+  tcp::acceptor acceptor(io);
+  const tcp::endpoint ep(asio::ip::address_v4::loopback(), port);
+  acceptor.open(ep.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(ep);
+  acceptor.listen(4096);
+  asio::co_spawn(io, accept_loop(acceptor, delay, response), asio::detached);
+  io.run();
+}
