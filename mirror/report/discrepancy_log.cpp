@@ -1,7 +1,10 @@
 #include "mirror/report/discrepancy_log.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include "mirror/report/format.hpp"
 
+#include <array>
 #include <filesystem>
 #include <system_error>
 
@@ -30,7 +33,10 @@ discrepancy_log::~discrepancy_log() {
 bool discrepancy_log::write(const record& r) {
   std::string line;
   try {
-    line = serialize_json(to_json(r, cfg_));
+    // The record's JSON tree lives in a scratch resource (a stack block first), freed at once.
+    std::array<unsigned char, 8 * 1024> scratch; // NOLINT: filled by the resource
+    boost::json::monotonic_resource mr(scratch.data(), scratch.size());
+    line = serialize_json(to_json(r, cfg_, boost::json::storage_ptr(&mr)));
   } catch (const std::exception&) { // allocation failure: drop the line, keep running
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;

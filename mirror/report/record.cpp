@@ -145,10 +145,11 @@ json::value text_line_value(const json::value& v, const std::vector<std::string>
 }
 
 json::object difference_json(const diff::difference& d, const config::reports& cfg,
-                             const std::vector<std::string>& text_names) {
+                             const std::vector<std::string>& text_names,
+                             const json::storage_ptr& sp) {
   const auto max = cfg.discrepancies.max_body_excerpt_bytes;
   const auto& fields = cfg.redact.json_fields;
-  json::object out;
+  json::object out(sp);
   out["kind"] = to_string(d.kind);
   switch (d.kind) {
   case difference_kind::status:
@@ -448,12 +449,12 @@ std::string redact_text_line(std::string_view line, const std::vector<std::strin
 }
 
 json::object to_json(const diff::difference& d, const config::reports& cfg) {
-  return difference_json(d, cfg, text_secret_names(cfg.redact));
+  return difference_json(d, cfg, text_secret_names(cfg.redact), {});
 }
 
-json::object to_json(const record& r, const config::reports& cfg) {
+json::object to_json(const record& r, const config::reports& cfg, json::storage_ptr sp) {
   const auto max = cfg.discrepancies.max_body_excerpt_bytes;
-  json::object out;
+  json::object out(sp);
   out["schema"] = record_schema;
   out["time"] = format_time(r.time);
   out["id"] = r.id;
@@ -461,10 +462,10 @@ json::object to_json(const record& r, const config::reports& cfg) {
   out["endpoint"] = r.endpoint;
   out["outcome"] = to_string(r.outcome);
 
-  json::object request;
+  json::object request(sp);
   request["method"] = r.request.method;
   request["target"] = excerpt(redact_query(r.request.target, cfg.redact.query_params), max);
-  json::object headers;
+  json::object headers(sp);
   for (const auto& [name, value] : r.request.headers) {
     const std::string key = lower_copy(name);
     const std::string shown = excerpt(redact_header(name, value, cfg.redact.headers), max);
@@ -481,7 +482,7 @@ json::object to_json(const record& r, const config::reports& cfg) {
   request["body_bytes"] = r.request.body_bytes;
   out["request"] = std::move(request);
 
-  json::object live;
+  json::object live(sp);
   live["status"] = r.live.status;
   live["latency_ms"] = round_latency(r.live.latency_ms);
   live["body_bytes"] = r.live.body_bytes;
@@ -489,7 +490,7 @@ json::object to_json(const record& r, const config::reports& cfg) {
       r.live.body_sha256.empty() ? json::value(nullptr) : json::value(r.live.body_sha256);
   out["live"] = std::move(live);
 
-  json::object shadow;
+  json::object shadow(sp);
   shadow["status"] = r.shadow.status == 0 ? json::value(nullptr) : json::value(r.shadow.status);
   shadow["latency_ms"] = round_latency(r.shadow.latency_ms);
   shadow["body_bytes"] = r.shadow.body_bytes;
@@ -499,10 +500,10 @@ json::object to_json(const record& r, const config::reports& cfg) {
   out["shadow"] = std::move(shadow);
 
   const auto text_names = text_secret_names(cfg.redact);
-  json::array differences;
+  json::array differences(sp);
   differences.reserve(r.differences.size());
   for (const auto& d : r.differences)
-    differences.push_back(difference_json(d, cfg, text_names));
+    differences.push_back(difference_json(d, cfg, text_names, sp));
   out["differences"] = std::move(differences);
   out["noise_suppressed"] = r.noise_suppressed;
   return out;

@@ -109,7 +109,9 @@ parse_time(std::string_view text) noexcept;
 [[nodiscard]] boost::json::object to_json(const diff::difference& d, const config::reports& cfg);
 
 /// The JSON form of a record (one discrepancy log line), redacted and excerpted per `cfg`.
-[[nodiscard]] boost::json::object to_json(const record& r, const config::reports& cfg);
+/// Every node is allocated from `sp` (the log passes a scratch resource freed per line).
+[[nodiscard]] boost::json::object to_json(const record& r, const config::reports& cfg,
+                                          boost::json::storage_ptr sp = {});
 
 /// A record read back from its JSON form; std::nullopt with `error` set when `value` is not a
 /// `parallax.discrepancy/v1` record. Values come back as written (redacted, excerpted).
