@@ -12,6 +12,7 @@
 #include <string>
 
 #include "mirror/compare.hpp"
+#include "mirror/report/format.hpp"
 #include "mirror/report/record.hpp"
 
 namespace parallax::mirror {
@@ -105,7 +106,7 @@ void record_serialise(benchmark::State& state) {
     std::array<unsigned char, 8 * 1024> scratch; // NOLINT: filled by the resource
     boost::json::monotonic_resource mr(scratch.data(), scratch.size());
     const auto line =
-        boost::json::serialize(report::to_json(r, reports, boost::json::storage_ptr(&mr)));
+        report::serialize_json(report::to_json(r, reports, boost::json::storage_ptr(&mr)));
     bytes += line.size();
     benchmark::DoNotOptimize(line.data());
   }

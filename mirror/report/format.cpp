@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
@@ -229,7 +230,18 @@ void append_double(std::string& out, double v) {
   if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
 
-void write_json(std::string& out, const json::value& v, bool pretty, int indent) {
+// What `sr` (reset to a string or scalar) writes: Boost.JSON's escaping and number format,
+// without the std::string and json::string that json::serialize() would allocate per call.
+void append_serialized(std::string& out, json::serializer& sr) {
+  char buf[512];
+  while (!sr.done()) {
+    const auto part = sr.read(buf, sizeof buf);
+    out.append(part.data(), part.size());
+  }
+}
+
+void write_json(std::string& out, const json::value& v, bool pretty, int indent,
+                json::serializer& sr) {
   const auto newline = [&](int level) {
     if (!pretty) return;
     out += '\n';
@@ -246,9 +258,10 @@ void write_json(std::string& out, const json::value& v, bool pretty, int indent)
       if (!first) out += ',';
       first = false;
       newline(indent + 1);
-      out += json::serialize(json::string(key));
+      sr.reset(json::string_view(key));
+      append_serialized(out, sr);
       out += pretty ? ": " : ":";
-      write_json(out, value, pretty, indent + 1);
+      write_json(out, value, pretty, indent + 1, sr);
     }
     newline(indent);
     out += '}';
@@ -263,14 +276,15 @@ void write_json(std::string& out, const json::value& v, bool pretty, int indent)
       if (!first) out += ',';
       first = false;
       newline(indent + 1);
-      write_json(out, value, pretty, indent + 1);
+      write_json(out, value, pretty, indent + 1, sr);
     }
     newline(indent);
     out += ']';
   } else if (v.is_double()) {
     append_double(out, v.get_double());
   } else {
-    out += json::serialize(v);
+    sr.reset(&v);
+    append_serialized(out, sr);
   }
 }
 
@@ -473,13 +487,15 @@ std::string render_html(const json::object& s) {
 
 std::string serialize_json(const json::value& value, bool pretty) {
   std::string out;
-  write_json(out, value, pretty, 0);
+  json::serializer sr;
+  write_json(out, value, pretty, 0, sr);
   return out;
 }
 
 std::string render_json(const json::object& summary, bool pretty) {
   std::string out;
-  write_json(out, summary, pretty, 0);
+  json::serializer sr;
+  write_json(out, summary, pretty, 0, sr);
   out += "\n";
   return out;
 }
