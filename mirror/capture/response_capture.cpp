@@ -4,6 +4,8 @@
 
 #include <array>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace parallax::mirror {
 
@@ -14,37 +16,72 @@ const EVP_MD* sha256_md() {
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   return md;
 }
-} // namespace
 
-struct sha256::state {
-  EVP_MD_CTX* ctx = nullptr;
-  state() : ctx(EVP_MD_CTX_new()) {
-    if (ctx == nullptr || sha256_md() == nullptr ||
-        EVP_DigestInit_ex(ctx, sha256_md(), nullptr) != 1) {
-      EVP_MD_CTX_free(ctx);
-      throw std::runtime_error("SHA-256 unavailable");
+// Digest contexts reused by each thread: a new one costs two allocations (the context and the
+// provider's state) and an init; a spent or abandoned one is re-initialised and kept here.
+struct ctx_cache {
+  static constexpr std::size_t max_kept = 64;
+  std::vector<EVP_MD_CTX*> kept;
+  ctx_cache() = default;
+  ctx_cache(const ctx_cache&) = delete;
+  ctx_cache& operator=(const ctx_cache&) = delete;
+  ~ctx_cache() {
+    for (auto* c : kept)
+      EVP_MD_CTX_free(c);
+  }
+};
+thread_local ctx_cache ctx_cache_of_thread;
+
+EVP_MD_CTX* acquire_ctx() {
+  auto& cache = ctx_cache_of_thread.kept;
+  if (!cache.empty()) {
+    auto* c = cache.back();
+    cache.pop_back();
+    return c;
+  }
+  EVP_MD_CTX* c = EVP_MD_CTX_new();
+  if (c == nullptr || sha256_md() == nullptr || EVP_DigestInit_ex(c, sha256_md(), nullptr) != 1) {
+    EVP_MD_CTX_free(c);
+    throw std::runtime_error("SHA-256 unavailable");
+  }
+  return c;
+}
+
+void release_ctx(EVP_MD_CTX* c) noexcept {
+  if (c == nullptr) return;
+  auto& cache = ctx_cache_of_thread.kept;
+  if (cache.size() < ctx_cache::max_kept && EVP_DigestInit_ex(c, sha256_md(), nullptr) == 1) {
+    try {
+      cache.push_back(c);
+      return;
+    } catch (const std::exception&) { // no memory for the list: free it instead
     }
   }
-  ~state() { EVP_MD_CTX_free(ctx); }
-  state(const state&) = delete;
-  state& operator=(const state&) = delete;
-};
+  EVP_MD_CTX_free(c);
+}
+} // namespace
 
-sha256::sha256() : state_(std::make_unique<state>()) {}
-sha256::~sha256() = default;
-sha256::sha256(sha256&& other) noexcept = default;
-sha256& sha256::operator=(sha256&& other) noexcept = default;
+sha256::sha256() : ctx_(acquire_ctx()) {}
+sha256::~sha256() { release_ctx(ctx_); }
+sha256::sha256(sha256&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+sha256& sha256::operator=(sha256&& other) noexcept {
+  if (this != &other) {
+    release_ctx(ctx_);
+    ctx_ = std::exchange(other.ctx_, nullptr);
+  }
+  return *this;
+}
 
 void sha256::update(std::string_view bytes) noexcept {
-  if (state_ && !bytes.empty()) EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size());
+  if (ctx_ != nullptr && !bytes.empty()) EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
 }
 
 std::string sha256::hex_digest() {
-  if (!state_) return {};
+  if (ctx_ == nullptr) return {};
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  EVP_DigestFinal_ex(state_->ctx, md.data(), &len);
-  state_.reset();
+  EVP_DigestFinal_ex(ctx_, md.data(), &len);
+  release_ctx(std::exchange(ctx_, nullptr));
   static constexpr std::string_view digits = "0123456789abcdef";
   std::string out;
   out.reserve(static_cast<std::size_t>(len) * 2);

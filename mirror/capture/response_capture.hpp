@@ -12,6 +12,8 @@
 
 #include "proxy/http/message.hpp"
 
+struct evp_md_ctx_st; // OpenSSL's EVP_MD_CTX, kept out of this header
+
 namespace parallax::mirror {
 
 /// Incremental SHA-256 (OpenSSL EVP), lower-case hex result.
@@ -31,8 +33,7 @@ public:
   [[nodiscard]] static std::string of(std::string_view bytes);
 
 private:
-  struct state;
-  std::unique_ptr<state> state_;
+  evp_md_ctx_st* ctx_; // initialised for SHA-256; null once spent or moved from
 };
 
 /// Heap bytes held by the fields of `headers` (for bounding queues).
