@@ -227,7 +227,10 @@ private:
   // the live version) only the header changes, so both are marked as copies.
   std::string serialize(bool shadow) const {
     const auto& rw = route_.policy.rewrite;
-    http::request_head h;
+    // Built in a per-thread scratch head whose header storage survives clear(): after the
+    // first requests, copying the headers allocates nothing.
+    static thread_local http::request_head h;
+    h.clear();
     h.method = request_.method;
     h.version_minor = request_.version_minor;
     h.frame = request_.frame;
