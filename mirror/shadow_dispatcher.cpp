@@ -95,7 +95,6 @@ struct borrowed {
   std::unique_ptr<http::parser> parser;
 };
 
-
 double ms_since(steady::time_point t) {
   return std::chrono::duration<double, std::milli>(steady::now() - t).count();
 }

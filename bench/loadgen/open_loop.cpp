@@ -50,9 +50,9 @@ struct run_state {
   options opt;
   std::string request;
   clock_type::time_point start;
-  std::uint64_t total = 0;     // requests in the schedule
-  std::uint64_t next = 0;      // the next request to send
-  std::uint64_t errors = 0;    // connection failures and malformed responses
+  std::uint64_t total = 0;  // requests in the schedule
+  std::uint64_t next = 0;   // the next request to send
+  std::uint64_t errors = 0; // connection failures and malformed responses
   std::vector<std::uint32_t> latency_us;
   clock_type::time_point last_done;
 
@@ -144,7 +144,8 @@ asio::awaitable<void> connection(run_state& st) {
       continue;
     }
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(done - due).count();
-    st.latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX)));
+    st.latency_us.push_back(
+        static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX)));
     st.last_done = done;
   }
 }
@@ -153,12 +154,18 @@ bool parse(int argc, char** argv, options& o) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--port") o.port = static_cast<unsigned short>(std::atoi(v));
-    else if (k == "--path") o.path = v;
-    else if (k == "--rate") o.rate = std::atof(v);
-    else if (k == "--duration") o.duration = std::atof(v);
-    else if (k == "--connections") o.connections = std::atoi(v);
-    else return false;
+    if (k == "--port")
+      o.port = static_cast<unsigned short>(std::atoi(v));
+    else if (k == "--path")
+      o.path = v;
+    else if (k == "--rate")
+      o.rate = std::atof(v);
+    else if (k == "--duration")
+      o.duration = std::atof(v);
+    else if (k == "--connections")
+      o.connections = std::atoi(v);
+    else
+      return false;
   }
   return argc % 2 == 1 && o.port != 0 && o.rate > 0 && o.duration > 0 && o.connections > 0;
 }

@@ -78,8 +78,8 @@ asio::awaitable<void> serve(tcp::socket sock, std::chrono::milliseconds delay,
     // Wait out the delay, but notice a client that gives up meanwhile (a proxy timing the
     // request out), so a never-answering backend does not keep its connections for the delay.
     timer.expires_after(delay);
-    auto first = co_await (timer.async_wait(nothrow) ||
-                           sock.async_read_some(asio::buffer(chunk), nothrow));
+    auto first =
+        co_await (timer.async_wait(nothrow) || sock.async_read_some(asio::buffer(chunk), nothrow));
     if (first.index() == 1) {
       auto [ec, n] = std::get<1>(first);
       if (ec) co_return;

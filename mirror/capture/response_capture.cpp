@@ -62,7 +62,9 @@ void release_ctx(EVP_MD_CTX* c) noexcept {
 } // namespace
 
 sha256::sha256() : ctx_(acquire_ctx()) {}
-sha256::~sha256() { release_ctx(ctx_); }
+sha256::~sha256() {
+  release_ctx(ctx_);
+}
 sha256::sha256(sha256&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
 sha256& sha256::operator=(sha256&& other) noexcept {
   if (this != &other) {

@@ -109,9 +109,9 @@ std::size_t header_list::count(std::string_view name) const noexcept {
 }
 
 std::size_t header_list::count(field id) const noexcept {
-  return static_cast<std::size_t>(
-      std::count_if(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(size_),
-                    [&](const header& h) { return h.id == id; }));
+  return static_cast<std::size_t>(std::count_if(items_.begin(),
+                                                items_.begin() + static_cast<std::ptrdiff_t>(size_),
+                                                [&](const header& h) { return h.id == id; }));
 }
 
 void header_list::remove(std::string_view name) noexcept {
@@ -199,7 +199,9 @@ bool is_hop_by_hop(field id) noexcept {
   }
 }
 
-bool is_hop_by_hop(std::string_view name) noexcept { return is_hop_by_hop(field_of(name)); }
+bool is_hop_by_hop(std::string_view name) noexcept {
+  return is_hop_by_hop(field_of(name));
+}
 
 bool named_in_connection(const header_list& headers, std::string_view name) noexcept {
   for (const auto& h : headers) {

@@ -11,7 +11,8 @@
 
 namespace parallax::proxy::net {
 
-template <class T> class recycler {
+template <class T>
+class recycler {
 public:
   using pointer = std::unique_ptr<T>;
 
@@ -19,7 +20,8 @@ public:
   explicit recycler(std::size_t max_free) : max_free_(max_free) {}
 
   /// A recycled object, or `make()` when none is free.
-  template <class Make> pointer take(Make&& make) {
+  template <class Make>
+  pointer take(Make&& make) {
     if (free_.empty()) return std::forward<Make>(make)();
     auto p = std::move(free_.back());
     free_.pop_back();

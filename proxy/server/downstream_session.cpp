@@ -324,8 +324,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   if (!upstream_buf_) upstream_buf_ = take_buffer();
   if (!response_parser_) {
     response_parser_ = worker_.response_parsers().take([] {
-      return std::make_unique<http::parser>(http::parser::mode::response,
-                                            max_response_head_bytes);
+      return std::make_unique<http::parser>(http::parser::mode::response, max_response_head_bytes);
     });
   }
   auto& pool = worker_.pool(route.upstream);
@@ -334,8 +333,9 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     up_stats->errors[static_cast<std::size_t>(e) - 1].fetch_add(1, std::memory_order_relaxed);
   };
 
-  const bool websocket = request_parser_.upgrade() && req.frame.upgrade &&
-                         http::list_contains(req.headers.find(http::field::upgrade).value_or(""), "websocket");
+  const bool websocket =
+      request_parser_.upgrade() && req.frame.upgrade &&
+      http::list_contains(req.headers.find(http::field::upgrade).value_or(""), "websocket");
   // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
   const bool other_upgrade = request_parser_.upgrade() && !websocket;
   if (!websocket) req.frame.upgrade = false;
@@ -348,7 +348,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
                        : req.frame.content_length ? http::body_framing::content_length
                                                   : http::body_framing::none;
   const bool expect_continue = req.expect_continue && req.has_body();
-  req.headers.remove(http::field::expect); // answered here: the upstream sees the body arrive directly
+  req.headers.remove(
+      http::field::expect); // answered here: the upstream sees the body arrive directly
   const bool replayable = !req.has_body();
 
   std::unique_ptr<net::upstream_connection> conn;
@@ -420,8 +421,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     attempt_result result = attempt_result::upstream_failed;
     net::upstream_error kind = net::upstream_error::reset;
     while (result == attempt_result::upstream_failed) {
-      auto [ec, n] = co_await conn->stream().read_some(
-          asio::buffer(upstream_buf_.get(), io_buffer_size));
+      auto [ec, n] =
+          co_await conn->stream().read_some(asio::buffer(upstream_buf_.get(), io_buffer_size));
       if (expired_) {
         result = attempt_result::timed_out;
         break;
