@@ -72,7 +72,6 @@ private:
 
 namespace {
 constexpr std::size_t leg_buffer_size = proxy::server::io_buffer_size;
-constexpr std::uint64_t max_shadow_head_bytes = 256ULL * 1024ULL;
 
 // A read buffer and a response parser lent by the worker for one shadow leg.
 struct borrowed {
@@ -81,7 +80,7 @@ struct borrowed {
         buf(w.buffers().take([] { return std::unique_ptr<char[]>(new char[leg_buffer_size]); })),
         parser(w.response_parsers().take([] {
           return std::make_unique<http::parser>(http::parser::mode::response,
-                                                max_shadow_head_bytes);
+                                                proxy::server::max_response_head_bytes);
         })) {}
   ~borrowed() {
     worker.buffers().give(std::move(buf));
@@ -126,6 +125,7 @@ struct leg final : proxy::server::tracked_connection {
   std::unique_ptr<net::upstream_connection> conn;
   proxy::server::connection_registry* registry = nullptr;
   bool expired = false;
+  std::chrono::steady_clock::time_point received{}; // when the complete response had arrived
 };
 } // namespace
 
@@ -288,7 +288,11 @@ private:
             1, std::memory_order_relaxed);
       }
     }
-    l.capture.latency_ms = ms_since(sent);
+    // Up to the read that completed the response (when it completed), else until now.
+    l.capture.latency_ms =
+        l.received != steady::time_point{}
+            ? std::chrono::duration<double, std::milli>(l.received - sent).count()
+            : ms_since(sent);
     l.capture.finish();
     if (&l == self->shadow_.get() && failure == net::upstream_error::none) {
       self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
@@ -349,6 +353,9 @@ private:
       while (!complete && failure == net::upstream_error::none) {
         auto [ec, n] =
             co_await l.conn->stream().read_some(asio::buffer(lent.buf.get(), leg_buffer_size));
+        // The response's arrival time: taken before waiting for a turn, so the shadow's latency
+        // does not include the time its processing yields to live work.
+        const auto read_at = steady::now();
         if (l.expired) {
           failure = net::upstream_error::timeout;
           break;
@@ -359,6 +366,7 @@ private:
             if (parser.finish().status == http::parse_status::message_complete) {
               l.capture.body(parser.body());
               complete = true;
+              l.received = read_at;
               l.conn.reset(); // close-delimited: the connection is spent
               break;
             }
@@ -407,6 +415,7 @@ private:
             l.capture.head(parser.response());
           }
           complete = true;
+          l.received = read_at;
           leftover = data.size();
           break;
         }

@@ -93,9 +93,14 @@ asio::awaitable<void> serve(tcp::socket sock, std::chrono::milliseconds delay,
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::chrono::milliseconds delay,
                                   const std::string& response) {
+  asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     auto [ec, sock] = co_await acceptor.async_accept(nothrow);
-    if (ec) continue;
+    if (ec) { // out of descriptors, say: the connection stays queued, so pause before retrying
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(nothrow);
+      continue;
+    }
     asio::co_spawn(acceptor.get_executor(), serve(std::move(sock), delay, response),
                    asio::detached);
   }

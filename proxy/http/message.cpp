@@ -1,6 +1,7 @@
 #include "proxy/http/message.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace parallax::proxy::http {
 
@@ -95,6 +96,7 @@ std::optional<std::string_view> header_list::find(std::string_view name) const n
 }
 
 std::optional<std::string_view> header_list::find(field id) const noexcept {
+  assert(id != field::other); // would match every unrecognised field
   for (std::size_t i = 0; i < size_; ++i) {
     if (items_[i].id == id) return std::string_view(items_[i].value);
   }
@@ -109,6 +111,7 @@ std::size_t header_list::count(std::string_view name) const noexcept {
 }
 
 std::size_t header_list::count(field id) const noexcept {
+  assert(id != field::other); // would match every unrecognised field
   return static_cast<std::size_t>(std::count_if(items_.begin(),
                                                 items_.begin() + static_cast<std::ptrdiff_t>(size_),
                                                 [&](const header& h) { return h.id == id; }));
@@ -126,6 +129,7 @@ void header_list::remove(std::string_view name) noexcept {
 }
 
 void header_list::remove(field id) noexcept {
+  assert(id != field::other); // would match every unrecognised field
   std::size_t out = 0;
   for (std::size_t i = 0; i < size_; ++i) {
     if (items_[i].id == id) continue;

@@ -68,6 +68,7 @@ public:
   void add(std::string_view name, std::string_view value);
   /// The first value of `name`, if present.
   [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept;
+  /// (The field overloads take a recognised field, never field::other.)
   [[nodiscard]] std::optional<std::string_view> find(field id) const noexcept;
   /// How many fields are named `name`.
   [[nodiscard]] std::size_t count(std::string_view name) const noexcept;

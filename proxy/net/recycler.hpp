@@ -17,7 +17,7 @@ public:
   using pointer = std::unique_ptr<T>;
 
   /// Keeps at most `max_free` objects for reuse; more are freed when given back.
-  explicit recycler(std::size_t max_free) : max_free_(max_free) {}
+  explicit recycler(std::size_t max_free) : max_free_(max_free) { free_.reserve(max_free); }
 
   /// A recycled object, or `make()` when none is free.
   template <class Make>
@@ -27,8 +27,9 @@ public:
     free_.pop_back();
     return p;
   }
-  /// Returns `p` (may be null) for reuse.
-  void give(pointer p) {
+  /// Returns `p` (may be null) for reuse. Never throws (destructors call it): the list's
+  /// room is reserved up front.
+  void give(pointer p) noexcept {
     if (p && free_.size() < max_free_) free_.push_back(std::move(p));
   }
   /// Objects waiting for reuse.

@@ -16,7 +16,6 @@ using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";

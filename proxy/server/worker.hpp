@@ -28,6 +28,9 @@ namespace parallax::proxy::server {
 
 /// Size of each I/O buffer a worker lends to its connections.
 inline constexpr std::size_t io_buffer_size = 16UL * 1024UL;
+/// Largest upstream response head (status line and fields) accepted, live or shadow: the
+/// response parsers a worker lends out are all built with it.
+inline constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 
 /// State shared by all workers of a server (atomics and start-up-time objects only).
 struct server_state {
