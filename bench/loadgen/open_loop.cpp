@@ -31,6 +31,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/loadgen/content_length.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -62,35 +64,13 @@ struct run_state {
   }
 };
 
-// Bytes of the response to `HEAD`-less GET in `buf` once its head is complete: head plus
+// Bytes of the response to a GET in `buf` once its head is complete: head plus
 // Content-Length, or 0 while incomplete, or -1 when the head has no Content-Length.
 std::int64_t response_size(std::string_view buf) {
   const auto end = buf.find("\r\n\r\n");
   if (end == std::string_view::npos) return 0;
-  const auto head = buf.substr(0, end);
-  std::size_t pos = 0;
-  while ((pos = head.find("\r\n", pos)) != std::string_view::npos) {
-    pos += 2;
-    constexpr std::string_view name = "content-length:";
-    if (head.size() - pos < name.size()) break;
-    bool match = true;
-    for (std::size_t k = 0; k < name.size(); ++k) {
-      char c = head[pos + k];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != name[k]) {
-        match = false;
-        break;
-      }
-    }
-    if (!match) continue;
-    auto v = head.substr(pos + name.size());
-    while (!v.empty() && v.front() == ' ')
-      v.remove_prefix(1);
-    std::uint64_t n = 0;
-    if (std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{}) return -1;
-    return static_cast<std::int64_t>(end + 4 + n);
-  }
-  return -1;
+  const auto length = parallax::bench::content_length(buf.substr(0, end));
+  return length ? static_cast<std::int64_t>(end + 4 + *length) : -1;
 }
 
 asio::awaitable<void> connection(run_state& st) {

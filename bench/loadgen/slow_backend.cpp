@@ -25,36 +25,14 @@
 #include <variant>
 #include <vector>
 
+#include "bench/loadgen/content_length.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using tcp = asio::ip::tcp;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
-// The Content-Length of a request head (0 when absent).
-std::size_t content_length(std::string_view head) {
-  std::size_t pos = 0;
-  while ((pos = head.find("\r\n", pos)) != std::string_view::npos) {
-    pos += 2;
-    constexpr std::string_view name = "content-length:";
-    if (head.size() - pos < name.size()) break;
-    bool match = true;
-    for (std::size_t k = 0; k < name.size() && match; ++k) {
-      char c = head[pos + k];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      match = c == name[k];
-    }
-    if (!match) continue;
-    auto v = head.substr(pos + name.size());
-    while (!v.empty() && v.front() == ' ')
-      v.remove_prefix(1);
-    std::size_t n = 0;
-    std::from_chars(v.data(), v.data() + v.size(), n);
-    return n;
-  }
-  return 0;
-}
 
 asio::awaitable<void> serve(tcp::socket sock, std::chrono::milliseconds delay,
                             const std::string& response) {
@@ -68,7 +46,8 @@ asio::awaitable<void> serve(tcp::socket sock, std::chrono::milliseconds delay,
       if (ec) co_return;
       in.append(chunk.data(), n);
     }
-    const std::size_t total = end + 4 + content_length(std::string_view(in).substr(0, end));
+    const std::size_t total =
+        end + 4 + parallax::bench::content_length(std::string_view(in).substr(0, end)).value_or(0);
     while (in.size() < total) {
       auto [ec, n] = co_await sock.async_read_some(asio::buffer(chunk), nothrow);
       if (ec) co_return;
