@@ -87,6 +87,7 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
       // request (slow-open clients cannot hold a connection for idle_timeout); later requests
       // wait idle_timeout between them.
       s.phase_ = phase::idle;
+      s.expired_ = false;
       if (s.draining_) break;
       s.set_deadline(clock::now() +
                      (s.exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout));
