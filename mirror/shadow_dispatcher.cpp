@@ -71,20 +71,13 @@ private:
 };
 
 namespace {
-constexpr std::size_t leg_buffer_size = proxy::server::io_buffer_size;
-
 // A read buffer and a response parser lent by the worker for one shadow leg.
 struct borrowed {
   explicit borrowed(proxy::server::worker& w)
-      : worker(w),
-        buf(w.buffers().take([] { return std::unique_ptr<char[]>(new char[leg_buffer_size]); })),
-        parser(w.response_parsers().take([] {
-          return std::make_unique<http::parser>(http::parser::mode::response,
-                                                proxy::server::max_response_head_bytes);
-        })) {}
+      : worker(w), buf(w.take_buffer()), parser(w.take_response_parser()) {}
   ~borrowed() {
-    worker.buffers().give(std::move(buf));
-    worker.response_parsers().give(std::move(parser));
+    worker.give(std::move(buf));
+    worker.give(std::move(parser));
   }
   borrowed(const borrowed&) = delete;
   borrowed& operator=(const borrowed&) = delete;
@@ -143,7 +136,7 @@ public:
     request_.frame = from.frame;
     request_.frame.upgrade = false;
     for (const auto& h : from.headers) {
-      if (!http::iequals(h.name, "expect")) request_.headers.add(h.name, h.value);
+      if (h.id != http::field::expect) request_.headers.add(h.name, h.value);
     }
   }
   ~shadow_exchange() override { route_.inflight.fetch_sub(1, std::memory_order_relaxed); }
@@ -351,11 +344,12 @@ private:
       bool retry = false;
       std::size_t leftover = 0;
       while (!complete && failure == net::upstream_error::none) {
-        auto [ec, n] =
-            co_await l.conn->stream().read_some(asio::buffer(lent.buf.get(), leg_buffer_size));
+        auto [ec, n] = co_await l.conn->stream().read_some(
+            asio::buffer(lent.buf.get(), proxy::server::io_buffer_size));
         // The response's arrival time: taken before waiting for a turn, so the shadow's latency
         // does not include the time its processing yields to live work.
         const auto read_at = steady::now();
+        co_await turns.wait();
         if (l.expired) {
           failure = net::upstream_error::timeout;
           break;
@@ -379,11 +373,6 @@ private:
           break;
         }
         got_bytes = true;
-        co_await turns.wait();
-        if (l.expired) {
-          failure = net::upstream_error::timeout;
-          break;
-        }
         std::string_view data(lent.buf.get(), n);
         for (;;) {
           parser.clear_body();

@@ -29,14 +29,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 bool list_contains(std::string_view list, std::string_view token) noexcept {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    const auto item = trim_ows(list.substr(0, comma));
-    if (iequals(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
+  return any_list_item(list, [token](std::string_view item) { return iequals(item, token); });
 }
 
 field field_of(std::string_view n) noexcept {

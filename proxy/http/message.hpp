@@ -17,6 +17,19 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 /// `s` without leading and trailing spaces and tabs (RFC 9110 OWS).
 std::string_view trim_ows(std::string_view s) noexcept;
 
+/// Whether `pred` holds for an item of the comma-separated header value `list` (each item
+/// without surrounding spaces and tabs).
+template <typename Pred>
+bool any_list_item(std::string_view list, Pred pred) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    if (pred(trim_ows(list.substr(0, comma)))) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 /// True when the comma-separated header value `list` holds `token` (case-insensitive).
 bool list_contains(std::string_view list, std::string_view token) noexcept;
 

@@ -1,5 +1,6 @@
 #include "proxy/http/serializer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -28,21 +29,13 @@ bool is_framing(field id) noexcept {
 // field names, or hop-by-hop anyway). Most messages have none: then no field needs to be
 // checked against the Connection lists.
 bool names_other_options(const header_list& headers) noexcept {
-  for (const auto& h : headers) {
-    if (h.id != field::connection) continue;
-    std::string_view list = h.value;
-    while (!list.empty()) {
-      const auto comma = list.find(',');
-      const auto item = trim_ows(list.substr(0, comma));
-      if (!item.empty() && !iequals(item, "close") && !iequals(item, "keep-alive") &&
-          !iequals(item, "upgrade")) {
-        return true;
-      }
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-  }
-  return false;
+  const auto other = [](std::string_view item) {
+    return !item.empty() && !iequals(item, "close") && !iequals(item, "keep-alive") &&
+           !iequals(item, "upgrade");
+  };
+  return std::any_of(headers.begin(), headers.end(), [&](const header& h) {
+    return h.id == field::connection && any_list_item(h.value, other);
+  });
 }
 
 // `other_options`: names_other_options(headers), computed once per message.

@@ -95,7 +95,7 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
       s.clear_deadline();
       if (ec == asio::error::eof) s.saw_eof_ = true;
       if (ec || s.expired_) break;
-      s.buf_ = s.take_buffer();
+      s.buf_ = s.worker_.take_buffer();
       std::memcpy(s.buf_.get(), s.idle_buf_.data(), n);
       s.begin_ = 0;
       s.end_ = n;
@@ -130,15 +130,11 @@ awaitable<void> downstream_session::close_gracefully() {
   client_.close();
 }
 
-std::unique_ptr<char[]> downstream_session::take_buffer() {
-  return worker_.buffers().take([] { return std::unique_ptr<char[]>(new char[io_buffer_size]); });
-}
-
 void downstream_session::release_buffers() {
   begin_ = end_ = 0;
-  worker_.buffers().give(std::move(buf_));
-  worker_.buffers().give(std::move(upstream_buf_));
-  worker_.response_parsers().give(std::move(response_parser_));
+  worker_.give(std::move(buf_));
+  worker_.give(std::move(upstream_buf_));
+  worker_.give(std::move(response_parser_));
 }
 
 awaitable<bool> downstream_session::read_client() {
@@ -321,12 +317,8 @@ awaitable<bool> downstream_session::send_request_body(net::upstream_connection& 
 awaitable<downstream_session::outcome> downstream_session::forward(std::size_t route_index) {
   auto& req = request_parser_.request();
   const auto& route = rt_->cfg->routes[route_index];
-  if (!upstream_buf_) upstream_buf_ = take_buffer();
-  if (!response_parser_) {
-    response_parser_ = worker_.response_parsers().take([] {
-      return std::make_unique<http::parser>(http::parser::mode::response, max_response_head_bytes);
-    });
-  }
+  if (!upstream_buf_) upstream_buf_ = worker_.take_buffer();
+  if (!response_parser_) response_parser_ = worker_.take_response_parser();
   auto& pool = worker_.pool(route.upstream);
   auto* up_stats = rt_->route_upstream_stats[route_index];
   const auto count_error = [&](net::upstream_error e) {

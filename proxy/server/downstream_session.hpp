@@ -63,7 +63,6 @@ private:
   awaitable<error_code> write_client(std::string_view data);
   void finish_exchange(int status);
   void log_access(int status, std::uint64_t bytes) const;
-  std::unique_ptr<char[]> take_buffer();
   void release_buffers();
 
   worker& worker_;

@@ -14,6 +14,8 @@ namespace {
 // Deadlines are checked this often: a store per request instead of a timer syscall, at the
 // price of this much slack on every timeout.
 constexpr auto sweep_interval = std::chrono::milliseconds(50);
+// Largest upstream response head (status line and fields) accepted, live or shadow.
+constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 } // namespace
 
 struct worker::acceptor_entry {
@@ -117,6 +119,16 @@ awaitable<void> worker::sweep_loop() {
     if (ec) co_return;
     registry_.sweep(clock::now());
   }
+}
+
+std::unique_ptr<char[]> worker::take_buffer() {
+  return buffers_.take([] { return std::unique_ptr<char[]>(new char[io_buffer_size]); });
+}
+
+std::unique_ptr<http::parser> worker::take_response_parser() {
+  return response_parsers_.take([] {
+    return std::make_unique<http::parser>(http::parser::mode::response, max_response_head_bytes);
+  });
 }
 
 net::upstream_pool& worker::pool(const std::string& name) {

@@ -28,9 +28,6 @@ namespace parallax::proxy::server {
 
 /// Size of each I/O buffer a worker lends to its connections.
 inline constexpr std::size_t io_buffer_size = 16UL * 1024UL;
-/// Largest upstream response head (status line and fields) accepted, live or shadow: the
-/// response parsers a worker lends out are all built with it.
-inline constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 
 /// State shared by all workers of a server (atomics and start-up-time objects only).
 struct server_state {
@@ -82,10 +79,17 @@ public:
   server_state& state() noexcept { return state_; }
   /// This worker's pool for upstream `name` (created on first use).
   net::upstream_pool& pool(const std::string& name);
-  /// I/O buffers (io_buffer_size bytes) lent to this worker's connections while they are busy.
-  net::recycler<char[]>& buffers() noexcept { return buffers_; }
-  /// Response parsers lent to this worker's connections for an exchange.
-  net::recycler<http::parser>& response_parsers() noexcept { return response_parsers_; }
+  /// An I/O buffer of io_buffer_size bytes, lent to a connection or shadow request while it
+  /// is busy (contents unspecified).
+  std::unique_ptr<char[]> take_buffer();
+  /// A response parser, lent for an exchange with an upstream (live or shadow); the borrower
+  /// reset()s it before use. Every one accepts the same largest response head.
+  std::unique_ptr<http::parser> take_response_parser();
+  /// Gives back what take_buffer() / take_response_parser() lent (null is ignored).
+  void give(std::unique_ptr<char[]> buffer) noexcept { buffers_.give(std::move(buffer)); }
+  void give(std::unique_ptr<http::parser> parser) noexcept {
+    response_parsers_.give(std::move(parser));
+  }
   /// Called by a client session when it starts (drain accounting).
   void connection_opened() noexcept { ++sessions_; }
   /// Called by a client session when it ends (drain accounting).
