@@ -1,12 +1,8 @@
 #include "mirror/report/discrepancy_log.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
-
-#include "mirror/report/format.hpp"
-
-#include <array>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
 namespace parallax::mirror::report {
 namespace {
@@ -31,12 +27,10 @@ discrepancy_log::~discrepancy_log() {
 }
 
 bool discrepancy_log::write(const record& r) {
-  std::string line;
+  thread_local std::string line; // keeps its capacity from one record to the next
+  line.clear();
   try {
-    // The record's JSON tree lives in a scratch resource (a stack block first), freed at once.
-    std::array<unsigned char, 8 * 1024> scratch; // NOLINT: filled by the resource
-    boost::json::monotonic_resource mr(scratch.data(), scratch.size());
-    line = serialize_json(to_json(r, cfg_, boost::json::storage_ptr(&mr)));
+    append_json_line(line, r, cfg_);
   } catch (const std::exception&) { // allocation failure: drop the line, keep running
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -59,24 +53,35 @@ bool discrepancy_log::write_line(std::string_view json_line) {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  const bool ok = std::fwrite(json_line.data(), 1, json_line.size(), file_) == json_line.size() &&
-                  std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;
-  if (!ok) {
-    // A failed write may have left part of a line; start the next one on a fresh line by
-    // reopening (a later reader reports the broken line rather than merging two).
-    std::clearerr(file_);
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
-    close_locked();
-    return false;
-  }
+  pending_.append(json_line);
+  pending_ += '\n';
+  ++pending_lines_;
   file_bytes_ += size;
-  lines_written_.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  return pending_.size() < flush_bytes || flush_locked();
 }
 
 void discrepancy_log::flush() {
   const std::lock_guard lock(mutex_);
-  if (file_ != nullptr) std::fflush(file_);
+  flush_locked();
+}
+
+bool discrepancy_log::flush_locked() noexcept {
+  if (pending_.empty()) return true;
+  const bool ok = file_ != nullptr &&
+                  std::fwrite(pending_.data(), 1, pending_.size(), file_) == pending_.size() &&
+                  std::fflush(file_) == 0;
+  const auto lines = std::exchange(pending_lines_, 0);
+  pending_.clear();
+  if (ok) {
+    lines_written_.fetch_add(lines, std::memory_order_relaxed);
+    return true;
+  }
+  // A failed write may have left part of a line; start the next one on a fresh line by
+  // reopening (a later reader reports the broken line rather than merging two).
+  write_errors_.fetch_add(lines, std::memory_order_relaxed);
+  if (file_ != nullptr) std::clearerr(file_);
+  release_locked();
+  return false;
 }
 
 bool discrepancy_log::open_locked() {
@@ -114,6 +119,11 @@ bool discrepancy_log::rotate_locked() {
 }
 
 void discrepancy_log::close_locked() noexcept {
+  flush_locked();
+  release_locked();
+}
+
+void discrepancy_log::release_locked() noexcept {
   if (file_ != nullptr && file_ != stdout) std::fclose(file_);
   if (file_ == stdout) std::fflush(stdout);
   file_ = nullptr;

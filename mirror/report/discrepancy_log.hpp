@@ -3,9 +3,13 @@
 // file rotated by size (`path` -> `path.1` -> ... -> `path.N`, N = keep_files) or to stdout
 // when the path is "-".
 //
-// Threading: write() takes a mutex around serialisation and the write, so any thread may call
-// it. It does blocking file I/O, so it belongs on a background/report thread, never on a
-// proxy I/O thread. Failures are counted (write_errors()), never thrown.
+// Lines are buffered and written to the file by flush() (the comparison thread calls it at most
+// every 100 ms while records arrive), when 64 KiB are waiting, before a rotation and on close:
+// one write(2) per batch, not per line.
+//
+// Threading: write() serialises without a lock, then takes a mutex to buffer the line, so any
+// thread may call it. It does blocking file I/O, so it belongs on a background/report thread,
+// never on a proxy I/O thread. Failures are counted (write_errors()), never thrown.
 
 #include "config/config.hpp"
 #include "mirror/report/record.hpp"
@@ -27,7 +31,7 @@ class discrepancy_log {
 public:
   /// Prepares the sink; the file is opened (appending) on the first write.
   explicit discrepancy_log(config::reports cfg);
-  /// Flushes and closes the file.
+  /// Writes what is buffered and closes the file.
   ~discrepancy_log();
 
   discrepancy_log(const discrepancy_log&) = delete;
@@ -37,14 +41,17 @@ public:
   /// false when the line could not be written (counted in write_errors()).
   bool write(const record& r);
 
-  /// Writes one already serialised JSON object as a line (no newline inside), rotating first
+  /// Buffers one already serialised JSON object as a line (no newline inside), rotating first
   /// when the line would take the file past max_file_bytes; false on failure (counted).
   bool write_line(std::string_view json_line);
 
-  /// Flushes buffered lines to the operating system.
+  /// Writes buffered lines to the operating system.
   void flush();
 
-  /// Lines successfully written since construction.
+  /// Buffered lines are written once this many bytes are waiting.
+  static constexpr std::size_t flush_bytes = 64 * 1024;
+
+  /// Lines written to the operating system since construction.
   [[nodiscard]] std::uint64_t lines_written() const noexcept {
     return lines_written_.load(std::memory_order_relaxed);
   }
@@ -56,14 +63,18 @@ public:
   [[nodiscard]] const std::string& path() const noexcept { return cfg_.discrepancies.path; }
 
 private:
+  bool flush_locked() noexcept;
   bool open_locked();
   bool rotate_locked();
-  void close_locked() noexcept;
+  void close_locked() noexcept;   // flushes, then releases
+  void release_locked() noexcept; // closes the file without writing what is buffered
 
   const config::reports cfg_;
   std::mutex mutex_;
-  std::FILE* file_ = nullptr; // guarded by mutex_; stdout is never closed
-  std::uint64_t file_bytes_ = 0;
+  std::FILE* file_ = nullptr;    // guarded by mutex_; stdout is never closed
+  std::uint64_t file_bytes_ = 0; // including the lines in pending_
+  std::string pending_;          // lines not yet written to file_
+  std::uint64_t pending_lines_ = 0;
   std::atomic<std::uint64_t> lines_written_{0};
   std::atomic<std::uint64_t> write_errors_{0};
 };

@@ -487,9 +487,30 @@ std::string render_html(const json::object& s) {
 
 std::string serialize_json(const json::value& value, bool pretty) {
   std::string out;
-  json::serializer sr;
-  write_json(out, value, pretty, 0, sr);
+  append_json(out, value, pretty);
   return out;
+}
+
+void append_json(std::string& out, const json::value& value, bool pretty) {
+  thread_local json::serializer sr; // reset per scalar; reusing it saves its setup
+  write_json(out, value, pretty, 0, sr);
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  // Boost.JSON escapes only '"', '\\' and control characters (below 0x20); a string without
+  // them is written as it is, which is what it would write, without its per-call setup.
+  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
+  thread_local json::serializer sr;
+  sr.reset(json::string_view(text.data(), text.size()));
+  append_serialized(out, sr);
 }
 
 std::string render_json(const json::object& summary, bool pretty) {

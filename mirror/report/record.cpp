@@ -1,13 +1,16 @@
 #include "mirror/report/record.hpp"
 
+#include "mirror/report/format.hpp"
 #include "mirror/report/redact.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -26,12 +29,6 @@ constexpr std::string_view ellipsis = "\xE2\x80\xA6"; // U+2026
 
 char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower_copy(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
 }
 
 // Latencies are written with microsecond precision: more digits are noise.
@@ -125,10 +122,110 @@ secret_value_at(std::string_view line, std::size_t pos, const std::vector<std::s
   return std::nullopt;
 }
 
-json::value text_value(std::string_view text, std::uint64_t max_bytes) {
-  return json::value(json::string(excerpt(text, max_bytes)));
+// Writes one JSON document straight into a string: no tree, no per-node allocation. Keys are
+// ASCII literals (written as they are); strings go through append_json_string and values
+// through append_json, so the text is what Boost.JSON would write for the same tree.
+class json_text {
+public:
+  explicit json_text(std::string& out) noexcept : out_(out) {}
+
+  void begin_object() {
+    separate();
+    out_ += '{';
+    fresh_ = true;
+  }
+  void end_object() {
+    out_ += '}';
+    fresh_ = false;
+  }
+  void begin_array() {
+    separate();
+    out_ += '[';
+    fresh_ = true;
+  }
+  void end_array() {
+    out_ += ']';
+    fresh_ = false;
+  }
+  json_text& key(std::string_view name) {
+    separate();
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+    fresh_ = true; // the value follows without a comma
+    return *this;
+  }
+  void string(std::string_view text) {
+    separate();
+    append_json_string(out_, text);
+    fresh_ = false;
+  }
+  // `text` excerpted to `max_bytes` (see excerpt()), copied only when it is cut.
+  void excerpt(std::string_view text, std::uint64_t max_bytes) {
+    if (text.size() <= max_bytes) {
+      string(text);
+    } else {
+      string(report::excerpt(text, max_bytes));
+    }
+  }
+  // A header name in lower case, as a value (a difference's `name`) or as a key.
+  void lower_string(std::string_view name) {
+    separate();
+    append_lower(name);
+    fresh_ = false;
+  }
+  json_text& lower_key(std::string_view name) {
+    separate();
+    append_lower(name);
+    out_ += ':';
+    fresh_ = true;
+    return *this;
+  }
+  void number(std::uint64_t n) {
+    separate();
+    char buffer[24];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
+    out_.append(buffer, ec == std::errc() ? end : buffer);
+    fresh_ = false;
+  }
+  void null() {
+    separate();
+    out_ += "null";
+    fresh_ = false;
+  }
+  void value(const json::value& v) {
+    separate();
+    append_json(out_, v);
+    fresh_ = false;
+  }
+
+private:
+  void separate() {
+    if (!fresh_) out_ += ',';
+  }
+  void append_lower(std::string_view name) {
+    const auto start = static_cast<std::ptrdiff_t>(out_.size());
+    append_json_string(out_, name); // lower-casing ASCII letters keeps the escaping valid
+    std::transform(out_.begin() + start, out_.end(), out_.begin() + start, lower);
+  }
+
+  std::string& out_;
+  bool fresh_ = true;
+};
+
+// A value as excerpt_json() would give it, written without copying strings and scalars.
+void write_excerpt_json(json_text& w, const json::value& v,
+                        const std::vector<std::string>& json_fields, std::uint64_t max_bytes) {
+  if (const auto* s = v.if_string()) {
+    w.excerpt(*s, max_bytes);
+  } else if (!v.is_structured()) {
+    w.value(v);
+  } else {
+    w.value(excerpt_json(v, json_fields, max_bytes));
+  }
 }
 
+// The names a `body_text` line is redacted by: every configured kind of secret name.
 std::vector<std::string> text_secret_names(const config::redaction& r) {
   std::vector<std::string> names = r.json_fields;
   names.insert(names.end(), r.query_params.begin(), r.query_params.end());
@@ -136,61 +233,103 @@ std::vector<std::string> text_secret_names(const config::redaction& r) {
   return names;
 }
 
-json::value text_line_value(const json::value& v, const std::vector<std::string>& names,
-                            std::uint64_t max_bytes) {
-  if (const auto* s = v.if_string()) {
-    return text_value(redact_text_line(*s, names), max_bytes);
-  }
-  return excerpt_json(v, names, max_bytes);
-}
-
-json::object difference_json(const diff::difference& d, const config::reports& cfg,
-                             const std::vector<std::string>& text_names,
-                             const json::storage_ptr& sp) {
+void write_difference(json_text& w, const diff::difference& d, const config::reports& cfg,
+                      std::optional<std::vector<std::string>>& text_names) {
   const auto max = cfg.discrepancies.max_body_excerpt_bytes;
   const auto& fields = cfg.redact.json_fields;
-  json::object out(sp);
-  out["kind"] = to_string(d.kind);
+  const auto both_sides = [&](auto&& write_side) {
+    if (d.live) write_side("live", *d.live);
+    if (d.shadow) write_side("shadow", *d.shadow);
+  };
+  w.begin_object();
+  w.key("kind").string(to_string(d.kind));
   switch (d.kind) {
   case difference_kind::status:
-    if (d.live) out["live"] = *d.live;
-    if (d.shadow) out["shadow"] = *d.shadow;
+    both_sides([&](std::string_view side, const json::value& v) { w.key(side).value(v); });
     break;
   case difference_kind::header: {
-    out["name"] = lower_copy(d.name);
+    w.key("name").lower_string(d.name);
     const bool secret = is_redacted_name(d.name, cfg.redact.headers);
-    auto value = [&](const json::value& v) -> json::value {
-      if (secret) return json::value(json::string(redacted_text));
-      if (const auto* s = v.if_string()) return text_value(*s, max);
-      return excerpt_json(v, fields, max);
-    };
-    if (d.live) out["live"] = value(*d.live);
-    if (d.shadow) out["shadow"] = value(*d.shadow);
+    both_sides([&](std::string_view side, const json::value& v) {
+      w.key(side);
+      if (secret) {
+        w.string(redacted_text);
+      } else {
+        write_excerpt_json(w, v, fields, max);
+      }
+    });
     break;
   }
   case difference_kind::body: {
-    out["op"] = to_string(d.op);
-    out["path"] = d.path;
+    w.key("op").string(to_string(d.op));
+    w.key("path").string(d.path);
     const bool secret = is_redacted_pointer(d.path, fields);
-    auto value = [&](const json::value& v) -> json::value {
-      if (secret) return json::value(json::string(redacted_text));
-      return excerpt_json(v, fields, max);
-    };
-    if (d.live) out["live"] = value(*d.live);
-    if (d.shadow) out["shadow"] = value(*d.shadow);
+    both_sides([&](std::string_view side, const json::value& v) {
+      w.key(side);
+      if (secret) {
+        w.string(redacted_text);
+      } else {
+        write_excerpt_json(w, v, fields, max);
+      }
+    });
     break;
   }
   case difference_kind::body_text:
-    out["line"] = d.line;
-    if (d.live) out["live"] = text_line_value(*d.live, text_names, max);
-    if (d.shadow) out["shadow"] = text_line_value(*d.shadow, text_names, max);
+    w.key("line").number(d.line);
+    if (!text_names) text_names = text_secret_names(cfg.redact);
+    both_sides([&](std::string_view side, const json::value& v) {
+      w.key(side);
+      if (const auto* s = v.if_string()) {
+        w.excerpt(redact_text_line(*s, *text_names), max);
+      } else {
+        write_excerpt_json(w, v, *text_names, max);
+      }
+    });
     break;
   case difference_kind::body_bytes:
-    out["live_sha256"] = d.live ? *d.live : json::value(nullptr);
-    out["shadow_sha256"] = d.shadow ? *d.shadow : json::value(nullptr);
+    w.key("live_sha256");
+    d.live ? w.value(*d.live) : w.null();
+    w.key("shadow_sha256");
+    d.shadow ? w.value(*d.shadow) : w.null();
     break;
   }
-  return out;
+  w.end_object();
+}
+
+// Request headers as one object: lower-case names, repeated fields joined as one list value
+// (RFC 9110 5.3) at the place of their first occurrence.
+void write_request_headers(json_text& w,
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           const config::reports& cfg) {
+  const auto max = cfg.discrepancies.max_body_excerpt_bytes;
+  const auto same_name = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
+  };
+  w.begin_object();
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const auto& [name, value] = headers[i];
+    const auto earlier =
+        std::any_of(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(i),
+                    [&](const auto& h) { return same_name(h.first, name); });
+    if (earlier) continue; // joined into the first one's value
+    w.lower_key(name);
+    std::string joined;
+    bool repeated = false;
+    for (std::size_t j = i + 1; j < headers.size(); ++j) {
+      if (!same_name(headers[j].first, name)) continue;
+      if (!repeated) joined = excerpt(redact_header(name, value, cfg.redact.headers), max);
+      repeated = true;
+      joined.append(", ");
+      joined.append(excerpt(redact_header(name, headers[j].second, cfg.redact.headers), max));
+    }
+    if (repeated) {
+      w.string(joined);
+    } else {
+      w.excerpt(redact_header(name, value, cfg.redact.headers), max);
+    }
+  }
+  w.end_object();
 }
 
 // ---- reading records back ----
@@ -355,21 +494,37 @@ std::string format_time(std::chrono::system_clock::time_point time, bool millise
   const auto day = floor<days>(ms);
   const year_month_day ymd{day};
   const hh_mm_ss clock{ms - day};
-  std::array<char, 40> buffer{};
   const int year = static_cast<int>(ymd.year());
-  const auto month = static_cast<unsigned>(ymd.month());
-  const auto d = static_cast<unsigned>(ymd.day());
-  const auto h = static_cast<int>(clock.hours().count());
-  const auto m = static_cast<int>(clock.minutes().count());
-  const auto s = static_cast<int>(clock.seconds().count());
-  if (milliseconds) {
-    std::snprintf(buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year, month,
-                  d, h, m, s, static_cast<int>(clock.subseconds().count()));
-  } else {
-    std::snprintf(buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", year, month, d, h,
-                  m, s);
+  if (year < 0 || year > 9999) { // not a four-digit year: the general (slower) path
+    std::array<char, 48> buffer{};
+    std::snprintf(buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02d", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(clock.hours().count()),
+                  static_cast<int>(clock.minutes().count()),
+                  static_cast<int>(clock.seconds().count()));
+    std::string out = buffer.data();
+    if (milliseconds) {
+      std::snprintf(buffer.data(), buffer.size(), ".%03d",
+                    static_cast<int>(clock.subseconds().count()));
+      out += buffer.data();
+    }
+    return out + "Z";
   }
-  return buffer.data();
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ", digits written in place (snprintf costs more than the rest of
+  // a discrepancy record's fixed fields together).
+  std::string out = milliseconds ? "0000-00-00T00:00:00.000Z" : "0000-00-00T00:00:00Z";
+  const auto put = [&out](std::size_t at, unsigned value, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; value /= 10)
+      out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, static_cast<unsigned>(clock.hours().count()), 2);
+  put(14, static_cast<unsigned>(clock.minutes().count()), 2);
+  put(17, static_cast<unsigned>(clock.seconds().count()), 2);
+  if (milliseconds) put(20, static_cast<unsigned>(clock.subseconds().count()), 3);
+  return out;
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text) noexcept {
@@ -423,13 +578,13 @@ std::string excerpt(std::string_view text, std::uint64_t max_bytes) {
 
 json::value excerpt_json(const json::value& value, const std::vector<std::string>& json_fields,
                          std::uint64_t max_bytes) {
-  if (const auto* s = value.if_string()) return text_value(*s, max_bytes);
+  if (const auto* s = value.if_string()) return json::string(excerpt(*s, max_bytes));
   if (!value.is_structured()) return value;
   json::value copy = value;
   redact_json(copy, json_fields);
   const std::string text = json::serialize(copy);
   if (text.size() <= max_bytes) return copy;
-  return text_value(text, max_bytes);
+  return json::string(excerpt(text, max_bytes));
 }
 
 std::string redact_text_line(std::string_view line, const std::vector<std::string>& names) {
@@ -448,65 +603,57 @@ std::string redact_text_line(std::string_view line, const std::vector<std::strin
   return out;
 }
 
-json::object to_json(const diff::difference& d, const config::reports& cfg) {
-  return difference_json(d, cfg, text_secret_names(cfg.redact), {});
+void append_json_line(std::string& out, const record& r, const config::reports& cfg) {
+  const auto max = cfg.discrepancies.max_body_excerpt_bytes;
+  json_text w(out);
+  w.begin_object();
+  w.key("schema").string(record_schema);
+  w.key("time").string(format_time(r.time));
+  w.key("id").string(r.id);
+  w.key("route").string(r.route);
+  w.key("endpoint").string(r.endpoint);
+  w.key("outcome").string(to_string(r.outcome));
+
+  w.key("request").begin_object();
+  w.key("method").string(r.request.method);
+  w.key("target").excerpt(redact_query(r.request.target, cfg.redact.query_params), max);
+  w.key("headers");
+  write_request_headers(w, r.request.headers, cfg);
+  w.key("body_bytes").number(r.request.body_bytes);
+  w.end_object();
+
+  w.key("live").begin_object();
+  w.key("status").value(json::value(r.live.status));
+  w.key("latency_ms").value(json::value(round_latency(r.live.latency_ms)));
+  w.key("body_bytes").number(r.live.body_bytes);
+  w.key("body_sha256");
+  r.live.body_sha256.empty() ? w.null() : w.string(r.live.body_sha256);
+  w.end_object();
+
+  w.key("shadow").begin_object();
+  w.key("status");
+  r.shadow.status == 0 ? w.null() : w.value(json::value(r.shadow.status));
+  w.key("latency_ms").value(json::value(round_latency(r.shadow.latency_ms)));
+  w.key("body_bytes").number(r.shadow.body_bytes);
+  w.key("body_sha256");
+  r.shadow.body_sha256.empty() ? w.null() : w.string(r.shadow.body_sha256);
+  w.key("error");
+  r.shadow.error ? w.string(*r.shadow.error) : w.null();
+  w.end_object();
+
+  std::optional<std::vector<std::string>> text_names; // made for the first body_text difference
+  w.key("differences").begin_array();
+  for (const auto& d : r.differences)
+    write_difference(w, d, cfg, text_names);
+  w.end_array();
+  w.key("noise_suppressed").number(r.noise_suppressed);
+  w.end_object();
 }
 
-json::object to_json(const record& r, const config::reports& cfg, json::storage_ptr sp) {
-  const auto max = cfg.discrepancies.max_body_excerpt_bytes;
-  json::object out(sp);
-  out["schema"] = record_schema;
-  out["time"] = format_time(r.time);
-  out["id"] = r.id;
-  out["route"] = r.route;
-  out["endpoint"] = r.endpoint;
-  out["outcome"] = to_string(r.outcome);
-
-  json::object request(sp);
-  request["method"] = r.request.method;
-  request["target"] = excerpt(redact_query(r.request.target, cfg.redact.query_params), max);
-  json::object headers(sp);
-  for (const auto& [name, value] : r.request.headers) {
-    const std::string key = lower_copy(name);
-    const std::string shown = excerpt(redact_header(name, value, cfg.redact.headers), max);
-    if (auto* existing = headers.if_contains(key)) {
-      // Repeated fields are joined as one list value (RFC 9110 5.3).
-      auto& joined = existing->as_string();
-      joined.append(", ");
-      joined.append(shown);
-    } else {
-      headers[key] = shown;
-    }
-  }
-  request["headers"] = std::move(headers);
-  request["body_bytes"] = r.request.body_bytes;
-  out["request"] = std::move(request);
-
-  json::object live(sp);
-  live["status"] = r.live.status;
-  live["latency_ms"] = round_latency(r.live.latency_ms);
-  live["body_bytes"] = r.live.body_bytes;
-  live["body_sha256"] =
-      r.live.body_sha256.empty() ? json::value(nullptr) : json::value(r.live.body_sha256);
-  out["live"] = std::move(live);
-
-  json::object shadow(sp);
-  shadow["status"] = r.shadow.status == 0 ? json::value(nullptr) : json::value(r.shadow.status);
-  shadow["latency_ms"] = round_latency(r.shadow.latency_ms);
-  shadow["body_bytes"] = r.shadow.body_bytes;
-  shadow["body_sha256"] =
-      r.shadow.body_sha256.empty() ? json::value(nullptr) : json::value(r.shadow.body_sha256);
-  shadow["error"] = r.shadow.error ? json::value(*r.shadow.error) : json::value(nullptr);
-  out["shadow"] = std::move(shadow);
-
-  const auto text_names = text_secret_names(cfg.redact);
-  json::array differences(sp);
-  differences.reserve(r.differences.size());
-  for (const auto& d : r.differences)
-    differences.push_back(difference_json(d, cfg, text_names, sp));
-  out["differences"] = std::move(differences);
-  out["noise_suppressed"] = r.noise_suppressed;
-  return out;
+json::object to_json(const record& r, const config::reports& cfg) {
+  std::string line;
+  append_json_line(line, r, cfg);
+  return json::parse(line).as_object();
 }
 
 std::optional<record> record_from_json(const json::value& value, std::string& error) {

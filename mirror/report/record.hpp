@@ -1,7 +1,7 @@
 #pragma once
 // One compared exchange as the discrepancy log stores it (reports.md, schema
-// `parallax.discrepancy/v1`). A record holds clear values; to_json() is the only way out to a
-// report, and it applies redaction and excerpting, so nothing secret or unbounded is written.
+// `parallax.discrepancy/v1`). A record holds clear values; append_json_line() is the only way out
+// to a report, and it applies redaction and excerpting, so nothing secret or unbounded is written.
 
 #include "config/config.hpp"
 #include "mirror/diff/difference.hpp"
@@ -105,13 +105,12 @@ parse_time(std::string_view text) noexcept;
 [[nodiscard]] std::string redact_text_line(std::string_view line,
                                            const std::vector<std::string>& names);
 
-/// The JSON form of one difference (reports.md), redacted and excerpted per `cfg`.
-[[nodiscard]] boost::json::object to_json(const diff::difference& d, const config::reports& cfg);
+/// Appends a record as one discrepancy log line (no newline): JSON text, redacted and excerpted
+/// per `cfg`, written directly (no JSON tree is built).
+void append_json_line(std::string& out, const record& r, const config::reports& cfg);
 
-/// The JSON form of a record (one discrepancy log line), redacted and excerpted per `cfg`.
-/// Every node is allocated from `sp` (the log passes a scratch resource freed per line).
-[[nodiscard]] boost::json::object to_json(const record& r, const config::reports& cfg,
-                                          boost::json::storage_ptr sp = {});
+/// The JSON form of a record: its log line, parsed.
+[[nodiscard]] boost::json::object to_json(const record& r, const config::reports& cfg);
 
 /// A record read back from its JSON form; std::nullopt with `error` set when `value` is not a
 /// `parallax.discrepancy/v1` record. Values come back as written (redacted, excerpted).

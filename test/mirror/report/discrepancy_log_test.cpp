@@ -69,6 +69,7 @@ TEST(DiscrepancyLogTest, WritesOneParsableRecordPerLine) {
   first.live.latency_ms = 1.84;
   ASSERT_TRUE(log.write(first));
   ASSERT_TRUE(log.write(sample(2)));
+  log.flush();
   const auto lines = lines_of(path);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].rfind(R"({"schema":"parallax.discrepancy/v1","time":")", 0), 0u);
@@ -89,6 +90,7 @@ TEST(DiscrepancyLogTest, RotatesBeforeALineWouldExceedTheLimitAndKeepsKeepFiles)
   for (int i = 0; i < 9; ++i) {
     ASSERT_TRUE(log.write_line(std::string(1, static_cast<char>('a' + i)) + line.substr(1)));
   }
+  log.flush();
   // 2 lines per file: a b | c d | e f | g h | i  -> current holds i, .1 g h, .2 e f.
   ASSERT_TRUE(fs::exists(path));
   ASSERT_TRUE(fs::exists(path.string() + ".1"));
@@ -117,8 +119,37 @@ TEST(DiscrepancyLogTest, AppendsToAnExistingFileAndCountsItsSize) {
   }
   discrepancy_log log(log_config(path, 250, 1));
   ASSERT_TRUE(log.write_line(std::string(99, 'n')));
+  log.flush();
   EXPECT_EQ(lines_of(path).size(), 1u);
   EXPECT_EQ(lines_of(path.string() + ".1").size(), 1u);
+}
+
+TEST(DiscrepancyLogTest, BuffersLinesUntilFlushedOrSixtyFourKibAreWaiting) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  discrepancy_log log(log_config(path, config::mib, 1));
+  ASSERT_TRUE(log.write(sample(1)));
+  EXPECT_TRUE(lines_of(path).empty()); // buffered: no write(2) per line
+  EXPECT_EQ(log.lines_written(), 0u);
+  log.flush();
+  EXPECT_EQ(lines_of(path).size(), 1u);
+  EXPECT_EQ(log.lines_written(), 1u);
+  // Without a flush, lines reach the file in 64 KiB batches.
+  const std::string line(1023, 'x'); // 1 KiB with the newline
+  for (std::size_t i = 0; i < discrepancy_log::flush_bytes / 1024; ++i)
+    ASSERT_TRUE(log.write_line(line));
+  EXPECT_EQ(lines_of(path).size(), 1 + discrepancy_log::flush_bytes / 1024);
+}
+
+TEST(DiscrepancyLogTest, ClosingWritesWhatIsBuffered) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  {
+    discrepancy_log log(log_config(path, config::mib, 1));
+    ASSERT_TRUE(log.write(sample(1)));
+    ASSERT_TRUE(log.write(sample(2)));
+  }
+  EXPECT_EQ(lines_of(path).size(), 2u);
 }
 
 TEST(DiscrepancyLogTest, WriteFailuresAreCountedNotThrown) {
@@ -143,6 +174,7 @@ TEST(DiscrepancyLogTest, ConcurrentWritersNeverInterleaveLines) {
   }
   for (auto& thread : threads)
     thread.join();
+  log.flush();
   EXPECT_EQ(log.lines_written(), 400u);
   std::size_t total = 0;
   for (const auto& entry : fs::directory_iterator(dir.path())) {

@@ -1,6 +1,7 @@
 #include "mirror/report/format.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -148,6 +149,15 @@ TEST(FormatTest, JsonNumbersAreWrittenInTheirShortestForm) {
                   R"("f":1e+300,"g":"x\"y","h":[true,null]})");
   EXPECT_EQ(json::parse(text), v);
   EXPECT_EQ(serialize_json(json::value(std::nan(""))), "null");
+}
+
+TEST(FormatTest, AppendJsonStringEscapesEveryByteAsBoostJsonDoes) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string text = "a" + std::string(1, static_cast<char>(b)) + "z";
+    std::string out = "prefix:";
+    append_json_string(out, text);
+    EXPECT_EQ(out, "prefix:" + json::serialize(json::value(text))) << "byte " << b;
+  }
 }
 
 } // namespace
