@@ -202,6 +202,7 @@ void engine::process(compare_job& job) {
   r.endpoint = namer_.name(job.request.method, job.request.target);
   r.request.method = job.request.method;
   r.request.target = job.request.target;
+  r.request.headers.reserve(job.request.headers.size());
   for (const auto& h : job.request.headers)
     r.request.headers.emplace_back(h.name, h.value);
   r.request.body_bytes = job.request_body_bytes;

@@ -135,8 +135,9 @@ public:
     request_.version_minor = from.version_minor;
     request_.frame = from.frame;
     request_.frame.upgrade = false;
+    request_.headers.reserve(from.headers.size());
     for (const auto& h : from.headers) {
-      if (h.id != http::field::expect) request_.headers.add(h.name, h.value);
+      if (h.id != http::field::expect) request_.headers.add(h);
     }
   }
   ~shadow_exchange() override { route_.inflight.fetch_sub(1, std::memory_order_relaxed); }
@@ -237,7 +238,7 @@ private:
       h.target = target;
     }
     for (const auto& f : request_.headers)
-      h.headers.add(f.name, f.value);
+      h.headers.add(f);
     if (shadow && !rw.host.empty()) h.headers.set("Host", rw.host);
     for (const auto& name : rw.remove_headers)
       h.headers.remove(name);

@@ -106,8 +106,9 @@ response_capture::response_capture(std::uint64_t max_body_bytes, bool keep_body)
 void response_capture::head(const proxy::http::response_head& h) {
   status = h.status;
   headers.clear();
+  headers.reserve(h.headers.size());
   for (const auto& field : h.headers)
-    headers.add(field.name, field.value);
+    headers.add(field);
 }
 
 void response_capture::body(std::string_view piece) {

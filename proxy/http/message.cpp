@@ -73,6 +73,13 @@ void header_list::add(std::string_view name, std::string_view value) {
   h.id = field_of(name);
 }
 
+void header_list::add(const header& from) {
+  header& h = append();
+  h.name.assign(from.name);
+  h.value.assign(from.value);
+  h.id = from.id;
+}
+
 namespace {
 // Whether `h` is named `name`, whose field is `id`: known names compare by id.
 bool named(const header& h, std::string_view name, field id) noexcept {

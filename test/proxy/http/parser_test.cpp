@@ -314,5 +314,24 @@ TEST(HeaderListTest, AddSetAndRemoveKeepFieldIds) {
   EXPECT_FALSE(is_hop_by_hop("x-custom"));
 }
 
+TEST(HeaderListTest, CopiedFieldsKeepNameValueAndId) {
+  header_list from;
+  from.add("Transfer-Encoding", "chunked");
+  from.add("X-Custom", "a");
+  header_list to;
+  to.add("Old", "gone");
+  to.clear(); // reused storage: every copied field must overwrite what was there
+  to.reserve(from.size());
+  for (const auto& h : from)
+    to.add(h);
+  ASSERT_EQ(to.size(), 2u);
+  EXPECT_EQ(to[0].name, "Transfer-Encoding");
+  EXPECT_EQ(to[0].id, field::transfer_encoding);
+  EXPECT_EQ(to.find(field::transfer_encoding), "chunked");
+  EXPECT_EQ(to[1].name, "X-Custom");
+  EXPECT_EQ(to[1].value, "a");
+  EXPECT_EQ(to[1].id, field::other);
+}
+
 } // namespace
 } // namespace parallax::proxy::http
