@@ -99,8 +99,10 @@ std::vector<diff::difference> comparer::differences(const response_capture& a,
 void comparer::body_differences(const response_capture& a, const response_capture& b,
                                 std::vector<diff::difference>& out, std::size_t& suppressed) const {
   const auto by_hash = [&] {
-    if (a.body_sha256 != b.body_sha256 || a.body_bytes != b.body_bytes) {
-      out.push_back(bytes_difference(a.body_sha256, b.body_sha256));
+    auto ha = a.body_sha256();
+    auto hb = b.body_sha256();
+    if (ha != hb || a.body_bytes != b.body_bytes) {
+      out.push_back(bytes_difference(std::move(ha), std::move(hb)));
     }
   };
   if (!a.body_complete() || !b.body_complete()) return by_hash();

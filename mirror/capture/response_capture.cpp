@@ -112,17 +112,34 @@ void response_capture::head(const proxy::http::response_head& h) {
 }
 
 void response_capture::body(std::string_view piece) {
+  const auto before = body_bytes;
   body_bytes += piece.size();
   if (!keep_body_) return;
-  hash_.update(piece);
   if (kept.size() < max_body_bytes_) {
     const auto room = static_cast<std::size_t>(max_body_bytes_ - kept.size());
     kept.append(piece.substr(0, room));
   }
+  if (body_bytes == kept.size()) return; // all kept: hashed later, off the I/O thread, if needed
+  // The body outgrew what is kept: hash it as it streams past. Every earlier byte was kept.
+  if (!hash_) {
+    hash_.emplace();
+    hash_->update(kept);
+    hash_->update(piece.substr(static_cast<std::size_t>(kept.size() - before)));
+  } else {
+    hash_->update(piece);
+  }
 }
 
 void response_capture::finish() {
-  if (keep_body_ && body_sha256.empty()) body_sha256 = hash_.hex_digest();
+  if (hash_ && streamed_sha256_.empty()) streamed_sha256_ = hash_->hex_digest();
+  hash_.reset();
+}
+
+std::string response_capture::body_sha256() const {
+  if (!keep_body_) return {};
+  if (!streamed_sha256_.empty()) return streamed_sha256_;
+  if (hash_ || !body_complete()) return {}; // still streaming
+  return sha256::of(kept);
 }
 
 std::string response_capture::content_encoding() const {

@@ -2,6 +2,8 @@
 // A copy of one response (live or shadow) taken while it streams past: status, headers, the
 // first `max_bytes` of the body, and the size and SHA-256 of the whole body. Copying is bounded
 // (beyond max_bytes only the hash is updated), so capturing a huge download costs no memory.
+// A body that fits in max_bytes is not hashed while it streams: body_sha256() hashes the kept
+// copy when asked (on the comparison thread, and only for what a report needs).
 
 #include <cstdint>
 #include <memory>
@@ -55,14 +57,18 @@ public:
     for (auto p : pieces)
       body(p);
   }
-  /// Completes the body hash; call once, after the last body bytes.
+  /// Completes the streamed body hash, if one was started; call once, after the last body
+  /// bytes (on the thread that captured them).
   void finish();
+  /// The hex SHA-256 of the whole body (64 characters); empty when unknown (the body is not
+  /// captured, or finish() has not been called on one that outgrew `kept`). Hashes `kept` on
+  /// each call when it holds the whole body.
+  [[nodiscard]] std::string body_sha256() const;
 
   int status = 0;
   proxy::http::header_list headers;
   std::string kept;             // the first max_body_bytes bytes of the body, as received
   std::uint64_t body_bytes = 0; // size of the whole body
-  std::string body_sha256;      // hex digest of the whole body (after finish()); empty: unknown
   double latency_ms = 0;
   std::optional<std::string> error; // failure kind (`timeout`, `reset`, ...) instead of a response
 
@@ -78,7 +84,8 @@ public:
 private:
   std::uint64_t max_body_bytes_;
   bool keep_body_;
-  sha256 hash_;
+  std::optional<sha256> hash_;  // started once the body outgrew `kept`
+  std::string streamed_sha256_; // hash_'s digest, after finish()
 };
 
 } // namespace parallax::mirror

@@ -80,9 +80,30 @@ TEST(ResponseCaptureTest, KeepsAPrefixAndHashesTheWholeBody) {
   EXPECT_EQ(c.kept, std::string(100, 'x'));
   EXPECT_EQ(c.body_bytes, 1000u);
   EXPECT_FALSE(c.body_complete());
-  EXPECT_EQ(c.body_sha256, sha256::of(body));
+  EXPECT_EQ(c.body_sha256(), sha256::of(body));
   // The SHA-256 of "abc" (FIPS 180-2 test vector).
   EXPECT_EQ(sha256::of("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(ResponseCaptureTest, HashesTheWholeBodyWhereverItOutgrowsWhatIsKept) {
+  const std::string body = "0123456789abcdefghij"; // 20 bytes
+  // Kept limits below, at and above the size, in pieces that cross the limit anywhere.
+  for (std::uint64_t max : {0, 1, 7, 10, 19, 20, 21, 1000}) {
+    for (std::size_t split : {0, 1, 7, 10, 19, 20}) {
+      response_capture c(max);
+      c.body(body.substr(0, split));
+      c.body(body.substr(split));
+      c.finish();
+      EXPECT_EQ(c.body_sha256(), sha256::of(body)) << "max " << max << " split " << split;
+      EXPECT_EQ(c.kept, body.substr(0, max));
+    }
+  }
+  response_capture empty(100);
+  empty.finish();
+  EXPECT_EQ(empty.body_sha256(), sha256::of(""));
+  response_capture streaming(4);
+  streaming.body(body);
+  EXPECT_TRUE(streaming.body_sha256().empty()); // outgrew `kept`, not finished yet
 }
 
 TEST(ResponseCaptureTest, WithoutBodyComparisonKeepsAndHashesNothing) {
@@ -91,7 +112,7 @@ TEST(ResponseCaptureTest, WithoutBodyComparisonKeepsAndHashesNothing) {
   c.finish();
   EXPECT_TRUE(c.kept.empty());
   EXPECT_EQ(c.body_bytes, 10u);
-  EXPECT_TRUE(c.body_sha256.empty());
+  EXPECT_TRUE(c.body_sha256().empty());
 }
 
 TEST(ComparerTest, EqualResponsesMatch) {
