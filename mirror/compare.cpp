@@ -23,6 +23,15 @@ bool icontains(std::string_view haystack, std::string_view needle) noexcept {
   return false;
 }
 
+// A capture's body without its Content-Encoding: `kept` itself when it has none (no copy),
+// else decoded into `storage`; `storage.status` tells whether that worked.
+std::string_view decoded(const response_capture& c, std::size_t max, diff::decode_result& storage) {
+  const auto encoding = c.content_encoding();
+  if (encoding.empty() && c.kept.size() <= max) return c.kept;
+  storage = diff::decode_body(c.kept, encoding, max);
+  return storage.body;
+}
+
 diff::difference bytes_difference(std::string live_sha, std::string shadow_sha) {
   diff::difference d;
   d.kind = diff::difference_kind::body_bytes;
@@ -107,12 +116,14 @@ void comparer::body_differences(const response_capture& a, const response_captur
   };
   if (!a.body_complete() || !b.body_complete()) return by_hash();
   const auto max = static_cast<std::size_t>(policy_.body.max_bytes);
-  auto da = diff::decode_body(a.kept, a.content_encoding(), max);
-  auto db = diff::decode_body(b.kept, b.content_encoding(), max);
+  diff::decode_result da;
+  diff::decode_result db;
+  const auto ba = decoded(a, max, da);
+  const auto bb = decoded(b, max, db);
   if (da.status != diff::decode_status::ok || db.status != diff::decode_status::ok) {
     return by_hash();
   }
-  if (da.body == db.body) return;
+  if (ba == bb) return;
   auto kind = classify_content_type(a.content_type());
   if (kind == body_kind::json) {
     boost::system::error_code ea;
@@ -122,8 +133,8 @@ void comparer::body_differences(const response_capture& a, const response_captur
     std::array<unsigned char, 16 * 1024> scratch; // NOLINT: filled by the resource
     boost::json::monotonic_resource mr(scratch.data(), scratch.size());
     const boost::json::storage_ptr sp(&mr);
-    const auto ja = boost::json::parse(da.body, ea, sp);
-    const auto jb = boost::json::parse(db.body, eb, sp);
+    const auto ja = boost::json::parse(ba, ea, sp);
+    const auto jb = boost::json::parse(bb, eb, sp);
     if (!ea && !eb) {
       auto result = diff::diff_json(ja, jb, json_);
       suppressed += result.suppressed;
@@ -133,11 +144,11 @@ void comparer::body_differences(const response_capture& a, const response_captur
     kind = body_kind::text; // not JSON after all (an error page, a truncated body)
   }
   if (kind == body_kind::text) {
-    auto result = diff::diff_text(da.body, db.body);
+    auto result = diff::diff_text(ba, bb);
     std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
     return;
   }
-  out.push_back(bytes_difference(sha256::of(da.body), sha256::of(db.body)));
+  out.push_back(bytes_difference(sha256::of(ba), sha256::of(bb)));
 }
 
 std::string noise_key(const diff::difference& d) {
