@@ -230,8 +230,8 @@ void append_double(std::string& out, double v) {
   if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
 
-// What `sr` (reset to a string or scalar) writes: Boost.JSON's escaping and number format,
-// without the std::string and json::string that json::serialize() would allocate per call.
+// What `sr` (reset to a string) writes: Boost.JSON's escaping, without the std::string and
+// json::string that json::serialize() would allocate per call.
 void append_serialized(std::string& out, json::serializer& sr) {
   char buf[512];
   while (!sr.done()) {
@@ -240,8 +240,7 @@ void append_serialized(std::string& out, json::serializer& sr) {
   }
 }
 
-void write_json(std::string& out, const json::value& v, bool pretty, int indent,
-                json::serializer& sr) {
+void write_json(std::string& out, const json::value& v, bool pretty, int indent) {
   const auto newline = [&](int level) {
     if (!pretty) return;
     out += '\n';
@@ -258,10 +257,9 @@ void write_json(std::string& out, const json::value& v, bool pretty, int indent,
       if (!first) out += ',';
       first = false;
       newline(indent + 1);
-      sr.reset(json::string_view(key));
-      append_serialized(out, sr);
+      append_json_string(out, key);
       out += pretty ? ": " : ":";
-      write_json(out, value, pretty, indent + 1, sr);
+      write_json(out, value, pretty, indent + 1);
     }
     newline(indent);
     out += '}';
@@ -276,15 +274,24 @@ void write_json(std::string& out, const json::value& v, bool pretty, int indent,
       if (!first) out += ',';
       first = false;
       newline(indent + 1);
-      write_json(out, value, pretty, indent + 1, sr);
+      write_json(out, value, pretty, indent + 1);
     }
     newline(indent);
     out += ']';
   } else if (v.is_double()) {
     append_double(out, v.get_double());
+  } else if (const auto* str = v.if_string()) {
+    append_json_string(out, *str);
+  } else if (v.is_int64() || v.is_uint64()) {
+    char buffer[24]; // what Boost.JSON writes for integers: plain decimal
+    const auto [end, ec] = v.is_int64()
+                               ? std::to_chars(buffer, buffer + sizeof buffer, v.get_int64())
+                               : std::to_chars(buffer, buffer + sizeof buffer, v.get_uint64());
+    out.append(buffer, ec == std::errc() ? end : buffer);
+  } else if (v.is_bool()) {
+    out += v.get_bool() ? "true" : "false";
   } else {
-    sr.reset(&v);
-    append_serialized(out, sr);
+    out += "null";
   }
 }
 
@@ -492,8 +499,7 @@ std::string serialize_json(const json::value& value, bool pretty) {
 }
 
 void append_json(std::string& out, const json::value& value, bool pretty) {
-  thread_local json::serializer sr; // reset per scalar; reusing it saves its setup
-  write_json(out, value, pretty, 0, sr);
+  write_json(out, value, pretty, 0);
 }
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -515,8 +521,7 @@ void append_json_string(std::string& out, std::string_view text) {
 
 std::string render_json(const json::object& summary, bool pretty) {
   std::string out;
-  json::serializer sr;
-  write_json(out, summary, pretty, 0, sr);
+  write_json(out, summary, pretty, 0);
   out += "\n";
   return out;
 }

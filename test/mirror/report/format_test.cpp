@@ -160,5 +160,14 @@ TEST(FormatTest, AppendJsonStringEscapesEveryByteAsBoostJsonDoes) {
   }
 }
 
+TEST(FormatTest, SerializeJsonWritesWhatBoostJsonWritesExceptForDoubles) {
+  const auto doc = json::parse(R"({"i":-9223372036854775808,"u":18446744073709551615,"z":0,)"
+                               R"("t":true,"f":false,"n":null,"s":"a\"b\\c\n\u0001\u00e9",)"
+                               R"("a":[[],{},[1,{"k\tey":"v"}]],"e":""})");
+  EXPECT_EQ(serialize_json(doc), json::serialize(doc));
+  // Doubles in their shortest round-trip form, not Boost's exponent form.
+  EXPECT_EQ(serialize_json(json::parse(R"([1.84,2.0,-0.5])")), "[1.84,2.0,-0.5]");
+}
+
 } // namespace
 } // namespace parallax::mirror::report
