@@ -55,7 +55,7 @@ bool read_log(const std::string& path, summary& sum, aggregate_result& result) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) return true;
     boost::system::error_code ec;
-    const auto value = boost::json::parse(line, ec);
+    const auto value = boost::json::parse(line, ec, {}, record_parse_options());
     if (ec) return fail("invalid JSON: " + ec.message());
     auto r = record_from_json(value, parse_error);
     if (!r) return fail(parse_error);

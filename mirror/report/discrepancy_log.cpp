@@ -35,7 +35,9 @@ bool discrepancy_log::write(const record& r) {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  return write_line(line);
+  const bool ok = write_line(line);
+  if (line.capacity() > keep_bytes) std::string().swap(line); // one huge record: give it back
+  return ok;
 }
 
 bool discrepancy_log::write_line(std::string_view json_line) {
@@ -53,8 +55,15 @@ bool discrepancy_log::write_line(std::string_view json_line) {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  pending_.append(json_line);
-  pending_ += '\n';
+  const auto mark = pending_.size();
+  try {
+    pending_.append(json_line);
+    pending_ += '\n';
+  } catch (const std::exception&) { // no memory for the buffer: drop this line only
+    pending_.resize(mark);
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   ++pending_lines_;
   file_bytes_ += size;
   return pending_.size() < flush_bytes || flush_locked();
@@ -72,12 +81,14 @@ bool discrepancy_log::flush_locked() noexcept {
                   std::fflush(file_) == 0;
   const auto lines = std::exchange(pending_lines_, 0);
   pending_.clear();
+  if (pending_.capacity() > keep_bytes) std::string().swap(pending_);
   if (ok) {
     lines_written_.fetch_add(lines, std::memory_order_relaxed);
     return true;
   }
-  // A failed write may have left part of a line; start the next one on a fresh line by
-  // reopening (a later reader reports the broken line rather than merging two).
+  // A failed write may have left part of a line: the file is reopened for the next batch,
+  // which then starts on a fresh line (open_locked), so a reader reports only the broken one.
+  // Every line of the failed batch is counted as lost, also any the kernel took in part.
   write_errors_.fetch_add(lines, std::memory_order_relaxed);
   if (file_ != nullptr) std::clearerr(file_);
   release_locked();
@@ -91,11 +102,17 @@ bool discrepancy_log::open_locked() {
     file_bytes_ = 0;
     return true;
   }
-  file_ = std::fopen(path.c_str(), "ab");
+  file_ = std::fopen(path.c_str(), "a+b"); // appends; readable for the check below
   if (file_ == nullptr) return false;
   std::error_code ec;
   const auto existing = fs::file_size(path, ec);
   file_bytes_ = ec ? 0 : existing;
+  // A file whose last line was cut short (a crash, a full disk) gets a newline first, so the
+  // next record starts a line of its own and a reader reports only the broken one.
+  if (file_bytes_ > 0 && std::fseek(file_, -1, SEEK_END) == 0 && std::fgetc(file_) != '\n') {
+    pending_ += '\n';
+    ++file_bytes_;
+  }
   return true;
 }
 

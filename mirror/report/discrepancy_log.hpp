@@ -37,8 +37,9 @@ public:
   discrepancy_log(const discrepancy_log&) = delete;
   discrepancy_log& operator=(const discrepancy_log&) = delete;
 
-  /// Serialises `r` (redacted and excerpted per the configuration) and writes it as one line;
-  /// false when the line could not be written (counted in write_errors()).
+  /// Serialises `r` (redacted and excerpted per the configuration) and buffers it as one
+  /// line; false when it could not be (counted in write_errors()). A batch that later fails
+  /// to reach the file is counted there too, every line of it.
   bool write(const record& r);
 
   /// Buffers one already serialised JSON object as a line (no newline inside), rotating first
@@ -50,6 +51,8 @@ public:
 
   /// Buffered lines are written once this many bytes are waiting.
   static constexpr std::size_t flush_bytes = 64 * 1024;
+  /// Scratch and buffer capacity kept between batches; a larger one (a huge record) is freed.
+  static constexpr std::size_t keep_bytes = 4 * flush_bytes;
 
   /// Lines written to the operating system since construction.
   [[nodiscard]] std::uint64_t lines_written() const noexcept {

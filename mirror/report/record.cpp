@@ -2,6 +2,7 @@
 
 #include "mirror/report/format.hpp"
 #include "mirror/report/redact.hpp"
+#include "proxy/http/message.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -16,6 +17,8 @@
 #include <functional>
 #include <random>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 namespace parallax::mirror::report {
 namespace {
@@ -296,38 +299,60 @@ void write_difference(json_text& w, const diff::difference& d, const config::rep
   w.end_object();
 }
 
+// For each header, the index of the next one with the same name (case-insensitive), or
+// npos. Linear with a map for long lists: the client decides how many fields there are.
+std::vector<std::size_t>
+same_name_links(const std::vector<std::pair<std::string, std::string>>& headers) {
+  constexpr auto none = std::string::npos;
+  std::vector<std::size_t> next(headers.size(), none);
+  if (headers.size() <= 16) {
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+      for (std::size_t j = i + 1; j < headers.size(); ++j) {
+        if (proxy::http::iequals(headers[i].first, headers[j].first)) {
+          next[i] = j;
+          break;
+        }
+      }
+    }
+    return next;
+  }
+  std::unordered_map<std::string, std::size_t> last; // lower-case name -> latest index
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    std::string key = headers[i].first;
+    std::transform(key.begin(), key.end(), key.begin(), lower);
+    const auto [it, inserted] = last.try_emplace(std::move(key), i);
+    if (!inserted) next[std::exchange(it->second, i)] = i;
+  }
+  return next;
+}
+
 // Request headers as one object: lower-case names, repeated fields joined as one list value
 // (RFC 9110 5.3) at the place of their first occurrence.
 void write_request_headers(json_text& w,
                            const std::vector<std::pair<std::string, std::string>>& headers,
                            const config::reports& cfg) {
   const auto max = cfg.discrepancies.max_body_excerpt_bytes;
-  const auto same_name = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return lower(x) == lower(y); });
-  };
+  const auto next = same_name_links(headers);
+  std::vector<bool> joined_earlier(headers.size(), false);
   w.begin_object();
   for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (joined_earlier[i]) continue;
     const auto& [name, value] = headers[i];
-    const auto earlier =
-        std::any_of(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(i),
-                    [&](const auto& h) { return same_name(h.first, name); });
-    if (earlier) continue; // joined into the first one's value
     w.lower_key(name);
-    std::string joined;
-    bool repeated = false;
-    for (std::size_t j = i + 1; j < headers.size(); ++j) {
-      if (!same_name(headers[j].first, name)) continue;
-      if (!repeated) joined = excerpt(redact_header(name, value, cfg.redact.headers), max);
-      repeated = true;
+    const auto shown = [&](std::size_t k) {
+      return redact_header(name, headers[k].second, cfg.redact.headers);
+    };
+    if (next[i] == std::string::npos) {
+      w.excerpt(shown(i), max);
+      continue;
+    }
+    std::string joined = excerpt(shown(i), max);
+    for (std::size_t j = next[i]; j != std::string::npos; j = next[j]) {
+      joined_earlier[j] = true;
       joined.append(", ");
-      joined.append(excerpt(redact_header(name, headers[j].second, cfg.redact.headers), max));
+      joined.append(excerpt(shown(j), max));
     }
-    if (repeated) {
-      w.string(joined);
-    } else {
-      w.excerpt(redact_header(name, value, cfg.redact.headers), max);
-    }
+    w.string(joined);
   }
   w.end_object();
 }
@@ -653,7 +678,13 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
 json::object to_json(const record& r, const config::reports& cfg) {
   std::string line;
   append_json_line(line, r, cfg);
-  return json::parse(line).as_object();
+  return json::parse(line, {}, record_parse_options()).as_object();
+}
+
+json::parse_options record_parse_options() noexcept {
+  json::parse_options options;
+  options.allow_invalid_utf8 = true; // header values may carry obs-text, written as received
+  return options;
 }
 
 std::optional<record> record_from_json(const json::value& value, std::string& error) {

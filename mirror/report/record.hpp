@@ -7,6 +7,7 @@
 #include "mirror/diff/difference.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -111,6 +112,10 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
 
 /// The JSON form of a record: its log line, parsed.
 [[nodiscard]] boost::json::object to_json(const record& r, const config::reports& cfg);
+
+/// How record lines are parsed back: strings may hold bytes that are not UTF-8 (header values
+/// with obs-text are written as received).
+[[nodiscard]] boost::json::parse_options record_parse_options() noexcept;
 
 /// A record read back from its JSON form; std::nullopt with `error` set when `value` is not a
 /// `parallax.discrepancy/v1` record. Values come back as written (redacted, excerpted).

@@ -79,7 +79,8 @@ public:
   header& append();
   /// Appends a field with the given name and value.
   void add(std::string_view name, std::string_view value);
-  /// Appends a copy of `h` (its id included: the name is not looked up again).
+  /// Appends a copy of `h` (its id included: the name is not looked up again); `h` must
+  /// belong to another list.
   void add(const header& h);
   /// Makes room for `n` fields, so copying a list of `n` allocates the field array once.
   void reserve(std::size_t n) { items_.reserve(n); }

@@ -115,6 +115,19 @@ TEST(ResponseCaptureTest, WithoutBodyComparisonKeepsAndHashesNothing) {
   EXPECT_TRUE(c.body_sha256().empty());
 }
 
+TEST(ComparerTest, UnencodedBodiesPastTheLimitAreComparedByHash) {
+  config::compare_policy policy;
+  policy.body.max_bytes = 8;
+  const std::string live_body = R"({"a":"0123456789"})";
+  const std::string shadow_body = R"({"a":"0123456789","b":1})";
+  // Captured with a larger limit than the comparison allows: decoding says too large.
+  const auto r = run(policy, capture(200, "application/json", live_body, 1024),
+                     capture(200, "application/json", shadow_body, 1024));
+  EXPECT_EQ(describe(r), "body_bytes");
+  EXPECT_EQ(r.differences.at(0).live, boost::json::value(sha256::of(live_body)));
+  EXPECT_EQ(r.differences.at(0).shadow, boost::json::value(sha256::of(shadow_body)));
+}
+
 TEST(ComparerTest, EqualResponsesMatch) {
   const config::compare_policy policy;
   const auto r = run(policy, capture(200, "application/json", R"({"a":1})"),

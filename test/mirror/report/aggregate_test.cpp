@@ -1,6 +1,5 @@
 #include "mirror/report/aggregate.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -33,8 +32,10 @@ private:
   fs::path path_;
 };
 
-std::string line_for(std::string endpoint, outcome o, double live_ms = 1, double shadow_ms = 2) {
+std::string line_for(std::string endpoint, outcome o, double live_ms = 1, double shadow_ms = 2,
+                     std::string header_value = "h") {
   record r;
+  r.request.headers = {{"X-Value", std::move(header_value)}};
   r.time = *parse_time("2026-11-26T03:00:00Z") + std::chrono::seconds(live_ms > 5 ? 60 : 1);
   r.id = make_record_id(r.time);
   r.route = "api";
@@ -52,7 +53,9 @@ std::string line_for(std::string endpoint, outcome o, double live_ms = 1, double
     d.shadow = json::value("ann");
     r.differences.push_back(d);
   }
-  return json::serialize(to_json(r, config::reports{}));
+  std::string line;
+  append_json_line(line, r, config::reports{});
+  return line;
 }
 
 void write_plain(const std::string& path, const std::string& text) {
@@ -115,6 +118,16 @@ TEST(AggregateLogsTest, MalformedLineNamesFileAndLine) {
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error.rfind(bad + ":3: invalid JSON", 0), 0u) << result.error;
   EXPECT_TRUE(result.summary.empty());
+}
+
+TEST(AggregateLogsTest, ReadsRecordsWithBytesThatAreNotUtf8) {
+  // HTTP allows obs-text in field values; the log writes such values as received.
+  const temp_dir dir;
+  const auto log = dir.file("latin1.jsonl");
+  write_plain(log, line_for("GET /u", outcome::differ, 1, 2, "caf\xE9") + "\n");
+  const auto result = aggregate_logs({log});
+  EXPECT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.records, 1u);
 }
 
 TEST(AggregateLogsTest, ARecordWithWrongFieldsNamesFileAndLine) {

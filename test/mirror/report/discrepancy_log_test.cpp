@@ -152,6 +152,35 @@ TEST(DiscrepancyLogTest, ClosingWritesWhatIsBuffered) {
   EXPECT_EQ(lines_of(path).size(), 2u);
 }
 
+TEST(DiscrepancyLogTest, AFailedBatchCountsEveryLineAndTheNextOneIsTriedAgain) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  discrepancy_log log(log_config("/dev/full", config::mib, 1));
+  ASSERT_TRUE(log.write(sample(1))); // buffered
+  ASSERT_TRUE(log.write(sample(2)));
+  log.flush(); // ENOSPC
+  EXPECT_EQ(log.write_errors(), 2u);
+  EXPECT_EQ(log.lines_written(), 0u);
+  ASSERT_TRUE(log.write(sample(3))); // reopened, buffered again
+  log.flush();
+  EXPECT_EQ(log.write_errors(), 3u);
+}
+
+TEST(DiscrepancyLogTest, ALineCutShortBeforeIsEndedBeforeTheNextRecord) {
+  const temp_dir dir;
+  const auto path = dir.path() / "d.jsonl";
+  {
+    std::ofstream out(path);
+    out << R"({"schema":"parallax.discrepancy/v1","ti)"; // a crash mid-line
+  }
+  discrepancy_log log(log_config(path, config::mib, 1));
+  ASSERT_TRUE(log.write(sample(1)));
+  log.flush();
+  const auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), 2u);
+  std::string error;
+  EXPECT_TRUE(record_from_json(boost::json::parse(lines[1]), error)) << error;
+}
+
 TEST(DiscrepancyLogTest, WriteFailuresAreCountedNotThrown) {
   const temp_dir dir;
   discrepancy_log log(log_config(dir.path() / "missing" / "d.jsonl", config::mib, 1));

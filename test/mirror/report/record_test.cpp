@@ -168,6 +168,71 @@ TEST(RecordJsonTest, JoinsRepeatsInPlaceRedactsEveryOneAndEscapesNamesAndValues)
   EXPECT_EQ(headers.at("accept"), json::value("\x01/\x7f"));
 }
 
+TEST(RecordJsonTest, TheExampleRecordIsThisExactLine) {
+  // Byte for byte, so key order at every depth, separators and number forms are pinned too.
+  std::string line;
+  append_json_line(line, example_record(), config::reports{});
+  EXPECT_EQ(line,
+            R"({"schema":"parallax.discrepancy/v1","time":"2026-11-26T03:21:01.123Z",)"
+            R"("id":"01JDXK2Q6F7A3X9T5W1M0N8B4C","route":"api","endpoint":"GET /api/users/{id}",)"
+            R"("outcome":"differ","request":{"method":"GET",)"
+            R"("target":"/api/users/42?token=[redacted]&lang=en",)"
+            R"("headers":{"host":"shop.example.com","authorization":"[redacted]"},)"
+            R"("body_bytes":0},"live":{"status":200,"latency_ms":1.84,"body_bytes":61,)"
+            R"("body_sha256":"aa11"},"shadow":{"status":200,"latency_ms":2.31,"body_bytes":58,)"
+            R"("body_sha256":"bb22","error":null},"differences":[)"
+            R"({"kind":"status","live":200,"shadow":500},)"
+            R"({"kind":"header","name":"content-type","live":"application/json",)"
+            R"("shadow":"text/html"},)"
+            R"({"kind":"body","op":"replace","path":"/user/name","live":"Ann","shadow":"ann"},)"
+            R"({"kind":"body","op":"remove","path":"/user/email","live":"a@example.com"},)"
+            R"({"kind":"body","op":"add","path":"/user/nick","shadow":"annie"},)"
+            R"({"kind":"body","op":"type","path":"/price","live":10,"shadow":"10"},)"
+            R"({"kind":"body_text","line":14,"live":"<h1>Shop</h1>","shadow":"<h1>Store</h1>"},)"
+            R"({"kind":"body_bytes","live_sha256":"aa11","shadow_sha256":"bb22"}],)"
+            R"("noise_suppressed":1})");
+}
+
+TEST(RecordJsonTest, HeaderNamesAreEscapedThenLowerCased) {
+  record r;
+  r.request.headers = {{"X-\x1F"
+                        "A",
+                        "v"}};
+  auto d = make(difference_kind::header, json::value("a"), std::nullopt);
+  d.name = "X-\x1F"
+           "B";
+  r.differences.push_back(d);
+  std::string line;
+  append_json_line(line, r, config::reports{});
+  EXPECT_NE(line.find(R"("headers":{"x-\u001fa":"v"})"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("name":"x-\u001fb")"), std::string::npos) << line;
+}
+
+TEST(RecordJsonTest, ManyRepeatedHeadersAreJoinedInOrderInLinearTime) {
+  // Past the small-list scan: a map links the repeats (a client picks the field count).
+  record r;
+  std::string expected_a;
+  for (int i = 0; i < 5000; ++i) {
+    r.request.headers.emplace_back(i % 2 == 0 ? "X-A" : "x-b" + std::to_string(i),
+                                   std::to_string(i));
+    if (i % 2 == 0) expected_a += (expected_a.empty() ? "" : ", ") + std::to_string(i);
+  }
+  std::string line;
+  append_json_line(line, r, config::reports{});
+  const auto headers = json::parse(line).at("request").at("headers").as_object();
+  EXPECT_EQ(headers.size(), 1u + 2500u);
+  EXPECT_EQ(headers.begin()->key(), "x-a");
+  EXPECT_EQ(headers.at("x-a"), json::value(expected_a));
+  EXPECT_EQ(headers.at("x-b4999"), json::value("4999"));
+}
+
+TEST(RecordJsonTest, BytesThatAreNotUtf8AreWrittenAsReceived) {
+  record r;
+  r.request.headers = {{"X-Name", "caf\xE9"}};
+  const auto o = to_json(r, config::reports{}); // parses back: no throw on obs-text
+  EXPECT_EQ(o.at("request").at("headers").at("x-name"), json::value("caf\xE9"));
+}
+
 TEST(RecordJsonTest, TheLineIsWhatBoostJsonWritesForTheParsedRecord) {
   auto r = example_record();
   r.differences[2].live = json::value("tab\there \"quoted\" \\ \xE2\x82\xAC");
