@@ -132,24 +132,10 @@ class json_text {
 public:
   explicit json_text(std::string& out) noexcept : out_(out) {}
 
-  void begin_object() {
-    separate();
-    out_ += '{';
-    fresh_ = true;
-  }
-  void end_object() {
-    out_ += '}';
-    fresh_ = false;
-  }
-  void begin_array() {
-    separate();
-    out_ += '[';
-    fresh_ = true;
-  }
-  void end_array() {
-    out_ += ']';
-    fresh_ = false;
-  }
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
   json_text& key(std::string_view name) {
     separate();
     out_ += '"';
@@ -206,6 +192,15 @@ private:
   void separate() {
     if (!fresh_) out_ += ',';
   }
+  void open(char bracket) {
+    separate();
+    out_ += bracket;
+    fresh_ = true; // the first member or element follows without a comma
+  }
+  void close(char bracket) {
+    out_ += bracket;
+    fresh_ = false;
+  }
   void append_lower(std::string_view name) {
     const auto start = static_cast<std::ptrdiff_t>(out_.size());
     append_json_string(out_, name); // lower-casing ASCII letters keeps the escaping valid
@@ -244,6 +239,17 @@ void write_difference(json_text& w, const diff::difference& d, const config::rep
     if (d.live) write_side("live", *d.live);
     if (d.shadow) write_side("shadow", *d.shadow);
   };
+  // Header and body values: "[redacted]" when the field is secret, else excerpted JSON.
+  const auto both_values = [&](bool secret) {
+    both_sides([&](std::string_view side, const json::value& v) {
+      w.key(side);
+      if (secret) {
+        w.string(redacted_text);
+      } else {
+        write_excerpt_json(w, v, fields, max);
+      }
+    });
+  };
   w.begin_object();
   w.key("kind").string(to_string(d.kind));
   switch (d.kind) {
@@ -252,29 +258,13 @@ void write_difference(json_text& w, const diff::difference& d, const config::rep
     break;
   case difference_kind::header: {
     w.key("name").lower_string(d.name);
-    const bool secret = is_redacted_name(d.name, cfg.redact.headers);
-    both_sides([&](std::string_view side, const json::value& v) {
-      w.key(side);
-      if (secret) {
-        w.string(redacted_text);
-      } else {
-        write_excerpt_json(w, v, fields, max);
-      }
-    });
+    both_values(is_redacted_name(d.name, cfg.redact.headers));
     break;
   }
   case difference_kind::body: {
     w.key("op").string(to_string(d.op));
     w.key("path").string(d.path);
-    const bool secret = is_redacted_pointer(d.path, fields);
-    both_sides([&](std::string_view side, const json::value& v) {
-      w.key(side);
-      if (secret) {
-        w.string(redacted_text);
-      } else {
-        write_excerpt_json(w, v, fields, max);
-      }
-    });
+    both_values(is_redacted_pointer(d.path, fields));
     break;
   }
   case difference_kind::body_text:
