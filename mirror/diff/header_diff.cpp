@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 
 #include <boost/json/string.hpp>
 
@@ -31,29 +32,58 @@ bool listed(std::string_view name, const std::vector<std::string>& names) noexce
                      [&](const std::string& item) { return proxy::http::iequals(item, name); });
 }
 
-const joined_header* find(const std::vector<joined_header>& headers, std::string_view name) {
-  for (const auto& h : headers)
-    if (proxy::http::iequals(h.name, name)) return &h;
-  return nullptr;
-}
+// Beyond this many fields, names are looked up through a map: an upstream decides how many
+// fields its response has, and a linear search per field would make that quadratic.
+constexpr std::size_t linear_max = 16;
 
-/// The compared headers of `headers`, one entry per name (header counts are small, so a
-/// linear search beats a map here).
+/// Entries by name (case-insensitive).
+class name_index {
+public:
+  explicit name_index(const std::vector<joined_header>& headers) : headers_(headers) {
+    if (headers.size() <= linear_max) return;
+    for (std::size_t i = 0; i < headers.size(); ++i)
+      map_.emplace(to_lower(headers[i].name), i);
+  }
+  [[nodiscard]] const joined_header* find(std::string_view name) const {
+    if (headers_.size() <= linear_max) {
+      for (const auto& h : headers_)
+        if (proxy::http::iequals(h.name, name)) return &h;
+      return nullptr;
+    }
+    const auto it = map_.find(to_lower(name));
+    return it == map_.end() ? nullptr : &headers_[it->second];
+  }
+
+private:
+  const std::vector<joined_header>& headers_;
+  std::unordered_map<std::string, std::size_t> map_;
+};
+
+/// The compared headers of `headers`, one entry per name.
 std::vector<joined_header> collect(const proxy::http::header_list& headers,
                                    const config::header_compare& policy) {
   std::vector<joined_header> out;
   out.reserve(headers.size());
+  std::unordered_map<std::string, std::size_t> seen; // lower-case name -> entry, long lists only
+  const bool mapped = headers.size() > linear_max;
   for (const auto& field : headers) {
     if (!header_compared(field.name, policy)) continue;
-    const auto it = std::find_if(out.begin(), out.end(), [&](const joined_header& h) {
-      return proxy::http::iequals(h.name, field.name);
-    });
-    if (it == out.end()) {
+    joined_header* entry = nullptr;
+    if (mapped) {
+      const auto [it, inserted] = seen.try_emplace(to_lower(field.name), out.size());
+      if (!inserted) entry = &out[it->second];
+    } else {
+      const auto it = std::find_if(out.begin(), out.end(), [&](const joined_header& h) {
+        return proxy::http::iequals(h.name, field.name);
+      });
+      if (it != out.end()) entry = &*it;
+    }
+    if (entry == nullptr) {
       out.push_back({field.name, field.value, {}, false});
     } else {
-      if (!it->repeated) it->joined.assign(it->single);
-      it->repeated = true;
-      it->joined.append(", ").append(field.value);
+      if (!entry->repeated) entry->joined.assign(entry->single);
+      entry->repeated = true;
+      entry->joined.append(", ").append(field.value);
     }
   }
   return out;
@@ -79,12 +109,14 @@ std::vector<difference> diff_headers(const proxy::http::header_list& live,
     if (l != nullptr) d.live = boost::json::string(l->value());
     if (s != nullptr) d.shadow = boost::json::string(s->value());
   };
+  const name_index live_index(live_headers);
+  const name_index shadow_index(shadow_headers);
   for (const auto& l : live_headers) {
-    const joined_header* s = find(shadow_headers, l.name);
+    const joined_header* s = shadow_index.find(l.name);
     if (s == nullptr || s->value() != l.value()) report(&l, s);
   }
   for (const auto& s : shadow_headers)
-    if (find(live_headers, s.name) == nullptr) report(nullptr, &s);
+    if (live_index.find(s.name) == nullptr) report(nullptr, &s);
   return out;
 }
 

@@ -75,6 +75,26 @@ TEST(HeaderDiffTest, JoinsRepeatedHeadersWithCommaSpace) {
             R"(vary: "Accept, Origin" -> "Origin, Accept")");
 }
 
+TEST(HeaderDiffTest, LongHeaderListsAreComparedLikeShortOnes) {
+  // Past the linear search: names looked up through a map, case-insensitively, repeats joined.
+  proxy::http::header_list live;
+  proxy::http::header_list shadow;
+  for (int i = 0; i < 3000; ++i) {
+    live.add("X-H" + std::to_string(i), std::to_string(i));
+    shadow.add("x-h" + std::to_string(i), std::to_string(i == 7 ? -7 : i));
+  }
+  live.add("x-h5", "again");
+  shadow.add("X-Only-Shadow", "s");
+  const auto diffs = diff_headers(live, shadow, {});
+  ASSERT_EQ(diffs.size(), 3u);
+  EXPECT_EQ(diffs[0].name, "x-h5");
+  EXPECT_EQ(diffs[0].live, boost::json::value("5, again"));
+  EXPECT_EQ(diffs[0].shadow, boost::json::value("5"));
+  EXPECT_EQ(diffs[1].name, "x-h7");
+  EXPECT_EQ(diffs[2].name, "x-only-shadow");
+  EXPECT_FALSE(diffs[2].live);
+}
+
 TEST(HeaderDiffTest, DefaultPolicyIgnoresVolatileHeaders) {
   EXPECT_EQ(diff(headers({{"Date", "Mon"},
                           {"Server", "a"},
