@@ -36,58 +36,56 @@ bool listed(std::string_view name, const std::vector<std::string>& names) noexce
 // fields its response has, and a linear search per field would make that quadratic.
 constexpr std::size_t linear_max = 16;
 
-/// Entries by name (case-insensitive).
-class name_index {
+/// The compared headers of one response, one entry per name, and how to find them by name
+/// (case-insensitive): a linear search over a short list, the map built while collecting a
+/// long one.
+class collected {
 public:
-  explicit name_index(const std::vector<joined_header>& headers) : headers_(headers) {
-    if (headers.size() <= linear_max) return;
-    for (std::size_t i = 0; i < headers.size(); ++i)
-      map_.emplace(to_lower(headers[i].name), i);
-  }
-  [[nodiscard]] const joined_header* find(std::string_view name) const {
-    if (headers_.size() <= linear_max) {
-      for (const auto& h : headers_)
-        if (proxy::http::iequals(h.name, name)) return &h;
-      return nullptr;
+  collected(const proxy::http::header_list& headers, const config::header_compare& policy)
+      : mapped_(headers.size() > linear_max) {
+    entries_.reserve(headers.size());
+    for (const auto& field : headers) {
+      if (!header_compared(field.name, policy)) continue;
+      std::size_t at = none;
+      if (mapped_) {
+        const auto [it, inserted] = by_name_.try_emplace(to_lower(field.name), entries_.size());
+        if (!inserted) at = it->second;
+      } else {
+        at = index_of(field.name);
+      }
+      if (at == none) {
+        entries_.push_back({field.name, field.value, {}, false});
+      } else {
+        auto& entry = entries_[at];
+        if (!entry.repeated) entry.joined.assign(entry.single);
+        entry.repeated = true;
+        entry.joined.append(", ").append(field.value);
+      }
     }
-    const auto it = map_.find(to_lower(name));
-    return it == map_.end() ? nullptr : &headers_[it->second];
+  }
+  [[nodiscard]] const std::vector<joined_header>& entries() const noexcept { return entries_; }
+  [[nodiscard]] const joined_header* find(std::string_view name) const {
+    const auto at = index_of(name);
+    return at == none ? nullptr : &entries_[at];
   }
 
 private:
-  const std::vector<joined_header>& headers_;
-  std::unordered_map<std::string, std::size_t> map_;
-};
+  static constexpr std::size_t none = std::string::npos;
 
-/// The compared headers of `headers`, one entry per name.
-std::vector<joined_header> collect(const proxy::http::header_list& headers,
-                                   const config::header_compare& policy) {
-  std::vector<joined_header> out;
-  out.reserve(headers.size());
-  std::unordered_map<std::string, std::size_t> seen; // lower-case name -> entry, long lists only
-  const bool mapped = headers.size() > linear_max;
-  for (const auto& field : headers) {
-    if (!header_compared(field.name, policy)) continue;
-    joined_header* entry = nullptr;
-    if (mapped) {
-      const auto [it, inserted] = seen.try_emplace(to_lower(field.name), out.size());
-      if (!inserted) entry = &out[it->second];
-    } else {
-      const auto it = std::find_if(out.begin(), out.end(), [&](const joined_header& h) {
-        return proxy::http::iequals(h.name, field.name);
-      });
-      if (it != out.end()) entry = &*it;
+  [[nodiscard]] std::size_t index_of(std::string_view name) const {
+    if (mapped_) {
+      const auto it = by_name_.find(to_lower(name));
+      return it == by_name_.end() ? none : it->second;
     }
-    if (entry == nullptr) {
-      out.push_back({field.name, field.value, {}, false});
-    } else {
-      if (!entry->repeated) entry->joined.assign(entry->single);
-      entry->repeated = true;
-      entry->joined.append(", ").append(field.value);
-    }
+    for (std::size_t i = 0; i < entries_.size(); ++i)
+      if (proxy::http::iequals(entries_[i].name, name)) return i;
+    return none;
   }
-  return out;
-}
+
+  bool mapped_;
+  std::vector<joined_header> entries_;
+  std::unordered_map<std::string, std::size_t> by_name_; // lower-case name -> entry
+};
 
 } // namespace
 
@@ -99,8 +97,8 @@ bool header_compared(std::string_view name, const config::header_compare& policy
 std::vector<difference> diff_headers(const proxy::http::header_list& live,
                                      const proxy::http::header_list& shadow,
                                      const config::header_compare& policy) {
-  const std::vector<joined_header> live_headers = collect(live, policy);
-  const std::vector<joined_header> shadow_headers = collect(shadow, policy);
+  const collected live_headers(live, policy);
+  const collected shadow_headers(shadow, policy);
   std::vector<difference> out;
   const auto report = [&](const joined_header* l, const joined_header* s) {
     difference& d = out.emplace_back();
@@ -109,14 +107,12 @@ std::vector<difference> diff_headers(const proxy::http::header_list& live,
     if (l != nullptr) d.live = boost::json::string(l->value());
     if (s != nullptr) d.shadow = boost::json::string(s->value());
   };
-  const name_index live_index(live_headers);
-  const name_index shadow_index(shadow_headers);
-  for (const auto& l : live_headers) {
-    const joined_header* s = shadow_index.find(l.name);
+  for (const auto& l : live_headers.entries()) {
+    const joined_header* s = shadow_headers.find(l.name);
     if (s == nullptr || s->value() != l.value()) report(&l, s);
   }
-  for (const auto& s : shadow_headers)
-    if (live_index.find(s.name) == nullptr) report(nullptr, &s);
+  for (const auto& s : shadow_headers.entries())
+    if (live_headers.find(s.name) == nullptr) report(nullptr, &s);
   return out;
 }
 
