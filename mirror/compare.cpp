@@ -148,7 +148,11 @@ void comparer::body_differences(const response_capture& a, const response_captur
     std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
     return;
   }
-  out.push_back(bytes_difference(sha256::of(ba), sha256::of(bb)));
+  // The decoded bodies' digests; a body compared in place is its capture's (kept for the record).
+  const auto digest = [](const response_capture& c, std::string_view body) {
+    return body.data() == c.kept.data() ? c.body_sha256() : sha256::of(body);
+  };
+  out.push_back(bytes_difference(digest(a, ba), digest(b, bb)));
 }
 
 std::string noise_key(const diff::difference& d) {

@@ -131,15 +131,16 @@ void response_capture::body(std::string_view piece) {
 }
 
 void response_capture::finish() {
-  if (hash_ && streamed_sha256_.empty()) streamed_sha256_ = hash_->hex_digest();
+  if (hash_ && digest_.empty()) digest_ = hash_->hex_digest();
   hash_.reset();
 }
 
 std::string response_capture::body_sha256() const {
   if (!keep_body_) return {};
-  if (!streamed_sha256_.empty()) return streamed_sha256_;
+  if (!digest_.empty()) return digest_;
   if (hash_ || !body_complete()) return {}; // still streaming
-  return sha256::of(kept);
+  digest_ = sha256::of(kept);
+  return digest_;
 }
 
 std::string response_capture::content_encoding() const {

@@ -61,8 +61,9 @@ public:
   /// bytes (on the thread that captured them).
   void finish();
   /// The hex SHA-256 of the whole body (64 characters); empty when unknown (the body is not
-  /// captured, or finish() has not been called on one that outgrew `kept`). Hashes `kept` on
-  /// each call when it holds the whole body.
+  /// captured, or finish() has not been called on one that outgrew `kept`). When `kept` holds
+  /// the whole body it is hashed on the first call and the digest kept (a capture is used by
+  /// one thread at a time).
   [[nodiscard]] std::string body_sha256() const;
 
   int status = 0;
@@ -84,8 +85,8 @@ public:
 private:
   std::uint64_t max_body_bytes_;
   bool keep_body_;
-  std::optional<sha256> hash_;  // started once the body outgrew `kept`
-  std::string streamed_sha256_; // hash_'s digest, after finish()
+  std::optional<sha256> hash_; // started once the body outgrew `kept`
+  mutable std::string digest_; // hash_'s digest after finish(), or kept's once asked for
 };
 
 } // namespace parallax::mirror
