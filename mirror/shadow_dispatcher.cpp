@@ -87,8 +87,8 @@ struct borrowed {
   std::unique_ptr<http::parser> parser;
 };
 
-double ms_since(steady::time_point t) {
-  return std::chrono::duration<double, std::milli>(steady::now() - t).count();
+double ms_between(steady::time_point from, steady::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
 // One request to the shadow or the secondary upstream, and what came back.
@@ -209,7 +209,7 @@ public:
     }
     if (abandoned_ || !dispatched_) return;
     const auto end_time = live_end_ == steady::time_point{} ? steady::now() : live_end_;
-    live_.latency_ms = std::chrono::duration<double, std::milli>(end_time - sent_).count();
+    live_.latency_ms = ms_between(sent_, end_time);
     guarded([&] { live_.finish(); });
     live_done_ = true;
     maybe_submit();
@@ -284,9 +284,7 @@ private:
     }
     // Up to the read that completed the response (when it completed), else until now.
     l.capture.latency_ms =
-        l.received != steady::time_point{}
-            ? std::chrono::duration<double, std::milli>(l.received - sent).count()
-            : ms_since(sent);
+        ms_between(sent, l.received != steady::time_point{} ? l.received : steady::now());
     l.capture.finish();
     if (&l == self->shadow_.get() && failure == net::upstream_error::none) {
       self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);

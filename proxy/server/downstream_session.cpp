@@ -340,8 +340,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
                        : req.frame.content_length ? http::body_framing::content_length
                                                   : http::body_framing::none;
   const bool expect_continue = req.expect_continue && req.has_body();
-  req.headers.remove(
-      http::field::expect); // answered here: the upstream sees the body arrive directly
+  // Expect is answered here: the upstream sees the body arrive directly.
+  req.headers.remove(http::field::expect);
   const bool replayable = !req.has_body();
 
   std::unique_ptr<net::upstream_connection> conn;
