@@ -63,9 +63,12 @@ struct admin {
 struct limits {
   std::uint64_t max_connections = 10000;
   std::uint64_t max_request_header_bytes = 64 * kib;
+  std::uint64_t max_request_headers = 100;  // header fields in one request; beyond -> 431
   std::uint64_t max_request_body_bytes = 0; // 0 = unlimited
   duration header_timeout = std::chrono::seconds(10);
   duration idle_timeout = std::chrono::seconds(60);
+  // A client that sends no body bytes or reads no response bytes this long mid-exchange.
+  duration client_io_timeout = std::chrono::seconds(60);
   duration drain_timeout = std::chrono::seconds(15);
 };
 
@@ -85,6 +88,8 @@ struct upstream {
   upstream_tls tls;
   duration connect_timeout = std::chrono::seconds(1);
   duration request_timeout = std::chrono::seconds(30);
+  // Longest pause in progress writing the request or reading the response body.
+  duration io_timeout = std::chrono::seconds(30);
   std::uint32_t max_idle_per_endpoint = 64;
   std::uint32_t max_connections_per_endpoint = 0; // 0 = unlimited
 };

@@ -67,9 +67,11 @@ json::object listener_json(const listener& l) {
 json::object limits_json(const limits& l) {
   return {{"max_connections", l.max_connections},
           {"max_request_header_bytes", l.max_request_header_bytes},
+          {"max_request_headers", l.max_request_headers},
           {"max_request_body_bytes", l.max_request_body_bytes},
           {"header_timeout", duration_text(l.header_timeout)},
           {"idle_timeout", duration_text(l.idle_timeout)},
+          {"client_io_timeout", duration_text(l.client_io_timeout)},
           {"drain_timeout", duration_text(l.drain_timeout)}};
 }
 
@@ -86,6 +88,7 @@ json::object upstream_json(const upstream& u) {
             {"verify", u.tls.verify}}},
           {"connect_timeout", duration_text(u.connect_timeout)},
           {"request_timeout", duration_text(u.request_timeout)},
+          {"io_timeout", duration_text(u.io_timeout)},
           {"max_idle_per_endpoint", u.max_idle_per_endpoint},
           {"max_connections_per_endpoint", u.max_connections_per_endpoint}};
 }

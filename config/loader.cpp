@@ -988,16 +988,19 @@ void builder::read_workers(const field& f, config& out) {
 
 void builder::read_limits(const field& f, limits& out) {
   section s(*this, f,
-            {"max_connections", "max_request_header_bytes", "max_request_body_bytes",
-             "header_timeout", "idle_timeout", "drain_timeout"});
+            {"max_connections", "max_request_header_bytes", "max_request_headers",
+             "max_request_body_bytes", "header_timeout", "idle_timeout", "client_io_timeout",
+             "drain_timeout"});
   if (!s.valid()) return;
   constexpr auto any = std::numeric_limits<std::int64_t>::max();
   if (auto v = s.get("max_connections")) assign(out.max_connections, integer(*v, 1, any));
   if (auto v = s.get("max_request_header_bytes")) assign(out.max_request_header_bytes, size(*v, 1));
+  if (auto v = s.get("max_request_headers")) assign(out.max_request_headers, integer(*v, 1, any));
   if (auto v = s.get("max_request_body_bytes")) assign(out.max_request_body_bytes, size(*v, 0));
   const duration one_ms(1);
   if (auto v = s.get("header_timeout")) assign(out.header_timeout, time_span(*v, one_ms));
   if (auto v = s.get("idle_timeout")) assign(out.idle_timeout, time_span(*v, one_ms));
+  if (auto v = s.get("client_io_timeout")) assign(out.client_io_timeout, time_span(*v, one_ms));
   if (auto v = s.get("drain_timeout")) assign(out.drain_timeout, time_span(*v, duration(0)));
 }
 
@@ -1026,7 +1029,7 @@ void builder::read_upstreams(const field& f, config& out) {
 void builder::read_upstream(const field& f, upstream& out) {
   section s(*this, f,
             {"endpoints", "resolve_interval", "tls", "connect_timeout", "request_timeout",
-             "max_idle_per_endpoint", "max_connections_per_endpoint"});
+             "io_timeout", "max_idle_per_endpoint", "max_connections_per_endpoint"});
   if (!s.valid()) return;
   if (auto v = s.require("endpoints")) {
     if (auto items = elements(*v, true)) {
@@ -1040,6 +1043,7 @@ void builder::read_upstream(const field& f, upstream& out) {
   if (auto v = s.get("tls")) read_upstream_tls(*v, out.tls);
   if (auto v = s.get("connect_timeout")) assign(out.connect_timeout, time_span(*v, one_ms));
   if (auto v = s.get("request_timeout")) assign(out.request_timeout, time_span(*v, one_ms));
+  if (auto v = s.get("io_timeout")) assign(out.io_timeout, time_span(*v, one_ms));
   if (auto v = s.get("max_idle_per_endpoint"))
     assign(out.max_idle_per_endpoint, integer(*v, 0, max_u32));
   if (auto v = s.get("max_connections_per_endpoint"))

@@ -83,9 +83,11 @@ TEST(ConfigLoaderTest, MinimalFileHasDocumentedDefaults) {
 
   EXPECT_EQ(c.limits.max_connections, 10000u);
   EXPECT_EQ(c.limits.max_request_header_bytes, 64u * 1024);
+  EXPECT_EQ(c.limits.max_request_headers, 100u);
   EXPECT_EQ(c.limits.max_request_body_bytes, 0u);
   EXPECT_EQ(c.limits.header_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c.limits.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c.limits.client_io_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c.limits.drain_timeout, std::chrono::seconds(15));
 
   ASSERT_EQ(c.upstreams.size(), 2u);
@@ -99,6 +101,7 @@ TEST(ConfigLoaderTest, MinimalFileHasDocumentedDefaults) {
   EXPECT_TRUE(live.tls.verify);
   EXPECT_EQ(live.connect_timeout, std::chrono::seconds(1));
   EXPECT_EQ(live.request_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(live.io_timeout, std::chrono::seconds(30));
   EXPECT_EQ(live.max_idle_per_endpoint, 64u);
   EXPECT_EQ(live.max_connections_per_endpoint, 0u);
   EXPECT_EQ(c.upstreams.at("preview").name, "preview");
@@ -182,9 +185,11 @@ workers: 4
 limits:
   max_connections: 5000
   max_request_header_bytes: 32KiB
+  max_request_headers: 40
   max_request_body_bytes: 10MiB
   header_timeout: 5s
   idle_timeout: 2m
+  client_io_timeout: 20s
   drain_timeout: 250ms
 
 upstreams:
@@ -198,6 +203,7 @@ upstreams:
       verify: false
     connect_timeout: 1500ms
     request_timeout: 1.5s
+    io_timeout: 7s
     max_idle_per_endpoint: 8
     max_connections_per_endpoint: 100
   preview:
@@ -282,6 +288,8 @@ TEST(ConfigLoaderTest, CompleteExampleParsesEveryValue) {
 
   EXPECT_EQ(c.limits.max_connections, 5000u);
   EXPECT_EQ(c.limits.max_request_header_bytes, 32u * 1024);
+  EXPECT_EQ(c.limits.max_request_headers, 40u);
+  EXPECT_EQ(c.limits.client_io_timeout, std::chrono::seconds(20));
   EXPECT_EQ(c.limits.max_request_body_bytes, 10u * 1024 * 1024);
   EXPECT_EQ(c.limits.header_timeout, std::chrono::seconds(5));
   EXPECT_EQ(c.limits.idle_timeout, std::chrono::minutes(2));
@@ -296,6 +304,7 @@ TEST(ConfigLoaderTest, CompleteExampleParsesEveryValue) {
   EXPECT_FALSE(live.tls.verify);
   EXPECT_EQ(live.connect_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(live.request_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(live.io_timeout, std::chrono::seconds(7));
   EXPECT_EQ(live.max_idle_per_endpoint, 8u);
   EXPECT_EQ(live.max_connections_per_endpoint, 100u);
   const upstream& preview = c.upstreams.at("preview");
