@@ -78,6 +78,11 @@ struct parser::callbacks {
     auto& s = self(p);
     if (s.current_header_ == nullptr || s.in_value_) {
       auto& list = s.mode_ == mode::request ? s.request_.headers : s.response_.headers;
+      if (s.max_fields_ != 0 && list.size() >= s.max_fields_) {
+        s.head_too_large_ = true;
+        s.error_reason_ = "too many header fields";
+        return -1;
+      }
       s.current_header_ = &list.append();
       s.in_value_ = false;
     }
@@ -122,8 +127,9 @@ struct parser::callbacks {
   }
 };
 
-parser::parser(mode m, std::uint64_t max_head_bytes)
-    : state_(std::make_unique<llhttp_state>()), mode_(m), max_head_bytes_(max_head_bytes) {
+parser::parser(mode m, std::uint64_t max_head_bytes, std::uint64_t max_fields)
+    : state_(std::make_unique<llhttp_state>()), mode_(m), max_head_bytes_(max_head_bytes),
+      max_fields_(max_fields) {
   reset();
 }
 
@@ -145,6 +151,7 @@ void parser::reset() {
   upgrade_ = false;
   head_too_large_ = false;
   after_lf_ = false;
+  after_cr_ = false;
   failed_ = false;
   error_reason_ = {};
 }
@@ -247,6 +254,7 @@ parse_result parser::feed(std::string_view data) {
     head_done_ = false;
     head_bytes_ = 0;
     after_lf_ = false;
+    after_cr_ = false;
   }
   const bool in_head = !head_done_;
   // Never give the parser more head bytes than allowed, so a huge head is refused early.
@@ -272,30 +280,9 @@ parse_result parser::feed(std::string_view data) {
     return {parse_status::error, 0};
   }
   if (in_head) {
-    // llhttp accepts obs-fold (a header line starting with SP/HTAB); RFC 9112 5.2 lets a
-    // proxy reject it, and we must, since other parsers would see different headers.
-    // Only the byte after each LF matters: find LFs with memchr instead of a byte loop.
-    const char* at = data.data();
-    const char* const end = at + consumed;
-    if (at != end && after_lf_ && (*at == ' ' || *at == '\t')) {
+    if (!check_line_ends({data.data(), consumed})) {
       failed_ = true;
-      error_reason_ = "obs-fold (header line folding) is not allowed";
       return {parse_status::error, 0};
-    }
-    after_lf_ = false;
-    while (at != end) {
-      const auto* lf = static_cast<const char*>(std::memchr(at, '\n', std::size_t(end - at)));
-      if (lf == nullptr) break;
-      if (lf + 1 == end) {
-        after_lf_ = true; // the next feed's first byte decides
-        break;
-      }
-      if (lf[1] == ' ' || lf[1] == '\t') {
-        failed_ = true;
-        error_reason_ = "obs-fold (header line folding) is not allowed";
-        return {parse_status::error, 0};
-      }
-      at = lf + 1;
     }
     // Pausing at the end of the head makes `consumed` exactly the head's bytes.
     head_bytes_ += consumed;
@@ -309,6 +296,43 @@ parse_result parser::feed(std::string_view data) {
   if (message_done_) return {parse_status::message_complete, consumed};
   if (head_done_ && in_head) return {parse_status::head_complete, consumed};
   return {parse_status::need_more, consumed};
+}
+
+// Checks the head bytes llhttp just consumed (the pause at the end of a head makes them exactly
+// the head's). llhttp 8.1 accepts obs-fold (a line starting with SP/HTAB), which RFC 9112 5.2
+// lets a proxy reject, and takes a CR followed by any byte as a line end (the byte is lost),
+// so `x:\rTransfer-Encoding: chunked` would reach the upstream as another header than the one
+// we validated. Only the bytes after LFs and CRs matter: memchr finds them.
+bool parser::check_line_ends(std::string_view bytes) {
+  if (bytes.empty()) return true;
+  if ((after_lf_ && (bytes.front() == ' ' || bytes.front() == '\t')) ||
+      (after_cr_ && bytes.front() != '\n')) {
+    error_reason_ =
+        after_cr_ ? "CR not followed by LF" : "obs-fold (header line folding) is not allowed";
+    return false;
+  }
+  const char* const end = bytes.data() + bytes.size();
+  after_lf_ = end[-1] == '\n'; // the next feed's first byte decides
+  after_cr_ = end[-1] == '\r';
+  for (const char* at = bytes.data();;) {
+    const auto* lf = static_cast<const char*>(std::memchr(at, '\n', std::size_t(end - at)));
+    if (lf == nullptr || lf + 1 == end) break;
+    if (lf[1] == ' ' || lf[1] == '\t') {
+      error_reason_ = "obs-fold (header line folding) is not allowed";
+      return false;
+    }
+    at = lf + 1;
+  }
+  for (const char* at = bytes.data();;) {
+    const auto* cr = static_cast<const char*>(std::memchr(at, '\r', std::size_t(end - at)));
+    if (cr == nullptr || cr + 1 == end) break;
+    if (cr[1] != '\n') {
+      error_reason_ = "CR not followed by LF";
+      return false;
+    }
+    at = cr + 2;
+  }
+  return true;
 }
 
 parse_result parser::finish() {

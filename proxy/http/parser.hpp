@@ -31,8 +31,10 @@ class parser {
 public:
   enum class mode { request, response };
 
-  /// A parser for requests or responses; `max_head_bytes` bounds request line + headers.
-  explicit parser(mode m, std::uint64_t max_head_bytes = 64ULL * 1024);
+  /// A parser for requests or responses; `max_head_bytes` bounds the start line and fields,
+  /// `max_fields` the number of header fields (0: no limit beyond the bytes).
+  explicit parser(mode m, std::uint64_t max_head_bytes = 64ULL * 1024,
+                  std::uint64_t max_fields = 0);
   ~parser();
   parser(const parser&) = delete;
   parser& operator=(const parser&) = delete;
@@ -67,7 +69,7 @@ public:
   [[nodiscard]] bool upgrade() const noexcept { return upgrade_; }
   /// Whether the message ends only when the peer closes (response without framing).
   [[nodiscard]] bool needs_eof() const noexcept;
-  /// Whether the error was the head exceeding max_head_bytes (431, not 400).
+  /// Whether the error was the head exceeding max_head_bytes or max_fields (431, not 400).
   [[nodiscard]] bool head_too_large() const noexcept { return head_too_large_; }
   /// Human-readable reason of the last error.
   [[nodiscard]] std::string_view error_reason() const noexcept { return error_reason_; }
@@ -78,11 +80,13 @@ private:
 
   int on_headers_complete();
   bool validate_request_head();
+  bool check_line_ends(std::string_view head_bytes);
 
   struct llhttp_state;
   std::unique_ptr<llhttp_state> state_;
   mode mode_;
   std::uint64_t max_head_bytes_;
+  std::uint64_t max_fields_;
   request_head request_;
   response_head response_;
   std::vector<std::string_view> body_;
@@ -95,7 +99,8 @@ private:
   bool message_done_ = false;
   bool upgrade_ = false;
   bool head_too_large_ = false;
-  bool after_lf_ = false;
+  bool after_lf_ = false; // the last head byte fed was LF: the next one must not be SP/HTAB
+  bool after_cr_ = false; // the last head byte fed was CR: the next one must be LF
   bool failed_ = false;
   std::string_view error_reason_;
 };

@@ -29,7 +29,8 @@ downstream_session::downstream_session(worker& w, tcp::socket socket,
     : worker_(w), rt_(w.rt()), client_(listener.tls ? net::stream(std::move(socket), *listener.tls)
                                                     : net::stream(std::move(socket))),
       listener_(listener),
-      request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes) {
+      request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes,
+                      rt_->cfg->limits.max_request_headers) {
   error_code ec;
   const auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();

@@ -34,6 +34,12 @@ TEST_F(ProxyErrorsTest, RejectsMalformedAndSmugglingRequestsWith400AndCloses) {
       {"space in header name", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n", 400},
       {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400},
       {"bare CR", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
+      {"CR hiding a Transfer-Encoding",
+       "POST / HTTP/1.1\r\nHost: x\r\nx:\rTransfer-Encoding: chunked\r\nContent-Length: 3\r\n"
+       "\r\n0\r\n\r\n",
+       400},
+      {"CR ending the head early", "GET / HTTP/1.1\r\nHost: a\r\n\rZGET /evil HTTP/1.1\r\n\r\n",
+       400},
       {"NUL in value", std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 37), 400},
       {"CL and TE",
        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
@@ -104,6 +110,26 @@ TEST_F(ProxyErrorsTest, Answers431ForOversizedHead) {
   EXPECT_EQ(
       small.round_trip(raw_client::request("GET", "/", {{"X-Big", std::string(800, 'v')}})).status,
       200);
+}
+
+TEST_F(ProxyErrorsTest, Answers431ForMoreHeaderFieldsThanTheLimit) {
+  running_proxy proxy(simple_config("limits: { max_request_headers: 5 }\n"),
+                      {{"live", live_.address()}});
+  header_list at_limit;
+  for (int i = 0; i < 4; ++i) // with Host: five fields
+    at_limit.emplace_back("X-" + std::to_string(i), "v");
+  raw_client ok;
+  ASSERT_TRUE(ok.connect(proxy.port()));
+  EXPECT_EQ(ok.round_trip(raw_client::request("GET", "/", at_limit)).status, 200);
+  auto over = at_limit;
+  over.emplace_back("X-4", "v");
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  auto res = client.round_trip(raw_client::request("GET", "/", over));
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.status, 431);
+  EXPECT_TRUE(client.wait_closed(5s));
+  EXPECT_EQ(live_.requests_seen(), 1u);
 }
 
 TEST_F(ProxyErrorsTest, Answers413ForDeclaredOrStreamedBodyAboveLimit) {

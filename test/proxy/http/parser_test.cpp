@@ -163,6 +163,49 @@ TEST(ParserTest, RejectsBareCrAndNul) {
   EXPECT_EQ(request_status("GET / HTTP/1.1\rHost: x\r\n\r\n"), parse_status::error);
 }
 
+// llhttp 8.1 takes a CR as the end of a header line and skips the byte after it, so these
+// smuggle a header or a second request past a parser that trusts it (seen on the landed main:
+// `x:\rTransfer-Encoding: chunked` was forwarded as a header named `ransfer-Encoding`).
+TEST(ParserTest, RejectsCrNotFollowedByLfAnywhereInTheHead) {
+  EXPECT_EQ(request_status("POST / HTTP/1.1\r\nHost: x\r\nx:\rTransfer-Encoding: chunked\r\n"
+                           "Content-Length: 3\r\n\r\nabc"),
+            parse_status::error);
+  EXPECT_EQ(request_status("GET / HTTP/1.1\r\nHost: a\r\n\rZGET /evil HTTP/1.1\r\nHost: a\r\n\r\n"),
+            parse_status::error);
+  EXPECT_EQ(request_status("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\r\n\r\n"), parse_status::error);
+  EXPECT_EQ(request_status("GET /\r HTTP/1.1\r\nHost: x\r\n\r\n"), parse_status::error);
+}
+
+TEST(ParserTest, RejectsCrBeforeAnythingButLfAcrossFeeds) {
+  // The CR ends one feed; the byte after it arrives in the next.
+  parser p(parser::mode::request);
+  EXPECT_EQ(p.feed("GET / HTTP/1.1\r\nHost: x\r\nx:\r").status, parse_status::need_more);
+  EXPECT_EQ(p.feed("Transfer-Encoding: chunked\r\n\r\n").status, parse_status::error);
+  parser q(parser::mode::request);
+  EXPECT_EQ(q.feed("GET / HTTP/1.1\r\nHost: x\r").status, parse_status::need_more);
+  EXPECT_EQ(q.feed("\n\r").status, parse_status::need_more);
+  EXPECT_EQ(q.feed("\n").status, parse_status::head_complete);
+}
+
+TEST(ParserTest, RejectsBareCrInAResponseHead) {
+  parser p(parser::mode::response);
+  const auto r = p.feed("HTTP/1.1 200 OK\r\nx:\rContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(r.status, parse_status::error);
+}
+
+TEST(ParserTest, RejectsMoreHeaderFieldsThanTheLimitAs431) {
+  std::string head = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 9; ++i)
+    head += "X-" + std::to_string(i) + ": v\r\n";
+  {
+    parser p(parser::mode::request, 64 * 1024, 10); // Host + 9: exactly the limit
+    EXPECT_EQ(p.feed(head + "\r\n").status, parse_status::head_complete);
+  }
+  parser p(parser::mode::request, 64 * 1024, 10);
+  EXPECT_EQ(p.feed(head + "X-10: v\r\n\r\n").status, parse_status::error);
+  EXPECT_TRUE(p.head_too_large());
+}
+
 TEST(ParserTest, RejectsBareLfLineEndings) {
   EXPECT_EQ(request_status("GET / HTTP/1.1\nHost: x\n\n"), parse_status::error);
 }
