@@ -3,7 +3,6 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/error.hpp>
 
 #include <deque>
 
@@ -12,6 +11,7 @@
 #include "mirror/engine.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/http/serializer.hpp"
+#include "proxy/net/upstream_exchange.hpp"
 #include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/worker.hpp"
 
@@ -71,28 +71,14 @@ private:
 };
 
 namespace {
-// A read buffer and a response parser lent by the worker for one shadow leg.
-struct borrowed {
-  explicit borrowed(proxy::server::worker& w)
-      : worker(w), buf(w.take_buffer()), parser(w.take_response_parser()) {}
-  ~borrowed() {
-    worker.give(std::move(buf));
-    worker.give(std::move(parser));
-  }
-  borrowed(const borrowed&) = delete;
-  borrowed& operator=(const borrowed&) = delete;
-
-  proxy::server::worker& worker;
-  std::unique_ptr<char[]> buf;
-  std::unique_ptr<http::parser> parser;
-};
-
 double ms_between(steady::time_point from, steady::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-// One request to the shadow or the secondary upstream, and what came back.
-struct leg final : proxy::server::tracked_connection {
+// One request to the shadow or the secondary upstream, and what came back. Tracked by the
+// worker's registry while it runs: its deadline bounds the whole leg by the upstream's
+// request_timeout (connect, write and read together), on top of the exchange's own deadlines.
+struct leg final : proxy::net::tracked_connection {
   leg(std::string up, std::uint64_t max_body, bool keep_body)
       : capture(max_body, keep_body), upstream(std::move(up)) {}
   ~leg() override {
@@ -103,11 +89,11 @@ struct leg final : proxy::server::tracked_connection {
 
   void on_deadline() override {
     expired = true;
-    if (conn) conn->stream().cancel();
+    if (exchange != nullptr) exchange->abort();
   }
   void on_drain() override {} // finishes within its own request_timeout
   void force_close() override {
-    if (conn) conn->stream().close();
+    if (exchange != nullptr) exchange->abort();
   }
 
   response_capture capture;
@@ -115,11 +101,59 @@ struct leg final : proxy::server::tracked_connection {
   std::string wire; // the whole request: head and body
   bool head_request = false;
   bool replayable = true; // body-less: may be retried once on a dead pooled connection
-  std::unique_ptr<net::upstream_connection> conn;
-  proxy::server::connection_registry* registry = nullptr;
+  net::upstream_exchange* exchange = nullptr; // while it runs
+  proxy::net::connection_registry* registry = nullptr;
   bool expired = false;
-  std::chrono::steady_clock::time_point received{}; // when the complete response had arrived
+  steady::time_point sent{};      // when the request went out (after connecting)
+  steady::time_point last_read{}; // when the latest response bytes arrived
+  steady::time_point received{};  // when the complete response had arrived
 };
+
+// The leg's whole request, written at once.
+class leg_source final : public net::request_source {
+public:
+  explicit leg_source(leg& l) : l_(l) {}
+  void write_head(std::string& out) override {
+    // Latency counts from the request going out, as live's does (connecting is not in it).
+    l_.sent = steady::now();
+    out.append(l_.wire);
+  }
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>&, bool) override {
+    co_return net::source_step::done;
+  }
+  [[nodiscard]] bool replayable() const override { return l_.replayable; }
+  void sent() override {}
+
+private:
+  leg& l_;
+};
+
+// The leg's capture. Each read yields to live work first (shadow_turns); its arrival time is
+// taken before, so the shadow's latency does not include the time it yields.
+class leg_sink final : public net::response_sink {
+public:
+  leg_sink(leg& l, shadow_turns& turns) : l_(l), turns_(turns) {}
+  awaitable<bool> interim(const http::response_head&) override { co_return true; }
+  awaitable<bool> deliver(const http::response_head& head,
+                          const std::vector<std::string_view>& body, bool first,
+                          bool complete) override {
+    if (first) l_.capture.head(head);
+    l_.capture.body(body);
+    if (complete) l_.received = l_.last_read;
+    co_return true;
+  }
+  void arrived() override { l_.last_read = steady::now(); }
+  [[nodiscard]] bool paced() const override { return true; }
+  awaitable<void> pace() override;
+
+private:
+  leg& l_;
+  shadow_turns& turns_;
+};
+
+awaitable<void> leg_sink::pace() {
+  co_await turns_.wait();
+}
 } // namespace
 
 /// One sampled exchange: the live side as the proxy reports it, and the shadow legs.
@@ -258,18 +292,29 @@ private:
     auto& d = self->dispatcher_;
     co_await d.turns().wait(); // never inline on the live path: a later turn of the loop
     auto& w = d.worker();
-    const auto started = steady::now();
-    auto sent = started;
+    auto& pool = d.pool(l.upstream);
     auto failure = net::upstream_error::none;
+    l.registry = &w.registry();
+    w.registry().add(&l);
+    l.set_deadline(steady::now() + pool.config().request_timeout);
     try {
       l.wire = self->serialize(&l == self->shadow_.get());
       if (--self->unserialized_ == 0) std::string().swap(self->body_);
       if (self->abandoned_) throw std::runtime_error("abandoned before sending");
-      co_await exchange(d.pool(l.upstream), d.turns(), w, l, sent, failure);
+      net::upstream_exchange exchange(w.resources(), pool);
+      leg_source source(l);
+      leg_sink sink(l, d.turns());
+      net::exchange_options options;
+      options.head_request = l.head_request;
+      options.detect_early = false; // the whole request is one write, bounded by io_timeout
+      l.exchange = &exchange;
+      const auto result = co_await exchange.run(source, sink, options);
+      l.exchange = nullptr;
+      failure = l.expired ? net::upstream_error::timeout : net::upstream_error_of(result.error);
     } catch (const std::exception& e) {
+      l.exchange = nullptr;
       if (!self->abandoned_) spdlog::warn("shadow request to {} failed: {}", l.upstream, e.what());
       failure = net::upstream_error::reset;
-      l.conn.reset();
     }
     l.clear_deadline();
     w.registry().remove(&l);
@@ -283,143 +328,15 @@ private:
       }
     }
     // Up to the read that completed the response (when it completed), else until now.
+    const auto from = l.sent == steady::time_point{} ? steady::now() : l.sent;
     l.capture.latency_ms =
-        ms_between(sent, l.received != steady::time_point{} ? l.received : steady::now());
+        ms_between(from, l.received != steady::time_point{} ? l.received : steady::now());
     l.capture.finish();
     if (&l == self->shadow_.get() && failure == net::upstream_error::none) {
       self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
     }
     --self->legs_pending_;
     self->maybe_submit();
-  }
-
-  // Sends the leg's request and reads the response into its capture; sets `failure`.
-  static awaitable<void> exchange(net::upstream_pool& pool, shadow_turns& turns,
-                                  proxy::server::worker& w, leg& l, steady::time_point& sent,
-                                  net::upstream_error& failure) {
-    l.registry = &w.registry();
-    w.registry().add(&l);
-    l.set_deadline(steady::now() + pool.config().request_timeout);
-    // The worker lends the read buffer and the parser, as to its client connections.
-    const borrowed lent(w);
-    auto& parser = *lent.parser;
-
-    for (int attempt = 0;; ++attempt) {
-      std::size_t ep = 0;
-      if (attempt == 0) l.conn = pool.take_idle(ep, !l.replayable);
-      if (!l.conn) {
-        auto res = co_await pool.connect(ep);
-        if (!res.conn) {
-          failure = res.error;
-          break;
-        }
-        l.conn = std::move(res.conn);
-      }
-      if (l.expired) {
-        failure = net::upstream_error::timeout;
-        break;
-      }
-      const bool retryable = l.conn->reused() && l.replayable && attempt == 0;
-      // Latency counts from the request going out, as live's does (connecting is not in it).
-      sent = steady::now();
-      auto [wec, wn] = co_await l.conn->stream().write(asio::buffer(l.wire));
-      if (l.expired) {
-        failure = net::upstream_error::timeout;
-        break;
-      }
-      if (wec) {
-        if (retryable) {
-          l.conn.reset();
-          continue;
-        }
-        failure = net::upstream_error::reset;
-        break;
-      }
-      parser.reset();
-      parser.set_head_request(l.head_request);
-      bool got_bytes = false;
-      bool final_head = false;
-      bool complete = false;
-      bool retry = false;
-      std::size_t leftover = 0;
-      while (!complete && failure == net::upstream_error::none) {
-        auto [ec, n] = co_await l.conn->stream().read_some(
-            asio::buffer(lent.buf.get(), proxy::server::io_buffer_size));
-        // The response's arrival time: taken before waiting for a turn, so the shadow's latency
-        // does not include the time its processing yields to live work.
-        const auto read_at = steady::now();
-        co_await turns.wait();
-        if (l.expired) {
-          failure = net::upstream_error::timeout;
-          break;
-        }
-        if (ec) {
-          if (final_head && (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
-            parser.clear_body();
-            if (parser.finish().status == http::parse_status::message_complete) {
-              l.capture.body(parser.body());
-              complete = true;
-              l.received = read_at;
-              l.conn.reset(); // close-delimited: the connection is spent
-              break;
-            }
-          }
-          if (!got_bytes && retryable) {
-            retry = true;
-            break;
-          }
-          failure = net::upstream_error::reset;
-          break;
-        }
-        got_bytes = true;
-        std::string_view data(lent.buf.get(), n);
-        for (;;) {
-          parser.clear_body();
-          const auto r = parser.feed(data);
-          if (r.status == http::parse_status::error) {
-            failure = net::upstream_error::malformed_response;
-            break;
-          }
-          data.remove_prefix(r.consumed);
-          if (final_head) l.capture.body(parser.body());
-          if (r.status == http::parse_status::need_more) break;
-          const int status = parser.response().status;
-          const bool interim = status >= 100 && status < 200;
-          if (r.status == http::parse_status::head_complete) {
-            if (status == 101) {
-              failure = net::upstream_error::malformed_response;
-              break;
-            }
-            if (!interim) {
-              final_head = true;
-              l.capture.head(parser.response());
-            }
-            continue;
-          }
-          // message_complete
-          if (interim) continue;
-          if (!final_head) { // a body-less final response completes with its head
-            final_head = true;
-            l.capture.head(parser.response());
-          }
-          complete = true;
-          l.received = read_at;
-          leftover = data.size();
-          break;
-        }
-      }
-      if (retry) {
-        l.conn.reset();
-        continue;
-      }
-      if (complete && l.conn && parser.response().frame.keep_alive && leftover == 0 &&
-          !parser.needs_eof()) {
-        l.conn->count_request();
-        pool.release(std::move(l.conn));
-      }
-      break;
-    }
-    l.conn.reset();
   }
 
   // Runs `f`; an exception (allocation failure) abandons this exchange instead of reaching
@@ -446,7 +363,7 @@ private:
 
   void close_legs() noexcept {
     for (auto* l : {shadow_.get(), secondary_.get()}) {
-      if (l != nullptr && l->conn) l->conn->stream().close();
+      if (l != nullptr && l->exchange != nullptr) l->exchange->abort();
     }
   }
 
@@ -544,13 +461,7 @@ void shadow_dispatcher::stop() {
 
 net::upstream_pool& shadow_dispatcher::pool(const std::string& name) {
   auto& slot = pools_[name];
-  if (!slot) {
-    const auto& rt = *worker_.rt();
-    const auto& up = rt.cfg->upstreams.at(name);
-    const auto tls = rt.upstream_tls.find(name);
-    slot = std::make_unique<net::upstream_pool>(
-        worker_.io(), up, tls == rt.upstream_tls.end() ? nullptr : tls->second);
-  }
+  if (!slot) slot = worker_.rt()->make_pool(worker_.io(), name, worker_.resolver());
   return *slot;
 }
 

@@ -55,8 +55,10 @@ upstream_connection::~upstream_connection() {
 }
 
 upstream_pool::upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
-                             std::shared_ptr<asio::ssl::context> tls)
-    : ioc_(ioc), cfg_(cfg), tls_(cfg.tls.enabled ? std::move(tls) : nullptr) {
+                             std::shared_ptr<asio::ssl::context> tls,
+                             std::shared_ptr<name_resolver> resolver)
+    : ioc_(ioc), cfg_(cfg), tls_(cfg.tls.enabled ? std::move(tls) : nullptr),
+      resolver_(resolver ? std::move(resolver) : system_resolver()) {
   for (const auto& a : cfg_.endpoints) {
     auto ep = std::make_shared<endpoint_state>();
     ep->addr = a;
@@ -107,18 +109,45 @@ void upstream_pool::close_idle() {
     ep->idle.clear();
 }
 
-awaitable<error_code> upstream_pool::resolve(endpoint_state& ep) {
-  tcp::resolver resolver(ioc_);
-  auto [ec, results] =
-      co_await resolver.async_resolve(ep.addr.host, std::to_string(ep.addr.port), use_nothrow);
-  if (ec) co_return ec;
-  std::vector<tcp::endpoint> fresh;
-  for (const auto& r : results)
-    fresh.push_back(r.endpoint());
-  if (fresh.empty()) co_return asio::error::host_not_found;
-  ep.resolved = std::move(fresh);
-  ep.resolved_at = clock::now();
-  co_return error_code{};
+std::uint64_t upstream_pool::open_connections() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& ep : endpoints_)
+    n += ep->open;
+  return n;
+}
+
+namespace {
+// One lookup's answer, shared by the resolver's handler and the connect waiting for it: the
+// waiter may give up (deadline) or be destroyed (shutdown) before the answer comes.
+struct lookup {
+  explicit lookup(asio::io_context& io) : wake(io) {}
+  asio::steady_timer wake;
+  bool done = false;
+  error_code ec;
+  std::vector<tcp::endpoint> found;
+};
+} // namespace
+
+// Waits for the lookup until `deadline` at most: getaddrinfo cannot be cancelled, so the `||`
+// of a resolve and a timer would wait for the resolve anyway. A late answer still refreshes
+// the endpoint's addresses.
+awaitable<error_code> upstream_pool::resolve(const std::shared_ptr<endpoint_state>& ep,
+                                             clock::time_point deadline) {
+  auto state = std::make_shared<lookup>(ioc_);
+  state->wake.expires_at(deadline);
+  resolver_->resolve(ioc_, ep->addr.host, ep->addr.port,
+                     [state, ep](error_code ec, std::vector<tcp::endpoint> found) {
+                       state->done = true;
+                       state->ec = ec;
+                       if (!ec && !found.empty()) {
+                         ep->resolved = std::move(found);
+                         ep->resolved_at = clock::now();
+                       }
+                       state->wake.cancel();
+                     });
+  if (!state->done) co_await state->wake.async_wait(use_nothrow);
+  if (!state->done) co_return asio::error::timed_out;
+  co_return state->ec;
 }
 
 void upstream_pool::refresh_in_background(const std::shared_ptr<endpoint_state>& ep) {
@@ -129,7 +158,7 @@ void upstream_pool::refresh_in_background(const std::shared_ptr<endpoint_state>&
   asio::co_spawn(
       ioc_,
       [this, ep]() -> awaitable<void> {
-        const auto ec = co_await resolve(*ep);
+        const auto ec = co_await resolve(ep, clock::now() + cfg_.connect_timeout);
         if (ec) {
           spdlog::warn("upstream {}: re-resolving {} failed: {}", cfg_.name, ep->addr.host,
                        ec.message());
@@ -150,18 +179,17 @@ awaitable<connect_result> upstream_pool::connect(std::size_t endpoint_index) {
     result.detail = "max_connections_per_endpoint reached";
     co_return result;
   }
+  const auto deadline = clock::now() + cfg_.connect_timeout;
   asio::steady_timer timer(ioc_);
-  timer.expires_after(cfg_.connect_timeout);
+  timer.expires_at(deadline);
 
   if (!ep->literal) {
     if (ep->resolved.empty()) {
-      auto outcome = co_await (resolve(*ep) || timer.async_wait(use_nothrow));
-      if (outcome.index() == 1) {
+      if (const auto ec = co_await resolve(ep, deadline); ec == asio::error::timed_out) {
         result.error = upstream_error::timeout;
-        result.detail = "DNS resolution timed out";
+        result.detail = "DNS resolution of " + ep->addr.host + " timed out";
         co_return result;
-      }
-      if (const auto ec = std::get<0>(outcome)) {
+      } else if (ec) {
         result.error = upstream_error::connect_failed;
         result.detail = "cannot resolve " + ep->addr.host + ": " + ec.message();
         co_return result;

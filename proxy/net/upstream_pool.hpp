@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "proxy/net/asio.hpp"
+#include "proxy/net/name_resolver.hpp"
 #include "proxy/net/stream.hpp"
 
 namespace parallax::proxy::net {
@@ -61,9 +62,11 @@ struct connect_result {
 /// Keep-alive pool for one upstream on one worker.
 class upstream_pool {
 public:
-  /// A pool for `cfg` running on `ioc`; `tls` is the client context when TLS is enabled.
+  /// A pool for `cfg` running on `ioc`; `tls` is the client context when TLS is enabled;
+  /// names are looked up through `resolver` (the system's when null).
   upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
-                std::shared_ptr<asio::ssl::context> tls);
+                std::shared_ptr<asio::ssl::context> tls,
+                std::shared_ptr<name_resolver> resolver = nullptr);
   ~upstream_pool();
   upstream_pool(const upstream_pool&) = delete;
   upstream_pool& operator=(const upstream_pool&) = delete;
@@ -76,20 +79,25 @@ public:
   std::unique_ptr<upstream_connection> take_idle(std::size_t& endpoint_index,
                                                  bool check_alive = false);
   /// Opens a new connection to endpoint `endpoint_index` within connect_timeout (DNS, TCP,
-  /// TLS handshake included).
+  /// TLS handshake included: a lookup that does not answer in time is not waited for).
   awaitable<connect_result> connect(std::size_t endpoint_index);
   /// Returns a connection whose last exchange ended cleanly, for reuse.
   void release(std::unique_ptr<upstream_connection> conn);
   /// Closes every idle connection (drain, shutdown).
   void close_idle();
 
+  /// Connections open to this upstream from this pool (busy and idle).
+  [[nodiscard]] std::uint64_t open_connections() const noexcept;
+
 private:
-  awaitable<error_code> resolve(endpoint_state& ep);
+  awaitable<error_code> resolve(const std::shared_ptr<endpoint_state>& ep,
+                                std::chrono::steady_clock::time_point deadline);
   void refresh_in_background(const std::shared_ptr<endpoint_state>& ep);
 
   asio::io_context& ioc_;
   config::upstream cfg_;
   std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<name_resolver> resolver_;
   std::vector<std::shared_ptr<endpoint_state>> endpoints_;
   std::size_t next_ = 0;
 };

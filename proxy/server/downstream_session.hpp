@@ -1,7 +1,8 @@
 #pragma once
-// One client connection: a coroutine that reads requests, routes and forwards each to its
-// live upstream, streams the response back, and repeats while keep-alive allows. Pipelined
-// requests wait in the read buffer until the previous response is complete (in order).
+// One client connection: a coroutine that serves its requests in named phases (read head,
+// admit, forward, relay, finish) and repeats while keep-alive allows. Pipelined requests wait
+// in the read buffer until the previous response is complete (in order). Every client read and
+// write goes through a timed stream; the upstream side is one net::upstream_exchange.
 
 #include <boost/asio/buffer.hpp>
 
@@ -13,9 +14,10 @@
 
 #include "proxy/http/parser.hpp"
 #include "proxy/net/asio.hpp"
+#include "proxy/net/connection_registry.hpp"
 #include "proxy/net/stream.hpp"
-#include "proxy/net/upstream_pool.hpp"
-#include "proxy/server/connection_registry.hpp"
+#include "proxy/net/timed_stream.hpp"
+#include "proxy/net/upstream_exchange.hpp"
 #include "proxy/server/errors.hpp"
 #include "proxy/server/exchange_observer.hpp"
 
@@ -27,47 +29,49 @@ struct runtime;
 
 /// A client connection and the coroutine that serves it.
 class downstream_session : public std::enable_shared_from_this<downstream_session>,
-                           public tracked_connection {
+                           public net::tracked_connection {
 public:
-  /// A session for an accepted `socket` on `listener`, run by `w`.
+  /// A session for an accepted `socket` on `listener` (owned by the server, which outlives
+  /// every worker and so every session), run by `w`.
   downstream_session(worker& w, tcp::socket socket, const listener_binding& listener);
   ~downstream_session() override;
 
   /// Serves the connection until it closes; the coroutine frame owns `self`.
   static awaitable<void> run(std::shared_ptr<downstream_session> self);
 
-  void on_deadline() override;
+  void on_deadline() override {} // client deadlines live in client_io_
   void on_drain() override;
   void force_close() override;
 
 private:
-  enum class phase { idle, head, body, upstream, response, tunnel, closing };
+  class live_source;
+  class live_sink;
+  enum class phase { idle, head, forward, tunnel, closing };
   enum class outcome { keep_alive, close };
-  enum class body_error {
-    none,
-    too_large,
-    client_malformed,
-    client_failed,
-    upstream_failed_before_send,
-    upstream_failed
-  };
 
+  // The phases of one request.
   awaitable<outcome> serve_one();
-  awaitable<bool> read_client();
-  awaitable<void> close_gracefully();
-  awaitable<outcome> send_failure(failure f, std::string_view detail);
+  awaitable<bool> read_head(outcome& failed);
+  awaitable<outcome> admit_and_forward();
   awaitable<outcome> forward(std::size_t route_index);
-  awaitable<bool> send_request_body(net::upstream_connection& up, bool chunked, body_error& err);
-  awaitable<outcome> tunnel(net::upstream_connection& up, std::size_t leftover_begin,
-                            std::size_t leftover_end);
-  awaitable<error_code> write_client(std::string_view data);
+  awaitable<outcome> tunnel(const http::response_head& head, net::upstream_connection& up,
+                            std::string_view leftover);
+  awaitable<outcome> finish_failed(net::exchange_error e, const net::exchange_result& r,
+                                   const std::string& upstream, int status_sent);
   void finish_exchange(int status);
+
+  // Client I/O.
+  awaitable<bool> read_client(net::timed_stream::time_point deadline);
+  awaitable<bool> write_client(std::span<const asio::const_buffer> bufs);
+  awaitable<outcome> send_failure(failure f, std::string_view detail);
+  awaitable<void> close_gracefully();
   void log_access(int status, std::uint64_t bytes) const;
   void release_buffers();
 
   worker& worker_;
   std::shared_ptr<const runtime> rt_; // the snapshot this connection's requests use
   net::stream client_;
+  net::timed_stream client_io_; // every client read and write, with its deadline
   const listener_binding& listener_;
   std::string client_ip_;
 
@@ -79,19 +83,16 @@ private:
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   http::parser request_parser_;
-  // Lent by the worker for an exchange with the upstream, given back when idle.
-  std::unique_ptr<http::parser> response_parser_;
-  std::unique_ptr<char[]> upstream_buf_;
   std::string out_;                        // serialized heads and chunk framing, reused
   std::vector<asio::const_buffer> gather_; // buffers of one gathered write, reused
 
-  net::upstream_connection* active_upstream_ = nullptr; // cancelled by deadlines
+  net::upstream_exchange* active_ = nullptr; // closed by force_close
   phase phase_ = phase::idle;
-  bool expired_ = false;
   bool draining_ = false;
   bool closed_ = false;
   bool saw_eof_ = false;
-  std::uint64_t exchanges_ = 0; // requests whose head was read on this connection
+  client_fault fault_ = client_fault::none; // why the client side of an exchange failed
+  std::uint64_t exchanges_ = 0;             // requests whose head was read on this connection
   int route_index_ = -1;
   std::uint64_t response_bytes_ = 0;
   std::shared_ptr<exchange_tap> tap_; // the observer following this exchange, if any

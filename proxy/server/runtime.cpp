@@ -17,4 +17,13 @@ runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metr
   }
 }
 
+std::unique_ptr<net::upstream_pool>
+runtime::make_pool(boost::asio::io_context& io, const std::string& name,
+                   std::shared_ptr<net::name_resolver> resolver) const {
+  const auto tls = upstream_tls.find(name);
+  return std::make_unique<net::upstream_pool>(io, cfg->upstreams.at(name),
+                                              tls == upstream_tls.end() ? nullptr : tls->second,
+                                              std::move(resolver));
+}
+
 } // namespace parallax::proxy::server

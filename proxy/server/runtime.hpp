@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "proxy/net/name_resolver.hpp"
+#include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/metrics.hpp"
 #include "proxy/server/router.hpp"
 
@@ -28,6 +30,10 @@ struct runtime {
 
   /// Builds the snapshot; throws std::runtime_error when a TLS file cannot be loaded.
   runtime(std::shared_ptr<const config::config> c, metrics_registry& metrics);
+  /// A pool of connections to upstream `name` on `io` (live and shadow pools alike).
+  [[nodiscard]] std::unique_ptr<net::upstream_pool>
+  make_pool(boost::asio::io_context& io, const std::string& name,
+            std::shared_ptr<net::name_resolver> resolver) const;
 };
 
 } // namespace parallax::proxy::server

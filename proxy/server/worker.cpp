@@ -14,13 +14,13 @@ namespace {
 // Deadlines are checked this often: a store per request instead of a timer syscall, at the
 // price of this much slack on every timeout.
 constexpr auto sweep_interval = std::chrono::milliseconds(50);
-// Largest upstream response head (status line and fields) accepted, live or shadow.
-constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 } // namespace
 
+// The binding is the server's (it outlives the workers): sessions keep referring to it while
+// the worker destroys its acceptors before the suspended sessions.
 struct worker::acceptor_entry {
   tcp::acceptor acceptor;
-  listener_binding binding;
+  const listener_binding& binding;
 };
 
 worker::worker(std::size_t id, server_state& state, std::shared_ptr<const runtime> rt)
@@ -121,24 +121,9 @@ awaitable<void> worker::sweep_loop() {
   }
 }
 
-std::unique_ptr<char[]> worker::take_buffer() {
-  return buffers_.take([] { return std::unique_ptr<char[]>(new char[io_buffer_size]); });
-}
-
-std::unique_ptr<http::parser> worker::take_response_parser() {
-  return response_parsers_.take([] {
-    return std::make_unique<http::parser>(http::parser::mode::response, max_response_head_bytes);
-  });
-}
-
 net::upstream_pool& worker::pool(const std::string& name) {
   auto& slot = pools_[name];
-  if (!slot) {
-    const auto& up = rt_->cfg->upstreams.at(name);
-    const auto tls = rt_->upstream_tls.find(name);
-    slot = std::make_unique<net::upstream_pool>(
-        *io_, up, tls == rt_->upstream_tls.end() ? nullptr : tls->second);
-  }
+  if (!slot) slot = rt_->make_pool(*io_, name, resolver_);
   return *slot;
 }
 
@@ -149,7 +134,7 @@ void worker::begin_drain() {
       error_code ignored;
       entry->acceptor.close(ignored);
     }
-    registry_.for_each([](tracked_connection& c) { c.on_drain(); });
+    registry_.for_each([](net::tracked_connection& c) { c.on_drain(); });
     for (auto& [name, pool] : pools_)
       pool->close_idle();
     check_drained();
@@ -157,7 +142,8 @@ void worker::begin_drain() {
 }
 
 void worker::force_close() {
-  asio::post(*io_, [this] { registry_.for_each([](tracked_connection& c) { c.force_close(); }); });
+  asio::post(*io_,
+             [this] { registry_.for_each([](net::tracked_connection& c) { c.force_close(); }); });
 }
 
 void worker::stop() {

@@ -18,16 +18,17 @@
 #include "proxy/net/asio.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/net/recycler.hpp"
+#include "proxy/net/name_resolver.hpp"
+#include "proxy/net/upstream_exchange.hpp"
 #include "proxy/net/upstream_pool.hpp"
-#include "proxy/server/connection_registry.hpp"
+#include "proxy/net/connection_registry.hpp"
 #include "proxy/server/exchange_observer.hpp"
 #include "proxy/server/metrics.hpp"
 #include "proxy/server/runtime.hpp"
 
 namespace parallax::proxy::server {
 
-/// Size of each I/O buffer a worker lends to its connections.
-inline constexpr std::size_t io_buffer_size = 16UL * 1024UL;
+using net::io_buffer_size;
 
 /// State shared by all workers of a server (atomics and start-up-time objects only).
 struct server_state {
@@ -72,24 +73,21 @@ public:
   /// The worker's event loop.
   asio::io_context& io() noexcept { return *io_; }
   /// Connections of this worker.
-  connection_registry& registry() noexcept { return registry_; }
+  net::connection_registry& registry() noexcept { return registry_; }
   /// The current configuration snapshot.
   [[nodiscard]] const std::shared_ptr<const runtime>& rt() const noexcept { return rt_; }
   /// Server-wide state.
   server_state& state() noexcept { return state_; }
   /// This worker's pool for upstream `name` (created on first use).
   net::upstream_pool& pool(const std::string& name);
-  /// An I/O buffer of io_buffer_size bytes, lent to a connection or shadow request while it
-  /// is busy (contents unspecified).
-  std::unique_ptr<char[]> take_buffer();
-  /// A response parser, lent for an exchange with an upstream (live or shadow); the borrower
-  /// reset()s it before use. Every one accepts the same largest response head.
-  std::unique_ptr<http::parser> take_response_parser();
-  /// Gives back what take_buffer() / take_response_parser() lent (null is ignored).
-  void give(std::unique_ptr<char[]> buffer) noexcept { buffers_.give(std::move(buffer)); }
-  void give(std::unique_ptr<http::parser> parser) noexcept {
-    response_parsers_.give(std::move(parser));
+  /// What exchanges on this worker borrow: deadlines, I/O buffers, response parsers.
+  [[nodiscard]] const net::exchange_resources& resources() const noexcept { return resources_; }
+  /// Looks up upstream names (the system resolver unless the server set another).
+  [[nodiscard]] const std::shared_ptr<net::name_resolver>& resolver() const noexcept {
+    return resolver_;
   }
+  /// Sets the name resolver (before start()).
+  void set_resolver(std::shared_ptr<net::name_resolver> r) { resolver_ = std::move(r); }
   /// Called by a client session when it starts (drain accounting).
   void connection_opened() noexcept { ++sessions_; }
   /// Called by a client session when it ends (drain accounting).
@@ -113,12 +111,14 @@ private:
   // These outlive io_: sessions give back what they borrowed when they are destroyed.
   net::recycler<char[]> buffers_{256};
   net::recycler<http::parser> response_parsers_{128};
+  net::connection_registry registry_;
+  net::exchange_resources resources_{registry_, buffers_, response_parsers_};
+  std::shared_ptr<net::name_resolver> resolver_ = net::system_resolver();
   std::unique_ptr<asio::io_context> io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::vector<std::unique_ptr<acceptor_entry>> acceptors_;
   std::map<std::string, std::unique_ptr<net::upstream_pool>> pools_;
   std::unique_ptr<exchange_observer> observer_; // outlives io_ (coroutines refer to it)
-  connection_registry registry_;
   std::optional<asio::steady_timer> sweep_timer_;
   std::thread thread_;
   std::size_t sessions_ = 0; // client sessions; the drain waits for these only

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <vector>
 
-namespace parallax::proxy::server {
+namespace parallax::proxy::net {
 
 /// A connection the worker can time out, drain and close. Used on its worker thread only.
 class tracked_connection {
@@ -73,4 +73,4 @@ private:
   std::vector<tracked_connection*> items_;
 };
 
-} // namespace parallax::proxy::server
+} // namespace parallax::proxy::net

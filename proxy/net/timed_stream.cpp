@@ -1,0 +1,79 @@
+#include "proxy/net/timed_stream.hpp"
+
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/write.hpp>
+
+namespace parallax::proxy::net {
+
+timed_stream::timed_stream(connection_registry& registry, stream* s)
+    : registry_(registry), stream_(s) {
+  registry_.add(this);
+}
+
+timed_stream::~timed_stream() {
+  registry_.remove(this);
+}
+
+void timed_stream::on_deadline() {
+  expired_ = true;
+  if (stream_ != nullptr) stream_->cancel();
+}
+
+void timed_stream::force_close() {
+  if (stream_ != nullptr) stream_->close();
+}
+
+awaitable<io_result> timed_stream::handshake(asio::ssl::stream_base::handshake_type type,
+                                             time_point deadline) {
+  expired_ = false;
+  set_deadline(deadline);
+  const auto ec = co_await stream_->handshake(type);
+  clear_deadline();
+  co_return io_result{ec, 0, ec && expired_};
+}
+
+// Each operation arms the deadline, awaits, and disarms it. An operation that completed
+// successfully while the sweeper fired still counts as done in time: its bytes are not lost.
+awaitable<io_result> timed_stream::read_some(asio::mutable_buffer buf, time_point deadline) {
+  expired_ = false;
+  set_deadline(deadline);
+  auto [ec, n] = co_await stream_->read_some(buf);
+  clear_deadline();
+  co_return io_result{ec, n, ec && expired_};
+}
+
+awaitable<io_result> timed_stream::write(std::span<const asio::const_buffer> bufs,
+                                         time_point deadline) {
+  expired_ = false;
+  set_deadline(deadline);
+  auto [ec, n] = co_await stream_->write(bufs);
+  clear_deadline();
+  co_return io_result{ec, n, ec && expired_};
+}
+
+awaitable<io_result> timed_stream::write(asio::const_buffer buf, time_point deadline) {
+  expired_ = false;
+  set_deadline(deadline);
+  auto [ec, n] = co_await stream_->write(buf);
+  clear_deadline();
+  co_return io_result{ec, n, ec && expired_};
+}
+
+// A parallel group rather than the `||` operator: it reports the cancelled write's progress,
+// so the caller can go on from where the write stopped.
+awaitable<io_result> timed_stream::write_unless_readable(std::span<const asio::const_buffer> bufs,
+                                                         time_point deadline, bool& readable) {
+  expired_ = false;
+  set_deadline(deadline);
+  auto& socket = stream_->socket();
+  auto [order, wec, wn, rec] = co_await asio::experimental::make_parallel_group(
+                                   asio::async_write(socket, bufs, asio::deferred),
+                                   socket.async_wait(tcp::socket::wait_read, asio::deferred))
+                                   .async_wait(asio::experimental::wait_for_one(), use_nothrow);
+  clear_deadline();
+  readable = order[0] == 1 && !rec;
+  co_return io_result{wec, wn, wec && expired_ && !readable};
+}
+
+} // namespace parallax::proxy::net

@@ -1,0 +1,74 @@
+#pragma once
+// A stream whose every operation has a deadline. The deadline is a plain store that the
+// worker's sweeper checks (no timer syscall per operation); when it passes, the stream's
+// pending operations are cancelled and the caller sees `timed_out`. There is no way to start
+// an operation without one.
+
+#include <boost/asio/buffer.hpp>
+
+#include <chrono>
+#include <span>
+
+#include "proxy/net/asio.hpp"
+#include "proxy/net/connection_registry.hpp"
+#include "proxy/net/stream.hpp"
+
+namespace parallax::proxy::net {
+
+/// Outcome of one timed operation.
+struct io_result {
+  error_code ec;          // the stream's error (operation_aborted when timed out)
+  std::size_t bytes = 0;  // bytes transferred
+  bool timed_out = false; // the deadline passed first
+  /// Whether the operation succeeded in time.
+  [[nodiscard]] bool ok() const noexcept { return !ec && !timed_out; }
+};
+
+/// Timed operations on one stream at a time (rebindable: an upstream exchange moves to a fresh
+/// connection on a retry). Registered with the worker's deadline registry for its lifetime;
+/// force_close() closes the bound stream.
+class timed_stream final : public tracked_connection {
+public:
+  using time_point = clock::time_point;
+
+  /// Tracks deadlines through `registry`; `s` may be bound later.
+  explicit timed_stream(connection_registry& registry, stream* s = nullptr);
+  ~timed_stream() override;
+  timed_stream(const timed_stream&) = delete;
+  timed_stream& operator=(const timed_stream&) = delete;
+
+  /// Binds the stream later operations use (null: none).
+  void bind(stream* s) noexcept { stream_ = s; }
+  /// The bound stream.
+  [[nodiscard]] stream* bound() const noexcept { return stream_; }
+
+  /// Runs the TLS handshake (a no-op for plain streams) by `deadline`.
+  awaitable<io_result> handshake(asio::ssl::stream_base::handshake_type type, time_point deadline);
+  /// Reads at least one byte, or fails, by `deadline`.
+  awaitable<io_result> read_some(asio::mutable_buffer buf, time_point deadline);
+  /// Writes all of `bufs` by `deadline`.
+  awaitable<io_result> write(std::span<const asio::const_buffer> bufs, time_point deadline);
+  /// Writes all of `buf` by `deadline`.
+  awaitable<io_result> write(asio::const_buffer buf, time_point deadline);
+  /// Writes all of `bufs` by `deadline` unless the peer sends something (or closes) first:
+  /// then the write stops, and `bytes` says how much of it was written. Plain TCP only.
+  awaitable<io_result> write_unless_readable(std::span<const asio::const_buffer> bufs,
+                                             time_point deadline, bool& readable);
+  /// Moves the deadline of the operation in progress (a tunnel's activity in one direction
+  /// keeps the other direction's read alive).
+  void extend(time_point deadline) noexcept { set_deadline(deadline); }
+
+  /// `d` from now.
+  static time_point after(clock::duration d) noexcept { return clock::now() + d; }
+
+  void on_deadline() override;
+  void on_drain() override {}
+  void force_close() override;
+
+private:
+  connection_registry& registry_;
+  stream* stream_;
+  bool expired_ = false;
+};
+
+} // namespace parallax::proxy::net

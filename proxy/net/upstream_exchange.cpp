@@ -1,0 +1,356 @@
+#include "proxy/net/upstream_exchange.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include "proxy/net/timed_stream.hpp"
+
+namespace parallax::proxy::net {
+
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+// Largest upstream response head (status line and fields) accepted, live or shadow.
+constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
+
+bool is_eof(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+
+exchange_error connect_error(upstream_error e) {
+  switch (e) {
+  case upstream_error::timeout: return exchange_error::connect_timeout;
+  case upstream_error::tls: return exchange_error::tls;
+  default: return exchange_error::connect_failed;
+  }
+}
+} // namespace
+
+const char* exchange_error_name(exchange_error e) noexcept {
+  switch (e) {
+  case exchange_error::none: return "none";
+  case exchange_error::connect_failed: return "connect failed";
+  case exchange_error::connect_timeout: return "connect timed out";
+  case exchange_error::tls: return "TLS handshake failed";
+  case exchange_error::write_failed: return "closed while the request was written";
+  case exchange_error::write_timeout: return "stopped reading the request (io_timeout)";
+  case exchange_error::reset: return "closed before a response head";
+  case exchange_error::head_timeout: return "no response head within request_timeout";
+  case exchange_error::malformed: return "malformed response";
+  case exchange_error::body_timeout: return "response body stalled (io_timeout)";
+  case exchange_error::body_reset: return "response body broken off";
+  case exchange_error::body_malformed: return "malformed response body";
+  case exchange_error::source_failed: return "request source failed";
+  case exchange_error::sink_failed: return "response sink failed";
+  }
+  return "unknown";
+}
+
+upstream_error upstream_error_of(exchange_error e) noexcept {
+  switch (e) {
+  case exchange_error::connect_failed: return upstream_error::connect_failed;
+  case exchange_error::connect_timeout:
+  case exchange_error::write_timeout:
+  case exchange_error::head_timeout:
+  case exchange_error::body_timeout: return upstream_error::timeout;
+  case exchange_error::tls: return upstream_error::tls;
+  case exchange_error::write_failed:
+  case exchange_error::reset:
+  case exchange_error::body_reset: return upstream_error::reset;
+  case exchange_error::malformed:
+  case exchange_error::body_malformed: return upstream_error::malformed_response;
+  case exchange_error::none:
+  case exchange_error::source_failed:
+  case exchange_error::sink_failed: break;
+  }
+  return upstream_error::none;
+}
+
+std::unique_ptr<char[]> exchange_resources::take_buffer() const {
+  return buffers.take([] { return std::unique_ptr<char[]>(new char[io_buffer_size]); });
+}
+
+std::unique_ptr<http::parser> exchange_resources::take_parser() const {
+  return parsers.take([] {
+    return std::make_unique<http::parser>(http::parser::mode::response, max_response_head_bytes);
+  });
+}
+
+upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_pool& pool)
+    : res_(res), pool_(pool) {}
+
+upstream_exchange::~upstream_exchange() {
+  res_.buffers.give(std::move(buf_));
+  res_.parsers.give(std::move(parser_));
+}
+
+void upstream_exchange::abort() noexcept {
+  if (conn_) conn_->stream().close();
+}
+
+const http::response_head& upstream_exchange::response() const noexcept {
+  return parser_->response();
+}
+
+awaitable<exchange_result> upstream_exchange::run(request_source& source, response_sink& sink,
+                                                  const exchange_options& options) {
+  if (!buf_) buf_ = res_.take_buffer();
+  if (!parser_) parser_ = res_.take_parser();
+  timed_stream io(res_.deadlines); // deadlines of this run's operations; unregistered at the end
+  io_ = &io;
+  exchange_result result;
+  for (int n = 0;; ++n) {
+    bool retry = false;
+    result.error = co_await attempt(source, sink, options, result, retry);
+    if (!retry || n > 0) break;
+    conn_.reset(); // a pooled connection the upstream had closed: once more on a fresh one
+  }
+  io_ = nullptr;
+  if (result.error != exchange_error::none && !result.upgraded) conn_.reset();
+  co_return result;
+}
+
+// One attempt on one connection. `retry` is set when the attempt failed on a pooled connection
+// before the upstream sent anything, with a request that can be written again.
+awaitable<exchange_error> upstream_exchange::attempt(request_source& source, response_sink& sink,
+                                                     const exchange_options& options,
+                                                     exchange_result& result, bool& retry) {
+  const auto& cfg = pool_.config();
+  std::size_t endpoint = 0;
+  if (!conn_) conn_ = pool_.take_idle(endpoint, !source.replayable());
+  if (!conn_) {
+    auto c = co_await pool_.connect(endpoint);
+    if (!c.conn) {
+      result.detail = std::move(c.detail);
+      co_return connect_error(c.error);
+    }
+    conn_ = std::move(c.conn);
+  }
+  io_->bind(&conn_->stream());
+  const bool retryable = conn_->reused() && source.replayable();
+  parser_->reset();
+  parser_->set_head_request(options.head_request);
+  begin_ = end_ = 0;
+  got_bytes_ = false;
+
+  // 1. The request. A TLS connection's readable bytes may be session tickets rather than a
+  // response, so early responses are only watched for on plain connections.
+  bool final_head = false;
+  const bool detect_early = options.detect_early && !conn_->stream().is_tls();
+  if (const auto e = co_await send_request(source, sink, detect_early, result, final_head);
+      e != exchange_error::none) {
+    retry = e == exchange_error::write_failed && retryable && !got_bytes_;
+    co_return e;
+  }
+
+  // 2. The final response head, within request_timeout of the request going out.
+  const auto deadline = timed_stream::after(cfg.request_timeout);
+  while (!final_head) {
+    switch (co_await parse_head(sink, result)) {
+    case head_progress::final_head: final_head = true; continue;
+    case head_progress::failed: co_return result.error;
+    case head_progress::need_more: break;
+    }
+    if (end_ == io_buffer_size) begin_ = end_ = 0; // parse_head consumed everything
+    const auto r =
+        co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+    sink.arrived();
+    if (sink.paced()) co_await sink.pace();
+    if (r.timed_out) co_return exchange_error::head_timeout;
+    if (r.ec) {
+      retry = retryable && !got_bytes_ && result.request_complete;
+      result.detail = r.ec.message();
+      co_return exchange_error::reset;
+    }
+    got_bytes_ = true;
+    end_ += r.bytes;
+  }
+
+  // 3. Upgrade, or the body.
+  const auto& head = parser_->response();
+  if (head.status == 101) {
+    if (!options.allow_upgrade) {
+      result.detail = "unexpected 101";
+      co_return exchange_error::malformed;
+    }
+    result.upgrade_leftover = {buf_.get() + begin_, end_ - begin_};
+    result.upgraded = std::move(conn_);
+    co_return exchange_error::none;
+  }
+  co_return co_await relay_body(sink, result);
+}
+
+namespace {
+// Drops the first `n` bytes of a gathered write (they were written).
+void consume(std::vector<asio::const_buffer>& bufs, std::size_t n) {
+  std::size_t whole = 0;
+  while (whole < bufs.size() && n >= bufs[whole].size()) {
+    n -= bufs[whole].size();
+    ++whole;
+  }
+  bufs.erase(bufs.begin(), bufs.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (!bufs.empty()) bufs.front() += n;
+}
+} // namespace
+
+// Writes the head and the body. With `detect_early`, writes of a request with a body stop when
+// the upstream sends something: a final response that arrives before the request is complete
+// ends the sending (RFC 9110 allows it; the upstream usually closes after it); an interim one
+// is relayed and the writing goes on from where it stopped.
+awaitable<exchange_error> upstream_exchange::send_request(request_source& source,
+                                                          response_sink& sink, bool detect_early,
+                                                          exchange_result& result,
+                                                          bool& final_head) {
+  const auto io_timeout = pool_.config().io_timeout;
+  head_.clear();
+  source.write_head(head_);
+  gather_.clear();
+  gather_.emplace_back(head_.data(), head_.size());
+  auto step = co_await source.next(gather_, false);
+  const bool watch = detect_early && (gather_.size() > 1 || step == source_step::more);
+  for (;;) {
+    if (step == source_step::failed) co_return exchange_error::source_failed;
+    while (!gather_.empty()) {
+      const auto deadline = timed_stream::after(io_timeout);
+      bool readable = false;
+      const auto w = watch ? co_await io_->write_unless_readable(gather_, deadline, readable)
+                           : co_await io_->write(gather_, deadline);
+      if (readable) {
+        consume(gather_, w.bytes);
+        const auto e = co_await check_early(sink, result, false, final_head);
+        if (e != exchange_error::none || final_head) co_return e;
+        continue; // an interim response or part of a head: go on writing
+      }
+      if (w.timed_out) co_return exchange_error::write_timeout;
+      if (w.ec) {
+        result.detail = w.ec.message();
+        if (!watch) co_return exchange_error::write_failed;
+        // The upstream may have answered, then closed: its response is still readable.
+        const auto e = co_await check_early(sink, result, true, final_head);
+        co_return e != exchange_error::none || final_head ? e : exchange_error::write_failed;
+      }
+      gather_.clear();
+    }
+    if (step == source_step::done) {
+      result.request_complete = true;
+      source.sent();
+      co_return exchange_error::none;
+    }
+    step = co_await source.next(gather_, true);
+  }
+}
+
+// Reads what the upstream sent while the request was being written. Sets `final_head` when a
+// final response head is complete; an interim response is relayed.
+awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
+                                                         exchange_result& result, bool write_failed,
+                                                         bool& final_head) {
+  const auto deadline = timed_stream::after(pool_.config().io_timeout);
+  for (;;) {
+    if (end_ == io_buffer_size) begin_ = end_ = 0;
+    const auto r =
+        co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+    sink.arrived();
+    if (!r.ok()) {
+      if (r.timed_out) co_return exchange_error::write_timeout;
+      result.detail = r.ec.message();
+      co_return got_bytes_ ? exchange_error::reset : exchange_error::write_failed;
+    }
+    got_bytes_ = true;
+    end_ += r.bytes;
+    switch (co_await parse_head(sink, result)) {
+    case head_progress::final_head:
+      final_head = true;
+      result.early_response = true;
+      co_return exchange_error::none;
+    case head_progress::failed: co_return result.error;
+    case head_progress::need_more: break;
+    }
+    // A partial head or interim responses: after a failed write, the rest must follow (the
+    // upstream closed); otherwise the request goes on.
+    if (!write_failed) co_return exchange_error::none;
+  }
+}
+
+// Parses buffered response bytes up to the end of a final head, relaying interim responses.
+awaitable<upstream_exchange::head_progress> upstream_exchange::parse_head(response_sink& sink,
+                                                                          exchange_result& result) {
+  while (begin_ < end_) {
+    const auto r = parser_->feed({buf_.get() + begin_, end_ - begin_});
+    if (r.status == http::parse_status::error) {
+      result.detail = parser_->error_reason();
+      result.error = exchange_error::malformed;
+      co_return head_progress::failed;
+    }
+    begin_ += r.consumed;
+    if (r.status == http::parse_status::need_more) break;
+    const auto& head = parser_->response();
+    if (head.status >= 100 && head.status < 200 && head.status != 101) {
+      if (r.status == http::parse_status::head_complete && !co_await sink.interim(head)) {
+        result.error = exchange_error::sink_failed;
+        co_return head_progress::failed;
+      }
+      continue; // the interim message completes; the final response follows
+    }
+    co_return head_progress::final_head; // head_complete, or message_complete if body-less
+  }
+  begin_ = end_ = 0;
+  co_return head_progress::need_more;
+}
+
+// Streams the final response's body into the sink. The head goes with the first body bytes.
+awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
+                                                        exchange_result& result) {
+  const auto io_timeout = pool_.config().io_timeout;
+  const auto& head = parser_->response();
+  bool complete = parser_->message_done();
+  bool first = true;
+  for (;;) {
+    parser_->clear_body();
+    if (!complete) { // also with no bytes: a body-less response completes at its head
+      const auto r = parser_->feed({buf_.get() + begin_, end_ - begin_});
+      if (r.status == http::parse_status::error) {
+        result.detail = parser_->error_reason();
+        co_return exchange_error::body_malformed;
+      }
+      begin_ += r.consumed;
+      complete = r.status == http::parse_status::message_complete;
+    }
+    result.head_delivered = true;
+    if (!co_await sink.deliver(head, parser_->body(), first, complete)) {
+      co_return exchange_error::sink_failed;
+    }
+    first = false;
+    if (complete) break;
+    begin_ = end_ = 0;
+    const auto r = co_await io_->read_some(asio::buffer(buf_.get(), io_buffer_size),
+                                           timed_stream::after(io_timeout));
+    sink.arrived();
+    if (sink.paced()) co_await sink.pace();
+    if (r.timed_out) co_return exchange_error::body_timeout;
+    if (r.ec) {
+      result.detail = r.ec.message();
+      if (!is_eof(r.ec) || parser_->finish().status != http::parse_status::message_complete) {
+        co_return exchange_error::body_reset;
+      }
+      // A close-delimited body ended: the connection is spent.
+      conn_.reset();
+      parser_->clear_body();
+      if (!co_await sink.deliver(head, parser_->body(), false, true)) {
+        co_return exchange_error::sink_failed;
+      }
+      co_return exchange_error::none;
+    }
+    end_ = r.bytes;
+  }
+  // Reused only when both messages ended exactly: bytes past the response (or a request the
+  // upstream did not read to its end) would be taken for the next exchange's.
+  if (conn_ && result.request_complete && head.frame.keep_alive && begin_ == end_ &&
+      !parser_->needs_eof()) {
+    conn_->count_request();
+    pool_.release(std::move(conn_));
+  }
+  co_return exchange_error::none;
+}
+
+} // namespace parallax::proxy::net

@@ -1,0 +1,168 @@
+#pragma once
+// One exchange with an upstream, for the live forwarder and the shadow leg alike: take a
+// pooled connection or connect (DNS included in connect_timeout), write the head and the body,
+// retry once on a pooled connection the upstream had closed, relay 1xx, notice a final
+// response that arrives before the request is complete, read the response into a sink, and
+// give the connection back only when it is clean. Every read and write goes through a timed
+// stream, so none can be started without a deadline. The outcome is one exchange_error, which
+// the callers map to a status, a metric and a log line, each in one place.
+
+#include <boost/asio/buffer.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/message.hpp"
+#include "proxy/http/parser.hpp"
+#include "proxy/net/asio.hpp"
+#include "proxy/net/connection_registry.hpp"
+#include "proxy/net/recycler.hpp"
+#include "proxy/net/upstream_pool.hpp"
+
+namespace parallax::proxy::net {
+
+/// Size of each I/O buffer a worker lends to its exchanges.
+inline constexpr std::size_t io_buffer_size = 16UL * 1024UL;
+
+/// Why an exchange failed: exactly one value per exchange.
+enum class exchange_error {
+  none,
+  connect_failed,  // refused, unreachable, DNS failure, connection cap
+  connect_timeout, // DNS, TCP and TLS not done within connect_timeout
+  tls,             // the TLS handshake failed
+  write_failed,    // the upstream closed or reset while the request was written
+  write_timeout,   // the upstream stopped reading the request for io_timeout
+  reset,           // the upstream closed or reset before a final response head
+  head_timeout,    // no final response head within request_timeout
+  malformed,       // not HTTP, a head over the limit, or an unexpected 101
+  body_timeout,    // the response body stalled for io_timeout after the head
+  body_reset,      // the response body broke off (reset, or EOF before its end)
+  body_malformed,  // the response body's framing was invalid
+  source_failed,   // the request source failed (the client's body: see the source)
+  sink_failed,     // the response sink failed (the client went away or stopped reading)
+};
+
+/// The exchange_error's name, for log lines.
+const char* exchange_error_name(exchange_error e) noexcept;
+/// The upstream_errors_total kind an exchange error counts as (none for source/sink failures).
+upstream_error upstream_error_of(exchange_error e) noexcept;
+
+/// What an exchange borrows from its worker: the deadline sweeper's registry and the recycled
+/// buffers and response parsers (all single-threaded, owned by the worker).
+struct exchange_resources {
+  connection_registry& deadlines;
+  recycler<char[]>& buffers;
+  recycler<http::parser>& parsers;
+
+  /// An I/O buffer of io_buffer_size bytes.
+  [[nodiscard]] std::unique_ptr<char[]> take_buffer() const;
+  /// A response parser accepting the largest response head (256 KiB), reset by the borrower.
+  [[nodiscard]] std::unique_ptr<http::parser> take_parser() const;
+};
+
+/// What a source's body step reached.
+enum class source_step { more, done, failed };
+
+/// Where the request comes from.
+class request_source {
+public:
+  virtual ~request_source() = default;
+  /// Appends the request head to `out` (called again for a retry on a fresh connection).
+  virtual void write_head(std::string& out) = 0;
+  /// Appends the next body bytes as buffers to `out` (framing included). With `wait` false only
+  /// what is at hand (possibly nothing); with `wait` true waits for at least some. The buffers
+  /// stay valid until the next call.
+  virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, bool wait) = 0;
+  /// Whether the whole request can be written again (nothing taken that cannot be replayed).
+  [[nodiscard]] virtual bool replayable() const = 0;
+  /// The whole request was written (once per attempt).
+  virtual void sent() = 0;
+};
+
+/// Where the response goes.
+class response_sink {
+public:
+  virtual ~response_sink() = default;
+  /// An interim response (1xx other than 101); false stops the exchange (sink_failed).
+  virtual awaitable<bool> interim(const http::response_head& head) = 0;
+  /// The final response: `first` with its head, then body pieces; `complete` with the last.
+  /// False stops the exchange (sink_failed).
+  virtual awaitable<bool> deliver(const http::response_head& head,
+                                  const std::vector<std::string_view>& body, bool first,
+                                  bool complete) = 0;
+  /// Upstream bytes just arrived (before they are parsed).
+  virtual void arrived() {}
+  /// Whether pace() must be awaited after each read (the shadow yields to live work).
+  [[nodiscard]] virtual bool paced() const { return false; }
+  /// Awaited after each read when paced().
+  virtual awaitable<void> pace() { co_return; }
+};
+
+/// How one exchange behaves.
+struct exchange_options {
+  bool head_request = false;  // the response to HEAD has no body
+  bool allow_upgrade = false; // a 101 ends the exchange, handing the connection back
+  bool detect_early = true;   // watch for a final response while the body is still written
+};
+
+/// How an exchange ended.
+struct exchange_result {
+  exchange_error error = exchange_error::none;
+  bool head_delivered = false;   // the final head reached the sink: later failures truncate
+  bool request_complete = false; // every request byte was written
+  bool early_response = false;   // the final response came before the request was complete
+  std::unique_ptr<upstream_connection> upgraded; // after a 101 (allow_upgrade)
+  std::string_view upgrade_leftover;             // bytes after the 101 head (exchange's buffer)
+  std::string detail;                            // for the log line
+};
+
+class timed_stream;
+
+/// One request/response with an upstream through `pool`.
+class upstream_exchange {
+public:
+  /// An exchange borrowing from `res`, with connections of `pool`.
+  upstream_exchange(const exchange_resources& res, upstream_pool& pool);
+  ~upstream_exchange();
+  upstream_exchange(const upstream_exchange&) = delete;
+  upstream_exchange& operator=(const upstream_exchange&) = delete;
+
+  /// Runs the exchange to its end. The exchange object must outlive the tunnel of an upgrade
+  /// (upgrade_leftover points into its buffer).
+  awaitable<exchange_result> run(request_source& source, response_sink& sink,
+                                 const exchange_options& options);
+  /// Closes the connection in use (the exchange ends with an error soon after).
+  void abort() noexcept;
+  /// The final response head (valid once delivered).
+  [[nodiscard]] const http::response_head& response() const noexcept;
+
+private:
+  enum class head_progress { need_more, final_head, failed };
+
+  awaitable<exchange_error> attempt(request_source& source, response_sink& sink,
+                                    const exchange_options& options, exchange_result& result,
+                                    bool& retry);
+  awaitable<exchange_error> send_request(request_source& source, response_sink& sink,
+                                         bool detect_early, exchange_result& result,
+                                         bool& final_head);
+  awaitable<exchange_error> check_early(response_sink& sink, exchange_result& result,
+                                        bool write_failed, bool& final_head);
+  awaitable<head_progress> parse_head(response_sink& sink, exchange_result& result);
+  awaitable<exchange_error> relay_body(response_sink& sink, exchange_result& result);
+
+  const exchange_resources& res_;
+  upstream_pool& pool_;
+  std::unique_ptr<upstream_connection> conn_;
+  std::unique_ptr<char[]> buf_;
+  std::unique_ptr<http::parser> parser_;
+  timed_stream* io_ = nullptr; // the run's timed stream, bound to conn_
+  std::size_t begin_ = 0;      // unparsed response bytes are buf_[begin_, end_)
+  std::size_t end_ = 0;
+  bool got_bytes_ = false;                 // the attempt received response bytes
+  std::string head_;                       // the serialized request head, reused
+  std::vector<asio::const_buffer> gather_; // one gathered write, reused
+};
+
+} // namespace parallax::proxy::net

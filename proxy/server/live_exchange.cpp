@@ -1,0 +1,279 @@
+// The forward and relay phases of a client session: the client's request as the upstream
+// exchange's source, the client (and the observer's tap) as its sink, and the WebSocket tunnel.
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/http/serializer.hpp"
+#include "proxy/server/downstream_session.hpp"
+#include "proxy/server/worker.hpp"
+
+namespace parallax::proxy::server {
+
+using namespace asio::experimental::awaitable_operators;
+using net::timed_stream;
+
+namespace {
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view last_chunk = "0\r\n\r\n";
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::uint64_t total_size(const std::vector<std::string_view>& pieces) {
+  std::uint64_t n = 0;
+  for (auto p : pieces)
+    n += p.size();
+  return n;
+}
+} // namespace
+
+/// The client's request: the head as the upstream gets it, then the body as the client sends
+/// it (re-chunked when it came chunked), each piece copied to the tap once sent.
+class downstream_session::live_source final : public net::request_source {
+public:
+  live_source(downstream_session& s, http::body_framing framing, bool expect_continue)
+      : s_(s), framing_(framing), expect_continue_(expect_continue) {}
+
+  void write_head(std::string& out) override {
+    const auto& req = s_.request_parser_.request();
+    http::write_request_head(out, req, {s_.client_ip_, s_.client_.is_tls()}, framing_,
+                             req.frame.content_length.value_or(0));
+  }
+
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out, bool wait) override {
+    auto& parser = s_.request_parser_;
+    if (parser.message_done()) co_return net::source_step::done; // a retried body-less request
+    const auto limit = s_.rt_->cfg->limits.max_request_body_bytes;
+    for (;;) {
+      parser.clear_body();
+      const auto r = parser.feed({s_.buf_.get() + s_.begin_, s_.end_ - s_.begin_});
+      if (r.status == http::parse_status::error) {
+        s_.fault_ = client_fault::malformed_body;
+        co_return net::source_step::failed;
+      }
+      s_.begin_ += r.consumed;
+      if (limit != 0 && parser.body_bytes() > limit) {
+        s_.fault_ = client_fault::body_too_large;
+        co_return net::source_step::failed;
+      }
+      const bool done = r.status == http::parse_status::message_complete;
+      const auto total = total_size(parser.body());
+      if (total > 0 || done) {
+        chunk_line_.clear();
+        const bool chunked = framing_ == http::body_framing::chunked;
+        if (chunked && total > 0) {
+          http::write_chunk_size(chunk_line_, total);
+          out.emplace_back(chunk_line_.data(), chunk_line_.size());
+        }
+        for (auto piece : parser.body())
+          out.emplace_back(piece.data(), piece.size());
+        if (chunked && total > 0) out.emplace_back(crlf.data(), crlf.size());
+        if (chunked && done) out.emplace_back(last_chunk.data(), last_chunk.size());
+        if (s_.tap_ && total > 0) s_.tap_->request_body(parser.body());
+        co_return done ? net::source_step::done : net::source_step::more;
+      }
+      if (!wait) co_return net::source_step::more;
+      if (s_.begin_ == s_.end_) s_.begin_ = s_.end_ = 0;
+      if (expect_continue_) {
+        // The client waits for this before sending its body; the upstream is ready for it.
+        expect_continue_ = false;
+        const asio::const_buffer line(continue_line.data(), continue_line.size());
+        if (!co_await s_.write_client({&line, 1})) {
+          s_.fault_ = client_fault::gone;
+          co_return net::source_step::failed;
+        }
+      }
+      if (!co_await s_.read_client(timed_stream::after(s_.rt_->cfg->limits.client_io_timeout))) {
+        s_.fault_ = client_fault::gone;
+        co_return net::source_step::failed;
+      }
+    }
+  }
+
+  [[nodiscard]] bool replayable() const override {
+    return !s_.request_parser_.request().has_body();
+  }
+
+  void sent() override {
+    if (s_.tap_) s_.tap_->request_complete(); // idempotent: a retried attempt calls it again
+  }
+
+private:
+  downstream_session& s_;
+  http::body_framing framing_;
+  bool expect_continue_;
+  std::string chunk_line_;
+};
+
+/// The client: interim responses, then the final head with the first body bytes, then the body
+/// (chunked for HTTP/1.1 clients when the upstream's had no length), each piece handed to the
+/// tap only after the client has it, so observing never delays the response.
+class downstream_session::live_sink final : public net::response_sink {
+public:
+  live_sink(downstream_session& s, bool keep_alive) : s_(s), client_keep_(keep_alive) {}
+
+  awaitable<bool> interim(const http::response_head& head) override {
+    if (head.status == 100) co_return true; // Expect was answered by the proxy itself
+    s_.out_.clear();
+    http::write_interim_head(s_.out_, head);
+    const asio::const_buffer buf(s_.out_.data(), s_.out_.size());
+    const bool ok = co_await s_.write_client({&buf, 1});
+    if (!ok) s_.fault_ = client_fault::gone;
+    co_return ok;
+  }
+
+  awaitable<bool> deliver(const http::response_head& head,
+                          const std::vector<std::string_view>& body, bool first,
+                          bool complete) override {
+    auto& out = s_.out_;
+    out.clear();
+    if (first) start(head, out);
+    if (complete && s_.tap_) s_.tap_->response_received();
+    const auto total = total_size(body);
+    if (chunked_ && total > 0) http::write_chunk_size(out, total);
+    auto& gather = s_.gather_;
+    gather.clear();
+    if (!out.empty()) gather.emplace_back(out.data(), out.size());
+    for (auto piece : body)
+      gather.emplace_back(piece.data(), piece.size());
+    if (chunked_ && total > 0) gather.emplace_back(crlf.data(), crlf.size());
+    if (chunked_ && complete) gather.emplace_back(last_chunk.data(), last_chunk.size());
+    if (gather.empty()) co_return true;
+    if (!co_await s_.write_client(gather)) {
+      s_.fault_ = client_fault::gone;
+      co_return false;
+    }
+    s_.response_bytes_ += total;
+    if (s_.tap_) {
+      if (first) s_.tap_->response_head(head);
+      if (total > 0) s_.tap_->response_body(body);
+    }
+    co_return true;
+  }
+
+  /// Whether the client connection stays open after this response.
+  [[nodiscard]] bool client_keep() const noexcept { return client_keep_; }
+
+private:
+  // The client's response head: framing chosen for this client.
+  void start(const http::response_head& head, std::string& out) {
+    const auto& req = s_.request_parser_.request();
+    if (s_.tap_) s_.tap_end_ = exchange_end::client_aborted; // until the whole response is out
+    // A request whose body the upstream did not wait for (an early response) leaves unread
+    // bytes behind: the connection cannot carry another request.
+    if (!s_.request_parser_.message_done() || s_.draining_) client_keep_ = false;
+    const bool no_body = req.method == "HEAD" || head.status == 204 || head.status == 304;
+    auto framing = http::body_framing::content_length;
+    if (no_body) {
+      framing = http::body_framing::none;
+    } else if (head.frame.chunked || !head.frame.content_length) {
+      // Chunked or close-delimited upstream bodies go to HTTP/1.1 clients chunked (keeping the
+      // connection); HTTP/1.0 clients get a close-delimited body.
+      if (req.version_minor >= 1) {
+        framing = http::body_framing::chunked;
+      } else {
+        framing = http::body_framing::close_delimited;
+        client_keep_ = false;
+      }
+    }
+    chunked_ = framing == http::body_framing::chunked;
+    http::write_response_head(out, head, framing, head.frame.content_length.value_or(0),
+                              client_keep_, req.version_minor);
+  }
+
+  downstream_session& s_;
+  bool client_keep_;
+  bool chunked_ = false;
+};
+
+// Phases 3 and 4: forward the request to the route's live upstream and relay the response.
+awaitable<downstream_session::outcome> downstream_session::forward(std::size_t route_index) {
+  phase_ = phase::forward;
+  auto& req = request_parser_.request();
+  const auto& route = rt_->cfg->routes[route_index];
+  const bool websocket =
+      request_parser_.upgrade() && req.frame.upgrade &&
+      http::list_contains(req.headers.find(http::field::upgrade).value_or(""), "websocket");
+  // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
+  const bool other_upgrade = request_parser_.upgrade() && !websocket;
+  if (!websocket) req.frame.upgrade = false;
+  if (auto* observer = worker_.observer(); observer != nullptr && !websocket) {
+    tap_ = observer->begin({route_index, &req, client_ip_, client_.is_tls()});
+    tap_end_ = exchange_end::live_error; // until the live response head arrives
+  }
+  const auto framing = req.frame.chunked          ? http::body_framing::chunked
+                       : req.frame.content_length ? http::body_framing::content_length
+                                                  : http::body_framing::none;
+  const bool expect_continue = req.expect_continue && req.has_body();
+  // Expect is answered here: the upstream sees the body arrive directly.
+  req.headers.remove(http::field::expect);
+
+  net::upstream_exchange exchange(worker_.resources(), worker_.pool(route.upstream));
+  live_source source(*this, framing, expect_continue);
+  live_sink sink(*this, req.frame.keep_alive && !other_upgrade);
+  net::exchange_options options;
+  options.head_request = req.method == "HEAD";
+  options.allow_upgrade = websocket;
+  active_ = &exchange;
+  auto result = co_await exchange.run(source, sink, options);
+  active_ = nullptr;
+  const int status = result.head_delivered || result.upgraded ? exchange.response().status : 0;
+  if (result.error != net::exchange_error::none) {
+    co_return co_await finish_failed(result.error, result, route.upstream, status);
+  }
+  if (result.upgraded) {
+    co_return co_await tunnel(exchange.response(), *result.upgraded, result.upgrade_leftover);
+  }
+  tap_end_ = exchange_end::complete;
+  if (result.early_response) tap_end_ = exchange_end::live_error; // the request was not whole
+  finish_exchange(status);
+  co_return sink.client_keep() ? outcome::keep_alive : outcome::close;
+}
+
+// A 101 from the upstream: both directions are copied until either side closes or both are
+// silent for idle_timeout (activity either way keeps the other direction's read alive).
+awaitable<downstream_session::outcome> downstream_session::tunnel(const http::response_head& head,
+                                                                  net::upstream_connection& up,
+                                                                  std::string_view leftover) {
+  phase_ = phase::tunnel;
+  out_.clear();
+  http::write_response_head(out_, head, http::body_framing::none, 0, true, 1);
+  gather_.clear();
+  gather_.emplace_back(out_.data(), out_.size());
+  if (!leftover.empty()) gather_.emplace_back(leftover.data(), leftover.size());
+  const bool written = co_await write_client(gather_);
+  finish_exchange(101);
+  tap_end_ = exchange_end::complete;
+  const auto idle = rt_->cfg->limits.idle_timeout;
+  net::timed_stream up_io(worker_.registry(), &up.stream());
+  bool open = written;
+  if (open && begin_ < end_) {
+    const auto w = co_await up_io.write(asio::buffer(buf_.get() + begin_, end_ - begin_),
+                                        timed_stream::after(idle));
+    open = w.ok();
+  }
+  begin_ = end_ = 0;
+  if (open) {
+    auto up_buf = worker_.resources().take_buffer();
+    auto pump = [this, idle, &up_io](timed_stream& from, timed_stream& to,
+                                     char* buffer) -> awaitable<void> {
+      for (;;) {
+        const auto r = co_await from.read_some(asio::buffer(buffer, io_buffer_size),
+                                               timed_stream::after(idle));
+        if (!r.ok()) co_return;
+        const auto w = co_await to.write(asio::buffer(buffer, r.bytes), timed_stream::after(idle));
+        if (!w.ok()) co_return;
+        client_io_.extend(timed_stream::after(idle));
+        up_io.extend(timed_stream::after(idle));
+      }
+    };
+    co_await (pump(client_io_, up_io, buf_.get()) || pump(up_io, client_io_, up_buf.get()));
+    worker_.resources().buffers.give(std::move(up_buf));
+  }
+  up.stream().close();
+  closed_ = true;
+  client_.close();
+  co_return outcome::close;
+}
+
+} // namespace parallax::proxy::server
