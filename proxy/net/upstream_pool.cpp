@@ -118,13 +118,18 @@ std::uint64_t upstream_pool::open_connections() const noexcept {
 
 namespace {
 // One lookup's answer, shared by the resolver's handler and the connect waiting for it: the
-// waiter may give up (deadline) or be destroyed (shutdown) before the answer comes.
+// waiter may give up (deadline) or be destroyed (shutdown) before the answer comes, and a
+// resolver may keep its handler after the event loop is gone, so the state owns no I/O object.
 struct lookup {
-  explicit lookup(asio::io_context& io) : wake(io) {}
-  asio::steady_timer wake;
   bool done = false;
   error_code ec;
-  std::vector<tcp::endpoint> found;
+  asio::steady_timer* waiter = nullptr; // the waiting connect's timer, while it waits
+};
+
+// Forgets the waiter's timer when its coroutine frame goes (also when destroyed suspended).
+struct waiter_guard {
+  lookup& state;
+  ~waiter_guard() { state.waiter = nullptr; }
 };
 } // namespace
 
@@ -133,8 +138,11 @@ struct lookup {
 // the endpoint's addresses.
 awaitable<error_code> upstream_pool::resolve(const std::shared_ptr<endpoint_state>& ep,
                                              clock::time_point deadline) {
-  auto state = std::make_shared<lookup>(ioc_);
-  state->wake.expires_at(deadline);
+  auto state = std::make_shared<lookup>();
+  asio::steady_timer wake(ioc_);
+  wake.expires_at(deadline);
+  state->waiter = &wake;
+  const waiter_guard guard{*state};
   resolver_->resolve(ioc_, ep->addr.host, ep->addr.port,
                      [state, ep](error_code ec, std::vector<tcp::endpoint> found) {
                        state->done = true;
@@ -143,9 +151,9 @@ awaitable<error_code> upstream_pool::resolve(const std::shared_ptr<endpoint_stat
                          ep->resolved = std::move(found);
                          ep->resolved_at = clock::now();
                        }
-                       state->wake.cancel();
+                       if (state->waiter != nullptr) state->waiter->cancel();
                      });
-  if (!state->done) co_await state->wake.async_wait(use_nothrow);
+  if (!state->done) co_await wake.async_wait(use_nothrow);
   if (!state->done) co_return asio::error::timed_out;
   co_return state->ec;
 }

@@ -43,6 +43,11 @@ public:
   void set_observer_factory(std::function<std::unique_ptr<exchange_observer>(worker&)> factory) {
     observer_factory_ = std::move(factory);
   }
+  /// Looks up upstream names through `r` instead of the system resolver (before start()).
+  void set_resolver(const std::shared_ptr<net::name_resolver>& r) {
+    for (auto& w : workers_)
+      w->set_resolver(r);
+  }
   /// Server-wide state and metrics.
   server_state& state() noexcept { return state_; }
   /// The configuration being served.
