@@ -20,16 +20,7 @@ void schema_builder::read_listeners(const field& f, config& out) {
     if (!s.valid()) continue;
     listener l;
     std::optional<field> address_field;
-    if (auto name_field = s.require("name")) {
-      if (auto v = name(*name_field)) {
-        const auto [it, inserted] = seen.emplace(*v, name_field->pos.line);
-        if (!inserted)
-          fail(name_field->pos, name_field->path,
-               "duplicate listener name " + quote_text(*v) + " (first at line " +
-                   std::to_string(it->second) + ")");
-        l.name = *v;
-      }
-    }
+    if (auto v = s.require("name")) assign(l.name, unique_name(*v, seen, "listener"));
     if ((address_field = s.require("address"))) {
       if (auto v = host_port(*address_field, true)) {
         l.addr = *v;
@@ -74,11 +65,7 @@ void schema_builder::read_admin(const field& f, config& out) {
 
 void schema_builder::read_workers(const field& f, config& out) {
   constexpr std::int64_t max_workers = 1024;
-  if (!f.node.IsScalar()) {
-    fail_type(f, "auto or an integer >= 1");
-    return;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "auto or an integer >= 1");
   if (!value) return;
   if (*value == "auto") {
     out.workers = 0;

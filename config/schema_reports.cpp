@@ -20,14 +20,8 @@ void schema_builder::read_reports(const field& f, reports& out) {
   if (auto v = s.get("summary")) read_summary(*v, out.summary);
   if (auto v = s.get("redact")) read_redaction(*v, out.redact);
   if (auto v = s.get("endpoints")) {
-    const auto endpoint = [&](const field& item) -> std::optional<std::string> {
-      auto value = text(item);
-      if (!value) return std::nullopt;
-      if (auto error = check_endpoint_template(*value)) {
-        fail(item.pos, item.path, std::move(*error));
-        return std::nullopt;
-      }
-      return value;
+    const auto endpoint = [&](const field& item) {
+      return checked_text(item, check_endpoint_template);
     };
     assign(out.endpoints, list(*v, false, endpoint));
   }
@@ -62,8 +56,7 @@ void schema_builder::read_summary(const field& f, summary_output& out) {
 void schema_builder::read_redaction(const field& f, redaction& out) {
   section s(*this, f, {"headers", "json_fields", "query_params"});
   if (!s.valid()) return;
-  if (auto v = s.get("headers"))
-    assign(out.headers, list(*v, false, [&](const field& item) { return header_name(item); }));
+  if (auto v = s.get("headers")) assign(out.headers, header_names(*v));
   if (auto v = s.get("json_fields")) {
     const auto json_field = [&](const field& item) -> std::optional<std::string> {
       auto value = non_empty_text(item);

@@ -29,16 +29,7 @@ void schema_builder::read_routes(const field& f, config& out) {
 void schema_builder::read_route(const field& f, std::map<std::string, int>& seen, route& out) {
   section s(*this, f, {"name", "match", "upstream", "mirror"});
   if (!s.valid()) return;
-  if (auto v = s.require("name")) {
-    if (auto route_name = name(*v)) {
-      const auto [it, inserted] = seen.emplace(*route_name, v->pos.line);
-      if (!inserted)
-        fail(v->pos, v->path,
-             "duplicate route name " + quote_text(*route_name) + " (first at line " +
-                 std::to_string(it->second) + ")");
-      out.name = *route_name;
-    }
-  }
+  if (auto v = s.require("name")) assign(out.name, unique_name(*v, seen, "route"));
   if (auto v = s.get("match")) read_match(*v, out.match);
   if (auto v = s.require("upstream")) {
     if (auto target = non_empty_text(*v)) {
@@ -76,8 +67,7 @@ void schema_builder::read_match(const field& f, route_match& out) {
             : *exact;
     fail(later.pos, later.path, "path_prefix and path_exact cannot both be given");
   }
-  if (auto v = s.get("methods"))
-    assign(out.methods, list(*v, true, [&](const field& item) { return method(item); }));
+  if (auto v = s.get("methods")) assign(out.methods, methods(*v));
   if (auto v = s.get("host")) {
     if (auto host = non_empty_text(*v)) {
       const bool bracketed = host->front() == '[' && host->back() == ']';
@@ -143,8 +133,7 @@ void schema_builder::read_mirror(const field& f, const route& owner, mirror_poli
   }
   if (auto v = s.require("percent")) assign(out.percent, number(*v, 0, 100));
   if (auto v = s.get("sample_by")) assign(out.sample_by, read_sample_by(*v));
-  if (auto v = s.get("methods"))
-    assign(out.methods, list(*v, true, [&](const field& item) { return method(item); }));
+  if (auto v = s.get("methods")) assign(out.methods, methods(*v));
   constexpr double any_number = std::numeric_limits<double>::max();
   if (auto v = s.get("max_rps")) assign(out.max_rps, number(*v, 0, any_number));
   if (auto v = s.get("max_inflight"))
@@ -238,9 +227,7 @@ void schema_builder::read_rewrite(const field& f, rewrite_policy& out) {
     }
   }
   if (auto v = s.get("set_headers")) read_header_values(*v, out.set_headers);
-  if (auto v = s.get("remove_headers"))
-    assign(out.remove_headers,
-           list(*v, false, [&](const field& item) { return header_name(item); }));
+  if (auto v = s.get("remove_headers")) assign(out.remove_headers, header_names(*v));
 }
 
 void schema_builder::read_compare(const field& f, compare_policy& out) {
@@ -271,14 +258,13 @@ void schema_builder::read_header_compare(const field& f, header_compare& out) {
   if (!s.valid()) return;
   const auto ignore = s.get("ignore");
   const auto include = s.get("include");
-  const auto names = [&](const field& item) { return header_name(item); };
   if (ignore && include) {
     fail(include->pos, include->path, "ignore and include cannot both be given");
     return;
   }
-  if (ignore) assign(out.ignore, list(*ignore, false, names));
+  if (ignore) assign(out.ignore, header_names(*ignore));
   if (include) {
-    if (auto value = list(*include, false, names)) {
+    if (auto value = header_names(*include)) {
       out.include = *value;
       out.include_given = true;
       out.ignore.clear(); // only `include` applies; keep the struct unambiguous
@@ -291,15 +277,7 @@ void schema_builder::read_body_compare(const field& f, body_compare& out) {
             {"enabled", "max_bytes", "ignore", "unordered_arrays", "numeric_tolerance",
              "null_equals_missing"});
   if (!s.valid()) return;
-  const auto pattern = [&](const field& item) -> std::optional<std::string> {
-    auto value = text(item);
-    if (!value) return std::nullopt;
-    if (auto error = check_pointer_pattern(*value)) {
-      fail(item.pos, item.path, std::move(*error));
-      return std::nullopt;
-    }
-    return value;
-  };
+  const auto pattern = [&](const field& item) { return checked_text(item, check_pointer_pattern); };
   if (auto v = s.get("enabled")) assign(out.enabled, boolean(*v));
   if (auto v = s.get("max_bytes")) assign(out.max_bytes, size(*v, 0));
   if (auto v = s.get("ignore")) assign(out.ignore, list(*v, false, pattern));

@@ -52,6 +52,19 @@ scale_status scale_decimal(std::string_view number, std::uint64_t unit, std::uin
   return scale_status::ok;
 }
 
+/// The first error `check` gives for a "/"-separated segment of `path` (after its leading "/").
+template <class Check>
+std::optional<std::string> first_segment_error(std::string_view path, Check check) {
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (auto error = check(path.substr(start, end - start))) return error;
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 /// Splits "1.5MiB" into "1.5" and "MiB".
 std::pair<std::string_view, std::string_view> split_unit(std::string_view text) {
   std::size_t i = 0;
@@ -291,30 +304,21 @@ std::optional<std::string> parse_address(std::string_view text, bool allow_port_
 std::optional<std::string> check_pointer_pattern(std::string_view text) {
   if (text.empty() || text.front() != '/')
     return "JSON Pointer patterns must start with \"/\", got " + quote_text(text);
-  std::size_t start = 1;
-  while (start <= text.size()) {
-    std::size_t end = text.find('/', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view segment = text.substr(start, end - start);
+  return first_segment_error(text, [&](std::string_view segment) -> std::optional<std::string> {
     if (segment.find('*') != std::string_view::npos && segment != "*" && segment != "**")
       return "\"*\" and \"**\" must be whole segments in " + quote_text(text);
     for (std::size_t i = 0; i < segment.size(); ++i)
       if (segment[i] == '~' &&
           (i + 1 >= segment.size() || (segment[i + 1] != '0' && segment[i + 1] != '1')))
         return "\"~\" must be followed by 0 or 1 in " + quote_text(text);
-    start = end + 1;
-  }
-  return std::nullopt;
+    return std::nullopt;
+  });
 }
 
 std::optional<std::string> check_endpoint_template(std::string_view text) {
   if (text.empty() || text.front() != '/')
     return "endpoint templates must start with \"/\", got " + quote_text(text);
-  std::size_t start = 1;
-  while (start <= text.size()) {
-    std::size_t end = text.find('/', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view segment = text.substr(start, end - start);
+  return first_segment_error(text, [&](std::string_view segment) -> std::optional<std::string> {
     const bool has_brace = segment.find_first_of("{}") != std::string_view::npos;
     if (has_brace) {
       const bool placeholder =
@@ -324,9 +328,8 @@ std::optional<std::string> check_endpoint_template(std::string_view text) {
       if (!placeholder)
         return "placeholders must be whole path segments like {id}, got " + quote_text(text);
     }
-    start = end + 1;
-  }
-  return std::nullopt;
+    return std::nullopt;
+  });
 }
 
 } // namespace parallax::config::detail

@@ -128,11 +128,28 @@ std::optional<std::string> yaml_walker::text(const field& f) {
     return std::nullopt;
   }
   std::string out;
-  if (auto error = expand_env(f.node.Scalar(), out)) {
-    fail(f.pos, f.path, std::move(*error));
+  if (failed(f, expand_env(f.node.Scalar(), out))) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> yaml_walker::scalar_text(const field& f, std::string_view expected) {
+  if (!f.node.IsScalar()) {
+    fail_type(f, expected);
     return std::nullopt;
   }
-  return out;
+  return text(f);
+}
+
+std::optional<std::string> yaml_walker::checked_text(const field& f, text_check check) {
+  auto value = text(f);
+  if (!value || failed(f, check(*value))) return std::nullopt;
+  return value;
+}
+
+bool yaml_walker::failed(const field& f, std::optional<std::string> error) {
+  if (!error) return false;
+  fail(f.pos, f.path, std::move(*error));
+  return true;
 }
 
 std::optional<std::string> yaml_walker::non_empty_text(const field& f) {
@@ -145,11 +162,7 @@ std::optional<std::string> yaml_walker::non_empty_text(const field& f) {
 }
 
 std::optional<bool> yaml_walker::boolean(const field& f) {
-  if (!f.node.IsScalar()) {
-    fail_type(f, "true or false");
-    return std::nullopt;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "true or false");
   if (!value) return std::nullopt;
   if (*value == "true" || *value == "True" || *value == "TRUE") return true;
   if (*value == "false" || *value == "False" || *value == "FALSE") return false;
@@ -159,11 +172,7 @@ std::optional<bool> yaml_walker::boolean(const field& f) {
 
 std::optional<std::int64_t> yaml_walker::integer(const field& f, std::int64_t min,
                                                  std::int64_t max) {
-  if (!f.node.IsScalar()) {
-    fail_type(f, "an integer");
-    return std::nullopt;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "an integer");
   if (!value) return std::nullopt;
   return integer_value(f, *value, min, max, "an integer");
 }
@@ -193,11 +202,7 @@ std::optional<std::int64_t> yaml_walker::integer_value(const field& f, const std
 }
 
 std::optional<double> yaml_walker::number(const field& f, double min, double max) {
-  if (!f.node.IsScalar()) {
-    fail_type(f, "a number");
-    return std::nullopt;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "a number");
   if (!value) return std::nullopt;
   // YAML 1.2 core decimal: [-+]? ( digits [. digits*] | . digits ) [ [eE] [-+]? digits ]
   std::string_view s = *value;
@@ -243,17 +248,10 @@ std::optional<double> yaml_walker::number(const field& f, double min, double max
 }
 
 std::optional<duration> yaml_walker::time_span(const field& f, duration min) {
-  if (!f.node.IsScalar()) {
-    fail_type(f, "a duration like 5s");
-    return std::nullopt;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "a duration like 5s");
   if (!value) return std::nullopt;
   duration parsed{};
-  if (auto error = parse_duration(*value, parsed)) {
-    fail(f.pos, f.path, std::move(*error));
-    return std::nullopt;
-  }
+  if (failed(f, parse_duration(*value, parsed))) return std::nullopt;
   if (parsed < min) {
     fail(f.pos, f.path, "must be at least " + duration_text(min) + ", got " + *value);
     return std::nullopt;
@@ -262,17 +260,10 @@ std::optional<duration> yaml_walker::time_span(const field& f, duration min) {
 }
 
 std::optional<std::uint64_t> yaml_walker::size(const field& f, std::uint64_t min) {
-  if (!f.node.IsScalar()) {
-    fail_type(f, "a size like 64KiB");
-    return std::nullopt;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "a size like 64KiB");
   if (!value) return std::nullopt;
   std::uint64_t parsed = 0;
-  if (auto error = parse_size(*value, parsed)) {
-    fail(f.pos, f.path, std::move(*error));
-    return std::nullopt;
-  }
+  if (failed(f, parse_size(*value, parsed))) return std::nullopt;
   if (parsed < min) {
     fail(f.pos, f.path, "must be at least " + std::to_string(min) + " bytes, got " + *value);
     return std::nullopt;
@@ -281,37 +272,31 @@ std::optional<std::uint64_t> yaml_walker::size(const field& f, std::uint64_t min
 }
 
 std::optional<address> yaml_walker::host_port(const field& f, bool allow_port_zero) {
-  if (!f.node.IsScalar()) {
-    fail_type(f, "an address like 127.0.0.1:8080");
-    return std::nullopt;
-  }
-  const auto value = text(f);
+  const auto value = scalar_text(f, "an address like 127.0.0.1:8080");
   if (!value) return std::nullopt;
   address parsed;
-  if (auto error = parse_address(*value, allow_port_zero, parsed)) {
-    fail(f.pos, f.path, std::move(*error));
-    return std::nullopt;
-  }
+  if (failed(f, parse_address(*value, allow_port_zero, parsed))) return std::nullopt;
   return parsed;
 }
 
-std::optional<std::string> yaml_walker::header_name(const field& f) {
-  const auto value = text(f);
-  if (!value) return std::nullopt;
-  if (!is_token(*value)) {
-    fail(f.pos, f.path, "not a valid HTTP header name: " + quote_text(*value));
+std::optional<std::string> yaml_walker::token(const field& f, std::string_view what) {
+  auto value = text(f);
+  if (value && !is_token(*value)) {
+    fail(f.pos, f.path, "not a valid " + std::string(what) + ": " + quote_text(*value));
     return std::nullopt;
   }
+  return value;
+}
+
+std::optional<std::string> yaml_walker::header_name(const field& f) {
+  const auto value = token(f, "HTTP header name");
+  if (!value) return std::nullopt;
   return to_lower(*value);
 }
 
 std::optional<std::string> yaml_walker::method(const field& f) {
-  const auto value = text(f);
+  const auto value = token(f, "HTTP method");
   if (!value) return std::nullopt;
-  if (!is_token(*value)) {
-    fail(f.pos, f.path, "not a valid HTTP method: " + quote_text(*value));
-    return std::nullopt;
-  }
   return to_upper(*value);
 }
 
@@ -325,6 +310,26 @@ std::optional<std::string> yaml_walker::name(const field& f) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<std::string>
+yaml_walker::unique_name(const field& f, std::map<std::string, int>& seen, std::string_view kind) {
+  auto value = name(f);
+  if (!value) return std::nullopt;
+  const auto [it, inserted] = seen.emplace(*value, f.pos.line);
+  if (!inserted)
+    fail(f.pos, f.path,
+         "duplicate " + std::string(kind) + " name " + quote_text(*value) + " (first at line " +
+             std::to_string(it->second) + ")");
+  return value;
+}
+
+std::optional<std::vector<std::string>> yaml_walker::header_names(const field& f) {
+  return list(f, false, [&](const field& item) { return header_name(item); });
+}
+
+std::optional<std::vector<std::string>> yaml_walker::methods(const field& f) {
+  return list(f, true, [&](const field& item) { return method(item); });
 }
 
 } // namespace parallax::config::detail

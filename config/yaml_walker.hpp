@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,18 @@ public:
   /// A string scalar with ${ENV} references expanded.
   std::optional<std::string> text(const field& f);
 
+  /// The expanded text of a scalar; anything else is "expected `expected`, got ...".
+  std::optional<std::string> scalar_text(const field& f, std::string_view expected);
+
+  /// A value_grammar check of a text: an error message, or nothing when the text is valid.
+  using text_check = std::optional<std::string> (*)(std::string_view);
+
+  /// A string that passes `check` (its message is the error otherwise).
+  std::optional<std::string> checked_text(const field& f, text_check check);
+
+  /// Records `error` at `f` when there is one; true if it did.
+  bool failed(const field& f, std::optional<std::string> error);
+
   /// A string that must not be empty.
   std::optional<std::string> non_empty_text(const field& f);
 
@@ -107,10 +120,24 @@ public:
   /// An HTTP method, upper-cased.
   std::optional<std::string> method(const field& f);
 
+  /// A list (possibly empty) of HTTP header names, lower-cased.
+  std::optional<std::vector<std::string>> header_names(const field& f);
+
+  /// A non-empty list of HTTP methods, upper-cased.
+  std::optional<std::vector<std::string>> methods(const field& f);
+
   /// A listener/upstream/route name.
   std::optional<std::string> name(const field& f);
 
+  /// A name (see `name`); one already in `seen` (name -> line of first use) is reported as a
+  /// duplicate KIND name, and returned all the same.
+  std::optional<std::string> unique_name(const field& f, std::map<std::string, int>& seen,
+                                         std::string_view kind);
+
 private:
+  /// An HTTP token (RFC 9110); `what` names it in the error.
+  std::optional<std::string> token(const field& f, std::string_view what);
+
   std::string file_;
   std::vector<load_error> errors_;
 };
