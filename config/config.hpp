@@ -1,6 +1,6 @@
 #pragma once
-// Plain, immutable configuration structs (config.md). Built only by loader.cpp; everything
-// else reads a shared `std::shared_ptr<const config>` snapshot so a reload can swap it
+// Plain, immutable configuration structs (config.md). Built only by the loader (config/);
+// everything else reads a shared `std::shared_ptr<const config>` snapshot so a reload can swap it
 // without touching in-flight requests.
 
 #include <chrono>

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,9 +23,11 @@ namespace parallax::test {
 class running_proxy {
 public:
   /// Loads `yaml` after replacing each `{name}` key of `vars` by its value, then starts.
+  /// `prepare` runs on the server before it starts (e.g. to set a resolver).
   explicit running_proxy(std::string yaml,
                          const std::vector<std::pair<std::string, std::string>>& vars = {},
-                         mirror::queue_limits limits = {}) {
+                         mirror::queue_limits limits = {},
+                         const std::function<void(proxy::server::server&)>& prepare = {}) {
     for (const auto& [key, value] : vars) {
       const std::string needle = "{" + key + "}";
       for (auto pos = yaml.find(needle); pos != std::string::npos; pos = yaml.find(needle)) {
@@ -41,6 +44,7 @@ public:
     engine_ = std::make_unique<mirror::engine>(result.cfg, limits);
     server_ = std::make_unique<proxy::server::server>(result.cfg);
     engine_->attach(*server_);
+    if (prepare) prepare(*server_);
     server_->start();
   }
   ~running_proxy() { stop(); }
