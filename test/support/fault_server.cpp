@@ -24,7 +24,8 @@ using clock = socket_stream::clock;
 constexpr std::size_t piece_size = std::size_t{64} * 1024;
 
 // Bytes no HTTP/1.x parser accepts as a status line.
-constexpr std::string_view garbage_bytes = "SSH-2.0-OpenSSH_9.6\r\n\x01\x02\x03 not http at all\r\n\r\n";
+constexpr std::string_view garbage_bytes =
+    "SSH-2.0-OpenSSH_9.6\r\n\x01\x02\x03 not http at all\r\n\r\n";
 
 // The final response head of `plan`, with Content-Length framing.
 std::string final_head(const fault_plan& plan) {
@@ -86,6 +87,7 @@ public:
                               {"Content-Length", std::to_string(body.size())}});
       server_.count_fault(id_);
       if (!write(head + body)) break;
+      if (!plan_.linger) break; // closed below, with the rest of the request unread
       // Lingering close (RFC 9112 9.6): stop sending, then read and drop what the client still
       // sends until it closes, so the answer is not destroyed by a reset.
       stream_.shutdown_write();
@@ -138,7 +140,8 @@ public:
     case fault::close_delimited:
       if (!read_request()) break;
       if (!write("HTTP/1.0 " + std::to_string(plan_.status) + " " +
-                 std::string(reason_phrase(plan_.status)) + "\r\nContent-Type: text/plain\r\n\r\n") ||
+                 std::string(reason_phrase(plan_.status)) +
+                 "\r\nContent-Type: text/plain\r\n\r\n") ||
           !write_body(0, plan_.body_bytes)) {
         break;
       }

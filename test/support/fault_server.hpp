@@ -43,13 +43,17 @@ const char* to_string(fault kind);
 // check they arrived intact (see pattern_bytes()).
 struct fault_plan {
   fault kind = fault::respond;
-  int status = 200;                               // final status of the responses it sends
-  std::uint64_t body_bytes = 64;                  // body length of the final response
-  std::uint64_t partial_body = 16;                // body bytes sent before a mid-body fault
-  std::uint64_t extra_bytes = 32;                 // extra_bytes: bytes beyond Content-Length
-  std::size_t head_bytes = 300 * 1024;            // oversized_head: size of the head sent
-  std::size_t interim_count = 100;                // interim_responses: how many
-  std::chrono::milliseconds byte_interval{20};    // slow_head: pause between head bytes
+  int status = 200;                            // final status of the responses it sends
+  std::uint64_t body_bytes = 64;               // body length of the final response
+  std::uint64_t partial_body = 16;             // body bytes sent before a mid-body fault
+  std::uint64_t extra_bytes = 32;              // extra_bytes: bytes beyond Content-Length
+  std::size_t head_bytes = 300 * 1024;         // oversized_head: size of the head sent
+  std::size_t interim_count = 100;             // interim_responses: how many
+  std::chrono::milliseconds byte_interval{20}; // slow_head: pause between head bytes
+  // early_final_response: after answering, read and drop what the peer still sends until it
+  // closes (lingering close, RFC 9112 9.6); false: close at once, which resets the connection
+  // when request bytes are still unread.
+  bool linger = true;
   // reset_mid_body, extra_bytes: wait for release() before the fault (the RST, or the extra
   // bytes), so a test can see the first part arrive before it; the wait ends at `hold` too.
   bool wait_for_release = false;
@@ -61,13 +65,13 @@ struct fault_plan {
 
 // Per-connection counters of a fault_server.
 struct fault_connection_stats {
-  std::uint64_t id = 0;             // 1-based accept order
-  fault kind = fault::respond;      // the behaviour it was given
-  std::size_t requests = 0;         // request heads received on it
-  std::uint64_t bytes_read = 0;     // bytes received on it
-  std::uint64_t bytes_written = 0;  // bytes sent on it
-  bool open = true;                 // false once the server closed it
-  bool peer_closed = false;         // the peer closed or reset it (seen by a read or a poll)
+  std::uint64_t id = 0;            // 1-based accept order
+  fault kind = fault::respond;     // the behaviour it was given
+  std::size_t requests = 0;        // request heads received on it
+  std::uint64_t bytes_read = 0;    // bytes received on it
+  std::uint64_t bytes_written = 0; // bytes sent on it
+  bool open = true;                // false once the server closed it
+  bool peer_closed = false;        // the peer closed or reset it (seen by a read or a poll)
 };
 
 // A snapshot of a fault_server's counters.

@@ -484,6 +484,14 @@ TEST(FaultServerTest, AnswersEarlyWhileTheBodyIsStillComing) {
   EXPECT_TRUE(client.send(std::string(64 * 1024, 'b'))); // lingering: still read and dropped
   client.close();
   EXPECT_TRUE(server.wait_for_open_at_most(0, 5s));
+
+  fault_plan abrupt = plan_of(fault::early_final_response);
+  abrupt.linger = false;
+  fault_server abrupt_server(abrupt);
+  raw_client other = connected_client(abrupt_server.port());
+  ASSERT_TRUE(other.send("PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npart"));
+  ASSERT_TRUE(abrupt_server.wait_for_open_at_most(0, 5s)); // closed without waiting for the body
+  EXPECT_EQ(other.read_response().status, 413);
 }
 
 TEST(FaultServerTest, MalformedAnswersAreWhatTheySayTheyAre) {
