@@ -1,4 +1,5 @@
-// Self-tests of the loopback test support: backend, raw client, throwaway PKI, child process.
+// Self-tests of the loopback test support: backend, fault server, raw client, throwaway PKI,
+// child process.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -6,6 +7,7 @@
 #include <system_error>
 
 #include "test/support/blackhole_server.hpp"
+#include "test/support/fault_server.hpp"
 #include "test/support/gate.hpp"
 #include "test/support/http_backend.hpp"
 #include "test/support/process.hpp"
@@ -374,6 +376,161 @@ TEST(LoopbackPortsTest, NeverAcceptingBlackholeTimesOutConnects) {
   raw_client client(300ms);
   EXPECT_FALSE(client.connect(hole.port()));
   EXPECT_NE(client.last_error().find("timed out"), std::string::npos) << client.last_error();
+}
+
+fault_plan plan_of(fault kind) {
+  fault_plan plan;
+  plan.kind = kind;
+  return plan;
+}
+
+TEST(FaultServerTest, RespondsOnKeepAliveAndCountsPerConnection) {
+  fault_server server(plan_of(fault::respond));
+  raw_client client = connected_client(server.port());
+  for (int i = 0; i < 2; ++i) {
+    const auto response = client.round_trip(raw_client::request("POST", "/", {}, "12345"));
+    ASSERT_TRUE(response.ok()) << response.error;
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, pattern_bytes(0, 64));
+  }
+  client.close();
+  ASSERT_TRUE(server.wait_for_open_at_most(0, 5s));
+  const auto connections = server.connections();
+  ASSERT_EQ(connections.size(), 1u);
+  EXPECT_EQ(connections[0].requests, 2u);
+  EXPECT_TRUE(connections[0].peer_closed);
+  EXPECT_FALSE(connections[0].open);
+  EXPECT_GT(server.stats().bytes_read, 10u);
+}
+
+TEST(FaultServerTest, HoldsUnreadConnectionUntilPeerCloses) {
+  fault_server server(plan_of(fault::never_read));
+  raw_client client = connected_client(server.port());
+  ASSERT_TRUE(client.send(raw_client::request("GET", "/")));
+  ASSERT_TRUE(server.wait_for_faults(1, 5s));
+  EXPECT_FALSE(server.wait_for_open_at_most(0, 100ms)); // held
+  client.close();
+  ASSERT_TRUE(server.wait_for_open_at_most(0, 5s));
+  EXPECT_EQ(server.stats().bytes_read, 0u);
+  EXPECT_EQ(server.requests_seen(), 0u);
+}
+
+TEST(FaultServerTest, ReleaseDrainsHeldConnection) {
+  fault_server server(plan_of(fault::never_answer));
+  raw_client client = connected_client(server.port());
+  ASSERT_TRUE(client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+  ASSERT_TRUE(server.wait_for_requests(1, 5s));
+  server.release();
+  ASSERT_TRUE(client.send(std::string(100000, 'b')));
+  ASSERT_TRUE(server.wait_for([](const fault_stats& s) { return s.bytes_read > 100000; }, 5s));
+  client.shutdown_write();
+  EXPECT_TRUE(server.wait_for_open_at_most(0, 5s));
+}
+
+TEST(FaultServerTest, ResetsMidBodyAfterRelease) {
+  fault_plan plan = plan_of(fault::reset_mid_body);
+  plan.body_bytes = 1000;
+  plan.partial_body = 10;
+  plan.wait_for_release = true;
+  fault_server server(plan);
+  raw_client client = connected_client(server.port());
+  ASSERT_TRUE(client.send(raw_client::request("GET", "/")));
+  std::string got;
+  while (got.find("\r\n\r\n" + pattern_bytes(0, 10)) == std::string::npos) {
+    const auto piece = client.read_some();
+    ASSERT_TRUE(piece.ok()) << to_string(piece.status);
+    got += piece.data;
+  }
+  EXPECT_EQ(server.stats().faults_done, 0u);
+  server.release();
+  const auto rest = client.read_until_close();
+  EXPECT_EQ(rest.status, io_status::reset);
+  EXPECT_TRUE(rest.data.empty());
+}
+
+TEST(FaultServerTest, SendsInterimResponsesThenTheFinalOne) {
+  fault_plan plan = plan_of(fault::interim_responses);
+  plan.interim_count = 4;
+  fault_server server(plan);
+  raw_client client = connected_client(server.port());
+  ASSERT_TRUE(client.send(raw_client::request("GET", "/")));
+  for (const int status : {103, 100, 103, 100, 200}) {
+    const auto response = client.read_response();
+    ASSERT_TRUE(response.ok()) << response.error;
+    EXPECT_EQ(response.status, status);
+  }
+}
+
+TEST(FaultServerTest, SendsExtraBytesAfterTheBody) {
+  fault_plan plan = plan_of(fault::extra_bytes);
+  plan.body_bytes = 10;
+  plan.extra_bytes = 5;
+  fault_server server(plan);
+  raw_client client = connected_client(server.port());
+  const auto response = client.round_trip(raw_client::request("GET", "/"));
+  ASSERT_TRUE(response.ok()) << response.error;
+  EXPECT_EQ(response.body, pattern_bytes(0, 10));
+  EXPECT_EQ(client.read_exact(5).data, pattern_bytes(10, 5));
+}
+
+TEST(FaultServerTest, AnswersEarlyWhileTheBodyIsStillComing) {
+  fault_server server(plan_of(fault::early_final_response));
+  raw_client client = connected_client(server.port());
+  ASSERT_TRUE(client.send("PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npart"));
+  const auto response = client.read_response();
+  ASSERT_TRUE(response.ok()) << response.error;
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.header("connection").value_or(""), "close");
+  EXPECT_TRUE(client.send(std::string(64 * 1024, 'b'))); // lingering: still read and dropped
+  client.close();
+  EXPECT_TRUE(server.wait_for_open_at_most(0, 5s));
+
+  fault_plan abrupt = plan_of(fault::early_final_response);
+  abrupt.linger = false;
+  fault_server abrupt_server(abrupt);
+  raw_client other = connected_client(abrupt_server.port());
+  ASSERT_TRUE(other.send("PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npart"));
+  ASSERT_TRUE(abrupt_server.wait_for_open_at_most(0, 5s)); // closed without waiting for the body
+  EXPECT_EQ(other.read_response().status, 413);
+}
+
+TEST(FaultServerTest, MalformedAnswersAreWhatTheySayTheyAre) {
+  fault_plan slow = plan_of(fault::slow_head);
+  slow.byte_interval = 1ms;
+  fault_server slow_server(slow);
+  raw_client a = connected_client(slow_server.port());
+  const auto slow_response = a.round_trip(raw_client::request("GET", "/"));
+  ASSERT_TRUE(slow_response.ok()) << slow_response.error;
+  EXPECT_EQ(slow_response.body, pattern_bytes(0, 64));
+
+  fault_server garbage_server(plan_of(fault::garbage));
+  raw_client b = connected_client(garbage_server.port());
+  EXPECT_EQ(b.round_trip(raw_client::request("GET", "/")).io, io_status::failed);
+
+  fault_server big_server(plan_of(fault::oversized_head));
+  raw_client c = connected_client(big_server.port());
+  const auto big = c.round_trip(raw_client::request("GET", "/"));
+  ASSERT_TRUE(big.ok()) << big.error;
+  EXPECT_GT(big.raw_head.size(), 256u * 1024u);
+
+  fault_plan short_plan = plan_of(fault::short_body);
+  fault_server short_server(short_plan);
+  raw_client d = connected_client(short_server.port());
+  const auto cut = d.round_trip(raw_client::request("GET", "/"));
+  EXPECT_EQ(cut.io, io_status::closed);
+  EXPECT_FALSE(cut.ok());
+
+  fault_server delimited_server(plan_of(fault::close_delimited));
+  raw_client e = connected_client(delimited_server.port());
+  const auto delimited = e.round_trip(raw_client::request("GET", "/"));
+  ASSERT_TRUE(delimited.ok()) << delimited.error;
+  EXPECT_EQ(delimited.version_minor, 0);
+  EXPECT_FALSE(delimited.header("content-length"));
+  EXPECT_EQ(delimited.body, pattern_bytes(0, 64));
+
+  fault_server reset_server(plan_of(fault::reset_mid_head));
+  raw_client f = connected_client(reset_server.port());
+  EXPECT_FALSE(f.round_trip(raw_client::request("GET", "/")).ok());
 }
 
 TEST(ChildProcessTest, WaitsForOutputLinesAndExitCode) {
