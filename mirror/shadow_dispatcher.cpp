@@ -118,7 +118,7 @@ public:
     l_.sent = steady::now();
     out.append(l_.wire);
   }
-  awaitable<net::source_step> next(std::vector<asio::const_buffer>&, bool) override {
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>&, bool, net::stream*) override {
     co_return net::source_step::done;
   }
   [[nodiscard]] bool replayable() const override { return l_.replayable; }

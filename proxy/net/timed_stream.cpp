@@ -76,4 +76,21 @@ awaitable<io_result> timed_stream::write_unless_readable(std::span<const asio::c
   co_return io_result{wec, wn, wec && expired_ && !readable};
 }
 
+// The watch has no deadline of its own: the group ends when the read does (at the latest at
+// its deadline, which cancels the read).
+awaitable<io_result> timed_stream::read_some_unless_readable(asio::mutable_buffer buf,
+                                                             stream& watched, time_point deadline,
+                                                             bool& readable) {
+  expired_ = false;
+  set_deadline(deadline);
+  auto [order, rec, rn, wec] =
+      co_await asio::experimental::make_parallel_group(
+          stream_->socket().async_read_some(buf, asio::deferred),
+          watched.socket().async_wait(tcp::socket::wait_read, asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), use_nothrow);
+  clear_deadline();
+  readable = order[0] == 1 && !wec;
+  co_return io_result{rec, rn, rec && expired_ && !readable};
+}
+
 } // namespace parallax::proxy::net

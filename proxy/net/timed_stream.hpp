@@ -54,6 +54,10 @@ public:
   /// then the write stops, and `bytes` says how much of it was written. Plain TCP only.
   awaitable<io_result> write_unless_readable(std::span<const asio::const_buffer> bufs,
                                              time_point deadline, bool& readable);
+  /// Reads at least one byte by `deadline`, unless `watched` turns readable first (then
+  /// `readable` is set and `bytes` is 0 unless the read had completed too). Plain TCP only.
+  awaitable<io_result> read_some_unless_readable(asio::mutable_buffer buf, stream& watched,
+                                                 time_point deadline, bool& readable);
   /// Moves the deadline of the operation in progress (a tunnel's activity in one direction
   /// keeps the other direction's read alive).
   void extend(time_point deadline) noexcept { set_deadline(deadline); }

@@ -206,7 +206,7 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
   source.write_head(head_);
   gather_.clear();
   gather_.emplace_back(head_.data(), head_.size());
-  auto step = co_await source.next(gather_, false);
+  auto step = co_await source.next(gather_, false, nullptr);
   const bool watch = detect_early && (gather_.size() > 1 || step == source_step::more);
   for (;;) {
     if (step == source_step::failed) co_return exchange_error::source_failed;
@@ -236,7 +236,14 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
       source.sent();
       co_return exchange_error::none;
     }
-    step = co_await source.next(gather_, true);
+    step = co_await source.next(gather_, true, watch ? &conn_->stream() : nullptr);
+    if (step == source_step::interrupted) {
+      // The upstream spoke while the client's body was awaited: an early response, an interim
+      // one (then the wait goes on), or the close of a failed connection.
+      const auto e = co_await check_early(sink, result, false, final_head);
+      if (e != exchange_error::none || final_head) co_return e;
+      step = source_step::more;
+    }
   }
 }
 

@@ -63,7 +63,12 @@ struct exchange_resources {
 };
 
 /// What a source's body step reached.
-enum class source_step { more, done, failed };
+enum class source_step {
+  more,        // bytes (or nothing yet, when not waiting); more follow
+  done,        // the last bytes
+  failed,      // the source failed
+  interrupted, // the watched upstream turned readable while the source waited
+};
 
 /// Where the request comes from.
 class request_source {
@@ -72,9 +77,11 @@ public:
   /// Appends the request head to `out` (called again for a retry on a fresh connection).
   virtual void write_head(std::string& out) = 0;
   /// Appends the next body bytes as buffers to `out` (framing included). With `wait` false only
-  /// what is at hand (possibly nothing); with `wait` true waits for at least some. The buffers
-  /// stay valid until the next call.
-  virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, bool wait) = 0;
+  /// what is at hand (possibly nothing); with `wait` true waits for at least some, and, given
+  /// `watch` (the upstream), may stop waiting when it turns readable (`interrupted`, nothing
+  /// taken). The buffers stay valid until the next call.
+  virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, bool wait,
+                                      stream* watch) = 0;
   /// Whether the whole request can be written again (nothing taken that cannot be replayed).
   [[nodiscard]] virtual bool replayable() const = 0;
   /// The whole request was written (once per attempt).

@@ -101,6 +101,23 @@ std::unique_ptr<upstream_connection> upstream_pool::take_idle(std::size_t& endpo
 void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
   auto& ep = *conn->ep_;
   if (ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open()) return;
+  // An idle connection must stay silent: bytes (say, past a response's Content-Length) or a
+  // close spoil it, so it leaves the pool the moment its socket turns readable (nginx's
+  // keepalive close handler). The handler only looks the connection up by address among the
+  // idle ones, so a connection that was taken, or destroyed, meanwhile is left alone; the wait
+  // costs no system call (the socket is registered with epoll already).
+  const auto* id = conn.get();
+  conn->stream().socket().async_wait(tcp::socket::wait_read,
+                                     [owner = conn->ep_, id](const error_code& ec) {
+                                       if (ec) return;
+                                       auto& idle = owner->idle;
+                                       for (auto it = idle.begin(); it != idle.end(); ++it) {
+                                         if (it->get() == id) {
+                                           idle.erase(it);
+                                           return;
+                                         }
+                                       }
+                                     });
   ep.idle.push_back(std::move(conn));
 }
 

@@ -40,7 +40,8 @@ public:
                              req.frame.content_length.value_or(0));
   }
 
-  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out, bool wait) override {
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out, bool wait,
+                                   net::stream* watch) override {
     auto& parser = s_.request_parser_;
     if (parser.message_done()) co_return net::source_step::done; // a retried body-less request
     const auto limit = s_.rt_->cfg->limits.max_request_body_bytes;
@@ -83,7 +84,22 @@ public:
           co_return net::source_step::failed;
         }
       }
-      if (!co_await s_.read_client(timed_stream::after(s_.rt_->cfg->limits.client_io_timeout))) {
+      const auto deadline = timed_stream::after(s_.rt_->cfg->limits.client_io_timeout);
+      if (watch != nullptr && !s_.client_.is_tls()) {
+        // While the client's body is awaited, the upstream may answer early (a TLS client is
+        // not watched: cancelling a TLS read could cut a record).
+        bool readable = false;
+        const auto got = co_await s_.client_io_.read_some_unless_readable(
+            asio::buffer(s_.buf_.get() + s_.end_, io_buffer_size - s_.end_), *watch, deadline,
+            readable);
+        s_.end_ += got.bytes;
+        if (got.bytes > 0) continue;
+        if (readable) co_return net::source_step::interrupted;
+        if (got.ec == asio::error::eof) s_.saw_eof_ = true;
+        s_.fault_ = client_fault::gone;
+        co_return net::source_step::failed;
+      }
+      if (!co_await s_.read_client(deadline)) {
         s_.fault_ = client_fault::gone;
         co_return net::source_step::failed;
       }
