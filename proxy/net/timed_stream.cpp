@@ -33,33 +33,6 @@ awaitable<io_result> timed_stream::handshake(asio::ssl::stream_base::handshake_t
   co_return io_result{ec, 0, ec && expired_};
 }
 
-// Each operation arms the deadline, awaits, and disarms it. An operation that completed
-// successfully while the sweeper fired still counts as done in time: its bytes are not lost.
-awaitable<io_result> timed_stream::read_some(asio::mutable_buffer buf, time_point deadline) {
-  expired_ = false;
-  set_deadline(deadline);
-  auto [ec, n] = co_await stream_->read_some(buf);
-  clear_deadline();
-  co_return io_result{ec, n, ec && expired_};
-}
-
-awaitable<io_result> timed_stream::write(std::span<const asio::const_buffer> bufs,
-                                         time_point deadline) {
-  expired_ = false;
-  set_deadline(deadline);
-  auto [ec, n] = co_await stream_->write(bufs);
-  clear_deadline();
-  co_return io_result{ec, n, ec && expired_};
-}
-
-awaitable<io_result> timed_stream::write(asio::const_buffer buf, time_point deadline) {
-  expired_ = false;
-  set_deadline(deadline);
-  auto [ec, n] = co_await stream_->write(buf);
-  clear_deadline();
-  co_return io_result{ec, n, ec && expired_};
-}
-
 // A parallel group rather than the `||` operator: it reports the cancelled write's progress,
 // so the caller can go on from where the write stopped.
 awaitable<io_result> timed_stream::write_unless_readable(std::span<const asio::const_buffer> bufs,

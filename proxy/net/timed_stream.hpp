@@ -44,12 +44,31 @@ public:
 
   /// Runs the TLS handshake (a no-op for plain streams) by `deadline`.
   awaitable<io_result> handshake(asio::ssl::stream_base::handshake_type type, time_point deadline);
+  // The plain operations arm the deadline and return the stream's own operation: no coroutine
+  // frame of their own on the hot path. The deadline stays armed after the operation (a stale
+  // one fires into no pending operation; the next one re-arms); timed_out(ec) tells whether
+  // an error came from it.
+
   /// Reads at least one byte, or fails, by `deadline`.
-  awaitable<io_result> read_some(asio::mutable_buffer buf, time_point deadline);
+  awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer buf,
+                                                           time_point deadline) {
+    arm(deadline);
+    return stream_->read_some(buf);
+  }
   /// Writes all of `bufs` by `deadline`.
-  awaitable<io_result> write(std::span<const asio::const_buffer> bufs, time_point deadline);
+  awaitable<std::tuple<error_code, std::size_t>> write(std::span<const asio::const_buffer> bufs,
+                                                       time_point deadline) {
+    arm(deadline);
+    return stream_->write(bufs);
+  }
   /// Writes all of `buf` by `deadline`.
-  awaitable<io_result> write(asio::const_buffer buf, time_point deadline);
+  awaitable<std::tuple<error_code, std::size_t>> write(asio::const_buffer buf,
+                                                       time_point deadline) {
+    arm(deadline);
+    return stream_->write(buf);
+  }
+  /// Whether `ec`, the error of the operation that just ended, came from its deadline.
+  [[nodiscard]] bool timed_out(const error_code& ec) const noexcept { return ec && expired_; }
   /// Writes all of `bufs` by `deadline` unless the peer sends something (or closes) first:
   /// then the write stops, and `bytes` says how much of it was written. Plain TCP only.
   awaitable<io_result> write_unless_readable(std::span<const asio::const_buffer> bufs,
@@ -70,6 +89,11 @@ public:
   void force_close() override;
 
 private:
+  void arm(time_point deadline) noexcept {
+    expired_ = false;
+    set_deadline(deadline);
+  }
+
   connection_registry& registry_;
   stream* stream_;
   bool expired_ = false;

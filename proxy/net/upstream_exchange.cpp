@@ -152,18 +152,18 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
     case head_progress::need_more: break;
     }
     if (end_ == io_buffer_size) begin_ = end_ = 0; // parse_head consumed everything
-    const auto r =
+    const auto [ec, n] =
         co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     sink.arrived();
     if (sink.paced()) co_await sink.pace();
-    if (r.timed_out) co_return exchange_error::head_timeout;
-    if (r.ec) {
+    if (io_->timed_out(ec)) co_return exchange_error::head_timeout;
+    if (ec) {
       retry = retryable && !got_bytes_ && result.request_complete;
-      result.detail = r.ec.message();
+      result.detail = ec.message();
       co_return exchange_error::reset;
     }
     got_bytes_ = true;
-    end_ += r.bytes;
+    end_ += n;
   }
 
   // 3. Upgrade, or the body.
@@ -213,8 +213,13 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
     while (!gather_.empty()) {
       const auto deadline = timed_stream::after(io_timeout);
       bool readable = false;
-      const auto w = watch ? co_await io_->write_unless_readable(gather_, deadline, readable)
-                           : co_await io_->write(gather_, deadline);
+      io_result w;
+      if (watch) {
+        w = co_await io_->write_unless_readable(gather_, deadline, readable);
+      } else {
+        const auto [ec, n] = co_await io_->write(gather_, deadline);
+        w = {ec, n, io_->timed_out(ec)};
+      }
       if (readable) {
         consume(gather_, w.bytes);
         const auto e = co_await check_early(sink, result, false, final_head);
@@ -255,16 +260,16 @@ awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
   const auto deadline = timed_stream::after(pool_.config().io_timeout);
   for (;;) {
     if (end_ == io_buffer_size) begin_ = end_ = 0;
-    const auto r =
+    const auto [ec, n] =
         co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     sink.arrived();
-    if (!r.ok()) {
-      if (r.timed_out) co_return exchange_error::write_timeout;
-      result.detail = r.ec.message();
+    if (ec) {
+      if (io_->timed_out(ec)) co_return exchange_error::write_timeout;
+      result.detail = ec.message();
       co_return got_bytes_ ? exchange_error::reset : exchange_error::write_failed;
     }
     got_bytes_ = true;
-    end_ += r.bytes;
+    end_ += n;
     switch (co_await parse_head(sink, result)) {
     case head_progress::final_head:
       final_head = true;
@@ -330,14 +335,14 @@ awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
     first = false;
     if (complete) break;
     begin_ = end_ = 0;
-    const auto r = co_await io_->read_some(asio::buffer(buf_.get(), io_buffer_size),
-                                           timed_stream::after(io_timeout));
+    const auto [ec, n] = co_await io_->read_some(asio::buffer(buf_.get(), io_buffer_size),
+                                                 timed_stream::after(io_timeout));
     sink.arrived();
     if (sink.paced()) co_await sink.pace();
-    if (r.timed_out) co_return exchange_error::body_timeout;
-    if (r.ec) {
-      result.detail = r.ec.message();
-      if (!is_eof(r.ec) || parser_->finish().status != http::parse_status::message_complete) {
+    if (io_->timed_out(ec)) co_return exchange_error::body_timeout;
+    if (ec) {
+      result.detail = ec.message();
+      if (!is_eof(ec) || parser_->finish().status != http::parse_status::message_complete) {
         co_return exchange_error::body_reset;
       }
       // A close-delimited body ended: the connection is spent.
@@ -348,7 +353,7 @@ awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
       }
       co_return exchange_error::none;
     }
-    end_ = r.bytes;
+    end_ = n;
   }
   // Reused only when both messages ended exactly: bytes past the response (or a request the
   // upstream did not read to its end) would be taken for the next exchange's.

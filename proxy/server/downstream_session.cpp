@@ -73,14 +73,14 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
       s.phase_ = phase::idle;
       if (s.draining_) break;
       const auto wait = s.exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout;
-      const auto r =
+      const auto [ec, n] =
           co_await s.client_io_.read_some(asio::buffer(s.idle_buf_), timed_stream::after(wait));
-      if (r.ec == asio::error::eof) s.saw_eof_ = true;
-      if (!r.ok()) break;
+      if (ec == asio::error::eof) s.saw_eof_ = true;
+      if (ec) break;
       s.buf_ = s.worker_.resources().take_buffer();
-      std::memcpy(s.buf_.get(), s.idle_buf_.data(), r.bytes);
+      std::memcpy(s.buf_.get(), s.idle_buf_.data(), n);
       s.begin_ = 0;
-      s.end_ = r.bytes;
+      s.end_ = n;
     }
     if (co_await s.serve_one() == outcome::close) break;
     // Between requests, unless a pipelined one is already buffered, the buffer goes back.
@@ -103,9 +103,9 @@ awaitable<void> downstream_session::close_gracefully() {
     std::size_t drained = 0;
     const auto sink = buf_ ? asio::buffer(buf_.get(), io_buffer_size) : asio::buffer(idle_buf_);
     while (drained < 1024UL * 1024UL) {
-      const auto r = co_await client_io_.read_some(sink, deadline);
-      if (!r.ok()) break;
-      drained += r.bytes;
+      const auto [ec, n] = co_await client_io_.read_some(sink, deadline);
+      if (ec) break;
+      drained += n;
     }
   }
   client_.close();
@@ -118,18 +118,17 @@ void downstream_session::release_buffers() {
 
 awaitable<bool> downstream_session::read_client(timed_stream::time_point deadline) {
   // Only called during an exchange, which holds buf_ (run() borrows it when bytes arrive).
-  const auto r = co_await client_io_.read_some(
+  const auto [ec, n] = co_await client_io_.read_some(
       asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
-  if (r.ec == asio::error::eof) saw_eof_ = true;
-  if (!r.ok()) co_return false;
-  end_ += r.bytes;
+  if (ec == asio::error::eof) saw_eof_ = true;
+  if (ec) co_return false;
+  end_ += n;
   co_return true;
 }
 
-awaitable<bool> downstream_session::write_client(std::span<const asio::const_buffer> bufs) {
-  const auto r =
-      co_await client_io_.write(bufs, timed_stream::after(rt_->cfg->limits.client_io_timeout));
-  co_return r.ok();
+awaitable<std::tuple<error_code, std::size_t>>
+downstream_session::write_client(std::span<const asio::const_buffer> bufs) {
+  return client_io_.write(bufs, timed_stream::after(rt_->cfg->limits.client_io_timeout));
 }
 
 awaitable<downstream_session::outcome> downstream_session::serve_one() {
@@ -166,18 +165,18 @@ awaitable<bool> downstream_session::read_head(outcome& failed) {
       if (r.status == http::parse_status::head_complete) co_return true;
     }
     begin_ = end_ = 0;
-    const auto r =
+    const auto [ec, n] =
         co_await client_io_.read_some(asio::buffer(buf_.get(), io_buffer_size), deadline);
-    if (r.ec == asio::error::eof) saw_eof_ = true;
-    if (r.timed_out) {
+    if (ec == asio::error::eof) saw_eof_ = true;
+    if (client_io_.timed_out(ec)) {
       failed = co_await send_failure(failure::head_timeout, "request head timed out");
       co_return false;
     }
-    if (!r.ok()) {
+    if (ec) {
       failed = outcome::close;
       co_return false;
     }
-    end_ = r.bytes;
+    end_ = n;
   }
 }
 
@@ -240,7 +239,8 @@ awaitable<downstream_session::outcome> downstream_session::send_failure(failure 
   out_.clear();
   http::write_error_response(out_, resp.status, resp.body, close);
   const asio::const_buffer buf(out_.data(), out_.size());
-  const bool written = co_await write_client({&buf, 1});
+  const auto [ec, n] = co_await write_client({&buf, 1});
+  const bool written = !ec;
   finish_exchange(resp.status);
   if (!written || close) co_return outcome::close;
   if (!request_parser_.message_done()) {

@@ -62,7 +62,8 @@ private:
 
   // Client I/O.
   awaitable<bool> read_client(net::timed_stream::time_point deadline);
-  awaitable<bool> write_client(std::span<const asio::const_buffer> bufs);
+  awaitable<std::tuple<error_code, std::size_t>>
+  write_client(std::span<const asio::const_buffer> bufs);
   awaitable<outcome> send_failure(failure f, std::string_view detail);
   awaitable<void> close_gracefully();
   void log_access(int status, std::uint64_t bytes) const;

@@ -79,7 +79,7 @@ public:
         // The client waits for this before sending its body; the upstream is ready for it.
         expect_continue_ = false;
         const asio::const_buffer line(continue_line.data(), continue_line.size());
-        if (!co_await s_.write_client({&line, 1})) {
+        if (std::get<0>(co_await s_.write_client({&line, 1}))) {
           s_.fault_ = client_fault::gone;
           co_return net::source_step::failed;
         }
@@ -133,7 +133,7 @@ public:
     s_.out_.clear();
     http::write_interim_head(s_.out_, head);
     const asio::const_buffer buf(s_.out_.data(), s_.out_.size());
-    const bool ok = co_await s_.write_client({&buf, 1});
+    const bool ok = !std::get<0>(co_await s_.write_client({&buf, 1}));
     if (!ok) s_.fault_ = client_fault::gone;
     co_return ok;
   }
@@ -155,7 +155,7 @@ public:
     if (chunked_ && total > 0) gather.emplace_back(crlf.data(), crlf.size());
     if (chunked_ && complete) gather.emplace_back(last_chunk.data(), last_chunk.size());
     if (gather.empty()) co_return true;
-    if (!co_await s_.write_client(gather)) {
+    if (std::get<0>(co_await s_.write_client(gather))) {
       s_.fault_ = client_fault::gone;
       co_return false;
     }
@@ -257,16 +257,16 @@ awaitable<downstream_session::outcome> downstream_session::tunnel(const http::re
   gather_.clear();
   gather_.emplace_back(out_.data(), out_.size());
   if (!leftover.empty()) gather_.emplace_back(leftover.data(), leftover.size());
-  const bool written = co_await write_client(gather_);
+  const bool written = !std::get<0>(co_await write_client(gather_));
   finish_exchange(101);
   tap_end_ = exchange_end::complete;
   const auto idle = rt_->cfg->limits.idle_timeout;
   net::timed_stream up_io(worker_.registry(), &up.stream());
   bool open = written;
   if (open && begin_ < end_) {
-    const auto w = co_await up_io.write(asio::buffer(buf_.get() + begin_, end_ - begin_),
-                                        timed_stream::after(idle));
-    open = w.ok();
+    const auto [ec, n] = co_await up_io.write(asio::buffer(buf_.get() + begin_, end_ - begin_),
+                                              timed_stream::after(idle));
+    open = !ec;
   }
   begin_ = end_ = 0;
   if (open) {
@@ -274,11 +274,12 @@ awaitable<downstream_session::outcome> downstream_session::tunnel(const http::re
     auto pump = [this, idle, &up_io](timed_stream& from, timed_stream& to,
                                      char* buffer) -> awaitable<void> {
       for (;;) {
-        const auto r = co_await from.read_some(asio::buffer(buffer, io_buffer_size),
-                                               timed_stream::after(idle));
-        if (!r.ok()) co_return;
-        const auto w = co_await to.write(asio::buffer(buffer, r.bytes), timed_stream::after(idle));
-        if (!w.ok()) co_return;
+        const auto [rec, got] = co_await from.read_some(asio::buffer(buffer, io_buffer_size),
+                                                        timed_stream::after(idle));
+        if (rec) co_return;
+        const auto [wec, put] =
+            co_await to.write(asio::buffer(buffer, got), timed_stream::after(idle));
+        if (wec) co_return;
         client_io_.extend(timed_stream::after(idle));
         up_io.extend(timed_stream::after(idle));
       }
