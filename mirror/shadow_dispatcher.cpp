@@ -118,7 +118,10 @@ public:
     l_.sent = steady::now();
     out.append(l_.wire);
   }
-  awaitable<net::source_step> next(std::vector<asio::const_buffer>&, bool, net::stream*) override {
+  net::source_step take(std::vector<asio::const_buffer>&) override {
+    return net::source_step::done;
+  }
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>&, net::stream*) override {
     co_return net::source_step::done;
   }
   [[nodiscard]] bool replayable() const override { return l_.replayable; }

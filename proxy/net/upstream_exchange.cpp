@@ -146,7 +146,10 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
   // 2. The final response head, within request_timeout of the request going out.
   const auto deadline = timed_stream::after(cfg.request_timeout);
   while (!final_head) {
-    switch (co_await parse_head(sink, result)) {
+    auto progress = parse_head(result);
+    if (progress == head_progress::interim) progress = co_await parse_and_relay(sink, result);
+    switch (progress) {
+    case head_progress::interim:
     case head_progress::final_head: final_head = true; continue;
     case head_progress::failed: co_return result.error;
     case head_progress::need_more: break;
@@ -206,7 +209,7 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
   source.write_head(head_);
   gather_.clear();
   gather_.emplace_back(head_.data(), head_.size());
-  auto step = co_await source.next(gather_, false, nullptr);
+  auto step = source.take(gather_);
   const bool watch = detect_early && (gather_.size() > 1 || step == source_step::more);
   for (;;) {
     if (step == source_step::failed) co_return exchange_error::source_failed;
@@ -241,7 +244,7 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
       source.sent();
       co_return exchange_error::none;
     }
-    step = co_await source.next(gather_, true, watch ? &conn_->stream() : nullptr);
+    step = co_await source.next(gather_, watch ? &conn_->stream() : nullptr);
     if (step == source_step::interrupted) {
       // The upstream spoke while the client's body was awaited: an early response, an interim
       // one (then the wait goes on), or the close of a failed connection.
@@ -270,7 +273,10 @@ awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
     }
     got_bytes_ = true;
     end_ += n;
-    switch (co_await parse_head(sink, result)) {
+    auto progress = parse_head(result);
+    if (progress == head_progress::interim) progress = co_await parse_and_relay(sink, result);
+    switch (progress) {
+    case head_progress::interim:
     case head_progress::final_head:
       final_head = true;
       result.early_response = true;
@@ -284,30 +290,42 @@ awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
   }
 }
 
-// Parses buffered response bytes up to the end of a final head, relaying interim responses.
-awaitable<upstream_exchange::head_progress> upstream_exchange::parse_head(response_sink& sink,
-                                                                          exchange_result& result) {
+// Parses buffered response bytes up to the end of a head; stops at an interim head (the caller
+// relays it) so that the common case costs no coroutine frame.
+upstream_exchange::head_progress upstream_exchange::parse_head(exchange_result& result) {
   while (begin_ < end_) {
     const auto r = parser_->feed({buf_.get() + begin_, end_ - begin_});
     if (r.status == http::parse_status::error) {
       result.detail = parser_->error_reason();
       result.error = exchange_error::malformed;
-      co_return head_progress::failed;
+      return head_progress::failed;
     }
     begin_ += r.consumed;
     if (r.status == http::parse_status::need_more) break;
     const auto& head = parser_->response();
     if (head.status >= 100 && head.status < 200 && head.status != 101) {
-      if (r.status == http::parse_status::head_complete && !co_await sink.interim(head)) {
-        result.error = exchange_error::sink_failed;
-        co_return head_progress::failed;
-      }
+      if (r.status == http::parse_status::head_complete) return head_progress::interim;
       continue; // the interim message completes; the final response follows
     }
-    co_return head_progress::final_head; // head_complete, or message_complete if body-less
+    return head_progress::final_head; // head_complete, or message_complete if body-less
   }
   begin_ = end_ = 0;
-  co_return head_progress::need_more;
+  return head_progress::need_more;
+}
+
+// Relays the interim head parse_head() stopped at, and any that follow in the buffer, up to a
+// final head or the end of the buffered bytes (never returns `interim`).
+awaitable<upstream_exchange::head_progress>
+upstream_exchange::parse_and_relay(response_sink& sink, exchange_result& result) {
+  auto progress = head_progress::interim;
+  while (progress == head_progress::interim) {
+    if (!co_await sink.interim(parser_->response())) {
+      result.error = exchange_error::sink_failed;
+      co_return head_progress::failed;
+    }
+    progress = parse_head(result);
+  }
+  co_return progress;
 }
 
 // Streams the final response's body into the sink. The head goes with the first body bytes.

@@ -76,12 +76,12 @@ public:
   virtual ~request_source() = default;
   /// Appends the request head to `out` (called again for a retry on a fresh connection).
   virtual void write_head(std::string& out) = 0;
-  /// Appends the next body bytes as buffers to `out` (framing included). With `wait` false only
-  /// what is at hand (possibly nothing); with `wait` true waits for at least some, and, given
-  /// `watch` (the upstream), may stop waiting when it turns readable (`interrupted`, nothing
-  /// taken). The buffers stay valid until the next call.
-  virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, bool wait,
-                                      stream* watch) = 0;
+  /// Appends the body bytes at hand as buffers to `out` (framing included; possibly none). The
+  /// buffers stay valid until the next call of take() or next().
+  virtual source_step take(std::vector<asio::const_buffer>& out) = 0;
+  /// Like take(), but waits for at least some bytes; given `watch` (the upstream), it may stop
+  /// waiting when that turns readable (`interrupted`, nothing taken).
+  virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, stream* watch) = 0;
   /// Whether the whole request can be written again (nothing taken that cannot be replayed).
   [[nodiscard]] virtual bool replayable() const = 0;
   /// The whole request was written (once per attempt).
@@ -146,7 +146,7 @@ public:
   [[nodiscard]] const http::response_head& response() const noexcept;
 
 private:
-  enum class head_progress { need_more, final_head, failed };
+  enum class head_progress { need_more, interim, final_head, failed };
 
   awaitable<exchange_error> attempt(request_source& source, response_sink& sink,
                                     const exchange_options& options, exchange_result& result,
@@ -156,7 +156,8 @@ private:
                                          bool& final_head);
   awaitable<exchange_error> check_early(response_sink& sink, exchange_result& result,
                                         bool write_failed, bool& final_head);
-  awaitable<head_progress> parse_head(response_sink& sink, exchange_result& result);
+  head_progress parse_head(exchange_result& result);
+  awaitable<head_progress> parse_and_relay(response_sink& sink, exchange_result& result);
   awaitable<exchange_error> relay_body(response_sink& sink, exchange_result& result);
 
   const exchange_resources& res_;

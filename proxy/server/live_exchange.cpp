@@ -40,40 +40,45 @@ public:
                              req.frame.content_length.value_or(0));
   }
 
-  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out, bool wait,
-                                   net::stream* watch) override {
+  net::source_step take(std::vector<asio::const_buffer>& out) override {
     auto& parser = s_.request_parser_;
-    if (parser.message_done()) co_return net::source_step::done; // a retried body-less request
+    if (parser.message_done()) return net::source_step::done; // a retried body-less request
     const auto limit = s_.rt_->cfg->limits.max_request_body_bytes;
+    parser.clear_body();
+    const auto r = parser.feed({s_.buf_.get() + s_.begin_, s_.end_ - s_.begin_});
+    if (r.status == http::parse_status::error) {
+      s_.fault_ = client_fault::malformed_body;
+      return net::source_step::failed;
+    }
+    s_.begin_ += r.consumed;
+    if (limit != 0 && parser.body_bytes() > limit) {
+      s_.fault_ = client_fault::body_too_large;
+      return net::source_step::failed;
+    }
+    const bool done = r.status == http::parse_status::message_complete;
+    const auto total = total_size(parser.body());
+    if (total == 0 && !done) return net::source_step::more;
+    chunk_line_.clear();
+    const bool chunked = framing_ == http::body_framing::chunked;
+    if (chunked && total > 0) {
+      http::write_chunk_size(chunk_line_, total);
+      out.emplace_back(chunk_line_.data(), chunk_line_.size());
+    }
+    for (auto piece : parser.body())
+      out.emplace_back(piece.data(), piece.size());
+    if (chunked && total > 0) out.emplace_back(crlf.data(), crlf.size());
+    if (chunked && done) out.emplace_back(last_chunk.data(), last_chunk.size());
+    if (s_.tap_ && total > 0) s_.tap_->request_body(parser.body());
+    return done ? net::source_step::done : net::source_step::more;
+  }
+
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out,
+                                   net::stream* watch) override {
     for (;;) {
-      parser.clear_body();
-      const auto r = parser.feed({s_.buf_.get() + s_.begin_, s_.end_ - s_.begin_});
-      if (r.status == http::parse_status::error) {
-        s_.fault_ = client_fault::malformed_body;
-        co_return net::source_step::failed;
-      }
-      s_.begin_ += r.consumed;
-      if (limit != 0 && parser.body_bytes() > limit) {
-        s_.fault_ = client_fault::body_too_large;
-        co_return net::source_step::failed;
-      }
-      const bool done = r.status == http::parse_status::message_complete;
-      const auto total = total_size(parser.body());
-      if (total > 0 || done) {
-        chunk_line_.clear();
-        const bool chunked = framing_ == http::body_framing::chunked;
-        if (chunked && total > 0) {
-          http::write_chunk_size(chunk_line_, total);
-          out.emplace_back(chunk_line_.data(), chunk_line_.size());
-        }
-        for (auto piece : parser.body())
-          out.emplace_back(piece.data(), piece.size());
-        if (chunked && total > 0) out.emplace_back(crlf.data(), crlf.size());
-        if (chunked && done) out.emplace_back(last_chunk.data(), last_chunk.size());
-        if (s_.tap_ && total > 0) s_.tap_->request_body(parser.body());
-        co_return done ? net::source_step::done : net::source_step::more;
-      }
-      if (!wait) co_return net::source_step::more;
+      const auto before = out.size();
+      const auto step = take(out);
+      if (step != net::source_step::more || out.size() != before) co_return step;
+      // Nothing at hand: wait for the client.
       if (s_.begin_ == s_.end_) s_.begin_ = s_.end_ = 0;
       if (expect_continue_) {
         // The client waits for this before sending its body; the upstream is ready for it.
