@@ -1,5 +1,6 @@
 #include "mirror/diff/body_decode.hpp"
 
+#include "proxy/http/ascii.hpp"
 #include "proxy/http/message.hpp"
 
 #include <brotli/decode.h>

@@ -2,7 +2,7 @@
 
 #include "mirror/report/format.hpp"
 #include "mirror/report/redact.hpp"
-#include "proxy/http/message.hpp"
+#include "proxy/http/ascii.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -29,10 +29,6 @@ using diff::difference_kind;
 
 constexpr std::string_view crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr std::string_view ellipsis = "\xE2\x80\xA6"; // U+2026
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 // Latencies are written with microsecond precision: more digits are noise.
 double round_latency(double ms) noexcept {
@@ -81,21 +77,13 @@ bool is_name_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '-';
 }
 
-bool iequals_at(std::string_view text, std::size_t pos, std::string_view name) noexcept {
-  if (pos + name.size() > text.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (lower(text[pos + i]) != lower(name[i])) return false;
-  }
-  return true;
-}
-
 // If a listed name starts at `pos` and is followed by a separator and a value, the value's
 // [begin, end) in `line`.
 std::optional<std::pair<std::size_t, std::size_t>>
 secret_value_at(std::string_view line, std::size_t pos, const std::vector<std::string>& names) {
   if (pos > 0 && is_name_char(line[pos - 1])) return std::nullopt;
   for (const auto& name : names) {
-    if (name.empty() || !iequals_at(line, pos, name)) continue;
+    if (name.empty() || !proxy::http::istarts_with(line.substr(pos), name)) continue;
     std::size_t i = pos + name.size();
     if (i < line.size() && is_name_char(line[i])) continue;
     if (i < line.size() && (line[i] == '"' || line[i] == '\'')) ++i;
@@ -204,7 +192,7 @@ private:
   void append_lower(std::string_view name) {
     const auto start = static_cast<std::ptrdiff_t>(out_.size());
     append_json_string(out_, name); // lower-casing ASCII letters keeps the escaping valid
-    std::transform(out_.begin() + start, out_.end(), out_.begin() + start, lower);
+    std::transform(out_.begin() + start, out_.end(), out_.begin() + start, proxy::http::to_lower);
   }
 
   std::string& out_;
@@ -308,9 +296,7 @@ same_name_links(const std::vector<std::pair<std::string, std::string>>& headers)
   }
   std::unordered_map<std::string, std::size_t> last; // lower-case name -> latest index
   for (std::size_t i = 0; i < headers.size(); ++i) {
-    std::string key = headers[i].first;
-    std::transform(key.begin(), key.end(), key.begin(), lower);
-    const auto [it, inserted] = last.try_emplace(std::move(key), i);
+    const auto [it, inserted] = last.try_emplace(proxy::http::to_lower_copy(headers[i].first), i);
     if (!inserted) next[std::exchange(it->second, i)] = i;
   }
   return next;

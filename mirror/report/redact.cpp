@@ -1,5 +1,7 @@
 #include "mirror/report/redact.hpp"
 
+#include "proxy/http/ascii.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -7,10 +9,6 @@
 
 namespace parallax::mirror::report {
 namespace {
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 // RFC 6901 reference token unescaping, compared against `name` without allocating.
 bool pointer_token_equals(std::string_view token, std::string_view name) noexcept {
@@ -21,7 +19,8 @@ bool pointer_token_equals(std::string_view token, std::string_view name) noexcep
       c = token[i + 1] == '0' ? '~' : '/';
       ++i;
     }
-    if (j >= name.size() || lower(c) != lower(name[j])) return false;
+    if (j >= name.size() || proxy::http::to_lower(c) != proxy::http::to_lower(name[j]))
+      return false;
   }
   return j == name.size();
 }
