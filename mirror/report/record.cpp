@@ -1,6 +1,6 @@
 #include "mirror/report/record.hpp"
 
-#include "mirror/report/format.hpp"
+#include "mirror/report/json_text.hpp"
 #include "mirror/report/redact.hpp"
 #include "proxy/http/ascii.hpp"
 
@@ -29,11 +29,6 @@ using diff::difference_kind;
 
 constexpr std::string_view crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr std::string_view ellipsis = "\xE2\x80\xA6"; // U+2026
-
-// Latencies are written with microsecond precision: more digits are noise.
-double round_latency(double ms) noexcept {
-  return std::isfinite(ms) ? std::round(ms * 1000.0) / 1000.0 : 0.0;
-}
 
 // Per-thread id state: ids from one thread are strictly increasing within a millisecond.
 struct id_state {
@@ -113,97 +108,20 @@ secret_value_at(std::string_view line, std::size_t pos, const std::vector<std::s
   return std::nullopt;
 }
 
-// Writes one JSON document straight into a string: no tree, no per-node allocation. Keys are
-// ASCII literals (written as they are); strings go through append_json_string and values
-// through append_json, so the text is what Boost.JSON would write for the same tree.
-class json_text {
-public:
-  explicit json_text(std::string& out) noexcept : out_(out) {}
-
-  void begin_object() { open('{'); }
-  void end_object() { close('}'); }
-  void begin_array() { open('['); }
-  void end_array() { close(']'); }
-  json_text& key(std::string_view name) {
-    separate();
-    out_ += '"';
-    out_ += name;
-    out_ += "\":";
-    fresh_ = true; // the value follows without a comma
-    return *this;
+// `text` excerpted to `max_bytes` (see excerpt()), copied only when it is cut.
+void write_excerpt(json_text& w, std::string_view text, std::uint64_t max_bytes) {
+  if (text.size() <= max_bytes) {
+    w.string(text);
+  } else {
+    w.string(excerpt(text, max_bytes));
   }
-  void string(std::string_view text) {
-    separate();
-    append_json_string(out_, text);
-    fresh_ = false;
-  }
-  // `text` excerpted to `max_bytes` (see excerpt()), copied only when it is cut.
-  void excerpt(std::string_view text, std::uint64_t max_bytes) {
-    if (text.size() <= max_bytes) {
-      string(text);
-    } else {
-      string(report::excerpt(text, max_bytes));
-    }
-  }
-  // A header name in lower case, as a value (a difference's `name`) or as a key.
-  void lower_string(std::string_view name) {
-    separate();
-    append_lower(name);
-    fresh_ = false;
-  }
-  json_text& lower_key(std::string_view name) {
-    separate();
-    append_lower(name);
-    out_ += ':';
-    fresh_ = true;
-    return *this;
-  }
-  void number(std::uint64_t n) {
-    separate();
-    char buffer[24];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
-    out_.append(buffer, ec == std::errc() ? end : buffer);
-    fresh_ = false;
-  }
-  void null() {
-    separate();
-    out_ += "null";
-    fresh_ = false;
-  }
-  void value(const json::value& v) {
-    separate();
-    append_json(out_, v);
-    fresh_ = false;
-  }
-
-private:
-  void separate() {
-    if (!fresh_) out_ += ',';
-  }
-  void open(char bracket) {
-    separate();
-    out_ += bracket;
-    fresh_ = true; // the first member or element follows without a comma
-  }
-  void close(char bracket) {
-    out_ += bracket;
-    fresh_ = false;
-  }
-  void append_lower(std::string_view name) {
-    const auto start = static_cast<std::ptrdiff_t>(out_.size());
-    append_json_string(out_, name); // lower-casing ASCII letters keeps the escaping valid
-    std::transform(out_.begin() + start, out_.end(), out_.begin() + start, proxy::http::to_lower);
-  }
-
-  std::string& out_;
-  bool fresh_ = true;
-};
+}
 
 // A value as excerpt_json() would give it, written without copying strings and scalars.
 void write_excerpt_json(json_text& w, const json::value& v,
                         const std::vector<std::string>& json_fields, std::uint64_t max_bytes) {
   if (const auto* s = v.if_string()) {
-    w.excerpt(*s, max_bytes);
+    write_excerpt(w, *s, max_bytes);
   } else if (!v.is_structured()) {
     w.value(v);
   } else {
@@ -261,7 +179,7 @@ void write_difference(json_text& w, const diff::difference& d, const config::rep
     both_sides([&](std::string_view side, const json::value& v) {
       w.key(side);
       if (const auto* s = v.if_string()) {
-        w.excerpt(redact_text_line(*s, *text_names), max);
+        write_excerpt(w, redact_text_line(*s, *text_names), max);
       } else {
         write_excerpt_json(w, v, *text_names, max);
       }
@@ -319,7 +237,7 @@ void write_request_headers(json_text& w,
       return redact_header(name, headers[k].second, cfg.redact.headers);
     };
     if (next[i] == std::string::npos) {
-      w.excerpt(shown(i), max);
+      write_excerpt(w, shown(i), max);
       continue;
     }
     std::string joined = excerpt(shown(i), max);
@@ -617,7 +535,8 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
 
   w.key("request").begin_object();
   w.key("method").string(r.request.method);
-  w.key("target").excerpt(redact_query(r.request.target, cfg.redact.query_params), max);
+  w.key("target");
+  write_excerpt(w, redact_query(r.request.target, cfg.redact.query_params), max);
   w.key("headers");
   write_request_headers(w, r.request.headers, cfg);
   w.key("body_bytes").number(r.request.body_bytes);
@@ -625,7 +544,7 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
 
   w.key("live").begin_object();
   w.key("status").value(json::value(r.live.status));
-  w.key("latency_ms").value(json::value(round_latency(r.live.latency_ms)));
+  w.key("latency_ms").value(json::value(round_to(r.live.latency_ms, 1000)));
   w.key("body_bytes").number(r.live.body_bytes);
   w.key("body_sha256");
   r.live.body_sha256.empty() ? w.null() : w.string(r.live.body_sha256);
@@ -634,7 +553,7 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
   w.key("shadow").begin_object();
   w.key("status");
   r.shadow.status == 0 ? w.null() : w.value(json::value(r.shadow.status));
-  w.key("latency_ms").value(json::value(round_latency(r.shadow.latency_ms)));
+  w.key("latency_ms").value(json::value(round_to(r.shadow.latency_ms, 1000)));
   w.key("body_bytes").number(r.shadow.body_bytes);
   w.key("body_sha256");
   r.shadow.body_sha256.empty() ? w.null() : w.string(r.shadow.body_sha256);

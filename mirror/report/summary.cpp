@@ -1,9 +1,9 @@
 #include "mirror/report/summary.hpp"
 
 #include "mirror/report/endpoint.hpp"
+#include "mirror/report/json_text.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -24,10 +24,6 @@ const std::size_t bucket_count = static_cast<std::size_t>(std::ceil(
                                  2;
 
 constexpr std::size_t max_error_kinds = 16; // shadow error kinds per endpoint (5 are defined)
-
-double round_to(double v, double scale) noexcept {
-  return std::isfinite(v) ? std::round(v * scale) / scale : 0.0;
-}
 
 // A body pointer with id-like reference tokens (array indices, ids as keys) replaced by `*`,
 // so that one entry collects /items/0/price, /items/1/price, ...
@@ -54,7 +50,7 @@ std::string normalised_pointer(std::string_view pointer) {
 }
 
 std::string value_key(const std::optional<json::value>& v) {
-  return v ? json::serialize(*v) : std::string("-");
+  return v ? serialize_json(*v) : std::string("-");
 }
 
 json::value latency_json(const latency_histogram& h) {

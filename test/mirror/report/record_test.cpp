@@ -1,6 +1,6 @@
 #include "mirror/report/record.hpp"
 
-#include "mirror/report/format.hpp"
+#include "mirror/report/json_text.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
