@@ -1,5 +1,7 @@
 #include "mirror/report/aggregate.hpp"
 
+#include "mirror/report/record_reader.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <zlib.h>

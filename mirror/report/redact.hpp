@@ -39,4 +39,10 @@ void redact_json(boost::json::value& value, const std::vector<std::string>& name
 /// (with ~1 and ~0 unescaped) is a listed name. Values reported at such paths must be redacted.
 bool is_redacted_pointer(std::string_view pointer, const std::vector<std::string>& names) noexcept;
 
+/// Best-effort redaction in a line of text (a `body_text` difference): the value after any
+/// listed name followed by ':' or '=' (JSON-ish, form- or header-like text) becomes
+/// `[redacted]`.
+[[nodiscard]] std::string redact_text_line(std::string_view line,
+                                           const std::vector<std::string>& names);
+
 } // namespace parallax::mirror::report

@@ -1,5 +1,7 @@
 #include "mirror/report/discrepancy_log.hpp"
 
+#include "mirror/report/record_reader.hpp"
+
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 

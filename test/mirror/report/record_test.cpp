@@ -1,6 +1,9 @@
 #include "mirror/report/record.hpp"
 
+#include "mirror/report/excerpt.hpp"
 #include "mirror/report/json_text.hpp"
+#include "mirror/report/record_reader.hpp"
+#include "mirror/report/redact.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
