@@ -19,17 +19,6 @@ namespace parallax::mirror {
 namespace {
 using steady = std::chrono::steady_clock;
 
-std::size_t difference_metric(diff::difference_kind kind) noexcept {
-  switch (kind) {
-  case diff::difference_kind::status: return 0;
-  case diff::difference_kind::header: return 1;
-  case diff::difference_kind::body:
-  case diff::difference_kind::body_text:
-  case diff::difference_kind::body_bytes: return 2;
-  }
-  return 2;
-}
-
 } // namespace
 
 route_state::route_state(std::size_t i, const config::route& r)
@@ -204,9 +193,7 @@ void engine::process(compare_job& job) {
       job.shadow.status, job.shadow.latency_ms, job.shadow.body_bytes, {}, job.shadow.error};
   route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r);
 
-  route.compared[static_cast<std::size_t>(r.outcome)].fetch_add(1, std::memory_order_relaxed);
-  for (const auto& d : r.differences)
-    route.differences[difference_metric(d.kind)].fetch_add(1, std::memory_order_relaxed);
+  route.count_compared(r);
   // What only a written record needs (its id also names a difference's example) is filled in
   // only then: most compared exchanges match, and they cost no more than the comparison.
   const bool write = report::should_write(r.outcome, cfg_->reports.discrepancies);
@@ -225,41 +212,27 @@ void engine::process(compare_job& job) {
   log_.write(r);
 }
 
-boost::json::object engine::summary_json() const {
-  auto doc = summary_.to_json(summary_.since(), std::chrono::system_clock::now());
-  // Totals come from the proxy's counters, which see every exchange (the comparison thread
-  // only sees the mirrored ones).
-  std::uint64_t exchanges = 0;
+report::proxy_totals engine::proxy_totals() const {
+  report::proxy_totals totals;
   {
     const std::lock_guard lock(counters_mutex_);
     for (const auto& c : exchange_counters_)
-      exchanges += c.load(std::memory_order_relaxed);
+      totals.exchanges += c.load(std::memory_order_relaxed);
   }
-  std::uint64_t sampled = 0;
-  std::uint64_t dropped = 0;
-  std::array<std::uint64_t, report::skip_reason_count> skipped{};
   for (const auto& r : routes_) {
-    if (!r) continue;
-    sampled += r->sampled.load(std::memory_order_relaxed);
-    dropped += r->dropped.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < skipped.size(); ++i)
-      skipped[i] += r->skipped[i].load(std::memory_order_relaxed);
+    if (r) r->add_to(totals);
   }
-  auto& totals = doc["totals"].as_object();
-  totals["exchanges"] = exchanges;
-  totals["sampled"] = sampled;
-  boost::json::object skip;
-  for (std::size_t i = 0; i < skipped.size(); ++i)
-    skip[report::to_string(static_cast<report::skip_reason>(i))] = skipped[i];
-  totals["skipped"] = std::move(skip);
-  totals["comparisons_dropped"] = dropped;
-  return doc;
+  return totals;
+}
+
+boost::json::object engine::summary_json() const {
+  // Totals come from the proxy's counters, which see every exchange (the comparison thread
+  // only sees the mirrored ones).
+  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
 }
 
 void engine::render_metrics(std::string& out) const {
   using proxy::server::escape_label;
-  static constexpr std::array<const char*, 3> outcomes{"match", "differ", "shadow_error"};
-  static constexpr std::array<const char*, 3> kinds{"status", "header", "body"};
   const auto each = [&](auto&& f) {
     for (const auto& r : routes_)
       if (r) f(*r, escape_label(r->name));
@@ -282,17 +255,19 @@ void engine::render_metrics(std::string& out) const {
   out += "# HELP parallax_mirror_compared_total Compared exchanges, by outcome.\n";
   out += "# TYPE parallax_mirror_compared_total counter\n";
   each([&](const route_state& r, const std::string& l) {
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    for (std::size_t i = 0; i < report::outcome_count; ++i) {
       out += fmt::format("parallax_mirror_compared_total{{route=\"{}\",outcome=\"{}\"}} {}\n", l,
-                         outcomes[i], r.compared[i].load(std::memory_order_relaxed));
+                         report::to_string(static_cast<report::outcome>(i)),
+                         r.compared[i].load(std::memory_order_relaxed));
     }
   });
   out += "# HELP parallax_mirror_differences_total Differences found, by kind.\n";
   out += "# TYPE parallax_mirror_differences_total counter\n";
   each([&](const route_state& r, const std::string& l) {
-    for (std::size_t i = 0; i < kinds.size(); ++i) {
+    for (std::size_t i = 0; i < report::difference_metric_count; ++i) {
       out += fmt::format("parallax_mirror_differences_total{{route=\"{}\",kind=\"{}\"}} {}\n", l,
-                         kinds[i], r.differences[i].load(std::memory_order_relaxed));
+                         report::to_string(static_cast<report::difference_metric>(i)),
+                         r.differences[i].load(std::memory_order_relaxed));
     }
   });
   out += "# HELP parallax_mirror_inflight Mirrored exchanges in flight.\n";

@@ -27,6 +27,7 @@
 #include "config/config.hpp"
 #include "mirror/capture/response_capture.hpp"
 #include "mirror/compare.hpp"
+#include "mirror/report/counters.hpp"
 #include "mirror/report/discrepancy_log.hpp"
 #include "mirror/report/endpoint.hpp"
 #include "mirror/report/summary.hpp"
@@ -40,8 +41,9 @@ class server;
 
 namespace parallax::mirror {
 
-/// Everything about one mirrored route, shared by all workers.
-struct route_state {
+/// Everything about one mirrored route, shared by all workers: its policy, sampler and comparer,
+/// its counters (report::route_counters, the one place its totals are kept) and its gauges.
+struct route_state : report::route_counters {
   route_state(std::size_t index, const config::route& r);
 
   std::size_t index;
@@ -50,19 +52,9 @@ struct route_state {
   mirror::sampler sampler;
   mirror::comparer comparer;
 
-  // Metrics (reports.md), updated with relaxed atomics.
-  std::atomic<std::uint64_t> sampled{0};
-  std::array<std::atomic<std::uint64_t>, report::skip_reason_count> skipped{};
-  std::array<std::atomic<std::uint64_t>, 3> compared{};    // by report::outcome
-  std::array<std::atomic<std::uint64_t>, 3> differences{}; // status, header, body
+  // Gauges (reports.md metrics), updated with relaxed atomics.
   std::atomic<std::int64_t> inflight{0};
-  std::atomic<std::uint64_t> dropped{0}; // comparisons skipped: the queue was full
   proxy::server::histogram shadow_duration;
-
-  /// Counts a sampled exchange that is not mirrored.
-  void skip(report::skip_reason reason) noexcept {
-    skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
-  }
 };
 
 /// One finished mirrored exchange waiting for comparison.
@@ -162,6 +154,7 @@ private:
   void run();
   void process(compare_job& job);
   void write_summary_file() const;
+  [[nodiscard]] report::proxy_totals proxy_totals() const;
 
   std::shared_ptr<const config::config> cfg_;
   std::vector<std::unique_ptr<route_state>> routes_; // by route index; null: not mirrored
