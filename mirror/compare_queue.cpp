@@ -49,9 +49,4 @@ void compare_queue::close() {
   cv_.notify_all();
 }
 
-std::size_t compare_queue::size() const {
-  const std::lock_guard lock(mutex_);
-  return jobs_.size();
-}
-
 } // namespace parallax::mirror

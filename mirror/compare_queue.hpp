@@ -58,8 +58,6 @@ public:
   std::unique_ptr<compare_job> pop(std::chrono::steady_clock::time_point until, bool deep = true);
   /// Refuses further pushes and wakes the consumer; queued jobs can still be popped.
   void close();
-  /// Jobs waiting.
-  [[nodiscard]] std::size_t size() const;
 
 private:
   const queue_limits limits_;

@@ -59,8 +59,6 @@ public:
   [[nodiscard]] route_state* route(std::size_t index) const noexcept {
     return index < routes_.size() ? routes_[index].get() : nullptr;
   }
-  /// The configuration.
-  [[nodiscard]] const config::config& cfg() const noexcept { return *cfg_; }
 
   /// A counter of exchanges seen by one worker (written by that worker only).
   std::atomic<std::uint64_t>& exchange_counter();

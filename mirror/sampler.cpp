@@ -74,16 +74,6 @@ std::int64_t to_ns(double ns) noexcept {
 
 } // namespace
 
-std::string_view to_string(decision d) noexcept {
-  switch (d) {
-  case decision::mirror: return "mirror";
-  case decision::not_sampled: return "not_sampled";
-  case decision::skip_method: return "method";
-  case decision::skip_rate_limited: return "rate_limited";
-  }
-  return "unknown";
-}
-
 std::optional<std::string_view> cookie_value(const proxy::http::header_list& headers,
                                              std::string_view name) noexcept {
   for (const auto& h : headers) {

@@ -31,6 +31,22 @@ void append_integer(std::string& out, Integer n) {
   out.append(buffer, ec == std::errc() ? end : buffer);
 }
 
+// A double in its shortest round-trip form; see append_json().
+void append_json_double(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  // The shortest text that reads back as exactly `value` (std::to_chars round-trip guarantee).
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  const std::string_view text(buffer,
+                              ec == std::errc() ? static_cast<std::size_t>(end - buffer) : 0);
+  out += text;
+  // Keep it a JSON number that reads back as a double ("2" would come back an integer).
+  if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+}
+
 void write_json(std::string& out, const json::value& v, bool pretty, int indent) {
   const auto newline = [&](int level) {
     if (!pretty) return;
@@ -101,21 +117,6 @@ void append_json_string(std::string& out, std::string_view text) {
   thread_local json::serializer sr;
   sr.reset(json::string_view(text.data(), text.size()));
   append_serialized(out, sr);
-}
-
-void append_json_double(std::string& out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null";
-    return;
-  }
-  // The shortest text that reads back as exactly `value` (std::to_chars round-trip guarantee).
-  char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  const std::string_view text(buffer,
-                              ec == std::errc() ? static_cast<std::size_t>(end - buffer) : 0);
-  out += text;
-  // Keep it a JSON number that reads back as a double ("2" would come back an integer).
-  if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
 
 void append_json(std::string& out, const json::value& value, bool pretty) {

@@ -14,12 +14,9 @@ namespace parallax::mirror::report {
 /// Appends `text` as a JSON string, quoted and escaped exactly as Boost.JSON writes it.
 void append_json_string(std::string& out, std::string_view text);
 
-/// Appends a double in its shortest round-trip form, with ".0" when it would read back as an
-/// integer ("2.0", "1.84", "1e+300"); non-finite values as null.
-void append_json_double(std::string& out, double value);
-
-/// Appends `value` as JSON text: indented by two spaces when `pretty`, else on one line; numbers
-/// as append_json_double() writes them.
+/// Appends `value` as JSON text: indented by two spaces when `pretty`, else on one line. Doubles
+/// in their shortest round-trip form, with ".0" when they would read back as an integer ("2.0",
+/// "1.84", "1e+300"); non-finite ones as null.
 void append_json(std::string& out, const boost::json::value& value, bool pretty = false);
 
 /// JSON text of `value` (append_json()) without a trailing newline.

@@ -2,11 +2,8 @@
 
 #include "mirror/report/excerpt.hpp"
 #include "mirror/report/json_text.hpp"
-#include "mirror/report/record_reader.hpp"
 #include "mirror/report/redact.hpp"
 #include "proxy/http/ascii.hpp"
-
-#include <boost/json/parse.hpp>
 
 #include <unordered_map>
 #include <utility>
@@ -224,12 +221,6 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
   w.end_array();
   w.key("noise_suppressed").number(r.noise_suppressed);
   w.end_object();
-}
-
-json::object to_json(const record& r, const config::reports& cfg) {
-  std::string line;
-  append_json_line(line, r, cfg);
-  return json::parse(line, {}, record_parse_options()).as_object();
 }
 
 } // namespace parallax::mirror::report

@@ -9,8 +9,6 @@
 #include "mirror/report/record_id.hpp" // a record's `id`
 #include "mirror/report/timestamp.hpp" // a record's `time`
 
-#include <boost/json/object.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -75,8 +73,5 @@ struct record {
 /// Appends a record as one discrepancy log line (no newline): JSON text, redacted and excerpted
 /// per `cfg`, written directly (no JSON tree is built).
 void append_json_line(std::string& out, const record& r, const config::reports& cfg);
-
-/// The JSON form of a record: its log line, parsed.
-[[nodiscard]] boost::json::object to_json(const record& r, const config::reports& cfg);
 
 } // namespace parallax::mirror::report

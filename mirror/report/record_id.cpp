@@ -1,9 +1,9 @@
 #include "mirror/report/record_id.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <string_view>
 #include <thread>
 
 namespace parallax::mirror::report {
@@ -54,12 +54,6 @@ std::string make_record_id(std::chrono::system_clock::time_point time) {
     high >>= 5;
   }
   return id;
-}
-
-bool is_record_id(std::string_view id) noexcept {
-  if (id.size() != 26 || id.front() > '7') return false;
-  return std::all_of(id.begin(), id.end(),
-                     [](char c) { return crockford.find(c) != std::string_view::npos; });
 }
 
 } // namespace parallax::mirror::report

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <string>
-#include <string_view>
 
 namespace parallax::mirror::report {
 
@@ -12,9 +11,5 @@ namespace parallax::mirror::report {
 /// Crockford base32 characters. Ids made by one thread sort in creation order, also within
 /// one millisecond (the random part is incremented then).
 [[nodiscard]] std::string make_record_id(std::chrono::system_clock::time_point time);
-
-/// Whether `id` has the shape make_record_id() produces (26 Crockford base32 characters,
-/// upper-case, first character at most '7').
-[[nodiscard]] bool is_record_id(std::string_view id) noexcept;
 
 } // namespace parallax::mirror::report

@@ -80,13 +80,6 @@ std::string_view redact_header(std::string_view name, std::string_view value,
   return is_redacted_name(name, names) ? redacted_text : value;
 }
 
-void redact_headers(proxy::http::header_list& headers, const std::vector<std::string>& names) {
-  for (std::size_t i = 0; i < headers.size(); ++i) {
-    auto& h = headers[i];
-    if (is_redacted_name(h.name, names)) h.value.assign(redacted_text);
-  }
-}
-
 void redact_json(boost::json::value& value, const std::vector<std::string>& names) {
   if (names.empty()) return;
   std::vector<boost::json::value*> pending{&value};

@@ -3,7 +3,6 @@
 // header, query parameter and JSON field value written anywhere, in every report and log line).
 // Names are matched ASCII case-insensitively; the value becomes the text `[redacted]`.
 
-#include "proxy/http/message.hpp"
 #include "proxy/http/redact.hpp"
 
 #include <boost/json/value.hpp>
@@ -26,9 +25,6 @@ using proxy::http::redact_query;
 /// `[redacted]` when header `name` is listed in `names`, else `value` itself.
 std::string_view redact_header(std::string_view name, std::string_view value,
                                const std::vector<std::string>& names) noexcept;
-
-/// Replaces, in place, the value of every listed header in `headers` with `[redacted]`.
-void redact_headers(proxy::http::header_list& headers, const std::vector<std::string>& names);
 
 /// Replaces, at any depth, the value of every object member whose key is listed (whatever its
 /// type, objects and arrays included) with the string "[redacted]". Iterative: no recursion

@@ -18,7 +18,6 @@ TEST(CompareQueueTest, RefusesBeyondItsJobAndByteLimits) {
   EXPECT_TRUE(by_count.push(job_of(1)));
   EXPECT_TRUE(by_count.push(job_of(1)));
   EXPECT_FALSE(by_count.push(job_of(1)));
-  EXPECT_EQ(by_count.size(), 2u);
   EXPECT_NE(by_count.pop(std::chrono::steady_clock::now()), nullptr);
   EXPECT_TRUE(by_count.push(job_of(1))); // room again
 

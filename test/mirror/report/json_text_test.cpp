@@ -77,15 +77,12 @@ TEST(JsonTextTest, LowerCaseKeysAndStringsAreEscapedThenFolded) {
 TEST(JsonTextTest, DoublesReadBackExactlyAndNonFiniteOnesAreNull) {
   for (const double v : {0.1, 2.0, -0.0, 1e-7, 123456789.125, 1e21,
                          std::numeric_limits<double>::max(), std::numeric_limits<double>::min()}) {
-    std::string out;
-    append_json_double(out, v);
+    const auto out = serialize_json(json::value(v));
     const auto back = json::parse(out);
     ASSERT_TRUE(back.is_double()) << out;
     EXPECT_EQ(back.get_double(), v) << out;
   }
-  std::string out;
-  append_json_double(out, std::numeric_limits<double>::infinity());
-  EXPECT_EQ(out, "null");
+  EXPECT_EQ(serialize_json(json::value(std::numeric_limits<double>::infinity())), "null");
 }
 
 TEST(JsonTextTest, RoundToDropsNoiseDigitsAndNonFiniteValues) {
