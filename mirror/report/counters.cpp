@@ -14,31 +14,21 @@ std::string_view to_string(skip_reason reason) noexcept {
   return "method";
 }
 
-difference_metric metric_of(diff::difference_kind kind) noexcept {
-  switch (kind) {
-  case diff::difference_kind::status: return difference_metric::status;
-  case diff::difference_kind::header: return difference_metric::header;
+std::size_t difference_metric(diff::difference_kind kind) noexcept {
+  switch (kind) { // indices into difference_metrics
+  case diff::difference_kind::status: return 0;
+  case diff::difference_kind::header: return 1;
   case diff::difference_kind::body:
   case diff::difference_kind::body_text:
-  case diff::difference_kind::body_bytes: return difference_metric::body;
+  case diff::difference_kind::body_bytes: return 2;
   }
-  return difference_metric::body;
-}
-
-std::string_view to_string(difference_metric kind) noexcept {
-  switch (kind) {
-  case difference_metric::status: return "status";
-  case difference_metric::header: return "header";
-  case difference_metric::body: return "body";
-  }
-  return "body";
+  return 2;
 }
 
 void route_counters::count_compared(const record& r) noexcept {
   compared[static_cast<std::size_t>(r.outcome)].fetch_add(1, std::memory_order_relaxed);
   for (const auto& d : r.differences) {
-    differences[static_cast<std::size_t>(metric_of(d.kind))].fetch_add(1,
-                                                                       std::memory_order_relaxed);
+    differences[difference_metric(d.kind)].fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -35,16 +35,12 @@ inline constexpr std::size_t skip_reason_count = 6;
 inline constexpr std::size_t outcome_count = 3;
 
 /// The difference kinds metrics count by (reports.md `mirror_differences_total` `kind`).
-enum class difference_metric { status, header, body };
+inline constexpr std::array<diff::difference_kind, 3> difference_metrics{
+    diff::difference_kind::status, diff::difference_kind::header, diff::difference_kind::body};
 
-/// Number of difference metric kinds.
-inline constexpr std::size_t difference_metric_count = 3;
-
-/// The metric kind of a difference: `body_text` and `body_bytes` count as `body`.
-[[nodiscard]] difference_metric metric_of(diff::difference_kind kind) noexcept;
-
-/// The metric spelling of a difference metric kind (`status`, `header`, `body`).
-[[nodiscard]] std::string_view to_string(difference_metric kind) noexcept;
+/// The index in difference_metrics of the kind that counts `kind`: `body_text` and `body_bytes`
+/// differences count as `body`.
+[[nodiscard]] std::size_t difference_metric(diff::difference_kind kind) noexcept;
 
 /// What a summary's `totals` take from the proxy, summed over routes: only the proxy sees every
 /// exchange, sampling decision and skip (a summary built from logs has none of them).
@@ -60,7 +56,7 @@ struct route_counters {
   std::atomic<std::uint64_t> sampled{0};
   std::array<std::atomic<std::uint64_t>, skip_reason_count> skipped{};
   std::array<std::atomic<std::uint64_t>, outcome_count> compared{}; // by report::outcome
-  std::array<std::atomic<std::uint64_t>, difference_metric_count> differences{}; // by metric_of
+  std::array<std::atomic<std::uint64_t>, difference_metrics.size()> differences{};
   std::atomic<std::uint64_t> dropped{0}; // comparisons skipped: the queue was full
 
   /// Counts a sampled exchange that is not mirrored.

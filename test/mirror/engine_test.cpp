@@ -6,40 +6,18 @@
 
 #include "config/loader.hpp"
 #include "mirror/report/format.hpp"
+#include "test/mirror/scratch_dir.hpp"
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
-#include <random>
 #include <regex>
 #include <sstream>
 
 namespace parallax::mirror {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// A directory of its own, removed with everything in it.
-class scratch_dir {
-public:
-  scratch_dir() {
-    std::random_device device;
-    path_ = fs::temp_directory_path() / ("parallax-engine-test-" + std::to_string(device()));
-    fs::create_directories(path_);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  [[nodiscard]] std::string file(std::string_view name) const { return (path_ / name).string(); }
-
-private:
-  fs::path path_;
-};
 
 std::shared_ptr<const config::config> load(const scratch_dir& dir) {
   const std::string yaml = "version: 1\n"
@@ -245,7 +223,7 @@ parallax_mirror_inflight{route="web"} 0
 )";
 
 TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
-  const scratch_dir dir;
+  const scratch_dir dir("parallax-engine-test");
   engine e(load(dir), queue_limits{16, 64 * 1024});
   ASSERT_EQ(e.route(1), nullptr); // `plain` is not mirrored
   auto* api = e.route(0);
