@@ -11,18 +11,11 @@
 #include "mirror/diff/body_decode.hpp"
 #include "mirror/diff/header_diff.hpp"
 #include "mirror/diff/text_diff.hpp"
+#include "proxy/http/ascii.hpp"
 
 namespace parallax::mirror {
 
 namespace {
-bool icontains(std::string_view haystack, std::string_view needle) noexcept {
-  if (needle.size() > haystack.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (proxy::http::iequals(haystack.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
-
 // A capture's body without its Content-Encoding: `kept` itself when it has none (no copy),
 // else decoded into `storage`; `storage.status` tells whether that worked.
 std::string_view decoded(const response_capture& c, std::size_t max, diff::decode_result& storage) {
@@ -46,14 +39,12 @@ body_kind classify_content_type(std::string_view content_type) noexcept {
   const auto media = proxy::http::trim_ows(content_type.substr(0, semi));
   if (media.empty()) return body_kind::bytes;
   if (proxy::http::iequals(media, "application/json")) return body_kind::json;
-  if (media.size() > 5 && proxy::http::iequals(media.substr(media.size() - 5), "+json")) {
-    return body_kind::json;
-  }
-  if (media.size() >= 5 && proxy::http::iequals(media.substr(0, 5), "text/"))
-    return body_kind::text;
+  // "+json" alone is no media type; a structured syntax suffix needs a subtype before it.
+  if (media.size() > 5 && proxy::http::iends_with(media, "+json")) return body_kind::json;
+  if (proxy::http::istarts_with(media, "text/")) return body_kind::text;
   for (std::string_view t :
        {"xml", "javascript", "x-www-form-urlencoded", "yaml", "csv", "graphql", "x-ndjson"}) {
-    if (icontains(media, t)) return body_kind::text;
+    if (proxy::http::icontains(media, t)) return body_kind::text;
   }
   return body_kind::bytes;
 }

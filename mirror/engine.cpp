@@ -1,16 +1,12 @@
 #include "mirror/engine.hpp"
 
-#include <boost/json/serialize.hpp>
-
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 
-#include "mirror/report/format.hpp"
+#include "mirror/admin_routes.hpp"
+#include "mirror/metrics_text.hpp"
+#include "mirror/report/summary_file.hpp"
 #include "mirror/shadow_dispatcher.hpp"
 #include "proxy/server/server.hpp"
 
@@ -18,71 +14,7 @@ namespace parallax::mirror {
 
 namespace {
 using steady = std::chrono::steady_clock;
-
-std::size_t difference_metric(diff::difference_kind kind) noexcept {
-  switch (kind) {
-  case diff::difference_kind::status: return 0;
-  case diff::difference_kind::header: return 1;
-  case diff::difference_kind::body:
-  case diff::difference_kind::body_text:
-  case diff::difference_kind::body_bytes: return 2;
-  }
-  return 2;
-}
-
 } // namespace
-
-route_state::route_state(std::size_t i, const config::route& r)
-    : index(i), name(r.name), policy(*r.mirror), sampler(*r.mirror), comparer(r.mirror->compare) {}
-
-std::size_t compare_job::memory_bytes() const noexcept {
-  return sizeof(*this) + request.method.capacity() + request.target.capacity() +
-         header_bytes(request.headers) + live.memory_bytes() + shadow.memory_bytes() +
-         (secondary ? secondary->memory_bytes() : 0);
-}
-
-bool compare_queue::push(std::unique_ptr<compare_job> job) {
-  const auto bytes = job->memory_bytes();
-  bool wake = false;
-  {
-    const std::lock_guard lock(mutex_);
-    if (closed_ || jobs_.size() >= limits_.max_jobs || bytes_ + bytes > limits_.max_bytes) {
-      return false;
-    }
-    jobs_.push_back(std::move(job));
-    bytes_ += bytes;
-    wake = deep_sleep_ || jobs_.size() == wake_batch;
-  }
-  if (wake) cv_.notify_one();
-  return true;
-}
-
-std::unique_ptr<compare_job> compare_queue::pop(steady::time_point until, bool deep) {
-  std::unique_lock lock(mutex_);
-  if (jobs_.empty() && !closed_) {
-    deep_sleep_ = deep;
-    cv_.wait_until(lock, until, [&] { return !jobs_.empty() || closed_; });
-    deep_sleep_ = false;
-  }
-  if (jobs_.empty()) return nullptr;
-  auto job = std::move(jobs_.front());
-  jobs_.pop_front();
-  bytes_ -= std::min(bytes_, job->memory_bytes());
-  return job;
-}
-
-void compare_queue::close() {
-  {
-    const std::lock_guard lock(mutex_);
-    closed_ = true;
-  }
-  cv_.notify_all();
-}
-
-std::size_t compare_queue::size() const {
-  const std::lock_guard lock(mutex_);
-  return jobs_.size();
-}
 
 engine::engine(std::shared_ptr<const config::config> cfg, queue_limits limits)
     : cfg_(std::move(cfg)), namer_(cfg_->reports.endpoints),
@@ -106,15 +38,7 @@ void engine::attach(proxy::server::server& srv) {
     srv.set_observer_factory(
         [this](proxy::server::worker& w) { return std::make_unique<shadow_dispatcher>(*this, w); });
   }
-  srv.admin().handle("/report", [this](std::string_view, std::string_view) {
-    return proxy::server::admin_response{200, "application/json",
-                                         report::render_json(summary_json(), true)};
-  });
-  srv.admin().handle("/report.html", [this](std::string_view, std::string_view) {
-    return proxy::server::admin_response{200, "text/html; charset=utf-8",
-                                         report::render_html(summary_json())};
-  });
-  srv.state().metrics.add_section([this](std::string& out) { render_metrics(out); });
+  add_admin_routes(srv, *this);
 }
 
 std::atomic<std::uint64_t>& engine::exchange_counter() {
@@ -126,12 +50,16 @@ bool engine::submit(std::unique_ptr<compare_job> job) {
   auto* route = job->route;
   if (queue_.push(std::move(job))) return true;
   route->dropped.fetch_add(1, std::memory_order_relaxed);
+  settle_one();
+  return false;
+}
+
+void engine::settle_one() {
   {
     const std::lock_guard lock(settled_mutex_);
     ++settled_;
   }
   settled_cv_.notify_all();
-  return false;
 }
 
 bool engine::wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) {
@@ -170,11 +98,7 @@ void engine::run() {
       }
       dirty = true;
       last_job = steady::now();
-      {
-        const std::lock_guard lock(settled_mutex_);
-        ++settled_;
-      }
-      settled_cv_.notify_all();
+      settle_one();
     } else if (stopped_.load()) {
       break; // closed and empty
     }
@@ -204,9 +128,7 @@ void engine::process(compare_job& job) {
       job.shadow.status, job.shadow.latency_ms, job.shadow.body_bytes, {}, job.shadow.error};
   route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r);
 
-  route.compared[static_cast<std::size_t>(r.outcome)].fetch_add(1, std::memory_order_relaxed);
-  for (const auto& d : r.differences)
-    route.differences[difference_metric(d.kind)].fetch_add(1, std::memory_order_relaxed);
+  route.count_compared(r);
   // What only a written record needs (its id also names a difference's example) is filled in
   // only then: most compared exchanges match, and they cost no more than the comparison.
   const bool write = report::should_write(r.outcome, cfg_->reports.discrepancies);
@@ -225,113 +147,32 @@ void engine::process(compare_job& job) {
   log_.write(r);
 }
 
-boost::json::object engine::summary_json() const {
-  auto doc = summary_.to_json(summary_.since(), std::chrono::system_clock::now());
-  // Totals come from the proxy's counters, which see every exchange (the comparison thread
-  // only sees the mirrored ones).
-  std::uint64_t exchanges = 0;
+report::proxy_totals engine::proxy_totals() const {
+  report::proxy_totals totals;
   {
     const std::lock_guard lock(counters_mutex_);
     for (const auto& c : exchange_counters_)
-      exchanges += c.load(std::memory_order_relaxed);
+      totals.exchanges += c.load(std::memory_order_relaxed);
   }
-  std::uint64_t sampled = 0;
-  std::uint64_t dropped = 0;
-  std::array<std::uint64_t, report::skip_reason_count> skipped{};
   for (const auto& r : routes_) {
-    if (!r) continue;
-    sampled += r->sampled.load(std::memory_order_relaxed);
-    dropped += r->dropped.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < skipped.size(); ++i)
-      skipped[i] += r->skipped[i].load(std::memory_order_relaxed);
+    if (r) r->add_to(totals);
   }
-  auto& totals = doc["totals"].as_object();
-  totals["exchanges"] = exchanges;
-  totals["sampled"] = sampled;
-  boost::json::object skip;
-  for (std::size_t i = 0; i < skipped.size(); ++i)
-    skip[report::to_string(static_cast<report::skip_reason>(i))] = skipped[i];
-  totals["skipped"] = std::move(skip);
-  totals["comparisons_dropped"] = dropped;
-  return doc;
+  return totals;
+}
+
+boost::json::object engine::summary_json() const {
+  // Totals come from the proxy's counters, which see every exchange (the comparison thread
+  // only sees the mirrored ones).
+  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
 }
 
 void engine::render_metrics(std::string& out) const {
-  using proxy::server::escape_label;
-  static constexpr std::array<const char*, 3> outcomes{"match", "differ", "shadow_error"};
-  static constexpr std::array<const char*, 3> kinds{"status", "header", "body"};
-  const auto each = [&](auto&& f) {
-    for (const auto& r : routes_)
-      if (r) f(*r, escape_label(r->name));
-  };
-  out += "# HELP parallax_mirror_sampled_total Exchanges the sampler chose for mirroring.\n";
-  out += "# TYPE parallax_mirror_sampled_total counter\n";
-  each([&](const route_state& r, const std::string& l) {
-    out += fmt::format("parallax_mirror_sampled_total{{route=\"{}\"}} {}\n", l,
-                       r.sampled.load(std::memory_order_relaxed));
-  });
-  out += "# HELP parallax_mirror_skipped_total Sampled exchanges not mirrored, by reason.\n";
-  out += "# TYPE parallax_mirror_skipped_total counter\n";
-  each([&](const route_state& r, const std::string& l) {
-    for (std::size_t i = 0; i < report::skip_reason_count; ++i) {
-      out += fmt::format("parallax_mirror_skipped_total{{route=\"{}\",reason=\"{}\"}} {}\n", l,
-                         report::to_string(static_cast<report::skip_reason>(i)),
-                         r.skipped[i].load(std::memory_order_relaxed));
-    }
-  });
-  out += "# HELP parallax_mirror_compared_total Compared exchanges, by outcome.\n";
-  out += "# TYPE parallax_mirror_compared_total counter\n";
-  each([&](const route_state& r, const std::string& l) {
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      out += fmt::format("parallax_mirror_compared_total{{route=\"{}\",outcome=\"{}\"}} {}\n", l,
-                         outcomes[i], r.compared[i].load(std::memory_order_relaxed));
-    }
-  });
-  out += "# HELP parallax_mirror_differences_total Differences found, by kind.\n";
-  out += "# TYPE parallax_mirror_differences_total counter\n";
-  each([&](const route_state& r, const std::string& l) {
-    for (std::size_t i = 0; i < kinds.size(); ++i) {
-      out += fmt::format("parallax_mirror_differences_total{{route=\"{}\",kind=\"{}\"}} {}\n", l,
-                         kinds[i], r.differences[i].load(std::memory_order_relaxed));
-    }
-  });
-  out += "# HELP parallax_mirror_inflight Mirrored exchanges in flight.\n";
-  out += "# TYPE parallax_mirror_inflight gauge\n";
-  each([&](const route_state& r, const std::string& l) {
-    out += fmt::format("parallax_mirror_inflight{{route=\"{}\"}} {}\n", l,
-                       r.inflight.load(std::memory_order_relaxed));
-  });
-  out += "# HELP parallax_mirror_shadow_duration_seconds Shadow request to response end.\n";
-  out += "# TYPE parallax_mirror_shadow_duration_seconds histogram\n";
-  each([&](const route_state& r, const std::string& l) {
-    r.shadow_duration.render(out, "parallax_mirror_shadow_duration_seconds",
-                             fmt::format("route=\"{}\"", l));
-  });
-  out += "# HELP parallax_mirror_comparisons_dropped_total Mirrored exchanges not compared "
-         "because the comparison queue was full.\n";
-  out += "# TYPE parallax_mirror_comparisons_dropped_total counter\n";
-  each([&](const route_state& r, const std::string& l) {
-    out += fmt::format("parallax_mirror_comparisons_dropped_total{{route=\"{}\"}} {}\n", l,
-                       r.dropped.load(std::memory_order_relaxed));
-  });
+  append_mirror_metrics(out, routes_);
 }
 
 void engine::write_summary_file() const {
   const auto& path = cfg_->reports.summary.path;
-  if (path.empty()) return;
-  const auto text = report::render_json(summary_json(), true);
-  const auto tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    if (!f) {
-      spdlog::error("cannot write summary file {}", tmp);
-      return;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) spdlog::error("cannot replace summary file {}: {}", path, ec.message());
+  if (!path.empty()) report::write_summary_file(path, summary_json());
 }
 
 void engine::shutdown() {

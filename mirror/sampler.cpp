@@ -1,5 +1,8 @@
 #include "mirror/sampler.hpp"
 
+#include "proxy/http/ascii.hpp"
+#include "proxy/http/query.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -71,16 +74,6 @@ std::int64_t to_ns(double ns) noexcept {
 
 } // namespace
 
-std::string_view to_string(decision d) noexcept {
-  switch (d) {
-  case decision::mirror: return "mirror";
-  case decision::not_sampled: return "not_sampled";
-  case decision::skip_method: return "method";
-  case decision::skip_rate_limited: return "rate_limited";
-  }
-  return "unknown";
-}
-
 std::optional<std::string_view> cookie_value(const proxy::http::header_list& headers,
                                              std::string_view name) noexcept {
   for (const auto& h : headers) {
@@ -105,21 +98,15 @@ std::optional<std::string_view> cookie_value(const proxy::http::header_list& hea
 
 std::optional<std::string_view> query_value(std::string_view target,
                                             std::string_view name) noexcept {
-  target = target.substr(0, target.find('#'));
-  const auto question = target.find('?');
-  if (question == std::string_view::npos) return std::nullopt;
-  std::string_view query = target.substr(question + 1);
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view param = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const auto equals = param.find('=');
-    if (equals == std::string_view::npos || param.substr(0, equals) != name) continue;
-    const std::string_view value = param.substr(equals + 1);
-    if (value.empty()) return std::nullopt;
-    return value;
-  }
-  return std::nullopt;
+  const auto query = proxy::http::query_of(target);
+  if (!query) return std::nullopt;
+  std::optional<std::string_view> found;
+  proxy::http::for_each_param(*query, [&](const proxy::http::query_param& p) {
+    if (!p.value || p.name != name) return true; // a bare `name` is no key either
+    if (!p.value->empty()) found = p.value;
+    return false; // the first match decides, even when its value is empty
+  });
+  return found;
 }
 
 sampler::sampler(const config::mirror_policy& policy, clock_fn clock)

@@ -38,10 +38,6 @@ enum class decision {
   skip_rate_limited // sampled, but the `max_rps` token bucket is empty
 };
 
-/// Short name of a decision; the skipped ones use the reasons of reports.md (`method`,
-/// `rate_limited`).
-std::string_view to_string(decision d) noexcept;
-
 /// The value of cookie `name` (case-sensitive) from every Cookie header, first match wins;
 /// surrounding double quotes are removed. Nothing for a missing cookie or an empty value.
 std::optional<std::string_view> cookie_value(const proxy::http::header_list& headers,

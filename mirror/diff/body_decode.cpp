@@ -1,5 +1,6 @@
 #include "mirror/diff/body_decode.hpp"
 
+#include "proxy/http/ascii.hpp"
 #include "proxy/http/message.hpp"
 
 #include <brotli/decode.h>
@@ -26,11 +27,8 @@ struct coding_list {
 
 // Parses a Content-Encoding value; false when a coding is unknown or there are too many.
 bool parse_codings(std::string_view value, coding_list& out) noexcept {
-  while (!value.empty()) {
-    const auto comma = value.find(',');
-    const std::string_view token = proxy::http::trim_ows(value.substr(0, comma));
-    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-    if (token.empty()) continue;
+  const bool failed = proxy::http::any_list_item(value, [&](std::string_view token) {
+    if (token.empty()) return false;
     coding c{};
     if (proxy::http::iequals(token, "gzip") || proxy::http::iequals(token, "x-gzip")) {
       c = coding::gzip;
@@ -39,14 +37,15 @@ bool parse_codings(std::string_view value, coding_list& out) noexcept {
     } else if (proxy::http::iequals(token, "br")) {
       c = coding::br;
     } else if (proxy::http::iequals(token, "identity")) {
-      continue;
-    } else {
       return false;
+    } else {
+      return true; // unknown coding
     }
-    if (out.size == max_codings) return false;
+    if (out.size == max_codings) return true;
     out.items[out.size++] = c;
-  }
-  return true;
+    return false;
+  });
+  return !failed;
 }
 
 // Output buffer that grows geometrically but never beyond limit + 1 bytes: holding limit + 1

@@ -1,5 +1,7 @@
 #include "mirror/diff/header_diff.hpp"
 
+#include "proxy/http/ascii.hpp"
+
 #include <algorithm>
 #include <string>
 #include <unordered_map>
@@ -19,13 +21,6 @@ struct joined_header {
   bool repeated = false;
   [[nodiscard]] std::string_view value() const noexcept { return repeated ? joined : single; }
 };
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 bool listed(std::string_view name, const std::vector<std::string>& names) noexcept {
   return std::any_of(names.begin(), names.end(),
@@ -48,7 +43,8 @@ public:
       if (!header_compared(field.name, policy)) continue;
       std::size_t at = none;
       if (mapped_) {
-        const auto [it, inserted] = by_name_.try_emplace(to_lower(field.name), entries_.size());
+        const auto [it, inserted] =
+            by_name_.try_emplace(proxy::http::to_lower_copy(field.name), entries_.size());
         if (!inserted) at = it->second;
       } else {
         at = index_of(field.name);
@@ -74,7 +70,7 @@ private:
 
   [[nodiscard]] std::size_t index_of(std::string_view name) const {
     if (mapped_) {
-      const auto it = by_name_.find(to_lower(name));
+      const auto it = by_name_.find(proxy::http::to_lower_copy(name));
       return it == by_name_.end() ? none : it->second;
     }
     for (std::size_t i = 0; i < entries_.size(); ++i)
@@ -103,7 +99,7 @@ std::vector<difference> diff_headers(const proxy::http::header_list& live,
   const auto report = [&](const joined_header* l, const joined_header* s) {
     difference& d = out.emplace_back();
     d.kind = difference_kind::header;
-    d.name = to_lower(l != nullptr ? l->name : s->name);
+    d.name = proxy::http::to_lower_copy(l != nullptr ? l->name : s->name);
     if (l != nullptr) d.live = boost::json::string(l->value());
     if (s != nullptr) d.shadow = boost::json::string(s->value());
   };

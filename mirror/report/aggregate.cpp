@@ -1,5 +1,7 @@
 #include "mirror/report/aggregate.hpp"
 
+#include "mirror/report/record_reader.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <zlib.h>
@@ -108,7 +110,6 @@ aggregate_result aggregate_logs(const std::vector<std::string>& paths,
   sum_options.regression_ratio = options.regression_ratio;
   sum_options.max_endpoints = options.max_endpoints;
   sum_options.top_differences = options.top_differences;
-  sum_options.totals_known = false;
   summary sum(sum_options);
   std::set<std::filesystem::path> seen; // the same file named twice counts once
   std::string current;
@@ -123,7 +124,9 @@ aggregate_result aggregate_logs(const std::vector<std::string>& paths,
     }
     const auto range = sum.record_time_range();
     const auto now = std::chrono::system_clock::now();
-    result.summary = range ? sum.to_json(range->first, range->second) : sum.to_json(now, now);
+    // A log holds no proxy totals: the summary says they are unknown.
+    result.summary = range ? sum.to_json(range->first, range->second, std::nullopt)
+                           : sum.to_json(now, now, std::nullopt);
   } catch (const std::exception& e) { // allocation failure: report it like any input error
     result.error = current + ": " + e.what();
     result.summary = {};

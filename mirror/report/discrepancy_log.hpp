@@ -62,8 +62,6 @@ public:
   [[nodiscard]] std::uint64_t write_errors() const noexcept {
     return write_errors_.load(std::memory_order_relaxed);
   }
-  /// The configured path ("-" for stdout).
-  [[nodiscard]] const std::string& path() const noexcept { return cfg_.discrepancies.path; }
 
 private:
   bool flush_locked() noexcept;

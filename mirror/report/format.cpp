@@ -1,16 +1,12 @@
 #include "mirror/report/format.hpp"
 
+#include "mirror/report/json_text.hpp"
+
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/serializer.hpp>
-#include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
 
 namespace parallax::mirror::report {
@@ -44,7 +40,7 @@ std::string string_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return {};
   if (const auto* s = v->if_string()) return std::string(*s);
-  return json::serialize(*v);
+  return serialize_json(*v);
 }
 
 bool bool_at(const json::object& o, std::string_view key) {
@@ -97,7 +93,7 @@ std::string shadow_errors_text(const json::object& endpoint) {
   std::string text;
   for (const auto& [kind, n] : object_at(endpoint, "shadow_errors")) {
     if (!text.empty()) text += ", ";
-    text += std::string(kind) + " " + (n.is_number() ? json::serialize(n) : "?");
+    text += std::string(kind) + " " + (n.is_number() ? serialize_json(n) : "?");
   }
   return text;
 }
@@ -142,7 +138,7 @@ std::vector<std::pair<std::string, std::string>> skipped_pairs(const json::objec
   const auto* skipped = object_at(s, "totals").if_contains("skipped");
   if (skipped == nullptr || !skipped->is_object()) return out;
   for (const auto& [reason, n] : skipped->get_object()) {
-    out.emplace_back(std::string(reason), n.is_number() ? json::serialize(n) : "?");
+    out.emplace_back(std::string(reason), n.is_number() ? serialize_json(n) : "?");
   }
   return out;
 }
@@ -212,86 +208,6 @@ void markdown_table(std::string& out, const std::vector<std::string>& header,
     for (const auto& cell : row)
       out += " " + markdown_cell(cell) + " |";
     out += "\n";
-  }
-}
-
-void append_double(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  // The shortest text that reads back as exactly `v` (std::to_chars round-trip guarantee).
-  char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
-  const std::string_view text(buffer,
-                              ec == std::errc() ? static_cast<std::size_t>(end - buffer) : 0);
-  out += text;
-  // Keep it a JSON number that reads back as a double ("2" would come back an integer).
-  if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
-}
-
-// What `sr` (reset to a string) writes: Boost.JSON's escaping, without the std::string and
-// json::string that json::serialize() would allocate per call.
-void append_serialized(std::string& out, json::serializer& sr) {
-  char buf[512];
-  while (!sr.done()) {
-    const auto part = sr.read(buf, sizeof buf);
-    out.append(part.data(), part.size());
-  }
-}
-
-void write_json(std::string& out, const json::value& v, bool pretty, int indent) {
-  const auto newline = [&](int level) {
-    if (!pretty) return;
-    out += '\n';
-    out.append(static_cast<std::size_t>(level) * 2, ' ');
-  };
-  if (const auto* o = v.if_object()) {
-    if (o->empty()) {
-      out += "{}";
-      return;
-    }
-    out += '{';
-    bool first = true;
-    for (const auto& [key, value] : *o) {
-      if (!first) out += ',';
-      first = false;
-      newline(indent + 1);
-      append_json_string(out, key);
-      out += pretty ? ": " : ":";
-      write_json(out, value, pretty, indent + 1);
-    }
-    newline(indent);
-    out += '}';
-  } else if (const auto* a = v.if_array()) {
-    if (a->empty()) {
-      out += "[]";
-      return;
-    }
-    out += '[';
-    bool first = true;
-    for (const auto& value : *a) {
-      if (!first) out += ',';
-      first = false;
-      newline(indent + 1);
-      write_json(out, value, pretty, indent + 1);
-    }
-    newline(indent);
-    out += ']';
-  } else if (v.is_double()) {
-    append_double(out, v.get_double());
-  } else if (const auto* str = v.if_string()) {
-    append_json_string(out, *str);
-  } else if (v.is_int64() || v.is_uint64()) {
-    char buffer[24]; // what Boost.JSON writes for integers: plain decimal
-    const auto [end, ec] = v.is_int64()
-                               ? std::to_chars(buffer, buffer + sizeof buffer, v.get_int64())
-                               : std::to_chars(buffer, buffer + sizeof buffer, v.get_uint64());
-    out.append(buffer, ec == std::errc() ? end : buffer);
-  } else if (v.is_bool()) {
-    out += v.get_bool() ? "true" : "false";
-  } else {
-    out += "null";
   }
 }
 
@@ -492,36 +408,9 @@ std::string render_html(const json::object& s) {
   return out;
 }
 
-std::string serialize_json(const json::value& value, bool pretty) {
-  std::string out;
-  append_json(out, value, pretty);
-  return out;
-}
-
-void append_json(std::string& out, const json::value& value, bool pretty) {
-  write_json(out, value, pretty, 0);
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  // Boost.JSON escapes only '"', '\\' and control characters (below 0x20); a string without
-  // them is written as it is, which is what it would write, without its per-call setup.
-  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
-  });
-  if (plain) {
-    out += '"';
-    out += text;
-    out += '"';
-    return;
-  }
-  thread_local json::serializer sr;
-  sr.reset(json::string_view(text.data(), text.size()));
-  append_serialized(out, sr);
-}
-
 std::string render_json(const json::object& summary, bool pretty) {
   std::string out;
-  write_json(out, summary, pretty, 0);
+  append_json(out, summary, pretty);
   out += "\n";
   return out;
 }

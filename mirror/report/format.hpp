@@ -31,16 +31,6 @@ enum class report_format { text, markdown, html, json };
 /// A summary as JSON: indented by two spaces when `pretty`, else one line; ends in a newline.
 [[nodiscard]] std::string render_json(const boost::json::object& summary, bool pretty = true);
 
-/// JSON text of `value` without a trailing newline; numbers in their shortest round-trip form
-/// ("1.84", not Boost's "1.84E0"); non-finite numbers as null.
-[[nodiscard]] std::string serialize_json(const boost::json::value& value, bool pretty = false);
-
-/// Appends serialize_json(value, pretty) to `out`.
-void append_json(std::string& out, const boost::json::value& value, bool pretty = false);
-
-/// Appends `text` as a JSON string, quoted and escaped exactly as Boost.JSON writes it.
-void append_json_string(std::string& out, std::string_view text);
-
 /// A summary in `format` (JSON pretty-printed).
 [[nodiscard]] std::string render(const boost::json::object& summary, report_format format);
 

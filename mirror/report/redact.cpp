@@ -1,16 +1,16 @@
 #include "mirror/report/redact.hpp"
 
+#include "proxy/http/ascii.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 namespace parallax::mirror::report {
 namespace {
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 // RFC 6901 reference token unescaping, compared against `name` without allocating.
 bool pointer_token_equals(std::string_view token, std::string_view name) noexcept {
@@ -21,9 +21,51 @@ bool pointer_token_equals(std::string_view token, std::string_view name) noexcep
       c = token[i + 1] == '0' ? '~' : '/';
       ++i;
     }
-    if (j >= name.size() || lower(c) != lower(name[j])) return false;
+    if (j >= name.size() || proxy::http::to_lower(c) != proxy::http::to_lower(name[j]))
+      return false;
   }
   return j == name.size();
+}
+
+bool is_name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+// If a listed name starts at `pos` and is followed by a separator and a value, the value's
+// [begin, end) in `line`.
+std::optional<std::pair<std::size_t, std::size_t>>
+secret_value_at(std::string_view line, std::size_t pos, const std::vector<std::string>& names) {
+  if (pos > 0 && is_name_char(line[pos - 1])) return std::nullopt;
+  for (const auto& name : names) {
+    if (name.empty() || !proxy::http::istarts_with(line.substr(pos), name)) continue;
+    std::size_t i = pos + name.size();
+    if (i < line.size() && is_name_char(line[i])) continue;
+    if (i < line.size() && (line[i] == '"' || line[i] == '\'')) ++i;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+      ++i;
+    if (i >= line.size() || (line[i] != ':' && line[i] != '=')) continue;
+    const char separator = line[i++];
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+      ++i;
+    if (i >= line.size()) continue;
+    if (line[i] == '"' || line[i] == '\'') {
+      const char quote = line[i];
+      std::size_t end = i + 1;
+      while (end < line.size() && line[end] != quote)
+        end += line[end] == '\\' ? 2 : 1;
+      return std::pair{i + 1, std::min(end, line.size())};
+    }
+    // Unquoted: `name=value` ends at whitespace too; `name: value` (a header line, a JSON
+    // number) runs to a JSON delimiter, so `Cookie: a=1; b=2` is redacted whole.
+    const std::string_view stops = separator == '=' ? "&,;}]) \t\r\n\"'<" : ",}]\r\n\"'<";
+    std::size_t end = line.find_first_of(stops, i);
+    if (end == std::string_view::npos) end = line.size();
+    while (end > i && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+      --end;
+    if (end > i) return std::pair{i, end};
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -36,13 +78,6 @@ bool is_redacted_name(std::string_view name, const std::vector<std::string>& nam
 std::string_view redact_header(std::string_view name, std::string_view value,
                                const std::vector<std::string>& names) noexcept {
   return is_redacted_name(name, names) ? redacted_text : value;
-}
-
-void redact_headers(proxy::http::header_list& headers, const std::vector<std::string>& names) {
-  for (std::size_t i = 0; i < headers.size(); ++i) {
-    auto& h = headers[i];
-    if (is_redacted_name(h.name, names)) h.value.assign(redacted_text);
-  }
 }
 
 void redact_json(boost::json::value& value, const std::vector<std::string>& names) {
@@ -79,6 +114,22 @@ bool is_redacted_pointer(std::string_view pointer, const std::vector<std::string
     if (slash == std::string_view::npos) return false;
     pointer.remove_prefix(slash + 1);
   }
+}
+
+std::string redact_text_line(std::string_view line, const std::vector<std::string>& names) {
+  std::string out;
+  out.reserve(line.size());
+  std::size_t i = 0;
+  while (i < line.size()) {
+    if (const auto value = secret_value_at(line, i, names)) {
+      out.append(line.substr(i, value->first - i));
+      out.append(redacted_text);
+      i = value->second;
+    } else {
+      out.push_back(line[i++]);
+    }
+  }
+  return out;
 }
 
 } // namespace parallax::mirror::report

@@ -3,7 +3,6 @@
 // header, query parameter and JSON field value written anywhere, in every report and log line).
 // Names are matched ASCII case-insensitively; the value becomes the text `[redacted]`.
 
-#include "proxy/http/message.hpp"
 #include "proxy/http/redact.hpp"
 
 #include <boost/json/value.hpp>
@@ -27,9 +26,6 @@ using proxy::http::redact_query;
 std::string_view redact_header(std::string_view name, std::string_view value,
                                const std::vector<std::string>& names) noexcept;
 
-/// Replaces, in place, the value of every listed header in `headers` with `[redacted]`.
-void redact_headers(proxy::http::header_list& headers, const std::vector<std::string>& names);
-
 /// Replaces, at any depth, the value of every object member whose key is listed (whatever its
 /// type, objects and arrays included) with the string "[redacted]". Iterative: no recursion
 /// limit on deeply nested documents.
@@ -38,5 +34,11 @@ void redact_json(boost::json::value& value, const std::vector<std::string>& name
 /// Whether a JSON Pointer (RFC 6901) points at or into a redacted field: any reference token
 /// (with ~1 and ~0 unescaped) is a listed name. Values reported at such paths must be redacted.
 bool is_redacted_pointer(std::string_view pointer, const std::vector<std::string>& names) noexcept;
+
+/// Best-effort redaction in a line of text (a `body_text` difference): the value after any
+/// listed name followed by ':' or '=' (JSON-ish, form- or header-like text) becomes
+/// `[redacted]`.
+[[nodiscard]] std::string redact_text_line(std::string_view line,
+                                           const std::vector<std::string>& names);
 
 } // namespace parallax::mirror::report

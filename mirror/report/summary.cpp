@@ -1,9 +1,9 @@
 #include "mirror/report/summary.hpp"
 
 #include "mirror/report/endpoint.hpp"
+#include "mirror/report/json_text.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -24,10 +24,6 @@ const std::size_t bucket_count = static_cast<std::size_t>(std::ceil(
                                  2;
 
 constexpr std::size_t max_error_kinds = 16; // shadow error kinds per endpoint (5 are defined)
-
-double round_to(double v, double scale) noexcept {
-  return std::isfinite(v) ? std::round(v * scale) / scale : 0.0;
-}
 
 // A body pointer with id-like reference tokens (array indices, ids as keys) replaced by `*`,
 // so that one entry collects /items/0/price, /items/1/price, ...
@@ -54,7 +50,7 @@ std::string normalised_pointer(std::string_view pointer) {
 }
 
 std::string value_key(const std::optional<json::value>& v) {
-  return v ? json::serialize(*v) : std::string("-");
+  return v ? serialize_json(*v) : std::string("-");
 }
 
 json::value latency_json(const latency_histogram& h) {
@@ -67,18 +63,6 @@ json::value latency_json(const latency_histogram& h) {
 }
 
 } // namespace
-
-std::string_view to_string(skip_reason reason) noexcept {
-  switch (reason) {
-  case skip_reason::method: return "method";
-  case skip_reason::body_too_large: return "body_too_large";
-  case skip_reason::rate_limited: return "rate_limited";
-  case skip_reason::saturated: return "saturated";
-  case skip_reason::live_error: return "live_error";
-  case skip_reason::client_aborted: return "client_aborted";
-  }
-  return "method";
-}
 
 // ---- latency_histogram ----
 
@@ -145,18 +129,9 @@ summary_options summary_options_from(const config::config& cfg) {
 summary::summary(summary_options options)
     : options_(std::move(options)), since_(std::chrono::system_clock::now()) {}
 
-void summary::count_exchange(std::uint64_t n) noexcept {
-  exchanges_.fetch_add(n, std::memory_order_relaxed);
-}
-
 void summary::count_sampled(std::string_view route, std::string_view endpoint) {
-  sampled_.fetch_add(1, std::memory_order_relaxed);
   const std::lock_guard lock(mutex_);
   ++endpoint_locked(route, endpoint).sampled;
-}
-
-void summary::count_skipped(skip_reason reason, std::uint64_t n) noexcept {
-  skipped_[static_cast<std::size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
 }
 
 void summary::add(const record& r) {
@@ -165,16 +140,9 @@ void summary::add(const record& r) {
   if (!last_ || r.time > *last_) last_ = r.time;
   auto& e = endpoint_locked(r.route, r.endpoint);
   switch (r.outcome) {
-  case outcome::match:
-    ++match_;
-    ++e.match;
-    break;
-  case outcome::differ:
-    ++differ_;
-    ++e.differ;
-    break;
+  case outcome::match: ++e.match; break;
+  case outcome::differ: ++e.differ; break;
   case outcome::shadow_error: {
-    ++shadow_error_;
     ++e.shadow_error;
     std::string kind = r.shadow.error.value_or("unknown");
     if (e.shadow_errors.size() >= max_error_kinds && !e.shadow_errors.contains(kind)) {
@@ -261,18 +229,19 @@ double summary::ratio_for(std::string_view route) const noexcept {
   return it == options_.route_regression_ratios.end() ? options_.regression_ratio : it->second;
 }
 
-json::object summary::endpoint_json(const endpoint_stat& e) const {
+json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
+                                    bool any_match) const {
   const std::uint64_t compared = e.match + e.differ + e.shadow_error;
   json::object o;
   o["endpoint"] = e.endpoint;
   o["route"] = e.route;
-  o["sampled"] = options_.totals_known ? json::value(e.sampled) : json::value(nullptr);
+  o["sampled"] = totals_known ? json::value(e.sampled) : json::value(nullptr);
   o["compared"] = compared;
   o["match"] = e.match;
   o["differ"] = e.differ;
   o["shadow_error"] = e.shadow_error;
   // From logs without match records (include_matches off) a rate would be meaningless.
-  const bool rate_known = options_.totals_known || match_ > 0;
+  const bool rate_known = totals_known || any_match;
   o["diff_rate"] = rate_known && compared > 0
                        ? json::value(round_to(
                              static_cast<double>(e.differ) / static_cast<double>(compared), 10000))
@@ -335,35 +304,41 @@ json::object summary::endpoint_json(const endpoint_stat& e) const {
 }
 
 json::object summary::to_json(std::chrono::system_clock::time_point since,
-                              std::chrono::system_clock::time_point until) const {
+                              std::chrono::system_clock::time_point until,
+                              const std::optional<proxy_totals>& proxy) const {
   const std::lock_guard lock(mutex_);
   json::object out;
   out["schema"] = summary_schema;
   out["since"] = format_time(since, false);
   out["until"] = format_time(until, false);
 
+  std::uint64_t match = 0, differ = 0, shadow_error = 0;
+  for (const auto& [key, e] : endpoints_) {
+    match += e.match;
+    differ += e.differ;
+    shadow_error += e.shadow_error;
+  }
   json::object totals;
-  const bool known = options_.totals_known;
-  totals["exchanges"] = known ? json::value(exchanges_.load(std::memory_order_relaxed)) : nullptr;
-  totals["sampled"] = known ? json::value(sampled_.load(std::memory_order_relaxed)) : nullptr;
-  totals["compared"] = match_ + differ_ + shadow_error_;
-  totals["match"] = match_;
-  totals["differ"] = differ_;
-  totals["shadow_error"] = shadow_error_;
-  if (known) {
+  totals["exchanges"] = proxy ? json::value(proxy->exchanges) : nullptr;
+  totals["sampled"] = proxy ? json::value(proxy->sampled) : nullptr;
+  totals["compared"] = match + differ + shadow_error;
+  totals["match"] = match;
+  totals["differ"] = differ;
+  totals["shadow_error"] = shadow_error;
+  if (proxy) {
     json::object skipped;
-    for (std::size_t i = 0; i < skip_reason_count; ++i) {
-      skipped[to_string(static_cast<skip_reason>(i))] = skipped_[i].load(std::memory_order_relaxed);
-    }
+    for (std::size_t i = 0; i < skip_reason_count; ++i)
+      skipped[to_string(static_cast<skip_reason>(i))] = proxy->skipped[i];
     totals["skipped"] = std::move(skipped);
+    totals["comparisons_dropped"] = proxy->comparisons_dropped;
   } else {
     totals["skipped"] = nullptr;
   }
   out["totals"] = std::move(totals);
-  if (!known) {
+  if (!proxy) {
     std::string note = "built from discrepancy logs, which hold only compared exchanges: "
                        "exchanges, sampled and skipped are unknown (null)";
-    if (match_ == 0) {
+    if (match == 0) {
       note += "; the logs hold no match records (include_matches was off), so match counts "
               "and diff_rate are unknown too";
     }
@@ -391,26 +366,12 @@ json::object summary::to_json(std::chrono::system_clock::time_point since,
   json::array endpoints;
   endpoints.reserve(order.size());
   for (const auto* e : order)
-    endpoints.push_back(endpoint_json(*e));
+    endpoints.push_back(endpoint_json(*e, proxy.has_value(), match > 0));
   out["endpoints"] = std::move(endpoints);
   return out;
 }
 
-void summary::reset() {
-  exchanges_.store(0, std::memory_order_relaxed);
-  sampled_.store(0, std::memory_order_relaxed);
-  for (auto& s : skipped_)
-    s.store(0, std::memory_order_relaxed);
-  const std::lock_guard lock(mutex_);
-  since_ = std::chrono::system_clock::now();
-  endpoints_.clear();
-  match_ = differ_ = shadow_error_ = 0;
-  first_.reset();
-  last_.reset();
-}
-
 std::chrono::system_clock::time_point summary::since() const {
-  const std::lock_guard lock(mutex_);
   return since_;
 }
 
@@ -424,7 +385,10 @@ summary::record_time_range() const {
 
 std::uint64_t summary::compared() const {
   const std::lock_guard lock(mutex_);
-  return match_ + differ_ + shadow_error_;
+  std::uint64_t n = 0;
+  for (const auto& [key, e] : endpoints_)
+    n += e.match + e.differ + e.shadow_error;
+  return n;
 }
 
 } // namespace parallax::mirror::report

@@ -7,17 +7,20 @@
 // (later ones only counted), latencies in fixed log-bucket histograms (no samples kept), and
 // `max_examples` ids per endpoint.
 //
-// Threading: every member may be called from any thread. The per-exchange counters
-// (count_exchange, count_skipped) are relaxed atomics; count_sampled, add and to_json take a
+// The totals only the proxy sees (exchanges, sampled, skipped, dropped) are not kept here but
+// in the routes' counters (counters.hpp); to_json() is given their sums, or nothing for a
+// summary built from logs. Compared, match, differ and shadow_error totals are the sums of the
+// endpoints'.
+//
+// Threading: every member may be called from any thread; count_sampled, add and to_json take a
 // mutex for a short, allocation-light critical section.
 
 #include "config/config.hpp"
+#include "mirror/report/counters.hpp"
 #include "mirror/report/record.hpp"
 
 #include <boost/json/object.hpp>
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -36,22 +39,6 @@ inline constexpr std::string_view summary_schema = "parallax.summary/v1";
 
 /// The endpoint name that collects endpoints beyond the cap.
 inline constexpr std::string_view other_endpoint = "other";
-
-/// Why a sampled exchange was not mirrored (reports.md "skipped").
-enum class skip_reason {
-  method,
-  body_too_large,
-  rate_limited,
-  saturated,
-  live_error,
-  client_aborted
-};
-
-/// Number of skip reasons.
-inline constexpr std::size_t skip_reason_count = 6;
-
-/// The report spelling of a skip reason.
-[[nodiscard]] std::string_view to_string(skip_reason reason) noexcept;
 
 /// Quantiles of latencies in milliseconds from a fixed set of logarithmic buckets, each 2%
 /// wide, from 0.01 ms to 10^7 ms: an estimate is within 1% of a true sample value (clamped to
@@ -82,36 +69,30 @@ struct summary_options {
   std::size_t max_difference_keys = 200; // distinct differences tracked per endpoint
   std::size_t top_differences = 10;      // differences listed per endpoint
   std::size_t max_examples = 5;          // record ids listed per endpoint
-  // false when the summary is built from discrepancy logs: exchanges, sampled and skipped are
-  // then unknown (written as null) and the summary carries a `note` saying so.
-  bool totals_known = true;
 };
 
 /// Options with each mirrored route's `compare.latency.regression_ratio`.
 [[nodiscard]] summary_options summary_options_from(const config::config& cfg);
 
-/// Aggregates compared exchanges and proxy counters into a `parallax.summary/v1` document.
+/// Aggregates compared exchanges into a `parallax.summary/v1` document.
 class summary {
 public:
   /// An empty summary whose window starts now.
   explicit summary(summary_options options = {});
 
-  /// Counts one client exchange (any route, mirrored or not).
-  void count_exchange(std::uint64_t n = 1) noexcept;
-  /// Counts an exchange the sampler chose for mirroring, for its endpoint.
+  /// Counts a sampled exchange of `endpoint` (the engine counts those it compares).
   void count_sampled(std::string_view route, std::string_view endpoint);
-  /// Counts a sampled exchange that was not mirrored.
-  void count_skipped(skip_reason reason, std::uint64_t n = 1) noexcept;
   /// Adds one compared exchange.
   void add(const record& r);
 
-  /// The summary document for the window [since, until].
+  /// The summary document for the window [since, until], its totals completed by `proxy`;
+  /// without them (a summary built from logs) exchanges, sampled and skipped are null, endpoint
+  /// `sampled` too, and a `note` says why.
   [[nodiscard]] boost::json::object to_json(std::chrono::system_clock::time_point since,
-                                            std::chrono::system_clock::time_point until) const;
-  /// Forgets everything (a new window starting now).
-  void reset();
+                                            std::chrono::system_clock::time_point until,
+                                            const std::optional<proxy_totals>& proxy) const;
 
-  /// When the window started (construction or the last reset()).
+  /// When the window started (construction).
   [[nodiscard]] std::chrono::system_clock::time_point since() const;
   /// Earliest and latest record times added, if any record was.
   [[nodiscard]] std::optional<
@@ -147,18 +128,15 @@ private:
 
   endpoint_stat& endpoint_locked(std::string_view route, std::string_view endpoint);
   void add_difference_locked(endpoint_stat& e, const diff::difference& d);
-  [[nodiscard]] boost::json::object endpoint_json(const endpoint_stat& e) const;
+  [[nodiscard]] boost::json::object endpoint_json(const endpoint_stat& e, bool totals_known,
+                                                  bool any_match) const;
   [[nodiscard]] double ratio_for(std::string_view route) const noexcept;
 
   const summary_options options_;
-  std::atomic<std::uint64_t> exchanges_{0};
-  std::atomic<std::uint64_t> sampled_{0};
-  std::array<std::atomic<std::uint64_t>, skip_reason_count> skipped_{};
+  const std::chrono::system_clock::time_point since_;
 
   mutable std::mutex mutex_;
-  std::chrono::system_clock::time_point since_;                       // guarded by mutex_
   std::unordered_map<std::string, endpoint_stat> endpoints_;          // guarded by mutex_
-  std::uint64_t match_ = 0, differ_ = 0, shadow_error_ = 0;           // guarded by mutex_
   std::optional<std::chrono::system_clock::time_point> first_, last_; // guarded by mutex_
 };
 

@@ -3,6 +3,8 @@
 // messages on a connection: clear() keeps every string's capacity, so a steady keep-alive
 // connection parses heads without heap allocation.
 
+#include "proxy/http/ascii.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,9 +12,6 @@
 #include <vector>
 
 namespace parallax::proxy::http {
-
-/// ASCII case-insensitive equality, as header names need.
-bool iequals(std::string_view a, std::string_view b) noexcept;
 
 /// `s` without leading and trailing spaces and tabs (RFC 9110 OWS).
 std::string_view trim_ows(std::string_view s) noexcept;

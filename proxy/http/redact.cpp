@@ -1,13 +1,13 @@
 #include "proxy/http/redact.hpp"
 
+#include "proxy/http/ascii.hpp"
+#include "proxy/http/query.hpp"
+
 #include <algorithm>
+#include <utility>
 
 namespace parallax::proxy::http {
 namespace {
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -28,7 +28,7 @@ bool encoded_name_equals(std::string_view raw, std::string_view name) noexcept {
       c = static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
       i += 2;
     }
-    if (j >= name.size() || lower(c) != lower(name[j])) return false;
+    if (j >= name.size() || to_lower(c) != to_lower(name[j])) return false;
   }
   return j == name.size();
 }
@@ -41,20 +41,18 @@ bool is_listed_encoded(std::string_view raw, const std::vector<std::string>& nam
 // Appends the '&'-separated parameters of `params` to `out`, redacting listed values.
 void append_redacted_params(std::string_view params, const std::vector<std::string>& names,
                             std::string& out) {
-  for (;;) {
-    const auto amp = params.find('&');
-    const std::string_view param = params.substr(0, amp);
-    const auto equals = param.find('=');
-    if (equals != std::string_view::npos && is_listed_encoded(param.substr(0, equals), names)) {
-      out.append(param.substr(0, equals + 1));
+  bool first = true;
+  for_each_param(params, [&](const query_param& p) {
+    if (!std::exchange(first, false)) out.push_back('&');
+    if (p.value && is_listed_encoded(p.name, names)) {
+      out.append(p.name);
+      out.push_back('=');
       out.append(redacted_text);
     } else {
-      out.append(param);
+      out.append(p.text);
     }
-    if (amp == std::string_view::npos) return;
-    out.push_back('&');
-    params.remove_prefix(amp + 1);
-  }
+    return true;
+  });
 }
 
 } // namespace

@@ -1,6 +1,5 @@
 // The live-vs-shadow comparer (status, headers, decoded bodies by content type, size+hash
-// beyond max_bytes, secondary noise), the streaming response capture, and the bounded queue
-// between the I/O threads and the comparison thread.
+// beyond max_bytes, secondary noise) and the streaming response capture.
 
 #include "mirror/compare.hpp"
 
@@ -9,8 +8,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <zlib.h>
-
-#include "mirror/engine.hpp"
 
 namespace parallax::mirror {
 namespace {
@@ -232,37 +229,6 @@ TEST(ComparerTest, ShadowErrorHasNoDifferences) {
   const auto r = run(policy, capture(200, "application/json", "{}"), shadow);
   EXPECT_EQ(r.outcome, report::outcome::shadow_error);
   EXPECT_TRUE(r.differences.empty());
-}
-
-std::unique_ptr<compare_job> job_of(std::size_t body_bytes) {
-  auto job = std::make_unique<compare_job>();
-  job->live.kept.assign(body_bytes, 'l');
-  return job;
-}
-
-TEST(CompareQueueTest, RefusesBeyondItsJobAndByteLimits) {
-  compare_queue by_count({2, 1 << 30});
-  EXPECT_TRUE(by_count.push(job_of(1)));
-  EXPECT_TRUE(by_count.push(job_of(1)));
-  EXPECT_FALSE(by_count.push(job_of(1)));
-  EXPECT_EQ(by_count.size(), 2u);
-  EXPECT_NE(by_count.pop(std::chrono::steady_clock::now()), nullptr);
-  EXPECT_TRUE(by_count.push(job_of(1))); // room again
-
-  compare_queue by_bytes({100, 64 * 1024});
-  EXPECT_TRUE(by_bytes.push(job_of(40 * 1024)));
-  EXPECT_FALSE(by_bytes.push(job_of(40 * 1024)));
-  EXPECT_TRUE(by_bytes.push(job_of(1024)));
-}
-
-TEST(CompareQueueTest, PopTimesOutWhenEmptyAndDrainsAfterClose) {
-  compare_queue q({4, 1 << 20});
-  EXPECT_EQ(q.pop(std::chrono::steady_clock::now() + std::chrono::milliseconds(1)), nullptr);
-  EXPECT_TRUE(q.push(job_of(1)));
-  q.close();
-  EXPECT_FALSE(q.push(job_of(1)));
-  EXPECT_NE(q.pop(std::chrono::steady_clock::time_point::max()), nullptr);
-  EXPECT_EQ(q.pop(std::chrono::steady_clock::time_point::max()), nullptr); // closed and empty
 }
 
 } // namespace

@@ -355,12 +355,5 @@ TEST(SamplerTest, CookieKeyedSamplingMatchesKeyPosition) {
   }
 }
 
-TEST(SamplerTest, DecisionNamesMatchReportReasons) {
-  EXPECT_EQ(to_string(decision::mirror), "mirror");
-  EXPECT_EQ(to_string(decision::not_sampled), "not_sampled");
-  EXPECT_EQ(to_string(decision::skip_method), "method");
-  EXPECT_EQ(to_string(decision::skip_rate_limited), "rate_limited");
-}
-
 } // namespace
 } // namespace parallax::mirror

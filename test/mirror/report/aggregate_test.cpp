@@ -1,36 +1,18 @@
 #include "mirror/report/aggregate.hpp"
 
+#include "test/mirror/scratch_dir.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 namespace parallax::mirror::report {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device device;
-    path_ = fs::temp_directory_path() / ("parallax-aggregate-test-" + std::to_string(device()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-  fs::path path_;
-};
 
 std::string line_for(std::string endpoint, outcome o, double live_ms = 1, double shadow_ms = 2,
                      std::string header_value = "h") {
@@ -71,7 +53,7 @@ void write_gzip(const std::string& path, const std::string& text) {
 }
 
 TEST(AggregateLogsTest, SummarisesPlainAndGzipFiles) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto plain = dir.file("pod-a.jsonl");
   const auto gz = dir.file("pod-b.jsonl.1.gz");
   write_plain(plain, line_for("GET /u", outcome::differ) + "\n" +
@@ -108,7 +90,7 @@ TEST(AggregateLogsTest, SummarisesPlainAndGzipFiles) {
 }
 
 TEST(AggregateLogsTest, MalformedLineNamesFileAndLine) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto good = dir.file("good.jsonl");
   const auto bad = dir.file("bad.jsonl");
   write_plain(good, line_for("GET /u", outcome::differ) + "\n");
@@ -122,7 +104,7 @@ TEST(AggregateLogsTest, MalformedLineNamesFileAndLine) {
 
 TEST(AggregateLogsTest, ReadsRecordsWithBytesThatAreNotUtf8) {
   // HTTP allows obs-text in field values; the log writes such values as received.
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto log = dir.file("latin1.jsonl");
   write_plain(log, line_for("GET /u", outcome::differ, 1, 2, "caf\xE9") + "\n");
   const auto result = aggregate_logs({log});
@@ -131,7 +113,7 @@ TEST(AggregateLogsTest, ReadsRecordsWithBytesThatAreNotUtf8) {
 }
 
 TEST(AggregateLogsTest, ARecordWithWrongFieldsNamesFileAndLine) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto gz = dir.file("x.jsonl.gz");
   write_gzip(gz,
              line_for("GET /u", outcome::match) + "\n{\"schema\":\"parallax.discrepancy/v1\"}\n");
@@ -140,7 +122,7 @@ TEST(AggregateLogsTest, ARecordWithWrongFieldsNamesFileAndLine) {
 }
 
 TEST(AggregateLogsTest, UnreadableAndTruncatedFilesAreErrors) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto missing = dir.file("nope.jsonl");
   auto result = aggregate_logs({missing});
   EXPECT_EQ(result.error.rfind(missing + ": cannot open", 0), 0u) << result.error;
@@ -158,7 +140,7 @@ TEST(AggregateLogsTest, UnreadableAndTruncatedFilesAreErrors) {
 }
 
 TEST(AggregateLogsTest, TheSameFileNamedTwiceCountsOnce) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto plain = dir.file("a.jsonl");
   write_plain(plain, line_for("GET /u", outcome::differ) + "\n");
   const auto result = aggregate_logs({plain, plain});
@@ -167,7 +149,7 @@ TEST(AggregateLogsTest, TheSameFileNamedTwiceCountsOnce) {
 }
 
 TEST(AggregateLogsTest, NoRecordsGiveAnEmptySummary) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-aggregate-test");
   const auto empty = dir.file("empty.jsonl");
   write_plain(empty, "");
   const auto result = aggregate_logs({empty});

@@ -1,37 +1,19 @@
 #include "mirror/report/discrepancy_log.hpp"
 
+#include "mirror/report/record_reader.hpp"
+#include "test/mirror/scratch_dir.hpp"
+
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 namespace parallax::mirror::report {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory removed at the end of the test.
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device device;
-    path_ = fs::temp_directory_path() / ("parallax-log-test-" + std::to_string(device()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
 
 std::vector<std::string> lines_of(const fs::path& file) {
   std::ifstream in(file);
@@ -62,7 +44,7 @@ config::reports log_config(const fs::path& path, std::uint64_t max_bytes, std::u
 }
 
 TEST(DiscrepancyLogTest, WritesOneParsableRecordPerLine) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   discrepancy_log log(log_config(path, config::mib, 2));
   auto first = sample(1);
@@ -83,7 +65,7 @@ TEST(DiscrepancyLogTest, WritesOneParsableRecordPerLine) {
 }
 
 TEST(DiscrepancyLogTest, RotatesBeforeALineWouldExceedTheLimitAndKeepsKeepFiles) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   const std::string line(99, 'x'); // 100 bytes with the newline
   discrepancy_log log(log_config(path, 250, 2));
@@ -111,7 +93,7 @@ TEST(DiscrepancyLogTest, RotatesBeforeALineWouldExceedTheLimitAndKeepsKeepFiles)
 }
 
 TEST(DiscrepancyLogTest, AppendsToAnExistingFileAndCountsItsSize) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   {
     std::ofstream out(path);
@@ -125,7 +107,7 @@ TEST(DiscrepancyLogTest, AppendsToAnExistingFileAndCountsItsSize) {
 }
 
 TEST(DiscrepancyLogTest, BuffersLinesUntilFlushedOrSixtyFourKibAreWaiting) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   discrepancy_log log(log_config(path, config::mib, 1));
   ASSERT_TRUE(log.write(sample(1)));
@@ -142,7 +124,7 @@ TEST(DiscrepancyLogTest, BuffersLinesUntilFlushedOrSixtyFourKibAreWaiting) {
 }
 
 TEST(DiscrepancyLogTest, ClosingWritesWhatIsBuffered) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   {
     discrepancy_log log(log_config(path, config::mib, 1));
@@ -166,7 +148,7 @@ TEST(DiscrepancyLogTest, AFailedBatchCountsEveryLineAndTheNextOneIsTriedAgain) {
 }
 
 TEST(DiscrepancyLogTest, ALineCutShortBeforeIsEndedBeforeTheNextRecord) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   {
     std::ofstream out(path);
@@ -182,7 +164,7 @@ TEST(DiscrepancyLogTest, ALineCutShortBeforeIsEndedBeforeTheNextRecord) {
 }
 
 TEST(DiscrepancyLogTest, WriteFailuresAreCountedNotThrown) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   discrepancy_log log(log_config(dir.path() / "missing" / "d.jsonl", config::mib, 1));
   EXPECT_FALSE(log.write(sample(1)));
   EXPECT_FALSE(log.write(sample(2)));
@@ -191,7 +173,7 @@ TEST(DiscrepancyLogTest, WriteFailuresAreCountedNotThrown) {
 }
 
 TEST(DiscrepancyLogTest, ConcurrentWritersNeverInterleaveLines) {
-  const temp_dir dir;
+  const scratch_dir dir("parallax-log-test");
   const auto path = dir.path() / "d.jsonl";
   discrepancy_log log(log_config(path, 4 * 1024, 50));
   std::vector<std::thread> threads;

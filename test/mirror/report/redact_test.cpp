@@ -73,21 +73,6 @@ TEST(RedactHeaderTest, ListedHeadersAreRedactedCaseInsensitively) {
   EXPECT_EQ(redact_header("authorization-hint", "x", header_names), "x");
 }
 
-TEST(RedactHeaderTest, HeaderListIsRedactedInPlace) {
-  proxy::http::header_list headers;
-  headers.add("Host", "shop.example.com");
-  headers.add("Authorization", "Bearer secret");
-  headers.add("Set-Cookie", "a=1");
-  headers.add("set-cookie", "b=2");
-  redact_headers(headers, header_names);
-  ASSERT_EQ(headers.size(), 4U);
-  EXPECT_EQ(headers[0].value, "shop.example.com");
-  EXPECT_EQ(headers[1].name, "Authorization"); // names are kept as received
-  EXPECT_EQ(headers[1].value, "[redacted]");
-  EXPECT_EQ(headers[2].value, "[redacted]");
-  EXPECT_EQ(headers[3].value, "[redacted]");
-}
-
 TEST(RedactHeaderTest, IsRedactedName) {
   EXPECT_TRUE(is_redacted_name("Proxy-Authorization", header_names));
   EXPECT_FALSE(is_redacted_name("", header_names));

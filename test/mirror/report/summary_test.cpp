@@ -63,23 +63,26 @@ const json::object& endpoint_named(const json::object& s, std::string_view name)
 
 TEST(SummaryTest, CountsTotalsAndPerEndpointOutcomes) {
   summary s;
-  s.count_exchange(100);
   for (int i = 0; i < 10; ++i)
     s.count_sampled("api", "GET /a");
-  s.count_skipped(skip_reason::saturated);
-  s.count_skipped(skip_reason::method, 2);
   for (int i = 0; i < 6; ++i)
     s.add(make_record("GET /a", outcome::match));
   for (int i = 0; i < 3; ++i)
     s.add(make_record("GET /a", outcome::differ, {body_diff("/x")}));
   s.add(make_record("GET /a", outcome::shadow_error));
-  const auto o = s.to_json(t0, t0 + std::chrono::minutes(30));
+  proxy_totals proxy;
+  proxy.exchanges = 100;
+  proxy.sampled = 12;
+  proxy.skipped[static_cast<std::size_t>(skip_reason::saturated)] = 1;
+  proxy.skipped[static_cast<std::size_t>(skip_reason::method)] = 2;
+  proxy.comparisons_dropped = 3;
+  const auto o = s.to_json(t0, t0 + std::chrono::minutes(30), proxy);
   EXPECT_EQ(o.at("schema"), json::value("parallax.summary/v1"));
   EXPECT_EQ(o.at("since"), json::value(format_time(t0, false)));
   EXPECT_FALSE(o.contains("note"));
   const auto& totals = o.at("totals").as_object();
   EXPECT_EQ(totals.at("exchanges"), json::value(100));
-  EXPECT_EQ(totals.at("sampled"), json::value(10));
+  EXPECT_EQ(totals.at("sampled"), json::value(12));
   EXPECT_EQ(totals.at("compared"), json::value(10));
   EXPECT_EQ(totals.at("match"), json::value(6));
   EXPECT_EQ(totals.at("differ"), json::value(3));
@@ -89,6 +92,8 @@ TEST(SummaryTest, CountsTotalsAndPerEndpointOutcomes) {
   EXPECT_EQ(skipped.at("saturated"), json::value(1));
   EXPECT_EQ(skipped.at("method"), json::value(2));
   EXPECT_EQ(skipped.at("client_aborted"), json::value(0));
+  EXPECT_EQ(totals.at("comparisons_dropped"), json::value(3));
+  EXPECT_EQ(s.compared(), 10u);
 
   const auto& e = endpoint_named(o, "GET /a");
   EXPECT_EQ(e.at("route"), json::value("api"));
@@ -108,7 +113,7 @@ TEST(SummaryTest, DiffRateIsDifferOverComparedRoundedToFourDigits) {
     s.add(make_record("GET /u", outcome::differ));
   for (int i = 0; i < 10; ++i)
     s.add(make_record("GET /u", outcome::shadow_error));
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   EXPECT_DOUBLE_EQ(endpoint_named(o, "GET /u").at("diff_rate").as_double(), 0.0962);
 }
 
@@ -124,7 +129,7 @@ TEST(SummaryTest, TopDifferencesAreOrderedByCountAndCapped) {
   add({status_diff(200, 500)}, 7);
   add({body_diff("/items/0/price"), body_diff("/items/12/price")}, 2); // one key: /items/*/price
   add({body_diff("/rare")}, 1);
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   const auto& diffs = endpoint_named(o, "GET /d").at("differences").as_array();
   ASSERT_EQ(diffs.size(), 3u);
   EXPECT_EQ(diffs[0], json::parse(R"({"kind":"status","live":200,"shadow":500,"count":7})"));
@@ -141,7 +146,7 @@ TEST(SummaryTest, DistinctDifferenceKeysAreBounded) {
   for (int i = 0; i < 10; ++i) {
     s.add(make_record("GET /k", outcome::differ, {body_diff("/f" + std::string(1, 'a' + i))}));
   }
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   const auto& e = endpoint_named(o, "GET /k");
   EXPECT_EQ(e.at("differences").as_array().size(), 4u);
   EXPECT_EQ(e.at("other_differences"), json::value(6));
@@ -153,7 +158,7 @@ TEST(SummaryTest, EndpointsBeyondTheCapAreCountedUnderOther) {
   summary s(options);
   for (int i = 0; i < 10; ++i)
     s.add(make_record("GET /e" + std::to_string(i), outcome::differ));
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   const auto& endpoints = o.at("endpoints").as_array();
   ASSERT_EQ(endpoints.size(), 4u);
   EXPECT_EQ(endpoints.back().at("endpoint"), json::value("other"));
@@ -170,7 +175,7 @@ TEST(SummaryTest, ExamplesAreTheNewestFiveIdsOfDifferingExchanges) {
     s.add(r);
     s.add(make_record("GET /x", outcome::match));
   }
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   const auto& examples = endpoint_named(o, "GET /x").at("examples").as_array();
   ASSERT_EQ(examples.size(), 5u);
   for (std::size_t i = 0; i < 5; ++i)
@@ -185,7 +190,7 @@ TEST(SummaryTest, FlagsLatencyRegressionAboveTheRouteRatio) {
     s.add(make_record("GET /slow", outcome::match, {}, i * 0.1, i * 0.2));
     s.add(make_record("GET /fine", outcome::match, {}, i * 0.1, i * 0.12));
   }
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   EXPECT_EQ(endpoint_named(o, "GET /slow").at("latency_regression"), json::value(true));
   EXPECT_EQ(endpoint_named(o, "GET /fine").at("latency_regression"), json::value(false));
   const auto& latency = endpoint_named(o, "GET /slow").at("latency_ms");
@@ -195,46 +200,35 @@ TEST(SummaryTest, FlagsLatencyRegressionAboveTheRouteRatio) {
   summary off; // ratio 0: never flagged
   for (int i = 1; i <= 100; ++i)
     off.add(make_record("GET /slow", outcome::match, {}, 1, 100));
-  EXPECT_EQ(endpoint_named(off.to_json(t0, t0), "GET /slow").at("latency_regression"),
-            json::value(false));
+  EXPECT_EQ(
+      endpoint_named(off.to_json(t0, t0, proxy_totals{}), "GET /slow").at("latency_regression"),
+      json::value(false));
 }
 
 TEST(SummaryTest, ShadowErrorsDoNotCountAsShadowLatency) {
   summary s;
   s.add(make_record("GET /t", outcome::shadow_error, {}, 1, 30000));
-  const auto o = s.to_json(t0, t0);
+  const auto o = s.to_json(t0, t0, proxy_totals{});
   const auto& latency = endpoint_named(o, "GET /t").at("latency_ms");
   EXPECT_TRUE(latency.at("shadow").is_null());
   EXPECT_FALSE(latency.at("live").is_null());
 }
 
 TEST(SummaryTest, TotalsUnknownWhenBuiltFromLogs) {
-  summary_options options;
-  options.totals_known = false;
-  summary s(options);
+  summary s;
   s.add(make_record("GET /l", outcome::differ));
-  auto o = s.to_json(t0, t0);
+  auto o = s.to_json(t0, t0, std::nullopt);
   EXPECT_TRUE(o.at("totals").at("exchanges").is_null());
   EXPECT_TRUE(o.at("totals").at("sampled").is_null());
   EXPECT_TRUE(o.at("totals").at("skipped").is_null());
+  EXPECT_FALSE(o.at("totals").as_object().contains("comparisons_dropped"));
   EXPECT_TRUE(endpoint_named(o, "GET /l").at("sampled").is_null());
   // Without match records the rate is not knowable either.
   EXPECT_TRUE(endpoint_named(o, "GET /l").at("diff_rate").is_null());
   EXPECT_NE(o.at("note").as_string().find("include_matches"), json::string::npos);
   s.add(make_record("GET /l", outcome::match));
-  o = s.to_json(t0, t0);
+  o = s.to_json(t0, t0, std::nullopt);
   EXPECT_DOUBLE_EQ(endpoint_named(o, "GET /l").at("diff_rate").as_double(), 0.5);
-}
-
-TEST(SummaryTest, ResetStartsAnEmptyWindow) {
-  summary s;
-  s.count_exchange();
-  s.add(make_record("GET /r", outcome::differ));
-  s.reset();
-  const auto o = s.to_json(t0, t0);
-  EXPECT_EQ(o.at("totals").at("exchanges"), json::value(0));
-  EXPECT_TRUE(o.at("endpoints").as_array().empty());
-  EXPECT_EQ(s.compared(), 0u);
 }
 
 TEST(SummaryLatencyTest, PercentilesAreWithinTwoPercentOfExact) {

@@ -1,0 +1,42 @@
+#include "mirror/report/counters.hpp"
+
+namespace parallax::mirror::report {
+
+std::string_view to_string(skip_reason reason) noexcept {
+  switch (reason) {
+  case skip_reason::method: return "method";
+  case skip_reason::body_too_large: return "body_too_large";
+  case skip_reason::rate_limited: return "rate_limited";
+  case skip_reason::saturated: return "saturated";
+  case skip_reason::live_error: return "live_error";
+  case skip_reason::client_aborted: return "client_aborted";
+  }
+  return "method";
+}
+
+std::size_t difference_metric(diff::difference_kind kind) noexcept {
+  switch (kind) { // indices into difference_metrics
+  case diff::difference_kind::status: return 0;
+  case diff::difference_kind::header: return 1;
+  case diff::difference_kind::body:
+  case diff::difference_kind::body_text:
+  case diff::difference_kind::body_bytes: return 2;
+  }
+  return 2;
+}
+
+void route_counters::count_compared(const record& r) noexcept {
+  compared[static_cast<std::size_t>(r.outcome)].fetch_add(1, std::memory_order_relaxed);
+  for (const auto& d : r.differences) {
+    differences[difference_metric(d.kind)].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void route_counters::add_to(proxy_totals& totals) const noexcept {
+  totals.sampled += sampled.load(std::memory_order_relaxed);
+  totals.comparisons_dropped += dropped.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < skip_reason_count; ++i)
+    totals.skipped[i] += skipped[i].load(std::memory_order_relaxed);
+}
+
+} // namespace parallax::mirror::report

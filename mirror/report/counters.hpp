@@ -1,0 +1,72 @@
+#pragma once
+// The proxy-side counts of mirroring, kept in one place: per route and since start, as relaxed
+// atomics that the I/O threads (sampled, skipped) and the comparison thread (compared,
+// differences, dropped) bump. The metrics text prints them per route; a summary's totals are
+// their sums over routes (proxy_totals). Counts of compared exchanges per endpoint are the
+// summary's own (summary.hpp): they are windowed and capped, these are monotonic.
+
+#include "mirror/report/record.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace parallax::mirror::report {
+
+/// Why a sampled exchange was not mirrored (reports.md "skipped").
+enum class skip_reason {
+  method,
+  body_too_large,
+  rate_limited,
+  saturated,
+  live_error,
+  client_aborted
+};
+
+/// Number of skip reasons.
+inline constexpr std::size_t skip_reason_count = 6;
+
+/// The report spelling of a skip reason.
+[[nodiscard]] std::string_view to_string(skip_reason reason) noexcept;
+
+/// Number of outcomes (report::outcome), the index of compared counts.
+inline constexpr std::size_t outcome_count = 3;
+
+/// The difference kinds metrics count by (reports.md `mirror_differences_total` `kind`).
+inline constexpr std::array<diff::difference_kind, 3> difference_metrics{
+    diff::difference_kind::status, diff::difference_kind::header, diff::difference_kind::body};
+
+/// The index in difference_metrics of the kind that counts `kind`: `body_text` and `body_bytes`
+/// differences count as `body`.
+[[nodiscard]] std::size_t difference_metric(diff::difference_kind kind) noexcept;
+
+/// What a summary's `totals` take from the proxy, summed over routes: only the proxy sees every
+/// exchange, sampling decision and skip (a summary built from logs has none of them).
+struct proxy_totals {
+  std::uint64_t exchanges = 0;
+  std::uint64_t sampled = 0;
+  std::array<std::uint64_t, skip_reason_count> skipped{};
+  std::uint64_t comparisons_dropped = 0; // the comparison queue was full
+};
+
+/// One route's counters since start. Relaxed atomics: counts, not synchronisation.
+struct route_counters {
+  std::atomic<std::uint64_t> sampled{0};
+  std::array<std::atomic<std::uint64_t>, skip_reason_count> skipped{};
+  std::array<std::atomic<std::uint64_t>, outcome_count> compared{}; // by report::outcome
+  std::array<std::atomic<std::uint64_t>, difference_metrics.size()> differences{};
+  std::atomic<std::uint64_t> dropped{0}; // comparisons skipped: the queue was full
+
+  /// Counts a sampled exchange that is not mirrored.
+  void skip(skip_reason reason) noexcept {
+    skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+  /// Counts a compared exchange: its outcome and each of its differences.
+  void count_compared(const record& r) noexcept;
+  /// Adds this route's sampled, skipped and dropped counts to `totals`.
+  void add_to(proxy_totals& totals) const noexcept;
+};
+
+} // namespace parallax::mirror::report

@@ -1,0 +1,50 @@
+#pragma once
+// ASCII case folding for protocol text (header and parameter names, tokens, media types): only
+// 'A'..'Z' fold, every other byte (UTF-8 included) compares as it is, whatever the locale.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace parallax::proxy::http {
+
+/// `c` with 'A'..'Z' mapped to 'a'..'z'; any other byte unchanged.
+constexpr char to_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// A copy of `text` with ASCII letters in lower case.
+inline std::string to_lower_copy(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), to_lower);
+  return out;
+}
+
+/// ASCII case-insensitive equality, as header names need.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  }
+  return true;
+}
+
+/// Whether `text` begins with `prefix`, ignoring ASCII case.
+constexpr bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+/// Whether `text` ends with `suffix`, ignoring ASCII case.
+constexpr bool iends_with(std::string_view text, std::string_view suffix) noexcept {
+  return text.size() >= suffix.size() && iequals(text.substr(text.size() - suffix.size()), suffix);
+}
+
+/// Whether `needle` occurs in `haystack`, ignoring ASCII case.
+constexpr bool icontains(std::string_view haystack, std::string_view needle) noexcept {
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (iequals(haystack.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+} // namespace parallax::proxy::http

@@ -1,0 +1,41 @@
+// ASCII case folding: only 'A'..'Z' fold, other bytes (UTF-8, punctuation) compare as they are.
+
+#include "proxy/http/ascii.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parallax::proxy::http {
+namespace {
+
+TEST(AsciiTest, ToLowerFoldsOnlyAsciiLetters) {
+  EXPECT_EQ(to_lower('A'), 'a');
+  EXPECT_EQ(to_lower('Z'), 'z');
+  EXPECT_EQ(to_lower('a'), 'a');
+  EXPECT_EQ(to_lower('@'), '@'); // just before 'A'
+  EXPECT_EQ(to_lower('['), '['); // just after 'Z'
+  EXPECT_EQ(to_lower('\xC3'), '\xC3');
+  EXPECT_EQ(to_lower_copy("Content-Type: \xC3\x84"), "content-type: \xC3\x84");
+  static_assert(to_lower('Q') == 'q');
+}
+
+TEST(AsciiTest, IequalsIgnoresOnlyAsciiCase) {
+  EXPECT_TRUE(iequals("Content-Length", "content-length"));
+  EXPECT_TRUE(iequals("", ""));
+  EXPECT_FALSE(iequals("content-length", "content-lengths"));
+  EXPECT_FALSE(iequals("\xC3\xA4", "\xC3\x84")); // UTF-8 letters are not folded
+  EXPECT_FALSE(iequals("@", "`"));               // 0x40 and 0x60 differ by the case bit only
+  static_assert(iequals("TE", "te"));
+}
+
+TEST(AsciiTest, PrefixSuffixAndSubstringIgnoreCase) {
+  EXPECT_TRUE(istarts_with("Text/HTML", "text/"));
+  EXPECT_FALSE(istarts_with("tex", "text/"));
+  EXPECT_TRUE(iends_with("application/Problem+JSON", "+json"));
+  EXPECT_FALSE(iends_with("json", "+json"));
+  EXPECT_TRUE(icontains("application/X-WWW-Form-Urlencoded", "x-www-form"));
+  EXPECT_TRUE(icontains("abc", ""));
+  EXPECT_FALSE(icontains("xm", "xml"));
+}
+
+} // namespace
+} // namespace parallax::proxy::http
