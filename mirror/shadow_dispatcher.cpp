@@ -113,10 +113,10 @@ struct leg final : proxy::net::tracked_connection {
 class leg_source final : public net::request_source {
 public:
   explicit leg_source(leg& l) : l_(l) {}
-  void write_head(std::string& out) override {
+  std::string_view head(std::string&) override {
     // Latency counts from the request going out, as live's does (connecting is not in it).
     l_.sent = steady::now();
-    out.append(l_.wire);
+    return l_.wire; // head and body: written as they are, not copied
   }
   net::source_step take(std::vector<asio::const_buffer>&) override {
     return net::source_step::done;
@@ -304,7 +304,9 @@ private:
       l.wire = self->serialize(&l == self->shadow_.get());
       if (--self->unserialized_ == 0) std::string().swap(self->body_);
       if (self->abandoned_) throw std::runtime_error("abandoned before sending");
-      net::upstream_exchange exchange(w.resources(), pool);
+      std::string unused;
+      std::vector<asio::const_buffer> gather;
+      net::upstream_exchange exchange(w.resources(), pool, unused, gather);
       leg_source source(l);
       leg_sink sink(l, d.turns());
       net::exchange_options options;

@@ -76,8 +76,9 @@ std::unique_ptr<http::parser> exchange_resources::take_parser() const {
   });
 }
 
-upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_pool& pool)
-    : res_(res), pool_(pool) {}
+upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_pool& pool,
+                                     std::string& head, std::vector<asio::const_buffer>& gather)
+    : res_(res), pool_(pool), head_(head), gather_(gather) {}
 
 upstream_exchange::~upstream_exchange() {
   res_.buffers.give(std::move(buf_));
@@ -206,9 +207,9 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
                                                           bool& final_head) {
   const auto io_timeout = pool_.config().io_timeout;
   head_.clear();
-  source.write_head(head_);
+  const auto head = source.head(head_);
   gather_.clear();
-  gather_.emplace_back(head_.data(), head_.size());
+  gather_.emplace_back(head.data(), head.size());
   auto step = source.take(gather_);
   const bool watch = detect_early && (gather_.size() > 1 || step == source_step::more);
   for (;;) {

@@ -74,8 +74,9 @@ enum class source_step {
 class request_source {
 public:
   virtual ~request_source() = default;
-  /// Appends the request head to `out` (called again for a retry on a fresh connection).
-  virtual void write_head(std::string& out) = 0;
+  /// The request head, serialized into `scratch` or kept elsewhere by the source (called again
+  /// for a retry on a fresh connection); valid until the request is written.
+  virtual std::string_view head(std::string& scratch) = 0;
   /// Appends the body bytes at hand as buffers to `out` (framing included; possibly none). The
   /// buffers stay valid until the next call of take() or next().
   virtual source_step take(std::vector<asio::const_buffer>& out) = 0;
@@ -130,8 +131,11 @@ class timed_stream;
 /// One request/response with an upstream through `pool`.
 class upstream_exchange {
 public:
-  /// An exchange borrowing from `res`, with connections of `pool`.
-  upstream_exchange(const exchange_resources& res, upstream_pool& pool);
+  /// An exchange borrowing from `res`, with connections of `pool`; `head` and `gather` are the
+  /// caller's reused storage for the request head and a gathered write (no allocation per
+  /// exchange once they have grown).
+  upstream_exchange(const exchange_resources& res, upstream_pool& pool, std::string& head,
+                    std::vector<asio::const_buffer>& gather);
   ~upstream_exchange();
   upstream_exchange(const upstream_exchange&) = delete;
   upstream_exchange& operator=(const upstream_exchange&) = delete;
@@ -168,9 +172,9 @@ private:
   timed_stream* io_ = nullptr; // the run's timed stream, bound to conn_
   std::size_t begin_ = 0;      // unparsed response bytes are buf_[begin_, end_)
   std::size_t end_ = 0;
-  bool got_bytes_ = false;                 // the attempt received response bytes
-  std::string head_;                       // the serialized request head, reused
-  std::vector<asio::const_buffer> gather_; // one gathered write, reused
+  bool got_bytes_ = false;                  // the attempt received response bytes
+  std::string& head_;                       // the serialized request head (caller's)
+  std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
 };
 
 } // namespace parallax::proxy::net

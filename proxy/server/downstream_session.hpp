@@ -84,8 +84,10 @@ private:
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   http::parser request_parser_;
-  std::string out_;                        // serialized heads and chunk framing, reused
-  std::vector<asio::const_buffer> gather_; // buffers of one gathered write, reused
+  std::string out_;                                 // serialized heads and chunk framing, reused
+  std::vector<asio::const_buffer> gather_;          // buffers of one gathered write, reused
+  std::string upstream_head_;                       // the upstream exchange's request head, reused
+  std::vector<asio::const_buffer> upstream_gather_; // its gathered writes, reused
 
   net::upstream_exchange* active_ = nullptr; // closed by force_close
   phase phase_ = phase::idle;

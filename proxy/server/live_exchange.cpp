@@ -34,10 +34,11 @@ public:
   live_source(downstream_session& s, http::body_framing framing, bool expect_continue)
       : s_(s), framing_(framing), expect_continue_(expect_continue) {}
 
-  void write_head(std::string& out) override {
+  std::string_view head(std::string& scratch) override {
     const auto& req = s_.request_parser_.request();
-    http::write_request_head(out, req, {s_.client_ip_, s_.client_.is_tls()}, framing_,
+    http::write_request_head(scratch, req, {s_.client_ip_, s_.client_.is_tls()}, framing_,
                              req.frame.content_length.value_or(0));
+    return scratch;
   }
 
   net::source_step take(std::vector<asio::const_buffer>& out) override {
@@ -229,7 +230,8 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   // Expect is answered here: the upstream sees the body arrive directly.
   req.headers.remove(http::field::expect);
 
-  net::upstream_exchange exchange(worker_.resources(), worker_.pool(route.upstream));
+  net::upstream_exchange exchange(worker_.resources(), worker_.pool(route.upstream), upstream_head_,
+                                  upstream_gather_);
   live_source source(*this, framing, expect_continue);
   live_sink sink(*this, req.frame.keep_alive && !other_upgrade);
   net::exchange_options options;
