@@ -302,7 +302,8 @@ parse_result parser::feed(std::string_view data) {
 // the head's). llhttp 8.1 accepts obs-fold (a line starting with SP/HTAB), which RFC 9112 5.2
 // lets a proxy reject, and takes a CR followed by any byte as a line end (the byte is lost),
 // so `x:\rTransfer-Encoding: chunked` would reach the upstream as another header than the one
-// we validated. Only the bytes after LFs and CRs matter: memchr finds them.
+// we validated. llhttp rejects a bare LF, so every line ends in CR LF: one memchr pass over the
+// CRs checks both the LF after each and the byte after that.
 bool parser::check_line_ends(std::string_view bytes) {
   if (bytes.empty()) return true;
   if ((after_lf_ && (bytes.front() == ' ' || bytes.front() == '\t')) ||
@@ -311,18 +312,14 @@ bool parser::check_line_ends(std::string_view bytes) {
         after_cr_ ? "CR not followed by LF" : "obs-fold (header line folding) is not allowed";
     return false;
   }
+  if (after_cr_ && bytes.size() > 1 && (bytes[1] == ' ' || bytes[1] == '\t')) {
+    error_reason_ = "obs-fold (header line folding) is not allowed";
+    return false;
+  }
   const char* const end = bytes.data() + bytes.size();
   after_lf_ = end[-1] == '\n'; // the next feed's first byte decides
   after_cr_ = end[-1] == '\r';
-  for (const char* at = bytes.data();;) {
-    const auto* lf = static_cast<const char*>(std::memchr(at, '\n', std::size_t(end - at)));
-    if (lf == nullptr || lf + 1 == end) break;
-    if (lf[1] == ' ' || lf[1] == '\t') {
-      error_reason_ = "obs-fold (header line folding) is not allowed";
-      return false;
-    }
-    at = lf + 1;
-  }
+  if (bytes.size() >= 2 && end[-2] == '\r' && end[-1] == '\n') after_lf_ = true;
   for (const char* at = bytes.data();;) {
     const auto* cr = static_cast<const char*>(std::memchr(at, '\r', std::size_t(end - at)));
     if (cr == nullptr || cr + 1 == end) break;
@@ -330,7 +327,12 @@ bool parser::check_line_ends(std::string_view bytes) {
       error_reason_ = "CR not followed by LF";
       return false;
     }
+    if (cr + 2 != end && (cr[2] == ' ' || cr[2] == '\t')) {
+      error_reason_ = "obs-fold (header line folding) is not allowed";
+      return false;
+    }
     at = cr + 2;
+    if (at == end) break;
   }
   return true;
 }
