@@ -105,6 +105,7 @@ awaitable<exchange_result> upstream_exchange::run(request_source& source, respon
     result.error = co_await attempt(source, sink, options, result, retry);
     if (!retry || n > 0) break;
     conn_.reset(); // a pooled connection the upstream had closed: once more on a fresh one
+    fresh_ = true;
   }
   io_ = nullptr;
   if (result.error != exchange_error::none && !result.upgraded) conn_.reset();
@@ -117,10 +118,9 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
                                                      const exchange_options& options,
                                                      exchange_result& result, bool& retry) {
   const auto& cfg = pool_.config();
-  std::size_t endpoint = 0;
-  if (!conn_) conn_ = pool_.take_idle(endpoint, !source.replayable());
+  if (!conn_ && !fresh_) conn_ = pool_.take_idle(endpoint_, !source.replayable());
   if (!conn_) {
-    auto c = co_await pool_.connect(endpoint);
+    auto c = co_await pool_.connect(endpoint_);
     if (!c.conn) {
       result.detail = std::move(c.detail);
       co_return connect_error(c.error);
@@ -245,6 +245,9 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
       source.sent();
       co_return exchange_error::none;
     }
+    // The upstream's last deadline must not fire into the watch while the client is awaited
+    // (the client's own deadline bounds that wait).
+    io_->clear_deadline();
     step = co_await source.next(gather_, watch ? &conn_->stream() : nullptr);
     if (step == source_step::interrupted) {
       // The upstream spoke while the client's body was awaited: an early response, an interim

@@ -173,6 +173,8 @@ private:
   std::size_t begin_ = 0;      // unparsed response bytes are buf_[begin_, end_)
   std::size_t end_ = 0;
   bool got_bytes_ = false;                  // the attempt received response bytes
+  bool fresh_ = false;                      // the retry: a new connection, never a pooled one
+  std::size_t endpoint_ = 0;                // this exchange's endpoint (round-robin pick)
   std::string& head_;                       // the serialized request head (caller's)
   std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
 };

@@ -265,6 +265,28 @@ TEST(ParserTest, DetectsExpectContinueAndKeepAlive) {
   EXPECT_FALSE(q.request().frame.keep_alive);
 }
 
+// Found by response_parser_fuzz: a 304 with the representation's Content-Length never
+// completed, and a 100 with a Content-Length swallowed the start of the final response.
+TEST(ParserTest, ResponsesWithoutContentIgnoreTheirContentLength) {
+  for (const char* status : {"304 Not Modified", "204 No Content"}) {
+    parser p(parser::mode::response);
+    const std::string head = std::string("HTTP/1.1 ") + status + "\r\nContent-Length: 1234\r\n\r\n";
+    const auto r = feed_until(p, head, parse_status::message_complete);
+    EXPECT_EQ(r.status, parse_status::message_complete) << status;
+    EXPECT_EQ(r.consumed, head.size()) << status;
+  }
+  parser p(parser::mode::response);
+  const std::string interim = "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n";
+  const std::string final_response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  const auto first = feed_until(p, interim + final_response, parse_status::message_complete);
+  ASSERT_EQ(first.status, parse_status::message_complete);
+  EXPECT_EQ(first.consumed, interim.size());
+  const auto second = feed_until(p, final_response, parse_status::message_complete);
+  EXPECT_EQ(second.status, parse_status::message_complete);
+  EXPECT_EQ(p.response().status, 200);
+  EXPECT_EQ(second.body, "ok");
+}
+
 TEST(ParserTest, ParsesResponseWithoutBodyForHead) {
   parser p(parser::mode::response);
   p.set_head_request(true);
