@@ -155,7 +155,6 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
     case head_progress::failed: co_return result.error;
     case head_progress::need_more: break;
     }
-    if (end_ == io_buffer_size) begin_ = end_ = 0; // parse_head consumed everything
     const auto [ec, n] =
         co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     sink.arrived();
@@ -266,7 +265,6 @@ awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
                                                          bool& final_head) {
   const auto deadline = timed_stream::after(pool_.config().io_timeout);
   for (;;) {
-    if (end_ == io_buffer_size) begin_ = end_ = 0;
     const auto [ec, n] =
         co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     sink.arrived();
