@@ -36,7 +36,8 @@ char lower(char c) noexcept {
 
 // Latencies are written with microsecond precision: more digits are noise.
 double round_latency(double ms) noexcept {
-  return std::isfinite(ms) ? std::round(ms * 1000.0) / 1000.0 : 0.0;
+  const double rounded = std::round(ms * 1000.0) / 1000.0; // infinite also when ms * 1000 is
+  return std::isfinite(rounded) ? rounded : 0.0;
 }
 
 // Per-thread id state: ids from one thread are strictly increasing within a millisecond.

@@ -1,9 +1,11 @@
 // Regression tests for what report_reader_fuzz (test/fuzz) found in mirror/report/.
 
 #include "mirror/report/record.hpp"
+#include "mirror/report/summary.hpp"
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,34 @@ TEST(RecordFuzzRegressionTest, OutOfRangeStatusReadsAsUnknown) {
     EXPECT_EQ(r->live.status, 0) << status;
     EXPECT_EQ(r->shadow.status, 0) << status;
   }
+}
+
+// report_reader_fuzz: a finite latency whose rounding to microseconds overflows (1e308 ms) was
+// written as null, which reads back as 0: the line changed when read and written again.
+TEST(RecordFuzzRegressionTest, HugeLatencyIsWrittenAsANumber) {
+  record r;
+  r.time = *parse_time("2026-11-26T03:21:01.123Z");
+  r.id = "01JDXK2Q6F7A3X9T5W1M0N8B4C";
+  r.endpoint = "GET /";
+  r.live.latency_ms = 1e308;
+  r.shadow.latency_ms = -1e308;
+  std::string line;
+  append_json_line(line, r, config::reports{});
+  EXPECT_EQ(line.find("\"latency_ms\":null"), std::string::npos) << line;
+}
+
+// report_reader_fuzz: a latency of 1e308 ms (or 1e400, parsed as infinity) made the bucket
+// position infinite, and converting it to an index was undefined behaviour (UBSan:
+// float-cast-overflow; GCC's -fsanitize=undefined does not check that, so only the fuzz build
+// sees it). The position is now compared with the last bucket before it is converted.
+TEST(SummaryFuzzRegressionTest, HugeAndInfiniteLatenciesCountInTheLastBucket) {
+  latency_histogram h;
+  h.add(5);
+  h.add(1e308);
+  h.add(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(h.count(), 3u);
+  EXPECT_NEAR(h.quantile(0.3), 5, 0.05);
+  EXPECT_EQ(h.quantile(1.0), std::numeric_limits<double>::infinity());
 }
 
 } // namespace
