@@ -35,6 +35,20 @@ TEST(RecordFuzzRegressionTest, OutOfRangeStatusReadsAsUnknown) {
   }
 }
 
+// report_reader_fuzz: parse_time took any four-digit year, but system_clock counts nanoseconds
+// in 64 bits (years 1678 to 2261): "9999-12-31T23:59:59Z" overflowed (UBSan: signed integer
+// overflow in the duration cast) and read back as a time in the past.
+TEST(RecordFuzzRegressionTest, TimesTheClockCannotHoldAreInvalid) {
+  EXPECT_FALSE(parse_time("9999-12-31T23:59:59.999999999+00:00"));
+  EXPECT_FALSE(parse_time("2262-04-12T00:00:00Z"));
+  EXPECT_FALSE(parse_time("1969-12-31T23:59:59.9995Z"));
+  EXPECT_FALSE(parse_time("0000-01-01T00:00:00Z"));
+  ASSERT_TRUE(parse_time("2261-12-31T23:59:59.999Z"));
+  EXPECT_EQ(format_time(*parse_time("2261-12-31T23:59:59.999Z")), "2261-12-31T23:59:59.999Z");
+  ASSERT_TRUE(parse_time("1970-01-01T00:00:00Z"));
+  EXPECT_EQ(format_time(*parse_time("1970-01-01T00:00:00Z")), "1970-01-01T00:00:00.000Z");
+}
+
 // report_reader_fuzz: a finite latency whose rounding to microseconds overflows (1e308 ms) was
 // written as null, which reads back as 0: the line changed when read and written again.
 TEST(RecordFuzzRegressionTest, HugeLatencyIsWrittenAsANumber) {
