@@ -33,8 +33,9 @@ inline std::string printable(std::string_view text) {
   return out;
 }
 
-/// Reports a violated oracle (`what`, then `detail`) and traps.
+/// Reports a violated oracle (`what`, then at most 4 KiB of `detail`) and traps.
 [[noreturn]] inline void violated(std::string_view what, std::string_view detail = {}) {
+  if (detail.size() > 4096) detail = detail.substr(0, 4096);
   std::fprintf(stderr, "\n== parallax fuzz oracle violated: %.*s\n%.*s\n",
                static_cast<int>(what.size()), what.data(), static_cast<int>(detail.size()),
                detail.data());
