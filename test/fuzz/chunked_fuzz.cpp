@@ -50,6 +50,7 @@ int hex_value(char c) {
 ///   chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF;  last-chunk = 1*"0" [ chunk-ext ] CRLF
 ///   chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
 ///   trailer-section = *( field-line CRLF )
+/// where CRLF may be a single LF (2.2).
 class reference_decoder {
 public:
   explicit reference_decoder(std::string_view in) : in_(in) {}
@@ -77,7 +78,7 @@ public:
     // trailer-section CRLF
     for (;;) {
       if (pos_ == in_.size()) return incomplete();
-      if (in_[pos_] == '\r') {
+      if (in_[pos_] == '\r' || in_[pos_] == '\n') {
         if (auto bad = crlf()) return *bad;
         result_.outcome = reference_result::verdict::complete;
         result_.end = pos_;
@@ -98,12 +99,16 @@ private:
     return result_;
   }
 
-  /// CRLF at pos_, or why not (incomplete at the end of input).
+  /// A line end at pos_: CRLF, or LF alone (2.2: a recipient may take a single LF as a line
+  /// terminator); a CR without LF is invalid. Incomplete at the end of input.
   std::optional<reference_result> crlf() {
     if (pos_ == in_.size()) return incomplete();
-    if (in_[pos_] != '\r') return invalid("expected CR");
-    if (++pos_ == in_.size()) return incomplete();
-    if (in_[pos_] != '\n') return invalid("expected LF after CR");
+    if (in_[pos_] == '\r') {
+      if (++pos_ == in_.size()) return incomplete();
+      if (in_[pos_] != '\n') return invalid("expected LF after CR");
+    } else if (in_[pos_] != '\n') {
+      return invalid("expected CRLF");
+    }
     ++pos_;
     return std::nullopt;
   }
@@ -174,7 +179,7 @@ private:
     for (;;) {
       if (pos_ == in_.size()) return incomplete();
       const auto u = static_cast<unsigned char>(in_[pos_]);
-      if (u == '\r') return crlf();
+      if (u == '\r' || u == '\n') return crlf();
       if (!(u == '\t' || (u >= 0x20 && u != 0x7f))) return invalid("bad byte in a trailer");
       ++pos_;
     }

@@ -232,10 +232,12 @@ inline void require_same(const parse_run& a, const parse_run& b, std::string_vie
 /// Traps when a head the parser accepted holds what RFC 9112 forbids and the parser claims
 /// to refuse: a bare CR (CR not followed by LF; 2.2), a NUL byte, or obs-fold (a line starting
 /// with SP or HTAB; 5.2). Another parser could see other headers there: request smuggling.
+/// CR and LF bytes before the start line are skipped (2.2 lets a recipient ignore them).
 inline void require_clean_heads(std::string_view input, const parse_run& run) {
   for (const auto& m : run.messages) {
     if (!m.head_done || m.head_end <= m.begin) continue;
-    const std::string_view head = input.substr(m.begin, m.head_end - m.begin);
+    std::string_view head = input.substr(m.begin, m.head_end - m.begin);
+    head.remove_prefix(std::min(head.find_first_not_of("\r\n"), head.size()));
     for (std::size_t i = 0; i < head.size(); ++i) {
       const char c = head[i];
       if (c == '\r' && (i + 1 == head.size() || head[i + 1] != '\n')) {
