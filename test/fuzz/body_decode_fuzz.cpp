@@ -54,7 +54,8 @@ const std::array<coding_case, 16>& codings() {
       {"deflate,gzip", true, {coding::zlib, coding::gzip}},
       {"br, br", true, {coding::br, coding::br}},
       {" GZip ,identity, ", true, {coding::gzip}},
-      {"gzip, gzip, gzip, gzip, gzip, gzip, gzip, gzip", true,
+      {"gzip, gzip, gzip, gzip, gzip, gzip, gzip, gzip",
+       true,
        {coding::gzip, coding::gzip, coding::gzip, coding::gzip, coding::gzip, coding::gzip,
         coding::gzip, coding::gzip}},
       {"gzip, gzip, gzip, gzip, gzip, gzip, gzip, gzip, gzip", false, {}}, // more than 8
@@ -142,8 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 c.supported ? "a known coding was unsupported" : "an unknown coding decoded",
                 shown);
   if (c.supported && c.applied.empty()) {
-    fuzz::require(decoded.status == (body.size() <= limit ? decode_status::ok
-                                                          : decode_status::too_large),
+    fuzz::require(decoded.status ==
+                      (body.size() <= limit ? decode_status::ok : decode_status::too_large),
                   "identity: wrong status", shown);
     if (decoded.status == decode_status::ok) {
       fuzz::require(decoded.body == body, "identity changed the bytes", shown);
@@ -155,8 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t n = decoded.body.size();
     const auto exact = decode_body(body, c.header, n);
     fuzz::require(exact.status == decode_status::ok && exact.body == decoded.body,
-                  "not ok with max_bytes = the decoded size",
-                  describe(c.header, n, exact.status));
+                  "not ok with max_bytes = the decoded size", describe(c.header, n, exact.status));
     if (n > 0) {
       const auto below = decode_body(body, c.header, n - 1);
       fuzz::require(below.status == decode_status::too_large,

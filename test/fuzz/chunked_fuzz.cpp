@@ -191,14 +191,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                      shown);
     }
     fuzz::require(m.end == head.size() + ref.end,
-                  "the parser and the RFC grammar end the chunked body at different bytes",
-                  shown);
+                  "the parser and the RFC grammar end the chunked body at different bytes", shown);
     fuzz::require(m.body == ref.body, "the parser and the RFC grammar decode different bodies",
                   shown);
   } else if (ref.outcome == verdict::complete) {
     // Refusing a valid body is safe (a 400); waiting for more after its end is not.
-    fuzz::require(whole.error, "the parser waits for more after a complete chunked body",
-                  shown);
+    fuzz::require(whole.error, "the parser waits for more after a complete chunked body", shown);
   }
   return 0;
 }

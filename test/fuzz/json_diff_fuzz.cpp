@@ -168,7 +168,9 @@ void require_shapes(const std::vector<difference>& diffs) {
     const std::string at = d.path + "\n" + describe(diffs);
     fuzz::require(d.kind == difference_kind::body, "a JSON difference not of kind body", at);
     switch (d.op) {
-    case body_op::add: fuzz::require(!d.live && d.shadow, "add without exactly a shadow", at); break;
+    case body_op::add:
+      fuzz::require(!d.live && d.shadow, "add without exactly a shadow", at);
+      break;
     case body_op::remove:
       fuzz::require(d.live && !d.shadow, "remove without exactly a live value", at);
       break;
@@ -240,9 +242,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const json::value live = json::parse(live_text, ec);
   const json::value shadow = json::parse(shadow_text, ec);
   const auto& diffs = result->differences;
-  const std::string shown =
-      "live   " + json::serialize(live) + "\nshadow " + json::serialize(shadow) + "\n" +
-      describe(diffs);
+  const std::string shown = "live   " + json::serialize(live) + "\nshadow " +
+                            json::serialize(shadow) + "\n" + describe(diffs);
 
   fuzz::require(!result->truncated, "truncated without a limit", shown);
   require_shapes(diffs);
@@ -261,12 +262,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((flags & 8) != 0) {
     opts.max_differences = 3;
     const auto limited = diff_json(live, shadow, opts);
-    fuzz::require(limited.differences.size() <= 3, "more differences than max_differences",
-                  shown);
+    fuzz::require(limited.differences.size() <= 3, "more differences than max_differences", shown);
     fuzz::require(limited.truncated == (diffs.size() > 3), "truncated is wrong", shown);
     fuzz::require(limited.differences.size() <= diffs.size(), "more when limited", shown);
-    fuzz::require(std::equal(limited.differences.begin(), limited.differences.end(),
-                             diffs.begin(), same_difference),
+    fuzz::require(std::equal(limited.differences.begin(), limited.differences.end(), diffs.begin(),
+                             same_difference),
                   "a truncated result is not a prefix of the full one",
                   shown + "limited to 3:\n" + describe(limited.differences));
   }

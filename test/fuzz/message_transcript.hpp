@@ -26,8 +26,8 @@ struct parsed_message {
   bool head_done = false;
   bool complete = false;
   bool upgrade = false;
-  bool by_close = false; // completed by finish(): the peer closed
-  std::string body;      // chunk framing removed
+  bool by_close = false;               // completed by finish(): the peer closed
+  std::string body;                    // chunk framing removed
   proxy::http::request_head request;   // request mode: the head as parsed
   proxy::http::response_head response; // response mode: the head as parsed
 };
@@ -43,7 +43,7 @@ struct parse_run {
 /// How a run ends the way a session does.
 struct run_options {
   proxy::http::parser::mode mode = proxy::http::parser::mode::request;
-  bool head_request = false;            // response mode: the responses answer HEAD
+  bool head_request = false;             // response mode: the responses answer HEAD
   std::uint64_t max_head = 64ULL * 1024; // the parser's head limit
 };
 
@@ -60,8 +60,8 @@ inline void append_headers(std::string& out, const proxy::http::header_list& hea
 }
 
 inline void append_framing(std::string& out, const proxy::http::framing& f) {
-  out += "  framing chunked=" + std::to_string(f.chunked) + " length=" +
-         (f.content_length ? std::to_string(*f.content_length) : std::string("none")) +
+  out += "  framing chunked=" + std::to_string(f.chunked) +
+         " length=" + (f.content_length ? std::to_string(*f.content_length) : std::string("none")) +
          " keep_alive=" + std::to_string(f.keep_alive) + " upgrade=" + std::to_string(f.upgrade) +
          '\n';
 }
@@ -71,8 +71,8 @@ inline void append_head(std::string& out, const proxy::http::parser& p,
   if (mode == proxy::http::parser::mode::request) {
     const auto& r = p.request();
     out += "head " + printable(r.method) + ' ' + printable(r.target) + " HTTP/1." +
-           std::to_string(r.version_minor) + " expect_continue=" +
-           std::to_string(r.expect_continue) + '\n';
+           std::to_string(r.version_minor) +
+           " expect_continue=" + std::to_string(r.expect_continue) + '\n';
     append_headers(out, r.headers);
     append_framing(out, r.frame);
   } else {
@@ -121,12 +121,11 @@ inline parse_run run_parser(std::string_view input, std::span<const std::size_t>
       keep_head();
     }
     current.upgrade = p.upgrade();
-    run.transcript += "body " + std::to_string(current.body.size()) + " bytes: " +
-                      printable(current.body) + "\ncomplete upgrade=" +
-                      std::to_string(p.upgrade()) + " fields=" +
-                      std::to_string(options.mode == mode::request
-                                         ? p.request().headers.size()
-                                         : p.response().headers.size()) +
+    run.transcript += "body " + std::to_string(current.body.size()) +
+                      " bytes: " + printable(current.body) +
+                      "\ncomplete upgrade=" + std::to_string(p.upgrade()) + " fields=" +
+                      std::to_string(options.mode == mode::request ? p.request().headers.size()
+                                                                   : p.response().headers.size()) +
                       '\n';
     run.messages.push_back(std::move(current));
     current = parsed_message{};

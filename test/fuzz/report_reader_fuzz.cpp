@@ -52,8 +52,7 @@ public:
     fuzz::require(ftruncate(fd_, 0) == 0, "ftruncate failed");
     std::size_t done = 0;
     while (done < text.size()) {
-      const auto n = pwrite(fd_, text.data() + done, text.size() - done,
-                            static_cast<off_t>(done));
+      const auto n = pwrite(fd_, text.data() + done, text.size() - done, static_cast<off_t>(done));
       fuzz::require(n > 0, "pwrite failed");
       done += static_cast<std::size_t>(n);
     }
@@ -147,8 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto result = aggregate_logs({file.path()});
   const bool gzip = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
   if (!result.ok()) {
-    fuzz::require(result.error.starts_with(file.path() + ":"), "an error without FILE:",
-                  fuzz::printable(result.error));
+    fuzz::require(result.error.starts_with(file.path() + ":"),
+                  "an error without FILE:", fuzz::printable(result.error));
     fuzz::require(result.summary.empty(), "an error came with a summary");
   } else {
     const auto* schema = result.summary.if_contains("schema");

@@ -84,16 +84,14 @@ void require_framing_rules(const fuzz::parse_run& run) {
         fuzz::require(all_digits(f.value), "accepted a Content-Length that is not digits",
                       fuzz::printable(f.value));
       }
-      fuzz::require(r.frame.content_length.has_value(), "Content-Length not in the framing",
-                    shown);
+      fuzz::require(r.frame.content_length.has_value(), "Content-Length not in the framing", shown);
       // Compare digit strings: the value may have leading zeros but must not overflow.
       std::string digits(first.substr(std::min(first.find_first_not_of('0'), first.size())));
       if (digits.empty()) digits = "0";
       fuzz::require(digits == std::to_string(*r.frame.content_length),
                     "framing length differs from Content-Length", fuzz::printable(first));
     } else {
-      fuzz::require(!r.frame.content_length.has_value(), "a length without Content-Length",
-                    shown);
+      fuzz::require(!r.frame.content_length.has_value(), "a length without Content-Length", shown);
     }
     if (m.complete && !r.frame.chunked) {
       fuzz::require(m.body.size() == r.frame.content_length.value_or(0),
