@@ -35,7 +35,8 @@ long double as_long_double(const json::value& v) noexcept {
   switch (v.kind()) {
   case json::kind::int64: return static_cast<long double>(v.get_int64());
   case json::kind::uint64: return static_cast<long double>(v.get_uint64());
-  case json::kind::double_: return static_cast<long double>(v.get_double());
+  // Boost.JSON 1.81 parses 0e400 as NaN (0 times an infinite power of ten); JSON has no NaN.
+  case json::kind::double_: return std::isnan(v.get_double()) ? 0 : v.get_double();
   default: return 0;
   }
 }

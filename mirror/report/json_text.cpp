@@ -130,7 +130,8 @@ std::string serialize_json(const json::value& value, bool pretty) {
 }
 
 double round_to(double value, double scale) noexcept {
-  return std::isfinite(value) ? std::round(value * scale) / scale : 0.0;
+  const double rounded = std::round(value * scale) / scale; // infinite also when value * scale is
+  return std::isfinite(rounded) ? rounded : 0.0;
 }
 
 // ---- json_text ----

@@ -137,7 +137,7 @@ void write_request_headers(json_text& w,
   w.begin_object();
   for (std::size_t i = 0; i < headers.size(); ++i) {
     if (joined_earlier[i]) continue;
-    const auto& [name, value] = headers[i];
+    const std::string& name = headers[i].first; // clang 14 lambdas cannot capture a binding
     w.lower_key(name);
     const auto shown = [&](std::size_t k) {
       return redact_header(name, headers[k].second, cfg.redact.headers);

@@ -25,6 +25,12 @@ std::optional<double> number(const json::value* v) noexcept {
   return std::nullopt;
 }
 
+/// A status code read back: a number from 0 to 999, else 0 (unknown); never cast out of range.
+int status_code(const json::value* v) noexcept {
+  const double n = number(v).value_or(0);
+  return n >= 0 && n <= 999 ? static_cast<int>(n) : 0;
+}
+
 std::optional<std::uint64_t> count(const json::value* v) noexcept {
   if (v == nullptr) return std::nullopt;
   if (v->is_uint64()) return v->get_uint64();
@@ -175,14 +181,14 @@ std::optional<record> record_from_json(const json::value& value, std::string& er
   }
   if (const auto* live = member(*o, "live"); live && live->is_object()) {
     const auto& l = live->get_object();
-    r.live.status = static_cast<int>(number(member(l, "status")).value_or(0));
+    r.live.status = status_code(member(l, "status"));
     r.live.latency_ms = number(member(l, "latency_ms")).value_or(0);
     r.live.body_bytes = count(member(l, "body_bytes")).value_or(0);
     if (const auto* sha = string_member(l, "body_sha256")) r.live.body_sha256 = std::string(*sha);
   }
   if (const auto* shadow = member(*o, "shadow"); shadow && shadow->is_object()) {
     const auto& s = shadow->get_object();
-    r.shadow.status = static_cast<int>(number(member(s, "status")).value_or(0));
+    r.shadow.status = status_code(member(s, "status"));
     r.shadow.latency_ms = number(member(s, "latency_ms")).value_or(0);
     r.shadow.body_bytes = count(member(s, "body_bytes")).value_or(0);
     if (const auto* sha = string_member(s, "body_sha256")) {

@@ -72,7 +72,9 @@ void latency_histogram::add(double ms) {
   std::size_t index = 0;
   if (ms >= lowest_ms) {
     const double position = std::log(ms / lowest_ms) / std::log(bucket_growth);
-    index = std::min(bucket_count - 1, 1 + static_cast<std::size_t>(position));
+    // Compared before converting: the position is infinite once ms / lowest_ms overflows.
+    const auto last = static_cast<double>(bucket_count - 1);
+    index = position < last ? 1 + static_cast<std::size_t>(position) : bucket_count - 1;
   }
   ++buckets_[index];
   if (count_ == 0) {

@@ -101,7 +101,8 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
   if (zone != "Z" && zone != "z" && zone != "+00:00") return std::nullopt;
   const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)},
                            day{static_cast<unsigned>(*d)}};
-  if (!ymd.ok() || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
+  // The clock counts nanoseconds in 64 bits: years 1678 to 2261. No record is older than 1970.
+  if (!ymd.ok() || *y < 1970 || *y > 2261 || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
   const auto tp = sys_days{ymd} + hours{*h} + minutes{*mi} + seconds{*s} + microseconds{micros};
   return time_point_cast<system_clock::duration>(tp);
 }

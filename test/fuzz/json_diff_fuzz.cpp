@@ -1,0 +1,274 @@
+// Fuzzes the JSON body differ (mirror/diff/json_diff.cpp). Input: one option byte, the live
+// document, a line "---", the shadow document:
+//   FLAGS LIVE "\n---\n" SHADOW       (a raw newline never occurs inside a JSON text)
+// FLAGS bits: 1 null_equals_missing, 2 unordered_arrays "/**", 4 ignore "/**/ts",
+// 8 also diff with max_differences 3 (truncation). The documents are parsed with Boost.JSON as
+// the comparer does (default options, both in one monotonic scratch resource that is gone
+// before the differences are used: they must own their values).
+// Oracle, the patch rule of reports.md (as test/mirror/diff/json_diff_property_test.cpp
+// checks it): applying the reported operations to the live document, `type` as `replace`,
+// gives the shadow document, modulo what the options declare equal (null members dropped,
+// arrays sorted, `ts` members dropped); operations have the values their op needs, `type`
+// exactly when the JSON types differ, no operation nests inside another; equal documents have
+// no differences and json_equal agrees; a truncated result is a prefix of the full one.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "mirror/diff/json_diff.hpp"
+#include "mirror/diff/pointer_pattern.hpp"
+#include "test/fuzz/oracle.hpp"
+
+namespace {
+
+using namespace parallax;
+using namespace parallax::mirror::diff;
+namespace json = boost::json;
+
+/// The number a parsed double stands for. Boost.JSON 1.81 parses a zero with a huge exponent
+/// (0e400) as NaN, 0 times an infinite power of ten; JSON has no NaN, so the text meant 0.
+double meant(double d) {
+  return std::isnan(d) ? 0.0 : d;
+}
+
+bool numbers_same(const json::value& a, const json::value& b) {
+  if (!a.is_double() && !b.is_double()) return a == b;
+  const auto as_ld = [](const json::value& v) -> long double {
+    if (v.is_int64()) return static_cast<long double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<long double>(v.get_uint64());
+    return static_cast<long double>(meant(v.get_double()));
+  };
+  return as_ld(a) == as_ld(b);
+}
+
+/// Structural equality where a number is a number whatever its Boost.JSON kind (1 == 1.0).
+bool same(const json::value& a, const json::value& b) {
+  if (a.is_number() && b.is_number()) return numbers_same(a, b);
+  if (a.kind() != b.kind()) return false;
+  if (const json::array* x = a.if_array()) {
+    const json::array& y = b.get_array();
+    if (x->size() != y.size()) return false;
+    for (std::size_t i = 0; i < x->size(); ++i)
+      if (!same((*x)[i], y[i])) return false;
+    return true;
+  }
+  if (const json::object* x = a.if_object()) {
+    const json::object& y = b.get_object();
+    if (x->size() != y.size()) return false;
+    for (const auto& member : *x) {
+      const json::value* other = y.if_contains(member.key());
+      if (other == nullptr || !same(member.value(), *other)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+/// `v` with every integral number as int64 (uint64 beyond), so equal numbers serialise alike.
+json::value canonical_numbers(const json::value& v) {
+  if (v.is_double()) {
+    const double d = meant(v.get_double());
+    if (d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
+    return v;
+  }
+  if (v.is_uint64() && v.get_uint64() <= std::numeric_limits<std::int64_t>::max())
+    return static_cast<std::int64_t>(v.get_uint64());
+  if (const json::array* arr = v.if_array()) {
+    json::array out;
+    for (const auto& item : *arr)
+      out.push_back(canonical_numbers(item));
+    return out;
+  }
+  if (const json::object* obj = v.if_object()) {
+    json::object out;
+    for (const auto& member : *obj)
+      out.insert_or_assign(member.key(), canonical_numbers(member.value()));
+    return out;
+  }
+  return v;
+}
+
+/// What the options make equal, folded away: `ts` members (ignore), null members
+/// (null_equals_missing) dropped; every array sorted (unordered "/**").
+struct normalizer {
+  bool drop_ts = false;
+  bool drop_nulls = false;
+  bool sort_arrays = false;
+
+  json::value operator()(const json::value& v) const {
+    if (const json::object* obj = v.if_object()) {
+      json::object out;
+      for (const auto& member : *obj) {
+        if (drop_nulls && member.value().is_null()) continue;
+        if (drop_ts && member.key() == "ts") continue;
+        out.insert_or_assign(member.key(), (*this)(member.value()));
+      }
+      return out;
+    }
+    if (const json::array* arr = v.if_array()) {
+      json::array out;
+      for (const auto& item : *arr)
+        out.push_back((*this)(item));
+      if (sort_arrays) {
+        std::stable_sort(out.begin(), out.end(), [](const json::value& x, const json::value& y) {
+          return json::serialize(canonical_numbers(x)) < json::serialize(canonical_numbers(y));
+        });
+      }
+      return out;
+    }
+    return v;
+  }
+};
+
+/// Whether two optional values are both absent or both present and the same.
+bool same_value(const std::optional<json::value>& a, const std::optional<json::value>& b) {
+  return a.has_value() == b.has_value() && (!a || same(*a, *b));
+}
+
+/// Difference equality with same() for the values (operator== fails on a NaN).
+bool same_difference(const difference& a, const difference& b) {
+  return a.kind == b.kind && a.op == b.op && a.path == b.path && a.name == b.name &&
+         a.line == b.line && same_value(a.live, b.live) && same_value(a.shadow, b.shadow);
+}
+
+std::string describe(const std::vector<difference>& diffs) {
+  std::string out;
+  for (const auto& d : diffs) {
+    out += std::string(to_string(d.op)) + " " + d.path + " " +
+           (d.live ? json::serialize(*d.live) : "-") + " -> " +
+           (d.shadow ? json::serialize(*d.shadow) : "-") + "\n";
+  }
+  return out;
+}
+
+bool same_json_type(const json::value& a, const json::value& b) {
+  return (a.is_number() && b.is_number()) || a.kind() == b.kind();
+}
+
+/// Whether pointer `a` is a proper ancestor of pointer `b`.
+bool is_ancestor(const std::string& a, const std::string& b) {
+  return b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/';
+}
+
+void require_shapes(const std::vector<difference>& diffs) {
+  for (const auto& d : diffs) {
+    const std::string at = d.path + "\n" + describe(diffs);
+    fuzz::require(d.kind == difference_kind::body, "a JSON difference not of kind body", at);
+    switch (d.op) {
+    case body_op::add:
+      fuzz::require(!d.live && d.shadow, "add without exactly a shadow", at);
+      break;
+    case body_op::remove:
+      fuzz::require(d.live && !d.shadow, "remove without exactly a live value", at);
+      break;
+    case body_op::replace:
+      fuzz::require(d.live && d.shadow, "replace without both values", at);
+      fuzz::require(same_json_type(*d.live, *d.shadow), "replace across JSON types", at);
+      break;
+    case body_op::type:
+      fuzz::require(d.live && d.shadow, "type without both values", at);
+      fuzz::require(!same_json_type(*d.live, *d.shadow), "type within one JSON type", at);
+      break;
+    case body_op::none: fuzz::violated("a difference with op none", at);
+    }
+    std::vector<std::string> segments;
+    fuzz::require(parse_pointer(d.path, segments), "a path that is not a JSON Pointer", at);
+  }
+  for (const auto& outer : diffs)
+    for (const auto& inner : diffs)
+      fuzz::require(!is_ancestor(outer.path, inner.path), "one difference nests in another",
+                    outer.path + " / " + inner.path);
+}
+
+/// Parses both documents into one scratch resource, as mirror/compare.cpp does, and diffs
+/// them; the resource is gone when this returns. std::nullopt when either is not JSON.
+std::optional<json_diff_result> diff_in_scratch(std::string_view live, std::string_view shadow,
+                                                const json_diff_options& opts) {
+  std::array<unsigned char, 16 * 1024> scratch; // NOLINT: filled by the resource
+  json::monotonic_resource mr(scratch.data(), scratch.size());
+  const json::storage_ptr sp(&mr);
+  boost::system::error_code ea;
+  boost::system::error_code eb;
+  const auto a = json::parse(live, ea, sp);
+  const auto b = json::parse(shadow, eb, sp);
+  if (ea || eb) return std::nullopt;
+  return diff_json(a, b, opts);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const unsigned flags = data[0];
+  const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  constexpr std::string_view separator = "\n---\n";
+  const auto cut = text.find(separator);
+  if (cut == std::string_view::npos) return 0;
+  const std::string_view live_text = text.substr(0, cut);
+  const std::string_view shadow_text = text.substr(cut + separator.size());
+
+  json_diff_options opts;
+  normalizer normalize;
+  opts.max_differences = std::numeric_limits<std::size_t>::max();
+  if ((flags & 1) != 0) {
+    opts.null_equals_missing = true;
+    normalize.drop_nulls = true;
+  }
+  if ((flags & 2) != 0) {
+    opts.unordered_arrays.push_back(*pointer_pattern::compile("/**"));
+    normalize.sort_arrays = true;
+  }
+  if ((flags & 4) != 0) {
+    opts.ignore.push_back(*pointer_pattern::compile("/**/ts"));
+    normalize.drop_ts = true;
+  }
+
+  const auto result = diff_in_scratch(live_text, shadow_text, opts);
+  if (!result) return 0;
+  boost::system::error_code ec;
+  const json::value live = json::parse(live_text, ec);
+  const json::value shadow = json::parse(shadow_text, ec);
+  const auto& diffs = result->differences;
+  const std::string shown = "live   " + json::serialize(live) + "\nshadow " +
+                            json::serialize(shadow) + "\n" + describe(diffs);
+
+  fuzz::require(!result->truncated, "truncated without a limit", shown);
+  require_shapes(diffs);
+  if (same(live, shadow)) fuzz::require(diffs.empty(), "equal documents differ", shown);
+  fuzz::require(diffs.empty() == json_equal(live, shadow, opts),
+                "json_equal disagrees with diff_json", shown);
+
+  json::value patched = live;
+  fuzz::require(apply_patch(patched, diffs), "an operation's path does not resolve", shown);
+  fuzz::require(same(normalize(patched), normalize(shadow)),
+                "the patched live document is not the shadow document",
+                shown + "patched " + json::serialize(patched));
+  fuzz::require(diff_json(patched, shadow, opts).differences.empty(),
+                "the patched document still differs from the shadow", shown);
+
+  if ((flags & 8) != 0) {
+    opts.max_differences = 3;
+    const auto limited = diff_json(live, shadow, opts);
+    fuzz::require(limited.differences.size() <= 3, "more differences than max_differences", shown);
+    fuzz::require(limited.truncated == (diffs.size() > 3), "truncated is wrong", shown);
+    fuzz::require(limited.differences.size() <= diffs.size(), "more when limited", shown);
+    fuzz::require(std::equal(limited.differences.begin(), limited.differences.end(), diffs.begin(),
+                             same_difference),
+                  "a truncated result is not a prefix of the full one",
+                  shown + "limited to 3:\n" + describe(limited.differences));
+  }
+  return 0;
+}
