@@ -6,6 +6,7 @@
 #include "config/loader.hpp"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
@@ -29,12 +31,51 @@ std::string load_error::text() const {
   return out + message;
 }
 
+namespace {
+
+// Records where each document starts and nothing else.
+class document_starts final : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The first document, and where a second one starts if there is one. Never YAML::LoadAll:
+// yaml-cpp 0.7 loops for ever on a stray ',' there (issue #1040), adding a null document per
+// turn; asking for at most two documents bounds it.
+YAML::Node first_document(const std::string& text, std::optional<YAML::Mark>& second) {
+  YAML::Node document = YAML::Load(text);
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  document_starts starts;
+  if (parser.HandleNextDocument(starts) && parser.HandleNextDocument(starts) &&
+      starts.marks.size() > 1) {
+    second = starts.marks[1];
+  }
+  return document;
+}
+
+} // namespace
+
 load_result load_string(std::string_view yaml, const std::string& file_name) {
   load_result result;
   detail::schema_builder b(file_name);
-  std::vector<YAML::Node> documents;
+  std::optional<YAML::Node> document; // YAML::Node's operator= assigns content, not the node
+  std::optional<YAML::Mark> second;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    document.emplace(first_document(std::string(yaml), second));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp words this one as "bad file".
     b.fail(position_of(e.mark), "", "the YAML nesting is too deep");
@@ -45,18 +86,17 @@ load_result load_string(std::string_view yaml, const std::string& file_name) {
     result.errors = std::move(b.errors());
     return result;
   }
-  if (documents.empty() || documents.front().IsNull()) {
+  if (!document->IsDefined() || document->IsNull()) {
     b.fail({}, "",
            "the file is empty (expected a map with version, listeners, upstreams and routes)");
     result.errors = std::move(b.errors());
     return result;
   }
-  if (documents.size() > 1)
-    b.fail(position_of(documents[1].Mark()), "", "only one YAML document is allowed");
+  if (second) b.fail(position_of(*second), "", "only one YAML document is allowed");
 
   auto cfg = std::make_shared<config>();
   cfg->source_path = file_name;
-  b.build(field{documents.front(), "", position_of(documents.front().Mark())}, *cfg);
+  b.build(field{*document, "", position_of(document->Mark())}, *cfg);
   auto& errors = b.errors();
   if (!errors.empty()) {
     std::stable_sort(errors.begin(), errors.end(), [](const load_error& a, const load_error& c) {

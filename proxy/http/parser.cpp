@@ -57,6 +57,9 @@ struct parser::callbacks {
     s.body_bytes_ = 0;
     s.current_header_ = nullptr;
     s.in_value_ = false;
+    s.trailer_fields_ = 0;
+    s.trailer_bytes_ = 0;
+    s.in_trailers_ = false;
     s.head_done_ = false;
     s.message_done_ = false;
     s.upgrade_ = false;
@@ -76,6 +79,7 @@ struct parser::callbacks {
   }
   static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = self(p);
+    if (s.head_done_) return s.on_trailer_bytes(true, at, n);
     if (s.current_header_ == nullptr || s.in_value_) {
       auto& list = s.mode_ == mode::request ? s.request_.headers : s.response_.headers;
       if (s.max_fields_ != 0 && list.size() >= s.max_fields_) {
@@ -91,6 +95,7 @@ struct parser::callbacks {
   }
   static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = self(p);
+    if (s.head_done_) return s.on_trailer_bytes(false, at, n);
     s.in_value_ = true;
     if (s.current_header_ != nullptr) s.current_header_->value.append(at, n);
     return 0;
@@ -102,8 +107,14 @@ struct parser::callbacks {
     s.body_bytes_ += n;
     return 0;
   }
+  static int on_chunk_header(llhttp_t* p) {
+    if (p->content_length != 0) return 0;
+    self(p).trailers_next_ = true; // the last chunk: feed() checks the trailer lines
+    return HPE_PAUSED;
+  }
   static int on_message_complete(llhttp_t* p) {
     auto& s = self(p);
+    if (s.trailer_fields_ != 0 && !s.trailer_field_ok()) return -1;
     s.message_done_ = true;
     return HPE_PAUSED;
   }
@@ -120,6 +131,7 @@ struct parser::callbacks {
       st.on_header_value = on_header_value;
       st.on_headers_complete = callbacks::on_headers_complete;
       st.on_body = on_body;
+      st.on_chunk_header = on_chunk_header;
       st.on_message_complete = on_message_complete;
       return st;
     }();
@@ -152,6 +164,10 @@ void parser::reset() {
   head_too_large_ = false;
   after_lf_ = false;
   after_cr_ = false;
+  trailer_fields_ = 0;
+  trailer_bytes_ = 0;
+  trailers_next_ = false;
+  in_trailers_ = false;
   failed_ = false;
   error_reason_ = {};
 }
@@ -207,6 +223,16 @@ int parser::on_headers_complete() {
     response_.status = p->status_code;
     response_.version_minor = p->http_minor;
     response_.frame = f;
+    // RFC 9112 4: a three-digit status code and a reason of HTAB, SP, VCHAR and obs-text
+    // (llhttp 8.1 takes "20" and control bytes; the reason is relayed to the client).
+    if (response_.status < 100 || response_.status > 999) {
+      error_reason_ = "invalid status code";
+      return -1;
+    }
+    if (!valid_field_value(response_.reason)) {
+      error_reason_ = "invalid character in reason phrase";
+      return -1;
+    }
     if (head_request_) return 1; // no body follows a response to HEAD
     // 1xx (but 101), 204 and 304 have no body whatever their Content-Length says (RFC 9110
     // 8.6; a 304 often carries the length of the representation). llhttp 8.1 only knows this
@@ -218,6 +244,43 @@ int parser::on_headers_complete() {
     }
   }
   return HPE_PAUSED;
+}
+
+// A trailer field's name or value bytes. Fields are checked one at a time into one scratch
+// field and dropped (the proxy re-frames chunked bodies without them); their count and bytes
+// share the head's limits, so a trailer section cannot grow memory without bound.
+int parser::on_trailer_bytes(bool name, const char* at, std::size_t n) {
+  trailer_bytes_ += n;
+  if (trailer_bytes_ > max_head_bytes_) {
+    error_reason_ = "trailer section too large";
+    return -1;
+  }
+  if (name) {
+    if (trailer_fields_ == 0 || in_value_) { // a new field starts
+      if (trailer_fields_ != 0 && !trailer_field_ok()) return -1;
+      if (max_fields_ != 0 && trailer_fields_ >= max_fields_) {
+        error_reason_ = "too many trailer fields";
+        return -1;
+      }
+      ++trailer_fields_;
+      trailer_.name.clear();
+      trailer_.value.clear();
+      in_value_ = false;
+    }
+    trailer_.name.append(at, n);
+  } else {
+    in_value_ = true;
+    trailer_.value.append(at, n);
+  }
+  return 0;
+}
+
+bool parser::trailer_field_ok() {
+  if (!valid_field_name(trailer_.name) || !valid_field_value(trailer_.value)) {
+    error_reason_ = "invalid trailer field";
+    return false;
+  }
+  return true;
 }
 
 bool parser::validate_request_head() {
@@ -263,6 +326,7 @@ parse_result parser::feed(std::string_view data) {
     head_bytes_ = 0;
     after_lf_ = false;
     after_cr_ = false;
+    in_trailers_ = false;
   }
   const bool in_head = !head_done_;
   // Never give the parser more head bytes than allowed, so a huge head is refused early.
@@ -271,7 +335,18 @@ parse_result parser::feed(std::string_view data) {
     const auto room = max_head_bytes_ > head_bytes_ ? max_head_bytes_ - head_bytes_ : 0;
     len = static_cast<std::size_t>(std::min<std::uint64_t>(len, room + 1));
   }
-  const auto err = llhttp_execute(p, data.data(), len);
+  auto err = llhttp_execute(p, data.data(), len);
+  std::size_t trailer_start = 0; // where this feed's trailer bytes start, when in_trailers_
+  if (err == HPE_PAUSED && trailers_next_) {
+    // The last chunk's line ended: the trailer section follows, checked like a head.
+    trailers_next_ = false;
+    in_trailers_ = true;
+    after_lf_ = true;
+    after_cr_ = false;
+    trailer_start = static_cast<std::size_t>(llhttp_get_error_pos(p) - data.data());
+    llhttp_resume(p);
+    err = llhttp_execute(p, data.data() + trailer_start, len - trailer_start);
+  }
   std::size_t consumed = len;
   if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
     consumed = static_cast<std::size_t>(llhttp_get_error_pos(p) - data.data());
@@ -285,6 +360,10 @@ parse_result parser::feed(std::string_view data) {
     failed_ = true;
     if (error_reason_.empty()) error_reason_ = llhttp_get_error_reason(p);
     if (error_reason_.empty()) error_reason_ = llhttp_errno_name(err);
+    return {parse_status::error, 0};
+  }
+  if (in_trailers_ && !check_line_ends(data.substr(trailer_start, consumed - trailer_start))) {
+    failed_ = true;
     return {parse_status::error, 0};
   }
   if (in_head) {

@@ -1163,7 +1163,7 @@ TEST(ConfigLoaderTest, RejectsEmptyFileAndSeveralDocuments) {
                       "listeners, upstreams and routes)");
   const auto result = load(head + minimal_routes + "---\nversion: 1\n");
   EXPECT_THAT(error_texts(result),
-              ElementsAre("parallax.yaml:11:1: only one YAML document is allowed"));
+              ElementsAre("parallax.yaml:10:1: only one YAML document is allowed"));
 }
 
 TEST(ConfigLoaderTest, ReportsAllErrorsOfAFileSortedByPosition) {

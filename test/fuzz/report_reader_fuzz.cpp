@@ -28,6 +28,7 @@
 #include "mirror/report/aggregate.hpp"
 #include "mirror/report/format.hpp"
 #include "mirror/report/record.hpp"
+#include "mirror/report/record_reader.hpp"
 #include "test/fuzz/oracle.hpp"
 
 namespace {

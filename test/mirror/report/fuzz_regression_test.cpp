@@ -1,6 +1,7 @@
 // Regression tests for what report_reader_fuzz (test/fuzz) found in mirror/report/.
 
 #include "mirror/report/record.hpp"
+#include "mirror/report/record_reader.hpp"
 #include "mirror/report/summary.hpp"
 
 #include <gtest/gtest.h>

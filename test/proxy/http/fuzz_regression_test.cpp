@@ -28,8 +28,6 @@ parse_status last_status(parser& p, std::string_view in) {
 // where an RFC 9112 parser sees an unfinished last chunk: the two disagree on where the next
 // request starts.
 TEST(ParserFuzzRegressionTest, RefusesBareCrInChunkedFraming) {
-  GTEST_SKIP() << "pending: the bare-CR fix of proxy/http/parser.cpp (another branch); "
-                  "compiling llhttp with LLHTTP_STRICT_MODE=1 fixes this one too";
   for (const std::string_view body :
        {"0\r$\r\r", "0\r\n\rX", "5\r\nhello\rX0\r\n\r\n", "3;a=b\rXabc\r\n0\r\n\r\n"}) {
     parser p(parser::mode::request);
@@ -42,8 +40,6 @@ TEST(ParserFuzzRegressionTest, RefusesBareCrInChunkedFraming) {
 // response_parser_fuzz: llhttp 8.1 accepts a status code of fewer than three digits
 // ("HTTP/1.1 20 OK"); RFC 9112 4 requires 3DIGIT, and the proxy relayed status 20.
 TEST(ParserFuzzRegressionTest, RefusesStatusCodeWithoutThreeDigits) {
-  GTEST_SKIP() << "pending: proxy/http/parser.cpp is being changed on another branch; "
-                  "on_headers_complete should refuse a status outside 100-999";
   for (const std::string_view in : {"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
                                     "HTTP/1.1 0 OK\r\nContent-Length: 0\r\n\r\n"}) {
     parser p(parser::mode::response);
@@ -57,9 +53,6 @@ TEST(ParserFuzzRegressionTest, RefusesStatusCodeWithoutThreeDigits) {
 // sent by real servers - never completed; a 100 with a Content-Length swallowed the start of
 // the final response.
 TEST(ParserFuzzRegressionTest, ResponsesWithoutContentIgnoreContentLength) {
-  GTEST_SKIP() << "pending: proxy/http/parser.cpp is being changed on another branch; "
-                  "on_headers_complete should set F_SKIPBODY for 1xx (not 101), 204 and 304 "
-                  "before pausing (llhttp resumes in after_headers_complete, which honours it)";
   {
     parser p(parser::mode::response);
     const std::string_view in = "HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\n\r\n";
@@ -91,8 +84,6 @@ TEST(ParserFuzzRegressionTest, ResponsesWithoutContentIgnoreContentLength) {
 // response_parser_fuzz: NUL and other control bytes in a reason phrase were accepted (RFC
 // 9112 4: HTAB, SP, VCHAR, obs-text) and the serializer relays the reason to the client.
 TEST(ParserFuzzRegressionTest, RefusesControlBytesInReasonPhrase) {
-  GTEST_SKIP() << "pending: proxy/http/parser.cpp is being changed on another branch; "
-                  "on_headers_complete should check the reason like a field value";
   for (const std::string_view reason :
        {std::string_view("O\0K", 3), std::string_view("O\x01K"), std::string_view("OK\x7f")}) {
     parser p(parser::mode::response);
@@ -104,7 +95,6 @@ TEST(ParserFuzzRegressionTest, RefusesControlBytesInReasonPhrase) {
 // chunked_fuzz: obs-fold in a trailer field was accepted (the adapter checks for it in the head
 // only); RFC 9112 5.2 requires a server to reject it or replace it with spaces.
 TEST(ParserFuzzRegressionTest, RefusesObsFoldInTrailers) {
-  GTEST_SKIP() << "pending: proxy/http/parser.cpp is being changed on another branch";
   parser p(parser::mode::request);
   const std::string_view in = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                               "0\r\nX: a\r\n b\r\n\r\n";

@@ -359,6 +359,74 @@ TEST(ParserTest, RecognisesKnownFieldsWhateverTheirCase) {
   EXPECT_EQ(h.count(field::host), 1u);
 }
 
+// Trailer fields are checked like header fields and dropped; they never join the head's list.
+TEST(ParserTest, ChecksAndDropsTrailerFieldsInAnySplit) {
+  const std::string in = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "3\r\nabc\r\n0\r\nX-Sum: 1\r\nY: two words\r\n\r\n"
+                         "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+  const auto first_end = in.find("GET /next");
+  for (std::size_t split = 1; split < first_end; ++split) {
+    parser p(parser::mode::request);
+    std::string body;
+    std::size_t at = 0;
+    parse_status status = parse_status::need_more;
+    for (const auto limit : {split, in.size()}) {
+      while (at < limit && status != parse_status::message_complete) {
+        const auto r = p.feed(std::string_view(in).substr(at, limit - at));
+        ASSERT_NE(r.status, parse_status::error) << "split " << split << ": " << p.error_reason();
+        for (auto piece : p.body())
+          body.append(piece);
+        p.clear_body();
+        at += r.consumed;
+        status = r.status;
+        if (r.consumed == 0 && r.status == parse_status::need_more) break;
+      }
+    }
+    ASSERT_EQ(status, parse_status::message_complete) << "split " << split;
+    EXPECT_EQ(at, first_end) << "split " << split;
+    EXPECT_EQ(body, "abc");
+    EXPECT_EQ(p.request().headers.size(), 2u) << "split " << split;
+  }
+}
+
+TEST(ParserTest, RejectsBadTrailerFields) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  for (const std::string trailer : {"Bad Name: x\r\n\r\n", "X: a\x01b\r\n\r\n", "X: a\r\n\tb\r\n\r\n",
+                                    "X: a\rY: b\r\n\r\n"}) {
+    EXPECT_EQ(request_status(head + trailer), parse_status::error) << trailer;
+  }
+}
+
+// A trailer section shares the head's limits: bytes and field count.
+TEST(ParserTest, BoundsTheTrailerSection) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  {
+    parser p(parser::mode::request, 1024);
+    const auto r = feed_until(p, head + "X: " + std::string(2000, 'a') + "\r\n\r\n",
+                              parse_status::message_complete);
+    EXPECT_EQ(r.status, parse_status::error);
+  }
+  {
+    parser p(parser::mode::request, 64 * 1024, 3);
+    const auto r = feed_until(p, head + "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+                              parse_status::message_complete);
+    EXPECT_EQ(r.status, parse_status::error);
+  }
+  {
+    parser p(parser::mode::request, 64 * 1024, 3);
+    const auto r = feed_until(p, head + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", parse_status::message_complete);
+    EXPECT_EQ(r.status, parse_status::message_complete);
+  }
+}
+
+// llhttp runs in strict mode: raw bytes >= 0x80 in a request target are refused (RFC 3986:
+// clients percent-encode them), percent-encoded ones pass.
+TEST(ParserTest, RefusesRawNonAsciiInTheTarget) {
+  EXPECT_EQ(request_status("GET /caf\xC3\xA9 HTTP/1.1\r\nHost: a\r\n\r\n"), parse_status::error);
+  EXPECT_EQ(request_status("GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            parse_status::message_complete);
+}
+
 TEST(HeaderListTest, AddSetAndRemoveKeepFieldIds) {
   header_list h;
   h.add("Content-Length", "3");
