@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 namespace parallax::mirror::report {
@@ -75,8 +76,12 @@ std::optional<double> p99(const json::object& endpoint, std::string_view side) {
   return number_at(object_at(object_at(endpoint, "latency_ms"), side), "p99");
 }
 
+// A count read back from a summary: negative or NaN reads as 0, never cast out of range.
 std::uint64_t error_count(const json::object& endpoint) {
-  return static_cast<std::uint64_t>(number_at(endpoint, "shadow_error").value_or(0));
+  const double n = number_at(endpoint, "shadow_error").value_or(0);
+  if (!(n >= 0)) return 0;
+  constexpr double limit = 18446744073709551615.0; // 2^64, the first value no uint64_t holds
+  return n < limit ? static_cast<std::uint64_t>(n) : std::numeric_limits<std::uint64_t>::max();
 }
 
 // "body /user/name", "header content-type", "status 200 -> 500", "body_text", ...

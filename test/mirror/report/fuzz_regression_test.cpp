@@ -1,5 +1,6 @@
 // Regression tests for what report_reader_fuzz (test/fuzz) found in mirror/report/.
 
+#include "mirror/report/format.hpp"
 #include "mirror/report/record.hpp"
 #include "mirror/report/record_reader.hpp"
 #include "mirror/report/summary.hpp"
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 namespace parallax::mirror::report {
 namespace {
@@ -76,6 +78,21 @@ TEST(SummaryFuzzRegressionTest, HugeAndInfiniteLatenciesCountInTheLastBucket) {
   EXPECT_EQ(h.count(), 3u);
   EXPECT_NEAR(h.quantile(0.3), 5, 0.05);
   EXPECT_EQ(h.quantile(1.0), std::numeric_limits<double>::infinity());
+}
+
+// report_reader_fuzz: an endpoint's shadow_error count of -10 in a summary was converted to
+// uint64_t with static_cast (UBSan with clang: float-cast-overflow) when the table was rendered.
+TEST(SummaryFuzzRegressionTest, NegativeOrHugeCountsRenderWithinRange) {
+  for (const std::string_view count : {"-10", "1e300", "-0.5"}) {
+    const std::string text = R"({"schema":"parallax.summary/v1","totals":{},"endpoints":[)"
+                             R"({"endpoint":"GET /","route":"api","shadow_error":)" +
+                             std::string(count) + "}]}";
+    const auto summary = boost::json::parse(text).as_object();
+    const auto table = render(summary, report_format::text);
+    const bool huge = count == "1e300";
+    EXPECT_NE(table.find(huge ? "18446744073709551615" : " 0 "), std::string::npos)
+        << count << "\n" << table;
+  }
 }
 
 } // namespace
