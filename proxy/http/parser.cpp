@@ -14,30 +14,8 @@ struct parser::llhttp_state {
 };
 
 namespace {
-// RFC 9110 5.6.2 token characters, as a table (this runs for every header byte).
-constexpr std::array<bool, 256> tchar_table = [] {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c)
-    t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'a'; c <= 'z'; ++c)
-    t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'A'; c <= 'Z'; ++c)
-    t[static_cast<std::size_t>(c)] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-    t[static_cast<unsigned char>(c)] = true;
-  return t;
-}();
-
-bool is_tchar(char c) noexcept {
-  return tchar_table[static_cast<unsigned char>(c)];
-}
-
-bool valid_field_name(std::string_view n) noexcept {
-  return !n.empty() && std::all_of(n.begin(), n.end(), is_tchar);
-}
-
-bool valid_field_value(std::string_view v) noexcept {
-  // RFC 9110 5.5: VCHAR, obs-text, SP, HTAB. CR/LF here means obs-fold or a bare CR.
+// RFC 9112 4 reason-phrase: HTAB, SP, VCHAR, obs-text (llhttp 8.1 takes any byte but CR/LF).
+bool valid_reason(std::string_view v) noexcept {
   return std::all_of(v.begin(), v.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u == '\t' || (u >= 0x20 && u != 0x7f);
@@ -79,7 +57,7 @@ struct parser::callbacks {
   }
   static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = self(p);
-    if (s.head_done_) return s.on_trailer_bytes(true, at, n);
+    if (s.head_done_) return s.on_trailer_bytes(true, n);
     if (s.current_header_ == nullptr || s.in_value_) {
       auto& list = s.mode_ == mode::request ? s.request_.headers : s.response_.headers;
       if (s.max_fields_ != 0 && list.size() >= s.max_fields_) {
@@ -95,7 +73,7 @@ struct parser::callbacks {
   }
   static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = self(p);
-    if (s.head_done_) return s.on_trailer_bytes(false, at, n);
+    if (s.head_done_) return s.on_trailer_bytes(false, n);
     s.in_value_ = true;
     if (s.current_header_ != nullptr) s.current_header_->value.append(at, n);
     return 0;
@@ -114,7 +92,6 @@ struct parser::callbacks {
   }
   static int on_message_complete(llhttp_t* p) {
     auto& s = self(p);
-    if (s.trailer_fields_ != 0 && !s.trailer_field_ok()) return -1;
     s.message_done_ = true;
     return HPE_PAUSED;
   }
@@ -178,15 +155,13 @@ int parser::on_headers_complete() {
   auto& list = mode_ == mode::request ? request_.headers : response_.headers;
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto& h = list[i];
+    // llhttp (strict) checked the characters of names (tokens) and values (RFC 9110 5.5) and
+    // that every CR is followed by LF; it takes an empty name.
+    if (h.name.empty()) {
+      error_reason_ = "empty header field name";
+      return -1;
+    }
     h.id = field_of(h.name);
-    if (!valid_field_name(h.name)) {
-      error_reason_ = "invalid header field name";
-      return -1;
-    }
-    if (!valid_field_value(h.value)) {
-      error_reason_ = "invalid character in header value (obs-fold or bare CR)";
-      return -1;
-    }
     const auto trimmed = trim_ows(h.value);
     if (trimmed.size() != h.value.size()) {
       h.value = std::string(trimmed);
@@ -229,7 +204,7 @@ int parser::on_headers_complete() {
       error_reason_ = "invalid status code";
       return -1;
     }
-    if (!valid_field_value(response_.reason)) {
+    if (!valid_reason(response_.reason)) {
       error_reason_ = "invalid character in reason phrase";
       return -1;
     }
@@ -246,41 +221,35 @@ int parser::on_headers_complete() {
   return HPE_PAUSED;
 }
 
-// A trailer field's name or value bytes. Fields are checked one at a time into one scratch
-// field and dropped (the proxy re-frames chunked bodies without them); their count and bytes
-// share the head's limits, so a trailer section cannot grow memory without bound.
-int parser::on_trailer_bytes(bool name, const char* at, std::size_t n) {
+// A trailer field's name or value bytes. llhttp (strict) checks their characters and
+// check_line_ends() the line ends; here only an empty name is refused. The fields are dropped
+// (the proxy re-frames chunked bodies without them); their count and bytes share the head's
+// limits, so a trailer section cannot grow without bound.
+int parser::on_trailer_bytes(bool name, std::size_t n) {
   trailer_bytes_ += n;
   if (trailer_bytes_ > max_head_bytes_) {
     error_reason_ = "trailer section too large";
     return -1;
   }
-  if (name) {
-    if (trailer_fields_ == 0 || in_value_) { // a new field starts
-      if (trailer_fields_ != 0 && !trailer_field_ok()) return -1;
-      if (max_fields_ != 0 && trailer_fields_ >= max_fields_) {
-        error_reason_ = "too many trailer fields";
-        return -1;
-      }
-      ++trailer_fields_;
-      trailer_.name.clear();
-      trailer_.value.clear();
-      in_value_ = false;
+  if (!name) {
+    if (!in_value_ && trailer_name_bytes_ == 0) {
+      error_reason_ = "empty trailer field name";
+      return -1;
     }
-    trailer_.name.append(at, n);
-  } else {
     in_value_ = true;
-    trailer_.value.append(at, n);
+    return 0;
   }
+  if (trailer_fields_ == 0 || in_value_) { // a new field starts
+    if (max_fields_ != 0 && trailer_fields_ >= max_fields_) {
+      error_reason_ = "too many trailer fields";
+      return -1;
+    }
+    ++trailer_fields_;
+    trailer_name_bytes_ = 0;
+    in_value_ = false;
+  }
+  trailer_name_bytes_ += n;
   return 0;
-}
-
-bool parser::trailer_field_ok() {
-  if (!valid_field_name(trailer_.name) || !valid_field_value(trailer_.value)) {
-    error_reason_ = "invalid trailer field";
-    return false;
-  }
-  return true;
 }
 
 bool parser::validate_request_head() {

@@ -81,8 +81,7 @@ private:
   int on_headers_complete();
   bool validate_request_head();
   bool check_line_ends(std::string_view head_bytes);
-  int on_trailer_bytes(bool name, const char* at, std::size_t n);
-  bool trailer_field_ok();
+  int on_trailer_bytes(bool name, std::size_t n);
 
   struct llhttp_state;
   std::unique_ptr<llhttp_state> state_;
@@ -96,10 +95,10 @@ private:
   std::uint64_t head_bytes_ = 0;
   header* current_header_ = nullptr;
   bool in_value_ = false;
-  // Trailer fields (after a chunked body) are validated one at a time and dropped: the proxy
-  // re-frames chunked bodies without them. Their count and bytes share the head's limits.
-  header trailer_;
+  // Trailer fields (after a chunked body) are checked and dropped: the proxy re-frames chunked
+  // bodies without them. Their count and bytes share the head's limits.
   std::uint64_t trailer_fields_ = 0;
+  std::uint64_t trailer_name_bytes_ = 0;
   std::uint64_t trailer_bytes_ = 0;
   bool trailers_next_ = false; // paused at the last chunk: the trailer section follows
   bool in_trailers_ = false;   // its bytes get check_line_ends() like a head's

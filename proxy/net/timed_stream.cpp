@@ -6,6 +6,33 @@
 
 namespace parallax::proxy::net {
 
+void consume_buffers(std::vector<asio::const_buffer>& bufs, std::size_t n) noexcept {
+  std::size_t whole = 0;
+  while (whole < bufs.size() && n >= bufs[whole].size()) {
+    n -= bufs[whole].size();
+    ++whole;
+  }
+  bufs.erase(bufs.begin(), bufs.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (!bufs.empty()) bufs.front() += n;
+}
+
+bool timed_stream::write_now(std::vector<asio::const_buffer>& bufs, error_code& ec) {
+  ec = {};
+  if (stream_->is_tls() || bufs.empty()) return true;
+  auto& socket = stream_->socket();
+  // In the socket's user-visible non-blocking mode a synchronous write never waits: it takes
+  // what fits and says would_block for the rest. Asynchronous operations are unaffected.
+  if (!socket.non_blocking()) {
+    socket.non_blocking(true, ec);
+    if (ec) return false;
+  }
+  const auto n = socket.write_some(bufs, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  if (ec) return false;
+  consume_buffers(bufs, n);
+  return true;
+}
+
 timed_stream::timed_stream(connection_registry& registry, stream* s)
     : registry_(registry), stream_(s) {
   registry_.add(this);

@@ -8,12 +8,16 @@
 
 #include <chrono>
 #include <span>
+#include <vector>
 
 #include "proxy/net/asio.hpp"
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/net/stream.hpp"
 
 namespace parallax::proxy::net {
+
+/// Drops the first `n` bytes of a gathered write (they were written).
+void consume_buffers(std::vector<asio::const_buffer>& bufs, std::size_t n) noexcept;
 
 /// Outcome of one timed operation.
 struct io_result {
@@ -67,6 +71,11 @@ public:
     arm(deadline);
     return stream_->write(buf);
   }
+  /// Writes what the socket takes at once, without waiting (so with no deadline to keep), and
+  /// drops the written bytes from the front of `bufs`. Plain TCP only (a TLS stream writes
+  /// nothing here). Returns false on a broken connection (`ec` says why). A small response or
+  /// request usually goes out whole: no asynchronous operation, no trip through the scheduler.
+  bool write_now(std::vector<asio::const_buffer>& bufs, error_code& ec);
   /// Whether `ec`, the error of the operation that just ended, came from its deadline.
   [[nodiscard]] bool timed_out(const error_code& ec) const noexcept { return ec && expired_; }
   /// Writes all of `bufs` by `deadline` unless the peer sends something (or closes) first:

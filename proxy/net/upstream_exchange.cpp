@@ -183,19 +183,6 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
   co_return co_await relay_body(sink, result);
 }
 
-namespace {
-// Drops the first `n` bytes of a gathered write (they were written).
-void consume(std::vector<asio::const_buffer>& bufs, std::size_t n) {
-  std::size_t whole = 0;
-  while (whole < bufs.size() && n >= bufs[whole].size()) {
-    n -= bufs[whole].size();
-    ++whole;
-  }
-  bufs.erase(bufs.begin(), bufs.begin() + static_cast<std::ptrdiff_t>(whole));
-  if (!bufs.empty()) bufs.front() += n;
-}
-} // namespace
-
 // Writes the head and the body. With `detect_early`, writes of a request with a body stop when
 // the upstream sends something: a final response that arrives before the request is complete
 // ends the sending (RFC 9110 allows it; the upstream usually closes after it); an interim one
@@ -214,17 +201,21 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
   for (;;) {
     if (step == source_step::failed) co_return exchange_error::source_failed;
     while (!gather_.empty()) {
-      const auto deadline = timed_stream::after(io_timeout);
       bool readable = false;
       io_result w;
-      if (watch) {
-        w = co_await io_->write_unless_readable(gather_, deadline, readable);
+      if (!io_->write_now(gather_, w.ec)) {
+        // broken: handled below like a failed write
+      } else if (gather_.empty()) {
+        break;
+      } else if (watch) { // the rest waits for room, or for the upstream to answer early
+        w = co_await io_->write_unless_readable(gather_, timed_stream::after(io_timeout),
+                                                readable);
       } else {
-        const auto [ec, n] = co_await io_->write(gather_, deadline);
+        const auto [ec, n] = co_await io_->write(gather_, timed_stream::after(io_timeout));
         w = {ec, n, io_->timed_out(ec)};
       }
       if (readable) {
-        consume(gather_, w.bytes);
+        consume_buffers(gather_, w.bytes);
         const auto e = co_await check_early(sink, result, false, final_head);
         if (e != exchange_error::none || final_head) co_return e;
         continue; // an interim response or part of a head: go on writing

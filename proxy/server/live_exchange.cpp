@@ -161,7 +161,11 @@ public:
     if (chunked_ && total > 0) gather.emplace_back(crlf.data(), crlf.size());
     if (chunked_ && complete) gather.emplace_back(last_chunk.data(), last_chunk.size());
     if (gather.empty()) co_return true;
-    if (std::get<0>(co_await s_.write_client(gather))) {
+    error_code ec;
+    if (s_.client_io_.write_now(gather, ec) && !gather.empty()) {
+      ec = std::get<0>(co_await s_.write_client(gather));
+    }
+    if (ec) {
       s_.fault_ = client_fault::gone;
       co_return false;
     }

@@ -419,6 +419,19 @@ TEST(ParserTest, BoundsTheTrailerSection) {
   }
 }
 
+// llhttp takes a field line with an empty name (": v"); the adapter does not, in the head (where
+// it would otherwise join the previous field's value) or in trailers.
+TEST(ParserTest, RejectsAnEmptyFieldName) {
+  EXPECT_EQ(request_status("GET / HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n"), parse_status::error);
+  EXPECT_EQ(request_status("GET / HTTP/1.1\r\n: v\r\nHost: a\r\n\r\n"), parse_status::error);
+  EXPECT_EQ(request_status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "0\r\nX: 1\r\n: v\r\n\r\n"),
+            parse_status::error);
+  EXPECT_EQ(request_status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "0\r\n: v\r\n\r\n"),
+            parse_status::error);
+}
+
 // llhttp runs in strict mode: raw bytes >= 0x80 in a request target are refused (RFC 3986:
 // clients percent-encode them), percent-encoded ones pass.
 TEST(ParserTest, RefusesRawNonAsciiInTheTarget) {
