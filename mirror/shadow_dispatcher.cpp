@@ -137,13 +137,12 @@ class leg_sink final : public net::response_sink {
 public:
   leg_sink(leg& l, shadow_turns& turns) : l_(l), turns_(turns) {}
   awaitable<bool> interim(const http::response_head&) override { co_return true; }
-  awaitable<bool> deliver(const http::response_head& head,
-                          const std::vector<std::string_view>& body, bool first,
-                          bool complete) override {
+  net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,
+                        bool first, bool complete) override {
     if (first) l_.capture.head(head);
     l_.capture.body(body);
     if (complete) l_.received = l_.last_read;
-    co_return true;
+    return net::delivery::done;
   }
   void arrived() override { l_.last_read = steady::now(); }
   [[nodiscard]] bool paced() const override { return true; }

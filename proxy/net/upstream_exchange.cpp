@@ -135,11 +135,22 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
   got_bytes_ = false;
 
   // 1. The request. A TLS connection's readable bytes may be session tickets rather than a
-  // response, so early responses are only watched for on plain connections.
+  // response, so early responses are only watched for on plain connections. A request whose
+  // bytes are all at hand and that the socket takes at once needs no waiting (the common case).
   bool final_head = false;
-  const bool detect_early = options.detect_early && !conn_->stream().is_tls();
-  if (const auto e = co_await send_request(source, sink, detect_early, result, final_head);
-      e != exchange_error::none) {
+  head_.clear();
+  const auto request_head = source.head(head_);
+  gather_.clear();
+  gather_.emplace_back(request_head.data(), request_head.size());
+  const auto step = source.take(gather_);
+  const bool watch = options.detect_early && !conn_->stream().is_tls() &&
+                     (gather_.size() > 1 || step == source_step::more);
+  error_code write_error;
+  if (step == source_step::done && io_->write_now(gather_, write_error) && gather_.empty()) {
+    result.request_complete = true;
+    source.sent();
+  } else if (const auto e = co_await send_request(source, sink, step, watch, result, final_head);
+             e != exchange_error::none) {
     retry = e == exchange_error::write_failed && retryable && !got_bytes_;
     co_return e;
   }
@@ -180,7 +191,16 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
     result.upgraded = std::move(conn_);
     co_return exchange_error::none;
   }
-  co_return co_await relay_body(sink, result);
+  // The head goes with the first body bytes; a response that is complete in the buffer and
+  // that the sink takes at once needs no further waiting (the common case).
+  body_state body{parser_->message_done()};
+  const auto d = deliver_buffered(sink, result, body);
+  if (d == delivery::failed) co_return body.error;
+  if (d == delivery::done && body.complete) {
+    release_if_clean(result);
+    co_return exchange_error::none;
+  }
+  co_return co_await relay_body(sink, result, body, d == delivery::pending);
 }
 
 // Writes the head and the body. With `detect_early`, writes of a request with a body stop when
@@ -188,16 +208,10 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
 // ends the sending (RFC 9110 allows it; the upstream usually closes after it); an interim one
 // is relayed and the writing goes on from where it stopped.
 awaitable<exchange_error> upstream_exchange::send_request(request_source& source,
-                                                          response_sink& sink, bool detect_early,
-                                                          exchange_result& result,
+                                                          response_sink& sink, source_step step,
+                                                          bool watch, exchange_result& result,
                                                           bool& final_head) {
   const auto io_timeout = pool_.config().io_timeout;
-  head_.clear();
-  const auto head = source.head(head_);
-  gather_.clear();
-  gather_.emplace_back(head.data(), head.size());
-  auto step = source.take(gather_);
-  const bool watch = detect_early && (gather_.size() > 1 || step == source_step::more);
   for (;;) {
     if (step == source_step::failed) co_return exchange_error::source_failed;
     while (!gather_.empty()) {
@@ -321,30 +335,50 @@ upstream_exchange::parse_and_relay(response_sink& sink, exchange_result& result)
   co_return progress;
 }
 
-// Streams the final response's body into the sink. The head goes with the first body bytes.
+// Parses the buffered response bytes (none left unparsed afterwards unless the message ended)
+// and hands the body pieces to the sink, with the head the first time.
+delivery upstream_exchange::deliver_buffered(response_sink& sink, exchange_result& result,
+                                             body_state& body) {
+  parser_->clear_body();
+  if (!body.complete) { // also with no bytes: a body-less response completes at its head
+    const auto r = parser_->feed({buf_.get() + begin_, end_ - begin_});
+    if (r.status == http::parse_status::error) {
+      result.detail = parser_->error_reason();
+      body.error = exchange_error::body_malformed;
+      return delivery::failed;
+    }
+    begin_ += r.consumed;
+    body.complete = r.status == http::parse_status::message_complete;
+  }
+  result.head_delivered = true;
+  const auto d = sink.deliver(parser_->response(), parser_->body(), body.first, body.complete);
+  if (d == delivery::failed) body.error = exchange_error::sink_failed;
+  body.first = false;
+  return d;
+}
+
+// Reused only when both messages ended exactly: bytes past the response (or a request the
+// upstream did not read to its end) would be taken for the next exchange's.
+void upstream_exchange::release_if_clean(const exchange_result& result) {
+  if (conn_ && result.request_complete && parser_->response().frame.keep_alive &&
+      begin_ == end_ && !parser_->needs_eof()) {
+    conn_->count_request();
+    pool_.release(std::move(conn_));
+  }
+}
+
+// Streams the rest of the final response's body into the sink (after deliver_buffered()):
+// `pending` when the sink still has the last pieces to finish.
 awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
-                                                        exchange_result& result) {
+                                                        exchange_result& result, body_state& body,
+                                                        bool pending) {
   const auto io_timeout = pool_.config().io_timeout;
-  const auto& head = parser_->response();
-  bool complete = parser_->message_done();
-  bool first = true;
   for (;;) {
-    parser_->clear_body();
-    if (!complete) { // also with no bytes: a body-less response completes at its head
-      const auto r = parser_->feed({buf_.get() + begin_, end_ - begin_});
-      if (r.status == http::parse_status::error) {
-        result.detail = parser_->error_reason();
-        co_return exchange_error::body_malformed;
-      }
-      begin_ += r.consumed;
-      complete = r.status == http::parse_status::message_complete;
+    if (pending) {
+      const bool flushed = co_await sink.flush();
+      if (!flushed) co_return exchange_error::sink_failed;
     }
-    result.head_delivered = true;
-    if (!co_await sink.deliver(head, parser_->body(), first, complete)) {
-      co_return exchange_error::sink_failed;
-    }
-    first = false;
-    if (complete) break;
+    if (body.complete) break;
     begin_ = end_ = 0;
     const auto [ec, n] = co_await io_->read_some(asio::buffer(buf_.get(), io_buffer_size),
                                                  timed_stream::after(io_timeout));
@@ -359,20 +393,19 @@ awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
       // A close-delimited body ended: the connection is spent.
       conn_.reset();
       parser_->clear_body();
-      if (!co_await sink.deliver(head, parser_->body(), false, true)) {
-        co_return exchange_error::sink_failed;
+      const auto d = sink.deliver(parser_->response(), parser_->body(), false, true);
+      if (d == delivery::failed) co_return exchange_error::sink_failed;
+      if (d == delivery::pending) {
+        if (!co_await sink.flush()) co_return exchange_error::sink_failed;
       }
       co_return exchange_error::none;
     }
     end_ = n;
+    const auto d = deliver_buffered(sink, result, body);
+    if (d == delivery::failed) co_return body.error;
+    pending = d == delivery::pending;
   }
-  // Reused only when both messages ended exactly: bytes past the response (or a request the
-  // upstream did not read to its end) would be taken for the next exchange's.
-  if (conn_ && result.request_complete && head.frame.keep_alive && begin_ == end_ &&
-      !parser_->needs_eof()) {
-    conn_->count_request();
-    pool_.release(std::move(conn_));
-  }
+  release_if_clean(result);
   co_return exchange_error::none;
 }
 

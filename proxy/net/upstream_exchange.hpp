@@ -89,6 +89,13 @@ public:
   virtual void sent() = 0;
 };
 
+/// How a sink took a piece of the response.
+enum class delivery {
+  done,    // taken
+  pending, // partly taken: flush() must be awaited before the exchange goes on
+  failed,  // the sink failed: the exchange stops (sink_failed)
+};
+
 /// Where the response goes.
 class response_sink {
 public:
@@ -96,10 +103,12 @@ public:
   /// An interim response (1xx other than 101); false stops the exchange (sink_failed).
   virtual awaitable<bool> interim(const http::response_head& head) = 0;
   /// The final response: `first` with its head, then body pieces; `complete` with the last.
-  /// False stops the exchange (sink_failed).
-  virtual awaitable<bool> deliver(const http::response_head& head,
-                                  const std::vector<std::string_view>& body, bool first,
-                                  bool complete) = 0;
+  /// Takes what it can without waiting; the pieces stay valid until flush() has ended.
+  virtual delivery deliver(const http::response_head& head,
+                           const std::vector<std::string_view>& body, bool first,
+                           bool complete) = 0;
+  /// Finishes a `pending` delivery; false stops the exchange (sink_failed).
+  virtual awaitable<bool> flush() { co_return true; }
   /// Upstream bytes just arrived (before they are parsed).
   virtual void arrived() {}
   /// Whether pace() must be awaited after each read (the shadow yields to live work).
@@ -155,14 +164,24 @@ private:
   awaitable<exchange_error> attempt(request_source& source, response_sink& sink,
                                     const exchange_options& options, exchange_result& result,
                                     bool& retry);
+  // Where the body relay stands.
+  struct body_state {
+    bool complete;                                 // the message ended
+    bool first = true;                             // the head is not delivered yet
+    exchange_error error = exchange_error::none;   // why deliver_buffered() failed
+  };
+
   awaitable<exchange_error> send_request(request_source& source, response_sink& sink,
-                                         bool detect_early, exchange_result& result,
+                                         source_step step, bool watch, exchange_result& result,
                                          bool& final_head);
   awaitable<exchange_error> check_early(response_sink& sink, exchange_result& result,
                                         bool write_failed, bool& final_head);
   head_progress parse_head(exchange_result& result);
   awaitable<head_progress> parse_and_relay(response_sink& sink, exchange_result& result);
-  awaitable<exchange_error> relay_body(response_sink& sink, exchange_result& result);
+  delivery deliver_buffered(response_sink& sink, exchange_result& result, body_state& body);
+  void release_if_clean(const exchange_result& result);
+  awaitable<exchange_error> relay_body(response_sink& sink, exchange_result& result,
+                                       body_state& body, bool pending);
 
   const exchange_resources& res_;
   upstream_pool& pool_;

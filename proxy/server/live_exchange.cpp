@@ -85,7 +85,8 @@ public:
         // The client waits for this before sending its body; the upstream is ready for it.
         expect_continue_ = false;
         const asio::const_buffer line(continue_line.data(), continue_line.size());
-        if (std::get<0>(co_await s_.write_client({&line, 1}))) {
+        const auto [ec, n] = co_await s_.write_client({&line, 1});
+        if (ec) {
           s_.fault_ = client_fault::gone;
           co_return net::source_step::failed;
         }
@@ -144,9 +145,8 @@ public:
     co_return ok;
   }
 
-  awaitable<bool> deliver(const http::response_head& head,
-                          const std::vector<std::string_view>& body, bool first,
-                          bool complete) override {
+  net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,
+                        bool first, bool complete) override {
     auto& out = s_.out_;
     out.clear();
     if (first) start(head, out);
@@ -160,20 +160,26 @@ public:
       gather.emplace_back(piece.data(), piece.size());
     if (chunked_ && total > 0) gather.emplace_back(crlf.data(), crlf.size());
     if (chunked_ && complete) gather.emplace_back(last_chunk.data(), last_chunk.size());
-    if (gather.empty()) co_return true;
+    pending_ = {&head, &body, first, total};
     error_code ec;
-    if (s_.client_io_.write_now(gather, ec) && !gather.empty()) {
-      ec = std::get<0>(co_await s_.write_client(gather));
+    if (!s_.client_io_.write_now(gather, ec)) {
+      s_.fault_ = client_fault::gone;
+      return net::delivery::failed;
     }
+    if (!gather.empty()) return net::delivery::pending;
+    delivered();
+    return net::delivery::done;
+  }
+
+  awaitable<bool> flush() override {
+    // Not `if (std::get<0>(co_await ...))`: as a coroutine's first statement, GCC 12 compiled
+    // that into a frame that trapped when first resumed.
+    const auto [ec, n] = co_await s_.write_client(s_.gather_);
     if (ec) {
       s_.fault_ = client_fault::gone;
       co_return false;
     }
-    s_.response_bytes_ += total;
-    if (s_.tap_) {
-      if (first) s_.tap_->response_head(head);
-      if (total > 0) s_.tap_->response_body(body);
-    }
+    delivered();
     co_return true;
   }
 
@@ -181,6 +187,22 @@ public:
   [[nodiscard]] bool client_keep() const noexcept { return client_keep_; }
 
 private:
+  // The piece being delivered: the tap sees it once the client has it.
+  struct delivery_piece {
+    const http::response_head* head = nullptr;
+    const std::vector<std::string_view>* body = nullptr;
+    bool first = false;
+    std::size_t total = 0;
+  };
+
+  void delivered() {
+    s_.response_bytes_ += pending_.total;
+    if (s_.tap_) {
+      if (pending_.first) s_.tap_->response_head(*pending_.head);
+      if (pending_.total > 0) s_.tap_->response_body(*pending_.body);
+    }
+  }
+
   // The client's response head: framing chosen for this client.
   void start(const http::response_head& head, std::string& out) {
     const auto& req = s_.request_parser_.request();
@@ -210,6 +232,7 @@ private:
   downstream_session& s_;
   bool client_keep_;
   bool chunked_ = false;
+  delivery_piece pending_;
 };
 
 // Phases 3 and 4: forward the request to the route's live upstream and relay the response.
