@@ -135,11 +135,20 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   route_index_ = -1;
   response_bytes_ = 0;
   fault_ = client_fault::none;
-  outcome failed = outcome::close;
-  if (!co_await read_head(failed)) co_return failed;
+  phase_ = phase::head;
+  if (!head_buffered()) {
+    outcome failed = outcome::close;
+    if (!co_await read_head(failed)) co_return failed;
+  }
   started_ = clock::now();
   ++exchanges_;
-  const auto result = co_await admit_and_forward();
+  outcome result = outcome::close;
+  std::size_t route = 0;
+  if (const auto refused = admit(route)) {
+    result = co_await send_failure(refused->why, refused->detail);
+  } else {
+    result = co_await forward(route);
+  }
   if (tap_) {
     tap_->finish(tap_end_);
     tap_.reset();
@@ -147,10 +156,18 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   co_return result;
 }
 
-// Phase 1: a complete request head. run() calls this with bytes of it buffered (read while
-// idle, or pipelined behind the previous request): the header timeout runs from the first byte.
+// Phase 1: a complete request head. run() has bytes of it buffered (read while idle, or
+// pipelined behind the previous request); usually they hold the whole head.
+bool downstream_session::head_buffered() {
+  const auto r = request_parser_.feed({buf_.get() + begin_, end_ - begin_});
+  if (r.status == http::parse_status::error) return false; // read_head() answers it
+  begin_ += r.consumed;
+  return r.status == http::parse_status::head_complete;
+}
+
+// The rest of phase 1, when the buffered bytes did not complete the head (or were malformed):
+// the header timeout runs from here.
 awaitable<bool> downstream_session::read_head(outcome& failed) {
-  phase_ = phase::head;
   const auto deadline = timed_stream::after(rt_->cfg->limits.header_timeout);
   for (;;) {
     if (begin_ < end_) {
@@ -180,21 +197,20 @@ awaitable<bool> downstream_session::read_head(outcome& failed) {
   }
 }
 
-// Phase 2: act on the head (answer it here, or route it to an upstream).
-awaitable<downstream_session::outcome> downstream_session::admit_and_forward() {
+// Phase 2: act on the head: a refusal the proxy answers itself, or the route to forward to.
+std::optional<downstream_session::refusal> downstream_session::admit(std::size_t& route_index) {
   const auto& limits = rt_->cfg->limits;
-  auto& req = request_parser_.request();
-  if (req.method == "CONNECT") {
-    co_return co_await send_failure(failure::method_not_allowed, "CONNECT");
-  }
+  const auto& req = request_parser_.request();
+  if (req.method == "CONNECT") return refusal{failure::method_not_allowed, "CONNECT"};
   if (limits.max_request_body_bytes != 0 && req.frame.content_length &&
       *req.frame.content_length > limits.max_request_body_bytes) {
-    co_return co_await send_failure(failure::body_too_large, "Content-Length above the limit");
+    return refusal{failure::body_too_large, "Content-Length above the limit"};
   }
   const auto route = rt_->router.match(req);
-  if (!route) co_return co_await send_failure(failure::no_route, "no route");
+  if (!route) return refusal{failure::no_route, "no route"};
   route_index_ = static_cast<int>(*route);
-  co_return co_await forward(*route);
+  route_index = *route;
+  return std::nullopt;
 }
 
 // The one place an exchange's failure becomes what the client gets, the observer's end, the

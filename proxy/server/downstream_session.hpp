@@ -9,7 +9,9 @@
 #include <array>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/http/parser.hpp"
@@ -49,10 +51,17 @@ private:
   enum class phase { idle, head, forward, tunnel, closing };
   enum class outcome { keep_alive, close };
 
-  // The phases of one request.
+  // A request the proxy answers itself.
+  struct refusal {
+    failure why;
+    std::string_view detail;
+  };
+
+  // The phases of one request (the synchronous parts run first; coroutines only for waiting).
   awaitable<outcome> serve_one();
+  bool head_buffered();
   awaitable<bool> read_head(outcome& failed);
-  awaitable<outcome> admit_and_forward();
+  std::optional<refusal> admit(std::size_t& route_index);
   awaitable<outcome> forward(std::size_t route_index);
   awaitable<outcome> tunnel(const http::response_head& head, net::upstream_connection& up,
                             std::string_view leftover);
