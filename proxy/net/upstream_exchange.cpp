@@ -78,7 +78,7 @@ std::unique_ptr<http::parser> exchange_resources::take_parser() const {
 
 upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_pool& pool,
                                      std::string& head, std::vector<asio::const_buffer>& gather)
-    : res_(res), pool_(pool), head_(head), gather_(gather) {}
+    : res_(res), pool_(pool), io_(res.deadlines), head_(head), gather_(gather) {}
 
 upstream_exchange::~upstream_exchange() {
   res_.buffers.give(std::move(buf_));
@@ -97,37 +97,35 @@ awaitable<exchange_result> upstream_exchange::run(request_source& source, respon
                                                   const exchange_options& options) {
   if (!buf_) buf_ = res_.take_buffer();
   if (!parser_) parser_ = res_.take_parser();
-  timed_stream io(res_.deadlines); // deadlines of this run's operations; unregistered at the end
-  io_ = &io;
-  exchange_result result;
-  for (int n = 0;; ++n) {
-    bool retry = false;
-    result.error = co_await attempt(source, sink, options, result, retry);
-    if (!retry || n > 0) break;
-    conn_.reset(); // a pooled connection the upstream had closed: once more on a fresh one
-    fresh_ = true;
-  }
-  io_ = nullptr;
-  if (result.error != exchange_error::none && !result.upgraded) conn_.reset();
-  co_return result;
+  return attempt(source, sink, options); // no coroutine frame of its own
 }
 
-// One attempt on one connection. `retry` is set when the attempt failed on a pooled connection
-// before the upstream sent anything, with a request that can be written again.
-awaitable<exchange_error> upstream_exchange::attempt(request_source& source, response_sink& sink,
-                                                     const exchange_options& options,
-                                                     exchange_result& result, bool& retry) {
+// How the exchange ended: the connection is kept only after a success (or an upgrade).
+exchange_result upstream_exchange::finish(exchange_error e) {
+  io_.clear_deadline(); // no stale deadline may reach a connection back in the pool
+  io_.bind(nullptr);
+  result_.error = e;
+  if (e != exchange_error::none && !result_.upgraded) conn_.reset();
+  return std::move(result_);
+}
+
+// One attempt on one connection. One that failed on a pooled connection before the upstream
+// sent anything, with a request that can be written again, is made once more on a fresh one.
+awaitable<exchange_result> upstream_exchange::attempt(request_source& source, response_sink& sink,
+                                                      const exchange_options& options) {
+  auto& result = result_;
+  result.request_complete = false;
   const auto& cfg = pool_.config();
   if (!conn_ && !fresh_) conn_ = pool_.take_idle(endpoint_, !source.replayable());
   if (!conn_) {
     auto c = co_await pool_.connect(endpoint_);
     if (!c.conn) {
       result.detail = std::move(c.detail);
-      co_return connect_error(c.error);
+      co_return finish(connect_error(c.error));
     }
     conn_ = std::move(c.conn);
   }
-  io_->bind(&conn_->stream());
+  io_.bind(&conn_->stream());
   const bool retryable = conn_->reused() && source.replayable();
   parser_->reset();
   parser_->set_head_request(options.head_request);
@@ -146,13 +144,15 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
   const bool watch = options.detect_early && !conn_->stream().is_tls() &&
                      (gather_.size() > 1 || step == source_step::more);
   error_code write_error;
-  if (step == source_step::done && io_->write_now(gather_, write_error) && gather_.empty()) {
+  if (step == source_step::done && io_.write_now(gather_, write_error) && gather_.empty()) {
     result.request_complete = true;
     source.sent();
   } else if (const auto e = co_await send_request(source, sink, step, watch, result, final_head);
              e != exchange_error::none) {
-    retry = e == exchange_error::write_failed && retryable && !got_bytes_;
-    co_return e;
+    if (e == exchange_error::write_failed && retryable && !got_bytes_) {
+      co_return co_await retry(source, sink, options);
+    }
+    co_return finish(e);
   }
 
   // 2. The final response head, within request_timeout of the request going out.
@@ -163,18 +163,20 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
     switch (progress) {
     case head_progress::interim:
     case head_progress::final_head: final_head = true; continue;
-    case head_progress::failed: co_return result.error;
+    case head_progress::failed: co_return finish(result.error);
     case head_progress::need_more: break;
     }
     const auto [ec, n] =
-        co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+        co_await io_.read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     sink.arrived();
     if (sink.paced()) co_await sink.pace();
-    if (io_->timed_out(ec)) co_return exchange_error::head_timeout;
+    if (io_.timed_out(ec)) co_return finish(exchange_error::head_timeout);
     if (ec) {
-      retry = retryable && !got_bytes_ && result.request_complete;
+      if (retryable && !got_bytes_ && result.request_complete) {
+        co_return co_await retry(source, sink, options);
+      }
       result.detail = ec.message();
-      co_return exchange_error::reset;
+      co_return finish(exchange_error::reset);
     }
     got_bytes_ = true;
     end_ += n;
@@ -185,22 +187,30 @@ awaitable<exchange_error> upstream_exchange::attempt(request_source& source, res
   if (head.status == 101) {
     if (!options.allow_upgrade) {
       result.detail = "unexpected 101";
-      co_return exchange_error::malformed;
+      co_return finish(exchange_error::malformed);
     }
     result.upgrade_leftover = {buf_.get() + begin_, end_ - begin_};
     result.upgraded = std::move(conn_);
-    co_return exchange_error::none;
+    co_return finish(exchange_error::none);
   }
   // The head goes with the first body bytes; a response that is complete in the buffer and
   // that the sink takes at once needs no further waiting (the common case).
   body_state body{parser_->message_done()};
   const auto d = deliver_buffered(sink, result, body);
-  if (d == delivery::failed) co_return body.error;
+  if (d == delivery::failed) co_return finish(body.error);
   if (d == delivery::done && body.complete) {
     release_if_clean(result);
-    co_return exchange_error::none;
+    co_return finish(exchange_error::none);
   }
-  co_return co_await relay_body(sink, result, body, d == delivery::pending);
+  co_return finish(co_await relay_body(sink, result, body, d == delivery::pending));
+}
+
+// The second attempt, on a fresh connection (the pooled one had been closed by the upstream).
+awaitable<exchange_result> upstream_exchange::retry(request_source& source, response_sink& sink,
+                                                    const exchange_options& options) {
+  conn_.reset();
+  fresh_ = true;
+  return attempt(source, sink, options);
 }
 
 // Writes the head and the body. With `detect_early`, writes of a request with a body stop when
@@ -217,16 +227,16 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
     while (!gather_.empty()) {
       bool readable = false;
       io_result w;
-      if (!io_->write_now(gather_, w.ec)) {
+      if (!io_.write_now(gather_, w.ec)) {
         // broken: handled below like a failed write
       } else if (gather_.empty()) {
         break;
       } else if (watch) { // the rest waits for room, or for the upstream to answer early
-        w = co_await io_->write_unless_readable(gather_, timed_stream::after(io_timeout),
+        w = co_await io_.write_unless_readable(gather_, timed_stream::after(io_timeout),
                                                 readable);
       } else {
-        const auto [ec, n] = co_await io_->write(gather_, timed_stream::after(io_timeout));
-        w = {ec, n, io_->timed_out(ec)};
+        const auto [ec, n] = co_await io_.write(gather_, timed_stream::after(io_timeout));
+        w = {ec, n, io_.timed_out(ec)};
       }
       if (readable) {
         consume_buffers(gather_, w.bytes);
@@ -251,7 +261,7 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
     }
     // The upstream's last deadline must not fire into the watch while the client is awaited
     // (the client's own deadline bounds that wait).
-    io_->clear_deadline();
+    io_.clear_deadline();
     step = co_await source.next(gather_, watch ? &conn_->stream() : nullptr);
     if (step == source_step::interrupted) {
       // The upstream spoke while the client's body was awaited: an early response, an interim
@@ -271,10 +281,10 @@ awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
   const auto deadline = timed_stream::after(pool_.config().io_timeout);
   for (;;) {
     const auto [ec, n] =
-        co_await io_->read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+        co_await io_.read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     sink.arrived();
     if (ec) {
-      if (io_->timed_out(ec)) co_return exchange_error::write_timeout;
+      if (io_.timed_out(ec)) co_return exchange_error::write_timeout;
       result.detail = ec.message();
       co_return got_bytes_ ? exchange_error::reset : exchange_error::write_failed;
     }
@@ -380,11 +390,11 @@ awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
     }
     if (body.complete) break;
     begin_ = end_ = 0;
-    const auto [ec, n] = co_await io_->read_some(asio::buffer(buf_.get(), io_buffer_size),
+    const auto [ec, n] = co_await io_.read_some(asio::buffer(buf_.get(), io_buffer_size),
                                                  timed_stream::after(io_timeout));
     sink.arrived();
     if (sink.paced()) co_await sink.pace();
-    if (io_->timed_out(ec)) co_return exchange_error::body_timeout;
+    if (io_.timed_out(ec)) co_return exchange_error::body_timeout;
     if (ec) {
       result.detail = ec.message();
       if (!is_eof(ec) || parser_->finish().status != http::parse_status::message_complete) {

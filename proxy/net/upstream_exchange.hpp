@@ -19,6 +19,7 @@
 #include "proxy/net/asio.hpp"
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/net/recycler.hpp"
+#include "proxy/net/timed_stream.hpp"
 #include "proxy/net/upstream_pool.hpp"
 
 namespace parallax::proxy::net {
@@ -135,7 +136,6 @@ struct exchange_result {
   std::string detail;                            // for the log line
 };
 
-class timed_stream;
 
 /// One request/response with an upstream through `pool`.
 class upstream_exchange {
@@ -161,9 +161,11 @@ public:
 private:
   enum class head_progress { need_more, interim, final_head, failed };
 
-  awaitable<exchange_error> attempt(request_source& source, response_sink& sink,
-                                    const exchange_options& options, exchange_result& result,
-                                    bool& retry);
+  awaitable<exchange_result> attempt(request_source& source, response_sink& sink,
+                                     const exchange_options& options);
+  awaitable<exchange_result> retry(request_source& source, response_sink& sink,
+                                   const exchange_options& options);
+  exchange_result finish(exchange_error e);
   // Where the body relay stands.
   struct body_state {
     bool complete;                                 // the message ended
@@ -188,7 +190,8 @@ private:
   std::unique_ptr<upstream_connection> conn_;
   std::unique_ptr<char[]> buf_;
   std::unique_ptr<http::parser> parser_;
-  timed_stream* io_ = nullptr; // the run's timed stream, bound to conn_
+  timed_stream io_;            // every operation's deadline, bound to conn_
+  exchange_result result_;     // handed to the caller when the exchange ends
   std::size_t begin_ = 0;      // unparsed response bytes are buf_[begin_, end_)
   std::size_t end_ = 0;
   bool got_bytes_ = false;                  // the attempt received response bytes
