@@ -71,6 +71,14 @@ public:
     arm(deadline);
     return stream_->write(buf);
   }
+  /// Waits until the socket is readable (or closed), by `deadline`. Plain TCP only.
+  awaitable<std::tuple<error_code>> wait_readable(time_point deadline) {
+    arm(deadline);
+    return stream_->socket().async_wait(tcp::socket::wait_read, use_nothrow);
+  }
+  /// Reads what is there at once, without waiting (after wait_readable()); 0 bytes with no
+  /// error when nothing is. Plain TCP only.
+  std::size_t read_now(asio::mutable_buffer buf, error_code& ec);
   /// Writes what the socket takes at once, without waiting (so with no deadline to keep), and
   /// drops the written bytes from the front of `bufs`. Plain TCP only (a TLS stream writes
   /// nothing here). Returns false on a broken connection (`ec` says why). A small response or

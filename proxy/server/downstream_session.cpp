@@ -181,9 +181,23 @@ awaitable<bool> downstream_session::read_head(outcome& failed) {
       begin_ += r.consumed;
       if (r.status == http::parse_status::head_complete) co_return true;
     }
-    begin_ = end_ = 0;
-    const auto [ec, n] =
-        co_await client_io_.read_some(asio::buffer(buf_.get(), io_buffer_size), deadline);
+    // Every buffered byte was parsed. On plain TCP the wait holds no pooled buffer: a client
+    // that sends its head slowly (a slowloris) costs its session and nothing more.
+    std::size_t n = 0;
+    error_code ec;
+    if (client_.is_tls()) {
+      begin_ = end_ = 0;
+      std::tie(ec, n) =
+          co_await client_io_.read_some(asio::buffer(buf_.get(), io_buffer_size), deadline);
+    } else {
+      release_buffers();
+      std::tie(ec) = co_await client_io_.wait_readable(deadline);
+      if (!ec) {
+        buf_ = worker_.resources().take_buffer();
+        n = client_io_.read_now(asio::buffer(buf_.get(), io_buffer_size), ec);
+        if (!ec && n == 0) continue; // readable, yet nothing there after all: wait again
+      }
+    }
     if (ec == asio::error::eof) saw_eof_ = true;
     if (client_io_.timed_out(ec)) {
       failed = co_await send_failure(failure::head_timeout, "request head timed out");

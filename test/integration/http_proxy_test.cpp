@@ -93,6 +93,28 @@ TEST(HttpProxyTest, KeepsHeadsIntactAroundTheIdleReadBufferSize) {
   EXPECT_EQ(live.connections_accepted(), 1u);
 }
 
+// A head that arrives in pieces is read piece by piece (on plain TCP the session waits for each
+// without holding a pooled buffer, then reads what came): the upstream gets it whole, also for
+// a second request on the connection and for a head much larger than one piece.
+TEST(HttpProxyTest, AssemblesAHeadSentInSmallPieces) {
+  http_backend live([](const received_request& req, backend_connection& c) {
+    c.respond(200, req.target + " " + find_header(req.headers, "x-pad").value_or("-"));
+  });
+  running_proxy proxy(simple_config(), {{"live", live.address()}});
+  auto client = connect_to(proxy.port());
+  const std::string pad(3000, 'p');
+  for (const std::string target : {"/first", "/second"}) {
+    const std::string head = "GET " + target + " HTTP/1.1\r\nHost: a\r\nX-Pad: " + pad + "\r\n\r\n";
+    for (std::size_t at = 0; at < head.size(); at += 7) {
+      ASSERT_TRUE(client.send(head.substr(at, 7)));
+    }
+    auto res = client.read_response();
+    ASSERT_TRUE(res.ok()) << res.error;
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body, target + " " + pad);
+  }
+}
+
 TEST(HttpProxyTest, StripsHopByHopHeadersAndAddsForwardedHeaders) {
   http_backend live(echo_handler());
   running_proxy proxy(simple_config(), {{"live", live.address()}});
