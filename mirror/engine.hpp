@@ -28,7 +28,7 @@
 #include "config/config.hpp"
 #include "mirror/capture/response_capture.hpp" // response_capture
 #include "mirror/compare_queue.hpp"            // compare_job, queue_limits
-#include "mirror/report/counters.hpp"          // report::skip_reason
+#include "mirror/report/counters.hpp"          // report::proxy_totals
 #include "mirror/report/discrepancy_log.hpp"
 #include "mirror/report/endpoint.hpp"
 #include "mirror/report/summary.hpp"

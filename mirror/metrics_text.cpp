@@ -52,7 +52,7 @@ void append_mirror_metrics(std::string& out, const route_list& routes) {
   family(out, routes, skipped, "counter", "Sampled exchanges not mirrored, by reason.",
          [&](const route_state& r, const std::string& l) {
            samples(out, skipped, l, "reason", r.skipped, [](std::size_t i) {
-             return report::to_string(static_cast<report::skip_reason>(i));
+             return to_string(static_cast<skip_reason>(i));
            });
          });
   constexpr std::string_view compared = "parallax_mirror_compared_total";

@@ -197,7 +197,7 @@ public:
   void request_complete() override {
     if (dispatched_ || abandoned_) return;
     if (too_large_) {
-      abandon(report::skip_reason::body_too_large);
+      abandon(skip_reason::body_too_large);
       return;
     }
     guarded([&] {
@@ -238,10 +238,10 @@ public:
   void finish(exchange_end end) override {
     switch (end) {
     case exchange_end::complete: break;
-    case exchange_end::client_aborted: abandon(report::skip_reason::client_aborted); return;
-    case exchange_end::body_too_large: abandon(report::skip_reason::body_too_large); return;
+    case exchange_end::client_aborted: abandon(skip_reason::client_aborted); return;
+    case exchange_end::body_too_large: abandon(skip_reason::body_too_large); return;
     case exchange_end::live_error:
-    case exchange_end::live_broken: abandon(report::skip_reason::live_error); return;
+    case exchange_end::live_broken: abandon(skip_reason::live_error); return;
     }
     if (abandoned_ || !dispatched_) return;
     const auto end_time = live_end_ == steady::time_point{} ? steady::now() : live_end_;
@@ -358,7 +358,7 @@ private:
 
   // Counts the exchange as skipped (once) and stops its shadow requests: their result would
   // be thrown away, so they should not keep reading on this worker.
-  void abandon(report::skip_reason reason) noexcept {
+  void abandon(skip_reason reason) noexcept {
     if (abandoned_) return;
     abandoned_ = true;
     route_.skip(reason);
@@ -426,26 +426,26 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
   case decision::not_sampled: return nullptr;
   case decision::skip_method:
     route->sampled.fetch_add(1, std::memory_order_relaxed);
-    route->skip(report::skip_reason::method);
+    route->skip(skip_reason::method);
     return nullptr;
   case decision::skip_rate_limited: // not returned before the rate limit
   case decision::mirror: break;
   }
   route->sampled.fetch_add(1, std::memory_order_relaxed);
   if (req.frame.content_length && *req.frame.content_length > route->policy.max_body_bytes) {
-    route->skip(report::skip_reason::body_too_large);
+    route->skip(skip_reason::body_too_large);
     return nullptr;
   }
   if (route->inflight.fetch_add(1, std::memory_order_relaxed) >=
       static_cast<std::int64_t>(route->policy.max_inflight)) {
     route->inflight.fetch_sub(1, std::memory_order_relaxed);
-    route->skip(report::skip_reason::saturated);
+    route->skip(skip_reason::saturated);
     return nullptr;
   }
   // A max_rps token is spent only by an exchange that is otherwise mirrored.
   if (!route->sampler.try_take_token()) {
     route->inflight.fetch_sub(1, std::memory_order_relaxed);
-    route->skip(report::skip_reason::rate_limited);
+    route->skip(skip_reason::rate_limited);
     return nullptr;
   }
   try {

@@ -2,18 +2,6 @@
 
 namespace parallax::mirror::report {
 
-std::string_view to_string(skip_reason reason) noexcept {
-  switch (reason) {
-  case skip_reason::method: return "method";
-  case skip_reason::body_too_large: return "body_too_large";
-  case skip_reason::rate_limited: return "rate_limited";
-  case skip_reason::saturated: return "saturated";
-  case skip_reason::live_error: return "live_error";
-  case skip_reason::client_aborted: return "client_aborted";
-  }
-  return "method";
-}
-
 std::size_t difference_metric(diff::difference_kind kind) noexcept {
   switch (kind) { // indices into difference_metrics
   case diff::difference_kind::status: return 0;

@@ -6,6 +6,7 @@
 // summary's own (summary.hpp): they are windowed and capped, these are monotonic.
 
 #include "mirror/report/record.hpp"
+#include "mirror/skip_reason.hpp"
 
 #include <array>
 #include <atomic>
@@ -14,22 +15,6 @@
 #include <string_view>
 
 namespace parallax::mirror::report {
-
-/// Why a sampled exchange was not mirrored (reports.md "skipped").
-enum class skip_reason {
-  method,
-  body_too_large,
-  rate_limited,
-  saturated,
-  live_error,
-  client_aborted
-};
-
-/// Number of skip reasons.
-inline constexpr std::size_t skip_reason_count = 6;
-
-/// The report spelling of a skip reason.
-[[nodiscard]] std::string_view to_string(skip_reason reason) noexcept;
 
 /// Number of outcomes (report::outcome), the index of compared counts.
 inline constexpr std::size_t outcome_count = 3;

@@ -95,9 +95,13 @@ const http::response_head& upstream_exchange::response() const noexcept {
 
 awaitable<exchange_result> upstream_exchange::run(request_source& source, response_sink& sink,
                                                   const exchange_options& options) {
-  if (!buf_) buf_ = res_.take_buffer();
   if (!parser_) parser_ = res_.take_parser();
   return attempt(source, sink, options); // no coroutine frame of its own
+}
+
+// The I/O buffer, borrowed when the first response bytes are there to read.
+void upstream_exchange::take_buffer() {
+  if (!buf_) buf_ = res_.take_buffer();
 }
 
 // How the exchange ended: the connection is kept only after a success (or an upgrade).
@@ -166,8 +170,22 @@ awaitable<exchange_result> upstream_exchange::attempt(request_source& source, re
     case head_progress::failed: co_return finish(result.error);
     case head_progress::need_more: break;
     }
-    const auto [ec, n] =
-        co_await io_.read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+    // On plain TCP the wait holds no I/O buffer (a slow or silent upstream costs the exchange,
+    // not 16 KiB) and no read is tried before the socket is readable.
+    error_code ec;
+    std::size_t n = 0;
+    if (conn_->stream().is_tls()) {
+      take_buffer();
+      std::tie(ec, n) = co_await io_.read_some(
+          asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+    } else {
+      std::tie(ec) = co_await io_.wait_readable(deadline);
+      if (!ec) {
+        take_buffer();
+        n = io_.read_now(asio::buffer(buf_.get() + end_, io_buffer_size - end_), ec);
+        if (!ec && n == 0) continue; // woken, yet nothing to read: wait again
+      }
+    }
     sink.arrived();
     if (sink.paced()) co_await sink.pace();
     if (io_.timed_out(ec)) co_return finish(exchange_error::head_timeout);
@@ -279,6 +297,7 @@ awaitable<exchange_error> upstream_exchange::check_early(response_sink& sink,
                                                          exchange_result& result, bool write_failed,
                                                          bool& final_head) {
   const auto deadline = timed_stream::after(pool_.config().io_timeout);
+  take_buffer();
   for (;;) {
     const auto [ec, n] =
         co_await io_.read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);

@@ -166,6 +166,7 @@ private:
   awaitable<exchange_result> retry(request_source& source, response_sink& sink,
                                    const exchange_options& options);
   exchange_result finish(exchange_error e);
+  void take_buffer();
   // Where the body relay stands.
   struct body_state {
     bool complete;                                 // the message ended

@@ -263,10 +263,10 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
   exchanges.store(10);
   e.exchange_counter().store(2); // a second worker
   api->sampled.fetch_add(4);
-  api->skip(report::skip_reason::method);
+  api->skip(skip_reason::method);
   web->sampled.fetch_add(2);
-  web->skip(report::skip_reason::saturated);
-  web->skip(report::skip_reason::saturated);
+  web->skip(skip_reason::saturated);
+  web->skip(skip_reason::saturated);
   api->inflight.store(1);
   api->shadow_duration.observe(0.003);
   web->shadow_duration.observe(0.2);
