@@ -69,6 +69,9 @@ struct limits {
   duration idle_timeout = std::chrono::seconds(60);
   // A client that sends no body bytes or reads no response bytes this long mid-exchange.
   duration client_io_timeout = std::chrono::seconds(60);
+  // SIGTERM: /readyz is 503 at once, the listeners keep accepting and serving this long (load
+  // balancers and Kubernetes endpoints stop sending), then the drain starts.
+  duration drain_delay = std::chrono::seconds(0);
   duration drain_timeout = std::chrono::seconds(15);
 };
 

@@ -72,6 +72,7 @@ json::object limits_json(const limits& l) {
           {"header_timeout", duration_text(l.header_timeout)},
           {"idle_timeout", duration_text(l.idle_timeout)},
           {"client_io_timeout", duration_text(l.client_io_timeout)},
+          {"drain_delay", duration_text(l.drain_delay)},
           {"drain_timeout", duration_text(l.drain_timeout)}};
 }
 

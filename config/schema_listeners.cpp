@@ -78,7 +78,7 @@ void schema_builder::read_limits(const field& f, limits& out) {
   section s(*this, f,
             {"max_connections", "max_request_header_bytes", "max_request_headers",
              "max_request_body_bytes", "header_timeout", "idle_timeout", "client_io_timeout",
-             "drain_timeout"});
+             "drain_delay", "drain_timeout"});
   if (!s.valid()) return;
   constexpr auto any = std::numeric_limits<std::int64_t>::max();
   if (auto v = s.get("max_connections")) assign(out.max_connections, integer(*v, 1, any));
@@ -89,6 +89,7 @@ void schema_builder::read_limits(const field& f, limits& out) {
   if (auto v = s.get("header_timeout")) assign(out.header_timeout, time_span(*v, one_ms));
   if (auto v = s.get("idle_timeout")) assign(out.idle_timeout, time_span(*v, one_ms));
   if (auto v = s.get("client_io_timeout")) assign(out.client_io_timeout, time_span(*v, one_ms));
+  if (auto v = s.get("drain_delay")) assign(out.drain_delay, time_span(*v, duration(0)));
   if (auto v = s.get("drain_timeout")) assign(out.drain_timeout, time_span(*v, duration(0)));
 }
 

@@ -196,7 +196,7 @@ int run_demo(const demo_options& options) {
     if (!engine.wait_settled(mirrored, std::chrono::seconds(10))) {
       std::cerr << "demo: some comparisons did not finish in time\n";
     }
-    srv.drain(std::chrono::milliseconds(500));
+    srv.drain(std::chrono::milliseconds(0), std::chrono::milliseconds(500));
     srv.stop();
     engine.shutdown();
     summary = engine.summary_json();

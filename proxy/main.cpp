@@ -78,8 +78,9 @@ int cmd_run(const std::string& path) {
           signals.async_wait(on_signal);
           return;
         }
-        spdlog::info("signal {}: draining (up to {} ms)", sig, cfg->limits.drain_timeout.count());
-        const bool clean = srv->drain(cfg->limits.drain_timeout);
+        spdlog::info("signal {}: draining (drain_delay {} ms, then up to {} ms)", sig,
+                     cfg->limits.drain_delay.count(), cfg->limits.drain_timeout.count());
+        const bool clean = srv->drain(cfg->limits.drain_delay, cfg->limits.drain_timeout);
         spdlog::info(clean ? "drained" : "drain timed out; remaining connections closed");
         stop = true;
       };

@@ -111,8 +111,12 @@ std::string server::ready_line() const {
   return line;
 }
 
-bool server::drain(std::chrono::milliseconds timeout) {
+bool server::drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout) {
   state_.draining.store(true);
+  if (delay.count() > 0) {
+    spdlog::info("draining: not ready; serving {} ms more (drain_delay)", delay.count());
+    std::this_thread::sleep_for(delay); // the workers serve as before meanwhile
+  }
   for (auto& w : workers_)
     w->begin_drain();
   std::unique_lock lock(state_.drain_mutex);

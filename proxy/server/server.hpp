@@ -54,9 +54,11 @@ public:
   [[nodiscard]] const std::shared_ptr<const config::config>& config() const noexcept {
     return cfg_;
   }
-  /// Stops accepting, lets in-flight exchanges finish for up to `timeout`, then closes what
-  /// is left. Returns true when everything finished in time.
-  bool drain(std::chrono::milliseconds timeout);
+  /// Turns /readyz to 503 at once and keeps serving for `delay` (load balancers and
+  /// Kubernetes endpoints stop sending new work), then stops accepting, lets in-flight
+  /// exchanges finish for up to `timeout`, and closes what is left. Returns true when
+  /// everything finished in time.
+  bool drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout);
   /// Stops all threads (after drain, or at once).
   void stop();
   /// "ready" log text: every bound address, so scripts can wait for it.

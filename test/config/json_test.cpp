@@ -31,7 +31,7 @@ listeners:
   - name: plain
     address: "[::1]:8080"
 workers: 2
-limits: { header_timeout: 250ms, idle_timeout: 2m, drain_timeout: 1h,
+limits: { header_timeout: 250ms, idle_timeout: 2m, drain_delay: 5s, drain_timeout: 1h,
           max_request_header_bytes: 64KiB }
 upstreams:
   live: { endpoints: ["127.0.0.1:9001"], connect_timeout: 1500ms }
@@ -85,6 +85,7 @@ TEST(ConfigJsonTest, FormatsDurationsAsStringsAndSizesAsIntegers) {
   const auto& limits = out.at("limits");
   EXPECT_EQ(limits.at("header_timeout"), "250ms");
   EXPECT_EQ(limits.at("idle_timeout"), "2m");
+  EXPECT_EQ(limits.at("drain_delay"), "5s");
   EXPECT_EQ(limits.at("drain_timeout"), "1h");
   EXPECT_EQ(limits.at("max_request_header_bytes").to_number<std::uint64_t>(), 65536u);
   const auto& live = out.at("upstreams").at("live");

@@ -88,6 +88,7 @@ TEST(ConfigLoaderTest, MinimalFileHasDocumentedDefaults) {
   EXPECT_EQ(c.limits.header_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c.limits.idle_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c.limits.client_io_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c.limits.drain_delay, std::chrono::seconds(0));
   EXPECT_EQ(c.limits.drain_timeout, std::chrono::seconds(15));
 
   ASSERT_EQ(c.upstreams.size(), 2u);
@@ -190,6 +191,7 @@ limits:
   header_timeout: 5s
   idle_timeout: 2m
   client_io_timeout: 20s
+  drain_delay: 2500ms
   drain_timeout: 250ms
 
 upstreams:
@@ -293,6 +295,7 @@ TEST(ConfigLoaderTest, CompleteExampleParsesEveryValue) {
   EXPECT_EQ(c.limits.max_request_body_bytes, 10u * 1024 * 1024);
   EXPECT_EQ(c.limits.header_timeout, std::chrono::seconds(5));
   EXPECT_EQ(c.limits.idle_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(c.limits.drain_delay, std::chrono::milliseconds(2500));
   EXPECT_EQ(c.limits.drain_timeout, std::chrono::milliseconds(250));
 
   ASSERT_EQ(c.upstreams.size(), 3u);

@@ -185,7 +185,7 @@ TEST(AdminTest, ReadyzTurns503WhileDraining) {
   ASSERT_TRUE(live.wait_for_requests(2, 5s));
 
   bool clean = false;
-  std::jthread drainer([&] { clean = proxy.server().drain(10s); });
+  std::jthread drainer([&] { clean = proxy.server().drain(0s, 10s); });
   ASSERT_TRUE(idle.wait_closed(5s));
   idle.close();
   auto ready = admin_get(proxy.admin_port(), "/readyz");

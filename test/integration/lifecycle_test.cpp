@@ -380,6 +380,46 @@ TEST(LifecycleTest, SigtermDrainsInFlightRequestThenExits0) {
   EXPECT_EQ(run_to_exit(proxy.process()), 0) << proxy.process().all_output();
 }
 
+// limits.drain_delay: on SIGTERM /readyz turns 503 at once, but the listener keeps accepting
+// and serving (keep-alive connections too) until the delay is over; then the drain proper.
+TEST(LifecycleTest, DrainDelayKeepsServingWhileNotReady) {
+  temp_dir dir;
+  http_backend live([](const received_request& req, backend_connection& c) {
+    c.respond(200, "served " + req.target);
+  });
+  running_binary proxy(write_file(dir.file("parallax.yaml"),
+                                  run_config(dir, live.address(), "limits: { drain_delay: 3s }\n")));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  raw_client kept;
+  ASSERT_TRUE(kept.connect(proxy.port())) << kept.last_error();
+  ASSERT_EQ(kept.round_trip(raw_client::request("GET", "/before")).status, 200);
+
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  int ready = 200;
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (ready != 503 && std::chrono::steady_clock::now() < give_up) {
+    auto r = get(proxy.admin_port(), "/readyz");
+    ASSERT_TRUE(r.ok()) << r.error;
+    ready = r.status;
+  }
+  ASSERT_EQ(ready, 503) << "/readyz never turned 503 after SIGTERM";
+
+  // Not ready, still serving: the open connection stays keep-alive, a new one is served.
+  auto again = kept.round_trip(raw_client::request("GET", "/during"));
+  ASSERT_TRUE(again.ok()) << again.error;
+  EXPECT_EQ(again.body, "served /during");
+  EXPECT_NE(again.header("connection").value_or(""), "close");
+  raw_client fresh;
+  ASSERT_TRUE(fresh.connect(proxy.port())) << fresh.last_error();
+  auto res = fresh.round_trip(raw_client::request("GET", "/new"));
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.body, "served /new");
+
+  // Then the drain: idle connections are closed and the process exits 0.
+  EXPECT_TRUE(kept.wait_closed(10s));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0) << proxy.process().all_output();
+}
+
 TEST(LifecycleTest, DrainTimeoutClosesStuckRequestAndExits0) {
   temp_dir dir;
   gate never; // released only when the test ends

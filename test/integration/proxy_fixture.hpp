@@ -52,7 +52,7 @@ public:
   void stop() {
     if (stopped_) return;
     stopped_ = true;
-    server_->drain(std::chrono::milliseconds(200));
+    server_->drain(std::chrono::milliseconds(0), std::chrono::milliseconds(200));
     server_->stop();
     engine_->shutdown();
   }
