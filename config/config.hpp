@@ -57,6 +57,9 @@ struct listener {
 /// The admin HTTP listener.
 struct admin {
   address addr{"127.0.0.1", 9901};
+  // With a token, POST/DELETE admin requests need "Authorization: Bearer TOKEN"; without one
+  // they are accepted from loopback peers only. Never shown by /config.
+  std::string token;
 };
 
 /// Downstream limits.

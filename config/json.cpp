@@ -198,7 +198,9 @@ json::value to_json(const config& cfg) {
   for (const auto& l : cfg.listeners)
     listeners.emplace_back(listener_json(l));
   root["listeners"] = std::move(listeners);
-  root["admin"] = json::object{{"address", cfg.admin.addr.text()}};
+  // The token itself is never shown; only whether one is set.
+  root["admin"] = json::object{{"address", cfg.admin.addr.text()},
+                               {"token", cfg.admin.token.empty() ? "" : "[redacted]"}};
   if (cfg.workers == 0) {
     root["workers"] = "auto";
   } else {

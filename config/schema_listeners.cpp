@@ -53,8 +53,9 @@ std::optional<listener_tls> schema_builder::read_listener_tls(const field& f) {
 }
 
 void schema_builder::read_admin(const field& f, config& out) {
-  section s(*this, f, {"address"});
+  section s(*this, f, {"address", "token"});
   if (!s.valid()) return;
+  if (auto v = s.get("token")) assign(out.admin.token, text(*v));
   if (auto v = s.get("address")) {
     if (auto parsed = host_port(*v, true)) {
       out.admin.addr = *parsed;

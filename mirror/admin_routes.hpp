@@ -1,6 +1,7 @@
 #pragma once
 // What the mirroring engine serves on the admin listener: the summary at `/report` (JSON) and
-// `/report.html`, and the parallax_mirror_* section of `/metrics`.
+// `/report.html`, `POST /report/reset`, the runtime control at `/mirror` and `/mirror/ROUTE`
+// (GET, POST, DELETE), and the parallax_mirror_* section of `/metrics`.
 
 namespace parallax::proxy::server {
 class server;
@@ -12,6 +13,6 @@ class engine;
 
 /// Installs the report handlers and the metrics section of `e` on `srv`; call before
 /// srv.start(). The handlers run on the admin thread and hold `e`, which must outlive `srv`.
-void add_admin_routes(proxy::server::server& srv, const engine& e);
+void add_admin_routes(proxy::server::server& srv, engine& e);
 
 } // namespace parallax::mirror

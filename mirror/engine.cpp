@@ -162,8 +162,24 @@ report::proxy_totals engine::proxy_totals() const {
 
 boost::json::object engine::summary_json() const {
   // Totals come from the proxy's counters, which see every exchange (the comparison thread
-  // only sees the mirrored ones).
-  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
+  // only sees the mirrored ones), counted from the window's start.
+  std::lock_guard lock(window_mutex_);
+  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(),
+                          proxy_totals().since(window_base_));
+}
+
+route_state* engine::route_named(std::string_view name) const noexcept {
+  for (const auto& r : routes_) {
+    if (r && r->name == name) return r.get();
+  }
+  return nullptr;
+}
+
+std::chrono::system_clock::time_point engine::reset_window() {
+  std::lock_guard lock(window_mutex_);
+  window_base_ = proxy_totals();
+  summary_.reset();
+  return summary_.since();
 }
 
 void engine::render_metrics(std::string& out) const {

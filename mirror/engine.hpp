@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -56,6 +57,12 @@ public:
   void attach(proxy::server::server& srv);
 
   /// The mirrored route at configuration index `index`, or nullptr.
+  /// The mirrored route named `name`, or null.
+  [[nodiscard]] route_state* route_named(std::string_view name) const noexcept;
+  /// Every mirrored route's state, by route index (null: not mirrored).
+  [[nodiscard]] const std::vector<std::unique_ptr<route_state>>& routes() const noexcept {
+    return routes_;
+  }
   [[nodiscard]] route_state* route(std::size_t index) const noexcept {
     return index < routes_.size() ? routes_[index].get() : nullptr;
   }
@@ -68,6 +75,10 @@ public:
 
   /// The current `parallax.summary/v1` document.
   [[nodiscard]] boost::json::object summary_json() const;
+  /// Starts a new report window (POST /report/reset): the summary's counts restart, the
+  /// metrics (counters) do not.
+  /// Returns the new window's start.
+  std::chrono::system_clock::time_point reset_window();
   /// Appends the mirror metrics (Prometheus text, metrics_text.hpp).
   void render_metrics(std::string& out) const;
   /// Processes every queued comparison, writes the summary file and flushes the log; stops
@@ -94,6 +105,8 @@ private:
   report::discrepancy_log log_;
   compare_queue queue_;
   mutable std::mutex counters_mutex_; // guards the deque's structure (start-up only)
+  mutable std::mutex window_mutex_;   // guards window_base_
+  report::proxy_totals window_base_;  // the proxy's totals when the window started
   std::deque<std::atomic<std::uint64_t>> exchange_counters_;
   mutable std::mutex settled_mutex_;
   mutable std::condition_variable settled_cv_;

@@ -73,6 +73,13 @@ void append_mirror_metrics(std::string& out, const route_list& routes) {
          [&](const route_state& r, const std::string& l) {
            sample(out, inflight, l, r.inflight.load(relaxed));
          });
+  constexpr std::string_view percent = "parallax_mirror_percent";
+  family(out, routes, percent, "gauge",
+         "Percent of the route's exchanges sampled for mirroring, runtime overrides included (0 "
+         "while paused).",
+         [&](const route_state& r, const std::string& l) {
+           sample(out, percent, l, r.effective_percent());
+         });
   family(out, routes, "parallax_mirror_shadow_duration_seconds", "histogram",
          "Shadow request to response end.", [&](const route_state& r, const std::string& l) {
            r.shadow_duration.render(out, "parallax_mirror_shadow_duration_seconds",

@@ -29,6 +29,15 @@ struct route_state : report::route_counters {
   mirror::sampler sampler;
   mirror::comparer comparer;
 
+  // Runtime override (POST /mirror/ROUTE {"paused": true}): sampled exchanges are skipped
+  // (`paused`). Read with no lock on the request path.
+  std::atomic<bool> paused{false};
+
+  /// The percent in force for mirror_percent and GET /mirror: 0 while paused.
+  [[nodiscard]] double effective_percent() const noexcept {
+    return paused.load(std::memory_order_relaxed) ? 0.0 : sampler.percent();
+  }
+
   // Gauges (reports.md metrics), updated with relaxed atomics.
   std::atomic<std::int64_t> inflight{0};
   proxy::server::histogram shadow_duration;

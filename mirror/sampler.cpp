@@ -110,7 +110,8 @@ std::optional<std::string_view> query_value(std::string_view target,
 }
 
 sampler::sampler(const config::mirror_policy& policy, clock_fn clock)
-    : fraction_(std::clamp(policy.percent, 0.0, 100.0) / 100.0), sample_by_(policy.sample_by),
+    : configured_(std::clamp(policy.percent, 0.0, 100.0) / 100.0), fraction_(configured_),
+      sample_by_(policy.sample_by),
       methods_(policy.methods), clock_(clock), rate_limited_(policy.max_rps > 0),
       arrival_ns_(std::numeric_limits<std::int64_t>::min()) {
   if (rate_limited_) {
@@ -173,11 +174,23 @@ void sampler::seed_thread_random(std::uint64_t seed) noexcept {
 }
 
 bool sampler::sampled(const proxy::http::request_head& request) const noexcept {
+  const double fraction = fraction_.load(std::memory_order_relaxed);
   // Shortcuts keep 0% and 100% free of hashing and PRNG draws.
-  if (fraction_ <= 0.0) return false;
-  if (fraction_ >= 1.0) return true;
-  if (auto key = sample_key(request)) return key_position(*key) < fraction_;
-  return unit_interval(thread_random().next()) < fraction_;
+  if (fraction <= 0.0) return false;
+  if (fraction >= 1.0) return true;
+  if (auto key = sample_key(request)) return key_position(*key) < fraction;
+  return unit_interval(thread_random().next()) < fraction;
+}
+
+void sampler::set_percent_override(std::optional<double> percent) noexcept {
+  overridden_.store(percent.has_value(), std::memory_order_relaxed);
+  fraction_.store(percent ? std::clamp(*percent, 0.0, 100.0) / 100.0 : configured_,
+                  std::memory_order_relaxed);
+}
+
+std::optional<double> sampler::percent_override() const noexcept {
+  if (!overridden_.load(std::memory_order_relaxed)) return std::nullopt;
+  return percent();
 }
 
 bool sampler::method_allowed(std::string_view method) const noexcept {

@@ -72,6 +72,18 @@ public:
   /// Spends a max_rps token; false when the bucket is empty (always true without max_rps).
   [[nodiscard]] bool try_take_token() noexcept;
 
+  /// A runtime override of the configured percent (POST /mirror/ROUTE); nothing drops it. Any
+  /// thread; decide() sees it with no lock.
+  void set_percent_override(std::optional<double> percent) noexcept;
+  /// The override in force, if any.
+  [[nodiscard]] std::optional<double> percent_override() const noexcept;
+  /// The configured percent.
+  [[nodiscard]] double configured_percent() const noexcept { return configured_ * 100.0; }
+  /// The percent in force: the override, else the configured one.
+  [[nodiscard]] double percent() const noexcept {
+    return fraction_.load(std::memory_order_relaxed) * 100.0;
+  }
+
   /// The sampling key of a request under this sampler's `sample_by` (for header:NAME the first
   /// field's value); nothing for random sampling or when the request carries no non-empty key
   /// (it is then sampled at random).
@@ -95,7 +107,9 @@ private:
   bool method_allowed(std::string_view method) const noexcept;
   bool take_token() noexcept;
 
-  double fraction_;                  // percent / 100, in [0, 1]
+  const double configured_;          // the configured percent / 100, in [0, 1]
+  std::atomic<double> fraction_;     // the one in force (an override, or configured_)
+  std::atomic<bool> overridden_{false};
   config::sample_by sample_by_;      // kind and key name
   std::vector<std::string> methods_; // upper-case; methods are case-sensitive (RFC 9110)
   clock_fn clock_;

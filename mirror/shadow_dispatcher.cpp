@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mirror/engine.hpp"
+#include "proxy/http/ascii.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/http/serializer.hpp"
 #include "proxy/net/upstream_exchange.hpp"
@@ -409,6 +410,19 @@ private:
   std::unique_ptr<leg> secondary_;
 };
 
+namespace {
+// Whether `req` carries a header the route's rewrite sets on its shadow requests, with that
+// value (`x-parallax-shadow: 1` by default): it is a shadow request of some parallax.
+bool carries_shadow_marker(const http::request_head& req, const config::mirror_policy& policy) {
+  for (const auto& [name, value] : policy.rewrite.set_headers) {
+    for (const auto& h : req.headers) {
+      if (h.value == value && http::iequals(h.name, name)) return true;
+    }
+  }
+  return false;
+}
+} // namespace
+
 shadow_dispatcher::shadow_dispatcher(engine& e, proxy::server::worker& w)
     : engine_(e), worker_(w), exchanges_(e.exchange_counter()),
       turns_(std::make_unique<shadow_turns>(w.io())) {}
@@ -432,6 +446,14 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
   case decision::mirror: break;
   }
   route->sampled.fetch_add(1, std::memory_order_relaxed);
+  if (carries_shadow_marker(req, route->policy)) {
+    route->skip(skip_reason::shadow_request); // two proxies never mirror each other in a loop
+    return nullptr;
+  }
+  if (route->paused.load(std::memory_order_relaxed)) {
+    route->skip(skip_reason::paused);
+    return nullptr;
+  }
   if (req.frame.content_length && *req.frame.content_length > route->policy.max_body_bytes) {
     route->skip(skip_reason::body_too_large);
     return nullptr;

@@ -15,10 +15,12 @@ enum class skip_reason {
   saturated,      // the route's mirror.max_inflight shadow exchanges were already running
   live_error,     // the live exchange failed before its response head
   client_aborted, // the client went away before the live response was complete
+  paused,         // a runtime override paused the route's mirroring
+  shadow_request, // the request carries the shadow marker already: never mirrored again
 };
 
 /// Number of skip reasons.
-inline constexpr std::size_t skip_reason_count = 6;
+inline constexpr std::size_t skip_reason_count = 8;
 
 /// The report spelling of a skip reason.
 [[nodiscard]] constexpr std::string_view to_string(skip_reason reason) noexcept {
@@ -29,6 +31,8 @@ inline constexpr std::size_t skip_reason_count = 6;
   case skip_reason::saturated: return "saturated";
   case skip_reason::live_error: return "live_error";
   case skip_reason::client_aborted: return "client_aborted";
+  case skip_reason::paused: return "paused";
+  case skip_reason::shadow_request: return "shadow_request";
   }
   return "method";
 }

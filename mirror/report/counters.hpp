@@ -34,6 +34,17 @@ struct proxy_totals {
   std::uint64_t sampled = 0;
   std::array<std::uint64_t, skip_reason_count> skipped{};
   std::uint64_t comparisons_dropped = 0; // the comparison queue was full
+
+  /// The counts since `base` was taken (a report window's start).
+  [[nodiscard]] proxy_totals since(const proxy_totals& base) const noexcept {
+    proxy_totals out;
+    out.exchanges = exchanges - base.exchanges;
+    out.sampled = sampled - base.sampled;
+    for (std::size_t i = 0; i < skipped.size(); ++i)
+      out.skipped[i] = skipped[i] - base.skipped[i];
+    out.comparisons_dropped = comparisons_dropped - base.comparisons_dropped;
+    return out;
+  }
 };
 
 /// One route's counters since start. Relaxed atomics: counts, not synchronisation.

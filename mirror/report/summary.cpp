@@ -374,7 +374,16 @@ json::object summary::to_json(std::chrono::system_clock::time_point since,
 }
 
 std::chrono::system_clock::time_point summary::since() const {
+  std::lock_guard lock(mutex_);
   return since_;
+}
+
+void summary::reset() {
+  std::lock_guard lock(mutex_);
+  endpoints_.clear();
+  first_.reset();
+  last_.reset();
+  since_ = std::chrono::system_clock::now();
 }
 
 std::optional<

@@ -92,8 +92,10 @@ public:
                                             std::chrono::system_clock::time_point until,
                                             const std::optional<proxy_totals>& proxy) const;
 
-  /// When the window started (construction).
+  /// When the window started (construction, or the last reset()).
   [[nodiscard]] std::chrono::system_clock::time_point since() const;
+  /// Starts a new window now: every count and endpoint restarts (POST /report/reset).
+  void reset();
   /// Earliest and latest record times added, if any record was.
   [[nodiscard]] std::optional<
       std::pair<std::chrono::system_clock::time_point, std::chrono::system_clock::time_point>>
@@ -133,7 +135,7 @@ private:
   [[nodiscard]] double ratio_for(std::string_view route) const noexcept;
 
   const summary_options options_;
-  const std::chrono::system_clock::time_point since_;
+  std::chrono::system_clock::time_point since_; // guarded by mutex_
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, endpoint_stat> endpoints_;          // guarded by mutex_

@@ -7,6 +7,7 @@
 
 #include "proxy/http/parser.hpp"
 #include "proxy/http/serializer.hpp"
+#include "proxy/server/admin_access.hpp"
 
 namespace parallax::proxy::server {
 
@@ -15,6 +16,13 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr std::size_t max_admin_body = 1024UL * 1024UL;
 constexpr auto admin_timeout = std::chrono::seconds(10);
+
+// 127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6 (a dual-stack admin listener).
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_loopback()) return true;
+  if (!a.is_v6() || !a.to_v6().is_v4_mapped()) return false;
+  return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+}
 } // namespace
 
 admin_server::admin_server() : io_(std::make_unique<asio::io_context>(1)) {}
@@ -25,8 +33,64 @@ admin_server::~admin_server() {
   io_.reset();
 }
 
-void admin_server::handle(std::string path, admin_handler handler) {
-  handlers_[std::move(path)] = std::move(handler);
+void admin_server::handle(std::string method, std::string path, admin_handler handler) {
+  handlers_[std::move(path)][std::move(method)] = std::move(handler);
+}
+
+void admin_server::handle_prefix(std::string method, std::string prefix,
+                                 admin_prefix_handler handler) {
+  prefix_handlers_[std::move(prefix)][std::move(method)] = std::move(handler);
+}
+
+void admin_server::set_token(std::string token) {
+  std::lock_guard lock(token_mutex_);
+  token_ = std::move(token);
+}
+
+std::string admin_server::token() const {
+  std::lock_guard lock(token_mutex_);
+  return token_;
+}
+
+// Access first (a refused caller learns nothing about paths), then the path, then the method.
+admin_response admin_server::dispatch(std::string_view method, std::string_view path,
+                                      std::optional<std::string_view> authorization,
+                                      bool loopback_peer, std::string_view body) {
+  if (method == "HEAD") method = "GET";
+  if (is_mutating(method)) {
+    switch (mutation_refusal(token(), authorization, loopback_peer)) {
+    case 401:
+      return {401, "text/plain; charset=utf-8", "unauthorized: Authorization: Bearer TOKEN\n",
+              {{"WWW-Authenticate", "Bearer realm=\"parallax admin\""}}};
+    case 403:
+      return {403, "text/plain; charset=utf-8",
+              "forbidden: without admin.token, changes are accepted from loopback only\n"};
+    default: break;
+    }
+  }
+  const auto not_allowed = [](const auto& methods) {
+    std::string allow;
+    for (const auto& [m, h] : methods)
+      allow += (allow.empty() ? "" : ", ") + m + (m == "GET" ? ", HEAD" : "");
+    return admin_response{405, "text/plain; charset=utf-8", "method not allowed\n",
+                          {{"Allow", allow}}};
+  };
+  try {
+    if (const auto at_path = handlers_.find(path); at_path != handlers_.end()) {
+      const auto it = at_path->second.find(method);
+      if (it == at_path->second.end()) return not_allowed(at_path->second);
+      return it->second(method, body);
+    }
+    for (const auto& [prefix, methods] : prefix_handlers_) {
+      if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix) continue;
+      const auto it = methods.find(method);
+      if (it == methods.end()) return not_allowed(methods);
+      return it->second(method, path.substr(prefix.size()), body);
+    }
+  } catch (const std::exception& e) {
+    return {500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
 tcp::endpoint admin_server::listen(const tcp::endpoint& ep) {
@@ -110,17 +174,10 @@ awaitable<void> admin_server::serve(tcp::socket socket) {
     } else {
       const auto& req = parser.request();
       close = !req.frame.keep_alive;
-      const auto path = req.path();
-      const auto it = handlers_.find(path);
-      if (it == handlers_.end()) {
-        resp = {404, "text/plain; charset=utf-8", "not found\n"};
-      } else {
-        try {
-          resp = it->second(req.method, body);
-        } catch (const std::exception& e) {
-          resp = {500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
-        }
-      }
+      error_code ignored;
+      const auto peer = socket.remote_endpoint(ignored).address();
+      resp = dispatch(req.method, req.path(), req.headers.find("authorization"),
+                      is_loopback(peer), body);
       if (req.method == "HEAD") resp.body.clear();
     }
     std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " ";
@@ -128,6 +185,8 @@ awaitable<void> admin_server::serve(tcp::socket socket) {
     out += "\r\nContent-Type: " + resp.content_type;
     out += "\r\nContent-Length: " + std::to_string(resp.body.size());
     out += "\r\nCache-Control: no-store\r\n";
+    for (const auto& [name, value] : resp.headers)
+      out += name + ": " + value + "\r\n";
     if (close) out += "Connection: close\r\n";
     out += "\r\n";
     out += resp.body;

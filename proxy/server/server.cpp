@@ -43,18 +43,19 @@ server::server(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg))
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<worker>(i, state_, rt_));
 
-  admin_.handle("/healthz", [](std::string_view, std::string_view) {
+  admin_.set_token(cfg_->admin.token);
+  admin_.handle("GET", "/healthz", [](std::string_view, std::string_view) {
     return admin_response{200, "text/plain; charset=utf-8", "ok\n"};
   });
-  admin_.handle("/readyz", [this](std::string_view, std::string_view) {
+  admin_.handle("GET", "/readyz", [this](std::string_view, std::string_view) {
     if (state_.draining.load())
       return admin_response{503, "text/plain; charset=utf-8", "draining\n"};
     return admin_response{200, "text/plain; charset=utf-8", "ready\n"};
   });
-  admin_.handle("/metrics", [this](std::string_view, std::string_view) {
+  admin_.handle("GET", "/metrics", [this](std::string_view, std::string_view) {
     return admin_response{200, "text/plain; version=0.0.4; charset=utf-8", state_.metrics.render()};
   });
-  admin_.handle("/config", [this](std::string_view, std::string_view) {
+  admin_.handle("GET", "/config", [this](std::string_view, std::string_view) {
     return admin_response{200, "application/json",
                           boost::json::serialize(config::to_json(*cfg_)) + "\n"};
   });

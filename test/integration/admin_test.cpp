@@ -12,6 +12,7 @@
 #include <system_error>
 #include <thread>
 
+#include "proxy/server/admin_access.hpp"
 #include "test/integration/proxy_fixture.hpp"
 #include "test/support/blackhole_server.hpp"
 #include "test/support/gate.hpp"
@@ -67,6 +68,73 @@ TEST(AdminTest, UnknownPathAnswers404AndKeepsConnection) {
     EXPECT_EQ(res.status, 404) << path;
   }
   EXPECT_EQ(client.round_trip(raw_client::request("GET", "/healthz")).status, 200);
+}
+
+// A known path answers 405 (with Allow) to a method it does not serve; GETs also take HEAD.
+TEST(AdminTest, WrongMethodAnswers405WithAllow) {
+  http_backend live(echo_handler());
+  running_proxy proxy(simple_config(), {{"live", live.address()}});
+  raw_client client = connect_to(proxy.admin_port());
+  auto post = client.round_trip(raw_client::request("POST", "/metrics"));
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.header("allow").value_or(""), "GET, HEAD");
+  auto get = client.round_trip(raw_client::request("GET", "/report/reset"));
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.header("allow").value_or(""), "POST");
+  EXPECT_EQ(client.round_trip(raw_client::request("DELETE", "/healthz")).status, 405);
+  EXPECT_EQ(client.round_trip(raw_client::request("POST", "/nope")).status, 404);
+}
+
+// With admin.token, POST and DELETE need `Authorization: Bearer TOKEN` (401 with a challenge
+// otherwise, before the path is even looked at); GETs stay open; /config never shows it.
+TEST(AdminTest, ChangesNeedTheBearerTokenWhenOneIsSet) {
+  http_backend live(echo_handler());
+  const std::string yaml = "version: 1\n"
+                           "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+                           "admin: { address: \"127.0.0.1:0\", token: s3cret-Token }\n"
+                           "workers: 1\n"
+                           "upstreams: { live: { endpoints: [\"{live}\"] } }\n"
+                           "routes: [{ name: all, upstream: live }]\n";
+  running_proxy proxy(yaml, {{"live", live.address()}});
+  raw_client client = connect_to(proxy.admin_port());
+  auto none = client.round_trip(raw_client::request("POST", "/report/reset"));
+  EXPECT_EQ(none.status, 401);
+  EXPECT_THAT(none.header("www-authenticate").value_or(""), StartsWith("Bearer"));
+  for (const char* wrong : {"Bearer wrong", "Bearer s3cret-Toke", "Bearer s3cret-Token2",
+                            "Basic czNjcmV0LVRva2Vu", "s3cret-Token", "Bearer"}) {
+    auto res = client.round_trip(
+        raw_client::request("POST", "/report/reset", {{"Authorization", wrong}}));
+    EXPECT_EQ(res.status, 401) << wrong;
+  }
+  EXPECT_EQ(client.round_trip(raw_client::request("DELETE", "/nope")).status, 401);
+  for (const char* right : {"Bearer s3cret-Token", "bearer  s3cret-Token"}) {
+    auto res = client.round_trip(
+        raw_client::request("POST", "/report/reset", {{"Authorization", right}}));
+    EXPECT_EQ(res.status, 200) << right << ": " << res.body;
+  }
+  EXPECT_EQ(admin_get(proxy.admin_port(), "/healthz").status, 200);
+  const auto cfg = admin_get(proxy.admin_port(), "/config");
+  EXPECT_THAT(cfg.body, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(cfg.body, HasSubstr(R"("token":"[redacted]")"));
+}
+
+// Without a token, changes are accepted from loopback peers (every test peer is one) and
+// refused (403) from any other; the decision itself, for the peers a test cannot be.
+TEST(AdminTest, WithoutATokenChangesAreForLoopbackPeersOnly) {
+  http_backend live(echo_handler());
+  running_proxy proxy(simple_config(), {{"live", live.address()}});
+  raw_client client = connect_to(proxy.admin_port());
+  EXPECT_EQ(client.round_trip(raw_client::request("POST", "/report/reset")).status, 200);
+  EXPECT_THAT(admin_get(proxy.admin_port(), "/config").body, HasSubstr(R"("token":"")"));
+
+  using proxy::server::mutation_refusal;
+  EXPECT_EQ(mutation_refusal("", std::nullopt, true), 0);
+  EXPECT_EQ(mutation_refusal("", std::nullopt, false), 403);
+  EXPECT_EQ(mutation_refusal("", "Bearer anything", false), 403);
+  EXPECT_EQ(mutation_refusal("t", "Bearer t", false), 0); // a token works from anywhere
+  EXPECT_EQ(mutation_refusal("t", std::nullopt, true), 401); // and loopback needs it then
+  EXPECT_EQ(mutation_refusal("t", "Bearer  t", true), 0);
+  EXPECT_EQ(mutation_refusal("t", "Bearer tt", true), 401);
 }
 
 TEST(AdminTest, MetricsCountRequestsDurationsConnectionsAndUpstreamErrors) {

@@ -171,6 +171,138 @@ TEST(MirrorTest, JsonDifferencesReachTheLogTheSummaryAndTheMetrics) {
   EXPECT_THAT(html.body, HasSubstr("GET /api/users/{id}"));
 }
 
+// POST /report/reset starts a new report window: the summary's counts and endpoints restart
+// (totals included), the metrics, being counters, do not.
+// The loop guard: a request that already carries the shadow marker (the route's
+// rewrite.set_headers, `x-parallax-shadow: 1` by default) is served but never mirrored again,
+// so two parallax instances cannot mirror each other in a loop.
+TEST(MirrorTest, ARequestCarryingTheShadowMarkerIsNeverMirroredAgain) {
+  http_backend live(json_handler(R"({"a":1})"));
+  http_backend preview(json_handler(R"({"a":1})"));
+  running_proxy proxy(mirror_config(""),
+                      {{"live", live.address()}, {"preview", preview.address()}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  auto marked = client.round_trip(
+      raw_client::request("GET", "/api/marked", {{"X-Parallax-Shadow", "1"}}));
+  EXPECT_EQ(marked.status, 200);
+  EXPECT_EQ(live.requests_seen(), 1u);
+  // Another value is not the marker: mirrored as usual.
+  auto other = client.round_trip(
+      raw_client::request("GET", "/api/other", {{"x-parallax-shadow", "0"}}));
+  EXPECT_EQ(other.status, 200);
+  ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
+  EXPECT_EQ(preview.requests_seen(), 1u);
+  EXPECT_EQ(preview.last_request().target, "/api/other");
+  EXPECT_EQ(metric(proxy, "parallax_mirror_skipped_total{route=\"api\",reason=\"shadow_request\"}"),
+            1u);
+  EXPECT_EQ(report(proxy).at("totals").at("skipped").at("shadow_request").as_int64(), 1);
+}
+
+// Runtime control (proxy.md "Admin listener"): a percent override and a pause (skip reason
+// `paused`), shown by GET /mirror and mirror_percent, dropped by DELETE; POST /mirror is the
+// kill switch for every route. No restart, no lock on the request path.
+TEST(MirrorTest, RuntimeOverridesChangeMirroringWithoutARestart) {
+  http_backend live(json_handler(R"({"a":1})"));
+  http_backend preview(json_handler(R"({"a":1})"));
+  running_proxy proxy(mirror_config(""),
+                      {{"live", live.address()}, {"preview", preview.address()}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  raw_client admin;
+  ASSERT_TRUE(admin.connect(proxy.admin_port()));
+  const auto call = [&](const char* method, const char* path, std::string_view body = {}) {
+    return admin.round_trip(raw_client::request(method, path, {}, body));
+  };
+  const auto get_mirror = [&] {
+    return boost::json::parse(call("GET", "/mirror").body).at("routes").at(0).as_object();
+  };
+  const auto forward = [&](const char* target) {
+    ASSERT_EQ(client.round_trip(raw_client::request("GET", target)).status, 200) << target;
+  };
+  const auto skipped_paused = [&] {
+    return metric(proxy, "parallax_mirror_skipped_total{route=\"api\",reason=\"paused\"}");
+  };
+
+  forward("/api/1"); // configured: 100%
+  ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
+  EXPECT_EQ(preview.requests_seen(), 1u);
+  EXPECT_EQ(get_mirror().at("effective_percent").to_number<double>(), 100.0);
+  EXPECT_TRUE(get_mirror().at("override_percent").is_null());
+
+  auto zero = call("POST", "/mirror/api", R"({"percent": 0})");
+  ASSERT_EQ(zero.status, 200) << zero.body;
+  EXPECT_EQ(boost::json::parse(zero.body).at("override_percent").to_number<double>(), 0.0);
+  forward("/api/2"); // not sampled at all
+  EXPECT_EQ(metric(proxy, "parallax_mirror_sampled_total{route=\"api\"}"), 1u);
+  EXPECT_EQ(metric(proxy, "parallax_mirror_percent{route=\"api\"}"), 0u);
+
+  ASSERT_EQ(call("POST", "/mirror/api", R"({"percent": 100, "paused": true})").status, 200);
+  forward("/api/3"); // sampled, then skipped: paused
+  EXPECT_EQ(skipped_paused(), 1u);
+  auto state = get_mirror();
+  EXPECT_TRUE(state.at("paused").as_bool());
+  EXPECT_EQ(state.at("effective_percent").to_number<double>(), 0.0);
+  EXPECT_EQ(state.at("configured_percent").to_number<double>(), 100.0);
+
+  ASSERT_EQ(call("DELETE", "/mirror/api").status, 200);
+  forward("/api/4"); // the configured 100% again
+  ASSERT_TRUE(proxy.engine().wait_settled(2, 10s));
+  EXPECT_EQ(preview.requests_seen(), 2u);
+  EXPECT_EQ(preview.last_request().target, "/api/4");
+
+  ASSERT_EQ(call("POST", "/mirror", R"({"paused": true})").status, 200); // every route
+  forward("/api/5");
+  EXPECT_EQ(skipped_paused(), 2u);
+  ASSERT_EQ(call("DELETE", "/mirror").status, 200);
+  EXPECT_FALSE(get_mirror().at("paused").as_bool());
+  EXPECT_EQ(metric(proxy, "parallax_mirror_percent{route=\"api\"}"), 100u);
+
+  EXPECT_EQ(call("POST", "/mirror/nope", R"({"percent": 1})").status, 404);
+  EXPECT_EQ(call("DELETE", "/mirror/nope").status, 404);
+  for (const std::string_view bad : {"", "{}", "[1]", "nonsense", R"({"percent": 101})",
+                                     R"({"percent": -1})", R"({"percent": "5"})",
+                                     R"({"paused": 1})", R"({"percent": 5, "x": 1})"}) {
+    auto res = call("POST", "/mirror/api", bad);
+    EXPECT_EQ(res.status, 400) << bad;
+    EXPECT_THAT(res.body, HasSubstr("error")) << bad;
+  }
+  EXPECT_TRUE(get_mirror().at("override_percent").is_null()); // nothing bad was applied
+}
+
+TEST(MirrorTest, ReportResetStartsANewWindow) {
+  http_backend live(json_handler(R"({"a":1})"));
+  http_backend preview(json_handler(R"({"a":2})"));
+  running_proxy proxy(mirror_config(""),
+                      {{"live", live.address()}, {"preview", preview.address()}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  ASSERT_EQ(client.round_trip(raw_client::request("GET", "/api/one")).status, 200);
+  ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
+  const auto before = report(proxy);
+  EXPECT_EQ(before.at("totals").at("exchanges").as_int64(), 1);
+  EXPECT_EQ(before.at("endpoints").as_array().size(), 1u);
+
+  raw_client admin;
+  ASSERT_TRUE(admin.connect(proxy.admin_port()));
+  const auto reset = admin.round_trip(raw_client::request("POST", "/report/reset"));
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  const auto answer = boost::json::parse(reset.body).as_object();
+  const auto after = report(proxy);
+  EXPECT_EQ(after.at("since"), answer.at("since")); // (whole seconds: may equal the old one)
+  EXPECT_EQ(after.at("totals").at("exchanges").as_int64(), 0);
+  EXPECT_EQ(after.at("totals").at("differ").as_int64(), 0);
+  EXPECT_TRUE(after.at("endpoints").as_array().empty());
+  EXPECT_EQ(metric(proxy, "parallax_mirror_compared_total{route=\"api\",outcome=\"differ\"}"), 1u);
+
+  // The new window counts what follows.
+  ASSERT_EQ(client.round_trip(raw_client::request("GET", "/api/two")).status, 200);
+  ASSERT_TRUE(proxy.engine().wait_settled(2, 10s));
+  const auto later = report(proxy);
+  EXPECT_EQ(later.at("totals").at("exchanges").as_int64(), 1);
+  EXPECT_EQ(later.at("totals").at("differ").as_int64(), 1);
+}
+
 TEST(MirrorTest, MatchingResponsesAreCountedButNotLogged) {
   temp_dir dir;
   http_backend live(json_handler(R"({"a":[1,2,3]})"));

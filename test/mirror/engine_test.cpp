@@ -131,7 +131,9 @@ const char* const expected_summary = R"({
       "rate_limited": 0,
       "saturated": 2,
       "live_error": 0,
-      "client_aborted": 0
+      "client_aborted": 0,
+      "paused": 0,
+      "shadow_request": 0
     },
     "comparisons_dropped": 1
   },
@@ -220,12 +222,16 @@ parallax_mirror_skipped_total{route="api",reason="rate_limited"} 0
 parallax_mirror_skipped_total{route="api",reason="saturated"} 0
 parallax_mirror_skipped_total{route="api",reason="live_error"} 0
 parallax_mirror_skipped_total{route="api",reason="client_aborted"} 0
+parallax_mirror_skipped_total{route="api",reason="paused"} 0
+parallax_mirror_skipped_total{route="api",reason="shadow_request"} 0
 parallax_mirror_skipped_total{route="web",reason="method"} 0
 parallax_mirror_skipped_total{route="web",reason="body_too_large"} 0
 parallax_mirror_skipped_total{route="web",reason="rate_limited"} 0
 parallax_mirror_skipped_total{route="web",reason="saturated"} 2
 parallax_mirror_skipped_total{route="web",reason="live_error"} 0
 parallax_mirror_skipped_total{route="web",reason="client_aborted"} 0
+parallax_mirror_skipped_total{route="web",reason="paused"} 0
+parallax_mirror_skipped_total{route="web",reason="shadow_request"} 0
 # HELP parallax_mirror_compared_total Compared exchanges, by outcome.
 # TYPE parallax_mirror_compared_total counter
 parallax_mirror_compared_total{route="api",outcome="match"} 1
@@ -246,6 +252,10 @@ parallax_mirror_differences_total{route="web",kind="body"} 0
 # TYPE parallax_mirror_inflight gauge
 parallax_mirror_inflight{route="api"} 1
 parallax_mirror_inflight{route="web"} 0
+# HELP parallax_mirror_percent Percent of the route's exchanges sampled for mirroring, runtime overrides included (0 while paused).
+# TYPE parallax_mirror_percent gauge
+parallax_mirror_percent{route="api"} 100
+parallax_mirror_percent{route="web"} 50
 # HELP parallax_mirror_shadow_duration_seconds Shadow request to response end.
 # TYPE parallax_mirror_shadow_duration_seconds histogram
 )";

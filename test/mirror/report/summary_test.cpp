@@ -88,7 +88,7 @@ TEST(SummaryTest, CountsTotalsAndPerEndpointOutcomes) {
   EXPECT_EQ(totals.at("differ"), json::value(3));
   EXPECT_EQ(totals.at("shadow_error"), json::value(1));
   const auto& skipped = totals.at("skipped").as_object();
-  EXPECT_EQ(skipped.size(), 6u);
+  EXPECT_EQ(skipped.size(), 8u);
   EXPECT_EQ(skipped.at("saturated"), json::value(1));
   EXPECT_EQ(skipped.at("method"), json::value(2));
   EXPECT_EQ(skipped.at("client_aborted"), json::value(0));
