@@ -1,5 +1,7 @@
 #include "mirror/engine.hpp"
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -184,11 +186,19 @@ std::chrono::system_clock::time_point engine::reset_window() {
 
 void engine::render_metrics(std::string& out) const {
   append_mirror_metrics(out, routes_);
+  out += "# HELP parallax_report_write_errors_total Report writes that failed, by sink.\n";
+  out += "# TYPE parallax_report_write_errors_total counter\n";
+  out += fmt::format("parallax_report_write_errors_total{{sink=\"discrepancies\"}} {}\n",
+                     log_.write_errors());
+  out += fmt::format("parallax_report_write_errors_total{{sink=\"summary\"}} {}\n",
+                     summary_write_errors_.load(std::memory_order_relaxed));
 }
 
 void engine::write_summary_file() const {
   const auto& path = cfg_->reports.summary.path;
-  if (!path.empty()) report::write_summary_file(path, summary_json());
+  if (!path.empty() && !report::write_summary_file(path, summary_json())) {
+    summary_write_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void engine::shutdown() {

@@ -103,6 +103,7 @@ private:
   report::endpoint_namer namer_;
   report::summary summary_;
   report::discrepancy_log log_;
+  mutable std::atomic<std::uint64_t> summary_write_errors_{0}; // reports.summary.path
   compare_queue queue_;
   mutable std::mutex counters_mutex_; // guards the deque's structure (start-up only)
   mutable std::mutex window_mutex_;   // guards window_base_

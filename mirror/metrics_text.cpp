@@ -85,6 +85,12 @@ void append_mirror_metrics(std::string& out, const route_list& routes) {
            r.shadow_duration.render(out, "parallax_mirror_shadow_duration_seconds",
                                     fmt::format("route=\"{}\"", l));
          });
+  family(out, routes, "parallax_mirror_live_duration_seconds", "histogram",
+         "The live leg of mirrored exchanges, measured like the shadow leg.",
+         [&](const route_state& r, const std::string& l) {
+           r.live_duration.render(out, "parallax_mirror_live_duration_seconds",
+                                  fmt::format("route=\"{}\"", l));
+         });
   constexpr std::string_view dropped = "parallax_mirror_comparisons_dropped_total";
   family(out, routes, dropped, "counter",
          "Mirrored exchanges not compared because the comparison queue was full.",

@@ -41,6 +41,7 @@ struct route_state : report::route_counters {
   // Gauges (reports.md metrics), updated with relaxed atomics.
   std::atomic<std::int64_t> inflight{0};
   proxy::server::histogram shadow_duration;
+  proxy::server::histogram live_duration; // the live leg of mirrored exchanges, measured alike
 };
 
 } // namespace parallax::mirror

@@ -247,6 +247,7 @@ public:
     if (abandoned_ || !dispatched_) return;
     const auto end_time = live_end_ == steady::time_point{} ? steady::now() : live_end_;
     live_.latency_ms = ms_between(sent_, end_time);
+    route_.live_duration.observe(live_.latency_ms / 1000.0);
     guarded([&] { live_.finish(); });
     live_done_ = true;
     maybe_submit();

@@ -10,7 +10,7 @@
 
 namespace parallax::mirror::report {
 
-void write_summary_file(const std::string& path, const boost::json::object& summary) {
+bool write_summary_file(const std::string& path, const boost::json::object& summary) {
   const auto text = render_json(summary, true);
   const auto tmp = path + ".tmp";
   {
@@ -18,12 +18,16 @@ void write_summary_file(const std::string& path, const boost::json::object& summ
     f << text;
     if (!f) {
       spdlog::error("cannot write summary file {}", tmp);
-      return;
+      return false;
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) spdlog::error("cannot replace summary file {}: {}", path, ec.message());
+  if (ec) {
+    spdlog::error("cannot replace summary file {}: {}", path, ec.message());
+    return false;
+  }
+  return true;
 }
 
 } // namespace parallax::mirror::report

@@ -10,6 +10,7 @@ namespace parallax::mirror::report {
 
 /// Writes `summary` as pretty JSON to `path` + ".tmp", then renames it over `path`; a failure
 /// is logged (the previous file stays), never thrown.
-void write_summary_file(const std::string& path, const boost::json::object& summary);
+/// Returns false when the file could not be written or replaced (logged).
+bool write_summary_file(const std::string& path, const boost::json::object& summary);
 
 } // namespace parallax::mirror::report

@@ -1,5 +1,7 @@
 #include "proxy/server/metrics.hpp"
 
+#include "proxy/version.hpp"
+
 #include <fmt/format.h>
 
 namespace parallax::proxy::server {
@@ -112,6 +114,9 @@ std::string metrics_registry::render() const {
                      reloads_ok_.load(std::memory_order_relaxed));
   out += fmt::format("parallax_config_reloads_total{{result=\"rejected\"}} {}\n",
                      reloads_rejected_.load(std::memory_order_relaxed));
+  out += "# HELP parallax_build_info The running build (always 1).\n";
+  out += "# TYPE parallax_build_info gauge\n";
+  out += fmt::format("parallax_build_info{{version=\"{}\"}} 1\n", PARALLAX_VERSION);
   for (const auto& section : sections_)
     section(out);
   return out;

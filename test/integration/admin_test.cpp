@@ -184,6 +184,8 @@ TEST(AdminTest, MetricsCountRequestsDurationsConnectionsAndUpstreamErrors) {
             "1");
   EXPECT_EQ(value("parallax_upstream_errors_total{upstream=\"live\",kind=\"connect_failed\"}"),
             "0");
+  EXPECT_THAT(m, HasSubstr("# TYPE parallax_build_info gauge"));
+  EXPECT_THAT(m, ::testing::ContainsRegex("parallax_build_info\\{version=\"[0-9]+\\.[0-9]+\\.[0-9]+\"\\} 1"));
 }
 
 TEST(AdminTest, ConfigOmitsTlsKeyPathAndRedactsConfiguredHeaders) {

@@ -166,23 +166,34 @@ TEST(MirrorTest, JsonDifferencesReachTheLogTheSummaryAndTheMetrics) {
   EXPECT_EQ(metric(proxy, "parallax_mirror_compared_total{route=\"api\",outcome=\"differ\"}"), 1u);
   EXPECT_EQ(metric(proxy, "parallax_mirror_differences_total{route=\"api\",kind=\"body\"}"), 4u);
   EXPECT_EQ(metric(proxy, "parallax_mirror_shadow_duration_seconds_count{route=\"api\"}"), 1u);
+  EXPECT_EQ(metric(proxy, "parallax_mirror_live_duration_seconds_count{route=\"api\"}"), 1u);
+  EXPECT_EQ(metric(proxy, "parallax_report_write_errors_total{sink=\"discrepancies\"}"), 0u);
+  EXPECT_EQ(metric(proxy, "parallax_report_write_errors_total{sink=\"summary\"}"), 0u);
   const auto html = admin_get(proxy.admin_port(), "/report.html");
   EXPECT_EQ(html.status, 200);
   EXPECT_THAT(html.body, HasSubstr("GET /api/users/{id}"));
 }
 
-// POST /report/reset starts a new report window: the summary's counts and endpoints restart
-// (totals included), the metrics, being counters, do not.
+// A live and a preview backend answering the same JSON, a proxy mirroring route `api` at 100%
+// between them, and a client connected to it.
+struct mirrored_api {
+  mirrored_api()
+      : live(json_handler(R"({"a":1})")), preview(json_handler(R"({"a":1})")),
+        proxy(mirror_config(""), {{"live", live.address()}, {"preview", preview.address()}}) {
+    EXPECT_TRUE(client.connect(proxy.port())) << client.last_error();
+  }
+  http_backend live;
+  http_backend preview;
+  running_proxy proxy;
+  raw_client client;
+};
+
 // The loop guard: a request that already carries the shadow marker (the route's
 // rewrite.set_headers, `x-parallax-shadow: 1` by default) is served but never mirrored again,
 // so two parallax instances cannot mirror each other in a loop.
 TEST(MirrorTest, ARequestCarryingTheShadowMarkerIsNeverMirroredAgain) {
-  http_backend live(json_handler(R"({"a":1})"));
-  http_backend preview(json_handler(R"({"a":1})"));
-  running_proxy proxy(mirror_config(""),
-                      {{"live", live.address()}, {"preview", preview.address()}});
-  raw_client client;
-  ASSERT_TRUE(client.connect(proxy.port()));
+  mirrored_api m;
+  auto& [live, preview, proxy, client] = m;
   auto marked = client.round_trip(
       raw_client::request("GET", "/api/marked", {{"X-Parallax-Shadow", "1"}}));
   EXPECT_EQ(marked.status, 200);
@@ -203,12 +214,8 @@ TEST(MirrorTest, ARequestCarryingTheShadowMarkerIsNeverMirroredAgain) {
 // `paused`), shown by GET /mirror and mirror_percent, dropped by DELETE; POST /mirror is the
 // kill switch for every route. No restart, no lock on the request path.
 TEST(MirrorTest, RuntimeOverridesChangeMirroringWithoutARestart) {
-  http_backend live(json_handler(R"({"a":1})"));
-  http_backend preview(json_handler(R"({"a":1})"));
-  running_proxy proxy(mirror_config(""),
-                      {{"live", live.address()}, {"preview", preview.address()}});
-  raw_client client;
-  ASSERT_TRUE(client.connect(proxy.port()));
+  mirrored_api m;
+  auto& [live, preview, proxy, client] = m;
   raw_client admin;
   ASSERT_TRUE(admin.connect(proxy.admin_port()));
   const auto call = [&](const char* method, const char* path, std::string_view body = {}) {
@@ -270,6 +277,8 @@ TEST(MirrorTest, RuntimeOverridesChangeMirroringWithoutARestart) {
   EXPECT_TRUE(get_mirror().at("override_percent").is_null()); // nothing bad was applied
 }
 
+// POST /report/reset starts a new report window: the summary's counts and endpoints restart
+// (totals included), the metrics, being counters, do not.
 TEST(MirrorTest, ReportResetStartsANewWindow) {
   http_backend live(json_handler(R"({"a":1})"));
   http_backend preview(json_handler(R"({"a":2})"));

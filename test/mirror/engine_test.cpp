@@ -311,7 +311,11 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
             "because the comparison queue was full.\n"
             "# TYPE parallax_mirror_comparisons_dropped_total counter\n"
             "parallax_mirror_comparisons_dropped_total{route=\"api\"} 1\n"
-            "parallax_mirror_comparisons_dropped_total{route=\"web\"} 0\n");
+            "parallax_mirror_comparisons_dropped_total{route=\"web\"} 0\n"
+            "# HELP parallax_report_write_errors_total Report writes that failed, by sink.\n"
+            "# TYPE parallax_report_write_errors_total counter\n"
+            "parallax_report_write_errors_total{sink=\"discrepancies\"} 0\n"
+            "parallax_report_write_errors_total{sink=\"summary\"} 0\n");
 
   e.shutdown();
   EXPECT_EQ(stable(file_text(dir.file("summary.json"))), expected_summary);

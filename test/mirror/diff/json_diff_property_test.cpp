@@ -16,10 +16,13 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "test/support/json_patch_oracle.hpp"
+
 namespace parallax::mirror::diff {
 namespace {
 
 namespace json = boost::json;
+using namespace parallax::test::json_oracle;
 
 /// Random JSON documents and random mutations of them (seeded: failures reproduce).
 class generator {
@@ -109,39 +112,6 @@ private:
   std::mt19937 rng_;
 };
 
-bool numbers_same(const json::value& a, const json::value& b) {
-  if (!a.is_double() && !b.is_double()) return a == b;
-  const auto as_ld = [](const json::value& v) -> long double {
-    if (v.is_int64()) return static_cast<long double>(v.get_int64());
-    if (v.is_uint64()) return static_cast<long double>(v.get_uint64());
-    return static_cast<long double>(v.get_double());
-  };
-  return as_ld(a) == as_ld(b);
-}
-
-/// Structural equality where a number is a number whatever its Boost.JSON kind (1 == 1.0).
-bool same(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) return numbers_same(a, b);
-  if (a.kind() != b.kind()) return false;
-  if (const json::array* x = a.if_array()) {
-    const json::array& y = b.get_array();
-    if (x->size() != y.size()) return false;
-    for (std::size_t i = 0; i < x->size(); ++i)
-      if (!same((*x)[i], y[i])) return false;
-    return true;
-  }
-  if (const json::object* x = a.if_object()) {
-    const json::object& y = b.get_object();
-    if (x->size() != y.size()) return false;
-    for (const auto& member : *x) {
-      const json::value* other = y.if_contains(member.key());
-      if (other == nullptr || !same(member.value(), *other)) return false;
-    }
-    return true;
-  }
-  return a == b;
-}
-
 /// What the options make equal, folded away: members named in `drop_keys` and (with
 /// `drop_nulls`) null members are removed, arrays at `unordered` paths are sorted.
 struct normalizer {
@@ -155,31 +125,6 @@ struct normalizer {
   }
 
 private:
-  /// `v` with every integral number as int64 (or uint64 beyond int64), so numerically equal
-  /// values serialise alike (1 and 1.0 both as "1").
-  static json::value canonical_numbers(const json::value& v) {
-    if (v.is_double()) {
-      const double d = v.get_double();
-      if (d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
-      return v;
-    }
-    if (v.is_uint64() && v.get_uint64() <= std::numeric_limits<std::int64_t>::max())
-      return static_cast<std::int64_t>(v.get_uint64());
-    if (const json::array* arr = v.if_array()) {
-      json::array out;
-      for (const auto& item : *arr)
-        out.push_back(canonical_numbers(item));
-      return out;
-    }
-    if (const json::object* obj = v.if_object()) {
-      json::object out;
-      for (const auto& member : *obj)
-        out.insert_or_assign(member.key(), canonical_numbers(member.value()));
-      return out;
-    }
-    return v;
-  }
-
   json::value normalize(const json::value& v, std::vector<path_segment>& path) {
     if (const json::object* obj = v.if_object()) {
       json::object out;
@@ -213,25 +158,6 @@ private:
     return v;
   }
 };
-
-std::string describe(const std::vector<difference>& diffs) {
-  std::string out;
-  for (const auto& d : diffs) {
-    out += std::string(to_string(d.op)) + " " + d.path + " " +
-           (d.live ? json::serialize(*d.live) : "-") + " -> " +
-           (d.shadow ? json::serialize(*d.shadow) : "-") + "\n";
-  }
-  return out;
-}
-
-bool same_json_type(const json::value& a, const json::value& b) {
-  return (a.is_number() && b.is_number()) || a.kind() == b.kind();
-}
-
-/// Whether pointer `a` is a proper ancestor of pointer `b`.
-bool is_ancestor(const std::string& a, const std::string& b) {
-  return b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/';
-}
 
 /// Checks the shape of every difference: values present as the op needs, `type` exactly
 /// when the JSON types differ, and no difference nested inside another.

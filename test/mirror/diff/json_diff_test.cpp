@@ -406,5 +406,15 @@ TEST(JsonDiffTest, SpellsKindsAndOpsAsTheReportContract) {
   EXPECT_EQ(to_string(body_op::type), "type");
 }
 
+// Found by json_diff_fuzz (test/fuzz): Boost.JSON 1.81 parses 0e400 (zero with a huge exponent)
+// as NaN, and NaN equals nothing, so equal documents were reported as differing.
+TEST(JsonDiffFuzzRegressionTest, ZeroWithHugeExponentEqualsZero) {
+  const json::value zero = parse(R"({"z":0,"a":[0.0]})");
+  const json::value huge_exponent = parse(R"({"z":0e400,"a":[-0E0000000921]})");
+  EXPECT_TRUE(diff_json(zero, huge_exponent, {}).differences.empty());
+  EXPECT_TRUE(diff_json(huge_exponent, huge_exponent, {}).differences.empty());
+  EXPECT_TRUE(json_equal(huge_exponent, zero, {}));
+}
+
 } // namespace
 } // namespace parallax::mirror::diff
