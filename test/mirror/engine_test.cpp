@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -342,6 +343,23 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
       R"("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","error":"timeout"},)"
       R"("differences":[],"noise_suppressed":0})"
       "\n");
+}
+
+// A summary file that cannot be written (its directory replaced by a file while running) is
+// counted in report_write_errors_total{sink="summary"}, and the proxy goes on.
+TEST(EngineTest, CountsSummaryFilesThatCannotBeWritten) {
+  const scratch_dir dir("parallax-engine-test");
+  const auto cfg = load(dir);
+  engine e(cfg, queue_limits{16, 64 * 1024});
+  std::filesystem::remove_all(dir.path());
+  std::ofstream(dir.path()) << "not a directory";
+  e.shutdown(); // writes the summary file one last time
+  std::string metrics;
+  e.render_metrics(metrics);
+  EXPECT_NE(metrics.find("parallax_report_write_errors_total{sink=\"summary\"} 1\n"),
+            std::string::npos)
+      << metrics.substr(metrics.find("parallax_report_write_errors_total"));
+  std::filesystem::remove(dir.path());
 }
 
 } // namespace
