@@ -228,6 +228,18 @@ inline void require_same(const parse_run& a, const parse_run& b, std::string_vie
   violated(what, "--- one piece:\n" + a.transcript + "--- split:\n" + b.transcript);
 }
 
+/// The run of `input` fed in one piece, after trapping unless feeding it one byte at a time and
+/// in pieces derived from the input gives the same transcript (the parser must not care where
+/// reads split a message).
+inline parse_run run_in_any_split(std::string_view input, const run_options& options) {
+  auto whole = run_parser(input, one_piece(input), options);
+  require_same(whole, run_parser(input, byte_pieces(input), options),
+               "one byte at a time gave another result than one piece");
+  require_same(whole, run_parser(input, random_pieces(input), options),
+               "pieces derived from the input gave another result than one piece");
+  return whole;
+}
+
 /// Traps when a head the parser accepted holds what RFC 9112 forbids and the parser claims
 /// to refuse: a bare CR (CR not followed by LF; 2.2), a NUL byte, or obs-fold (a line starting
 /// with SP or HTAB; 5.2). Another parser could see other headers there: request smuggling.
