@@ -209,12 +209,13 @@ int parser::on_headers_complete() {
       return -1;
     }
     if (head_request_) return 1; // no body follows a response to HEAD
-    // 1xx (but 101), 204 and 304 have no body whatever their Content-Length says (RFC 9110
-    // 8.6; a 304 often carries the length of the representation). llhttp 8.1 only knows this
-    // when the callback returns 1; we pause instead, so it is told through the flag it reads
-    // when it resumes.
+    // 1xx, 204 and 304 have no body whatever their Content-Length says (RFC 9110 8.6; a 304
+    // often carries the length of the representation; after a 101 the connection speaks
+    // another protocol, even when its Connection field does not name the upgrade, which
+    // llhttp 8.1 would then read as a body). llhttp 8.1 only knows this when the callback
+    // returns 1; we pause instead, so it is told through the flag it reads when it resumes.
     const int code = response_.status;
-    if ((code >= 100 && code < 200 && code != 101) || code == 204 || code == 304) {
+    if ((code >= 100 && code < 200) || code == 204 || code == 304) {
       p->flags |= F_SKIPBODY;
     }
   }

@@ -101,5 +101,23 @@ TEST(ParserFuzzRegressionTest, RefusesObsFoldInTrailers) {
   EXPECT_EQ(last_status(p, in), parse_status::error);
 }
 
+// response_parser_fuzz: a 101 whose Connection field does not name the upgrade (here a
+// mangled "Up\xa2\x8dade") and whose Transfer-Encoding is not chunked was read by llhttp 8.1 as
+// a close-delimited body; a 101 ends at its head (RFC 9110 15.2.2), whatever follows is the new
+// protocol's.
+TEST(ParserFuzzRegressionTest, A101EndsAtItsHeadWhateverItsFields) {
+  for (const std::string_view fields :
+       {"Transfer-Encoding: chunkols\r\nConnection: Up\xa2\x8d" "ade\r\nUpgrade: websocket\r\n",
+        "Content-Length: 5\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n", ""}) {
+    parser p(parser::mode::response);
+    const std::string head = "HTTP/1.1 101 Switching Protocols\r\n" + std::string(fields) + "\r\n";
+    const std::string in = head + "\x81\x05hello";
+    const auto r = p.feed(in);
+    ASSERT_NE(r.status, parse_status::error) << p.error_reason();
+    EXPECT_EQ(r.consumed, head.size()) << fields;
+    EXPECT_EQ(p.body_bytes(), 0u) << fields;
+  }
+}
+
 } // namespace
 } // namespace parallax::proxy::http
