@@ -34,6 +34,7 @@
 #include <variant>
 
 #include "bench/loadgen/content_length.hpp"
+#include "bench/loadgen/loopback_server.hpp"
 
 namespace {
 
@@ -186,15 +187,9 @@ int main(int argc, char** argv) {
   shadow_state st;
   st.period = std::chrono::seconds(std::atoi(argv[2]));
   const std::string body = R"({"id":1,"name":"widget","price":9.99,"tags":["a","b"],"ok":1})";
-  st.response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                std::to_string(body.size()) + "\r\n\r\n" + body;
+  st.response = parallax::bench::json_response(body);
   asio::io_context io(1);
-  tcp::acceptor acceptor(io);
-  const tcp::endpoint ep(asio::ip::address_v4::loopback(), port);
-  acceptor.open(ep.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  acceptor.bind(ep);
-  acceptor.listen(4096);
+  auto acceptor = parallax::bench::listen_loopback(io, port);
   st.start = clock_type::now();
   asio::co_spawn(io, accept_loop(acceptor, st), log_exception);
   asio::co_spawn(io, phase_reporter(st), log_exception);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/loadgen/content_length.hpp"
+#include "bench/loadgen/loopback_server.hpp"
 
 namespace {
 
@@ -95,16 +96,9 @@ int main(int argc, char** argv) {
   const auto port = static_cast<unsigned short>(std::atoi(argv[1]));
   const std::chrono::milliseconds delay(std::atoi(argv[2]));
   const std::string body = argv[3];
-  const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                               "Content-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string response = parallax::bench::json_response(body);
   asio::io_context io(1);
-  tcp::acceptor acceptor(io);
-  const tcp::endpoint ep(asio::ip::address_v4::loopback(), port);
-  acceptor.open(ep.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  acceptor.bind(ep);
-  acceptor.listen(4096);
+  auto acceptor = parallax::bench::listen_loopback(io, port);
   asio::co_spawn(io, accept_loop(acceptor, delay, response), asio::detached);
   io.run();
 }
