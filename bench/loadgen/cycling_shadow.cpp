@@ -147,20 +147,6 @@ asio::awaitable<void> serve(tcp::socket sock, shadow_state& st) {
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, shadow_state& st) {
-  asio::steady_timer backoff(acceptor.get_executor());
-  for (;;) {
-    auto [ec, sock] = co_await acceptor.async_accept(nothrow);
-    if (ec) { // out of descriptors, say: the connection stays queued, so pause before retrying
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(nothrow);
-      continue;
-    }
-    if (st.open_connections >= max_connections) continue; // the socket closes here
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(sock), st), log_exception);
-  }
-}
-
 /// Prints one line as each phase ends, so a run's log shows the modes really cycled.
 asio::awaitable<void> phase_reporter(shadow_state& st) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -191,7 +177,16 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   auto acceptor = parallax::bench::listen_loopback(io, port);
   st.start = clock_type::now();
-  asio::co_spawn(io, accept_loop(acceptor, st), log_exception);
+  asio::co_spawn(io,
+                 parallax::bench::accept_each(acceptor,
+                                              [&](tcp::socket sock) {
+                                                if (st.open_connections >= max_connections) {
+                                                  return; // the socket closes here
+                                                }
+                                                asio::co_spawn(io, serve(std::move(sock), st),
+                                                               log_exception);
+                                              }),
+                 log_exception);
   asio::co_spawn(io, phase_reporter(st), log_exception);
   io.run();
 }

@@ -71,21 +71,6 @@ asio::awaitable<void> serve(tcp::socket sock, std::chrono::milliseconds delay,
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::chrono::milliseconds delay,
-                                  const std::string& response) {
-  asio::steady_timer backoff(acceptor.get_executor());
-  for (;;) {
-    auto [ec, sock] = co_await acceptor.async_accept(nothrow);
-    if (ec) { // out of descriptors, say: the connection stays queued, so pause before retrying
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(nothrow);
-      continue;
-    }
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(sock), delay, response),
-                   asio::detached);
-  }
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +84,14 @@ int main(int argc, char** argv) {
   const std::string response = parallax::bench::json_response(body);
   asio::io_context io(1);
   auto acceptor = parallax::bench::listen_loopback(io, port);
-  asio::co_spawn(io, accept_loop(acceptor, delay, response), asio::detached);
+  asio::co_spawn(io,
+                 parallax::bench::accept_each(acceptor,
+                                              [&](tcp::socket sock) {
+                                                asio::co_spawn(io,
+                                                               serve(std::move(sock), delay,
+                                                                     response),
+                                                               asio::detached);
+                                              }),
+                 asio::detached);
   io.run();
 }

@@ -355,12 +355,12 @@ parse_result parser::feed(std::string_view data) {
   return {parse_status::need_more, consumed};
 }
 
-// Checks the head bytes llhttp just consumed (the pause at the end of a head makes them exactly
-// the head's). llhttp 8.1 accepts obs-fold (a line starting with SP/HTAB), which RFC 9112 5.2
-// lets a proxy reject, and takes a CR followed by any byte as a line end (the byte is lost),
-// so `x:\rTransfer-Encoding: chunked` would reach the upstream as another header than the one
-// we validated. llhttp rejects a bare LF, so every line ends in CR LF: one memchr pass over the
-// CRs checks both the LF after each and the byte after that.
+// Checks the head (or trailer) bytes llhttp just consumed (the pause at the end of a head makes
+// them exactly the head's). llhttp 8.1 accepts obs-fold (a line starting with SP/HTAB), which
+// RFC 9112 5.2 lets a proxy reject. In strict mode it refuses a CR not followed by LF inside a
+// head but skips one before the start line (`\rGET`), which is refused here too; without strict
+// mode it took a CR and any byte as a line end. Every line ends in CR LF (a bare LF is refused),
+// so one memchr pass over the CRs checks the LF after each and the byte after that.
 bool parser::check_line_ends(std::string_view bytes) {
   if (bytes.empty()) return true;
   if ((after_lf_ && (bytes.front() == ' ' || bytes.front() == '\t')) ||
