@@ -84,6 +84,8 @@ struct upstream_tls {
   std::string sni; // empty: the endpoint's host
   std::string ca;  // empty: system store
   bool verify = true;
+
+  bool operator==(const upstream_tls&) const = default;
 };
 
 /// A named group of endpoints requests are forwarded to.
@@ -98,6 +100,8 @@ struct upstream {
   duration io_timeout = std::chrono::seconds(30);
   std::uint32_t max_idle_per_endpoint = 64;
   std::uint32_t max_connections_per_endpoint = 0; // 0 = unlimited
+
+  bool operator==(const upstream&) const = default;
 };
 
 /// Conditions a request must meet for a route to apply (all given ones must hold).
@@ -138,6 +142,8 @@ struct header_compare {
       "last-modified", "content-length", "transfer-encoding", "connection", "keep-alive", "via"};
   std::vector<std::string> include; // non-empty (or include_given): compare only these
   bool include_given = false;       // true when `include` was configured
+
+  bool operator==(const header_compare&) const = default;
 };
 
 /// Body comparison options.
@@ -148,11 +154,15 @@ struct body_compare {
   std::vector<std::string> unordered_arrays; // JSON Pointer patterns
   double numeric_tolerance = 0;
   bool null_equals_missing = false;
+
+  bool operator==(const body_compare&) const = default;
 };
 
 /// Latency comparison options.
 struct latency_compare {
   double regression_ratio = 0; // 0 = off
+
+  bool operator==(const latency_compare&) const = default;
 };
 
 /// What is compared between live and shadow responses.
@@ -161,6 +171,8 @@ struct compare_policy {
   header_compare headers;
   body_compare body;
   latency_compare latency;
+
+  bool operator==(const compare_policy&) const = default;
 };
 
 /// Shadowing of a route's traffic.
@@ -192,12 +204,16 @@ struct discrepancy_log {
   std::uint32_t keep_files = 5;
   bool include_matches = false;
   std::uint64_t max_body_excerpt_bytes = 2 * kib;
+
+  bool operator==(const discrepancy_log&) const = default;
 };
 
 /// Periodic summary file.
 struct summary_output {
   std::string path; // empty: none
   duration interval = std::chrono::seconds(30);
+
+  bool operator==(const summary_output&) const = default;
 };
 
 /// Values never written anywhere in clear (names lower-cased).
@@ -206,6 +222,8 @@ struct redaction {
   std::vector<std::string> json_fields{"password", "token", "secret", "access_token",
                                        "refresh_token"};
   std::vector<std::string> query_params{"token", "access_token", "api_key"};
+
+  bool operator==(const redaction&) const = default;
 };
 
 /// Report outputs.
@@ -214,6 +232,8 @@ struct reports {
   summary_output summary;
   redaction redact;
   std::vector<std::string> endpoints; // templates like /api/users/{id}
+
+  bool operator==(const reports&) const = default;
 };
 
 /// Process logging.
@@ -223,6 +243,8 @@ struct logging {
   level lvl = level::info;
   format fmt = format::text;
   bool access_log = false;
+
+  bool operator==(const logging&) const = default;
 };
 
 /// A whole validated configuration file.

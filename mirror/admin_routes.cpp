@@ -2,7 +2,6 @@
 
 #include "mirror/engine.hpp"
 #include "mirror/report/format.hpp"
-#include "mirror/report/timestamp.hpp"
 #include "mirror/route_state.hpp"
 #include "proxy/server/server.hpp"
 
@@ -34,13 +33,13 @@ json::object route_json(const route_state& r) {
   return {{"route", r.name},
           {"configured_percent", r.sampler.configured_percent()},
           {"override_percent", over ? json::value(*over) : json::value(nullptr)},
-          {"paused", r.paused.load(std::memory_order_relaxed)},
+          {"paused", r.stats->paused.load(std::memory_order_relaxed)},
           {"effective_percent", r.effective_percent()}};
 }
 
 json::object all_routes_json(const engine& e) {
   json::array routes;
-  for (const auto& r : e.routes()) {
+  for (const auto& r : e.generation()->routes) {
     if (r) routes.push_back(route_json(*r));
   }
   return {{"routes", std::move(routes)}};
@@ -86,14 +85,16 @@ std::optional<mirror_change> parse_change(std::string_view body, std::string& er
   return change;
 }
 
+// Both run under the engine's control lock (engine::control): a reload in between cannot lose
+// the change, and the next generation's sampler starts from it.
 void apply(route_state& r, const mirror_change& c) {
-  if (c.percent) r.sampler.set_percent_override(c.percent);
-  if (c.paused) r.paused.store(*c.paused, std::memory_order_relaxed);
+  if (c.percent) r.set_percent_override(c.percent);
+  if (c.paused) r.stats->paused.store(*c.paused, std::memory_order_relaxed);
 }
 
 void clear(route_state& r) {
-  r.sampler.set_percent_override(std::nullopt);
-  r.paused.store(false, std::memory_order_relaxed);
+  r.set_percent_override(std::nullopt);
+  r.stats->paused.store(false, std::memory_order_relaxed);
 }
 
 void add_report_routes(proxy::server::admin_server& admin, engine& e) {
@@ -118,33 +119,36 @@ void add_mirror_routes(proxy::server::admin_server& admin, engine& e) {
     std::string error;
     const auto change = parse_change(body, error);
     if (!change) return error_response(400, error);
-    for (const auto& r : e.routes()) {
-      if (r) apply(*r, *change);
-    }
+    e.control(std::nullopt, [&](route_state& r) { apply(r, *change); });
     return json_response(200, all_routes_json(e));
   });
   admin.handle("DELETE", "/mirror", [&e](std::string_view, std::string_view) {
-    for (const auto& r : e.routes()) {
-      if (r) clear(*r);
-    }
+    e.control(std::nullopt, clear);
     return json_response(200, all_routes_json(e));
   });
   admin.handle_prefix("POST", "/mirror/",
                       [&e](std::string_view, std::string_view name, std::string_view body) {
-                        auto* r = e.route_named(name);
-                        if (r == nullptr) return error_response(404, "no mirrored route of that name");
                         std::string error;
                         const auto change = parse_change(body, error);
+                        std::optional<json::object> shown;
+                        const auto found = e.control(name, [&](route_state& r) {
+                          if (!change) return;
+                          apply(r, *change);
+                          shown = route_json(r);
+                        });
+                        if (found == 0) return error_response(404, "no mirrored route of that name");
                         if (!change) return error_response(400, error);
-                        apply(*r, *change);
-                        return json_response(200, route_json(*r));
+                        return json_response(200, *shown);
                       });
   admin.handle_prefix("DELETE", "/mirror/",
                       [&e](std::string_view, std::string_view name, std::string_view) {
-                        auto* r = e.route_named(name);
-                        if (r == nullptr) return error_response(404, "no mirrored route of that name");
-                        clear(*r);
-                        return json_response(200, route_json(*r));
+                        std::optional<json::object> shown;
+                        const auto found = e.control(name, [&](route_state& r) {
+                          clear(r);
+                          shown = route_json(r);
+                        });
+                        if (found == 0) return error_response(404, "no mirrored route of that name");
+                        return json_response(200, *shown);
                       });
 }
 

@@ -21,7 +21,7 @@ struct route_state;
 
 /// One finished mirrored exchange waiting for comparison.
 struct compare_job {
-  route_state* route = nullptr;
+  std::shared_ptr<route_state> route; // the generation of the route it was mirrored under
   std::chrono::system_clock::time_point time;
   proxy::http::request_head request; // as the client sent it
   std::uint64_t request_body_bytes = 0;

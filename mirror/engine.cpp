@@ -19,12 +19,8 @@ using steady = std::chrono::steady_clock;
 } // namespace
 
 engine::engine(std::shared_ptr<const config::config> cfg, queue_limits limits)
-    : cfg_(std::move(cfg)), namer_(cfg_->reports.endpoints),
-      summary_(report::summary_options_from(*cfg_)), log_(cfg_->reports), queue_(limits) {
-  routes_.resize(cfg_->routes.size());
-  for (std::size_t i = 0; i < cfg_->routes.size(); ++i) {
-    if (cfg_->routes[i].mirror) routes_[i] = std::make_unique<route_state>(i, cfg_->routes[i]);
-  }
+    : summary_(report::summary_options_from(*cfg)), queue_(limits) {
+  apply(cfg);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -33,14 +29,112 @@ engine::~engine() {
 }
 
 void engine::attach(proxy::server::server& srv) {
-  const bool any =
-      std::any_of(routes_.begin(), routes_.end(), [](const auto& r) { return r != nullptr; });
-  if (any) {
-    // Without a mirrored route the proxy runs with no observer at all (nothing per request).
-    srv.set_observer_factory(
-        [this](proxy::server::worker& w) { return std::make_unique<shadow_dispatcher>(*this, w); });
-  }
+  // Every worker gets a dispatcher even when no route is mirrored yet: a reload may add one.
+  srv.set_observer_factory(
+      [this](proxy::server::worker& w) { return std::make_unique<shadow_dispatcher>(*this, w); });
+  srv.set_observer_generation_factory(
+      [this](const std::shared_ptr<const config::config>& cfg) { return apply(cfg); });
   add_admin_routes(srv, *this);
+}
+
+namespace {
+// Whether a reload changes what a route's comparisons mean: its report window restarts then.
+bool window_changes(const route_state& old, const config::config& next_cfg,
+                    const config::mirror_policy& next) {
+  const auto& was = old.policy;
+  const auto settings = [](const config::config& c, const std::string& name) {
+    const auto it = c.upstreams.find(name);
+    return it == c.upstreams.end() ? nullptr : &it->second;
+  };
+  const auto same_upstream = [&](const std::string& a, const std::string& b) {
+    if (a != b) return false;
+    if (a.empty()) return true;
+    const auto* x = settings(*old.cfg, a);
+    const auto* y = settings(next_cfg, b);
+    return x != nullptr && y != nullptr && *x == *y;
+  };
+  return !same_upstream(was.upstream, next.upstream) ||
+         !same_upstream(was.secondary, next.secondary) || !(was.compare == next.compare);
+}
+} // namespace
+
+std::shared_ptr<const mirror_generation>
+engine::apply(const std::shared_ptr<const config::config>& cfg) {
+  std::vector<std::shared_ptr<route_state>> restarted;
+  std::shared_ptr<const mirror_generation> result;
+  {
+    const std::lock_guard lock(control_mutex_);
+    if (current_ && current_->cfg == cfg) return current_;
+    auto gen = std::make_shared<mirror_generation>();
+    gen->cfg = cfg;
+    gen->routes.resize(cfg->routes.size());
+    std::map<std::string, std::shared_ptr<route_stats>, std::less<>> stats;
+    for (std::size_t i = 0; i < cfg->routes.size(); ++i) {
+      const auto& r = cfg->routes[i];
+      if (!r.mirror) continue;
+      auto& slot = stats[r.name];
+      const auto kept = stats_.find(r.name);
+      slot = kept != stats_.end() ? kept->second : std::make_shared<route_stats>();
+      std::shared_ptr<route_state> old;
+      if (current_) {
+        for (const auto& o : current_->routes) {
+          if (o && o->name == r.name) old = o;
+        }
+      }
+      // Built before anything changes: a policy the comparer rejects leaves all as it was.
+      auto state = std::make_shared<route_state>(i, cfg, slot);
+      if (old && window_changes(*old, *cfg, *r.mirror)) restarted.push_back(state);
+      gen->routes[i] = std::move(state);
+    }
+    // A restarted route's exchanges mirrored under the previous generation no longer count
+    // in its summary (process() compares windows).
+    for (const auto& r : restarted)
+      r->window = r->stats->window.fetch_add(1, std::memory_order_relaxed) + 1;
+    // Routes that are gone lose their counters and overrides (a route added again later
+    // starts afresh).
+    stats_ = std::move(stats);
+    current_ = gen;
+    result = gen;
+  }
+  summary_.set_options(report::summary_options_from(*cfg));
+  {
+    const std::lock_guard lock(setup_mutex_);
+    if (!setup_ || !(setup_->cfg->reports == cfg->reports)) {
+      if (setup_) retired_write_errors_ += setup_->log.write_errors();
+      setup_ = std::make_shared<report_setup>(cfg);
+    }
+  }
+  for (const auto& r : restarted)
+    restart_route_window(*r);
+  return result;
+}
+
+std::shared_ptr<const mirror_generation> engine::generation() const {
+  const std::lock_guard lock(control_mutex_);
+  return current_;
+}
+
+std::shared_ptr<route_state> engine::route(std::size_t index) const {
+  const std::lock_guard lock(control_mutex_);
+  return index < current_->routes.size() ? current_->routes[index] : nullptr;
+}
+
+std::size_t engine::control(std::optional<std::string_view> name,
+                            const std::function<void(route_state&)>& fn) {
+  const std::lock_guard lock(control_mutex_);
+  std::size_t n = 0;
+  for (const auto& r : current_->routes) {
+    if (r && (!name || r->name == *name)) {
+      fn(*r);
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::shared_ptr<engine::report_setup> engine::setup() const {
+  const std::lock_guard lock(setup_mutex_);
+  return setup_;
 }
 
 std::atomic<std::uint64_t>& engine::exchange_counter() {
@@ -49,9 +143,9 @@ std::atomic<std::uint64_t>& engine::exchange_counter() {
 }
 
 bool engine::submit(std::unique_ptr<compare_job> job) {
-  auto* route = job->route;
+  const auto stats = job->route->stats;
   if (queue_.push(std::move(job))) return true;
-  route->dropped.fetch_add(1, std::memory_order_relaxed);
+  stats->dropped.fetch_add(1, std::memory_order_relaxed);
   settle_one();
   return false;
 }
@@ -68,7 +162,7 @@ bool engine::wait_settled(std::uint64_t n, std::chrono::milliseconds timeout) {
   std::unique_lock lock(settled_mutex_);
   const bool done = settled_cv_.wait_for(lock, timeout, [&] { return settled_ >= n; });
   lock.unlock();
-  log_.flush(); // what was awaited is on disk
+  setup()->log.flush(); // what was awaited is on disk
   return done;
 }
 
@@ -80,13 +174,20 @@ void engine::run() {
   constexpr auto poll = 20ms;
   constexpr auto flush_every = 100ms;
   constexpr auto quiet = 1s;
-  const auto interval = cfg_->reports.summary.interval;
-  const bool periodic = !cfg_->reports.summary.path.empty() && interval.count() > 0;
-  auto next_summary = steady::now() + interval;
+  auto sinks = setup();
   auto last_job = steady::now();
   auto last_flush = steady::now();
+  auto last_summary = steady::now();
   bool dirty = false;
   for (;;) {
+    if (auto now_in_force = setup(); now_in_force != sinks) {
+      sinks->log.flush(); // replaced by a reload: what it holds goes out now
+      sinks = std::move(now_in_force);
+    }
+    // A reload may change the summary file's path and interval: read them each turn.
+    const auto interval = sinks->cfg->reports.summary.interval;
+    const bool periodic = !sinks->cfg->reports.summary.path.empty() && interval.count() > 0;
+    const auto next_summary = last_summary + interval;
     const auto now = steady::now();
     const bool deep = now - last_job > quiet && !dirty;
     auto until = deep ? now + 24h : now + poll;
@@ -94,7 +195,7 @@ void engine::run() {
     auto job = queue_.pop(until, deep);
     if (job) {
       try {
-        process(*job);
+        process(*job, *sinks);
       } catch (const std::exception& e) {
         spdlog::error("comparison failed: {}", e.what());
       }
@@ -106,37 +207,41 @@ void engine::run() {
     }
     const auto after = steady::now();
     if (dirty && (!job || after - last_flush >= flush_every)) {
-      log_.flush();
+      sinks->log.flush();
       dirty = false;
       last_flush = after;
     }
     if (periodic && after >= next_summary) {
-      write_summary_file();
-      next_summary = after + interval;
+      write_summary_file(*sinks);
+      last_summary = after;
     }
   }
-  write_summary_file();
-  log_.flush();
+  write_summary_file(*setup());
+  sinks->log.flush();
+  setup()->log.flush();
 }
 
-void engine::process(compare_job& job) {
+void engine::process(compare_job& job, report_setup& sinks) {
   auto& route = *job.route;
   report::record r;
   r.time = job.time;
   r.route = route.name;
-  r.endpoint = namer_.name(job.request.method, job.request.target);
+  r.endpoint = sinks.namer.name(job.request.method, job.request.target);
   r.live = {job.live.status, job.live.latency_ms, job.live.body_bytes, {}};
   r.shadow = {
       job.shadow.status, job.shadow.latency_ms, job.shadow.body_bytes, {}, job.shadow.error};
   route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r);
 
-  route.count_compared(r);
+  route.stats->count_compared(r);
   // What only a written record needs (its id also names a difference's example) is filled in
   // only then: most compared exchanges match, and they cost no more than the comparison.
-  const bool write = report::should_write(r.outcome, cfg_->reports.discrepancies);
+  const bool write = report::should_write(r.outcome, sinks.cfg->reports.discrepancies);
   if (write || r.outcome != report::outcome::match) r.id = report::make_record_id(job.time);
-  summary_.count_sampled(r.route, r.endpoint);
-  summary_.add(r);
+  // An exchange mirrored before its route's window restarted belongs to no window's summary.
+  if (route.window == route.stats->window.load(std::memory_order_relaxed)) {
+    summary_.count_sampled(r.route, r.endpoint);
+    summary_.add(r);
+  }
   if (!write) return;
   r.request.method = job.request.method;
   r.request.target = job.request.target;
@@ -146,7 +251,7 @@ void engine::process(compare_job& job) {
   r.request.body_bytes = job.request_body_bytes;
   r.live.body_sha256 = job.live.body_sha256();
   r.shadow.body_sha256 = job.shadow.body_sha256();
-  log_.write(r);
+  sinks.log.write(r);
 }
 
 report::proxy_totals engine::proxy_totals() const {
@@ -156,8 +261,19 @@ report::proxy_totals engine::proxy_totals() const {
     for (const auto& c : exchange_counters_)
       totals.exchanges += c.load(std::memory_order_relaxed);
   }
-  for (const auto& r : routes_) {
-    if (r) r->add_to(totals);
+  totals.exchanges -= exchanges_base_;
+  // Each route counts from its own window's start (a reload may have restarted it).
+  const auto gen = generation();
+  for (const auto& r : gen->routes) {
+    if (!r) continue;
+    report::proxy_totals route;
+    r->stats->add_to(route);
+    const auto base = route_base_.find(r->name);
+    if (base != route_base_.end()) route = route.since(base->second);
+    totals.sampled += route.sampled;
+    for (std::size_t i = 0; i < totals.skipped.size(); ++i)
+      totals.skipped[i] += route.skipped[i];
+    totals.comparisons_dropped += route.comparisons_dropped;
   }
   return totals;
 }
@@ -166,36 +282,48 @@ boost::json::object engine::summary_json() const {
   // Totals come from the proxy's counters, which see every exchange (the comparison thread
   // only sees the mirrored ones), counted from the window's start.
   std::lock_guard lock(window_mutex_);
-  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(),
-                          proxy_totals().since(window_base_));
-}
-
-route_state* engine::route_named(std::string_view name) const noexcept {
-  for (const auto& r : routes_) {
-    if (r && r->name == name) return r.get();
-  }
-  return nullptr;
+  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
 }
 
 std::chrono::system_clock::time_point engine::reset_window() {
   std::lock_guard lock(window_mutex_);
-  window_base_ = proxy_totals();
+  exchanges_base_ += proxy_totals().exchanges;
+  route_base_.clear();
+  for (const auto& r : generation()->routes) {
+    if (r) r->stats->add_to(route_base_[r->name]);
+  }
   summary_.reset();
   return summary_.since();
 }
 
+void engine::restart_route_window(const route_state& r) {
+  std::lock_guard lock(window_mutex_);
+  auto& base = route_base_[r.name];
+  base = {};
+  r.stats->add_to(base);
+  summary_.reset_route(r.name);
+  spdlog::info("route {}: its mirror upstream or compare rules changed; its report window "
+               "restarts",
+               r.name);
+}
+
 void engine::render_metrics(std::string& out) const {
-  append_mirror_metrics(out, routes_);
+  append_mirror_metrics(out, generation()->routes);
+  std::uint64_t log_errors = 0;
+  {
+    const std::lock_guard lock(setup_mutex_);
+    log_errors = retired_write_errors_ + setup_->log.write_errors();
+  }
   out += "# HELP parallax_report_write_errors_total Report writes that failed, by sink.\n";
   out += "# TYPE parallax_report_write_errors_total counter\n";
   out += fmt::format("parallax_report_write_errors_total{{sink=\"discrepancies\"}} {}\n",
-                     log_.write_errors());
+                     log_errors);
   out += fmt::format("parallax_report_write_errors_total{{sink=\"summary\"}} {}\n",
                      summary_write_errors_.load(std::memory_order_relaxed));
 }
 
-void engine::write_summary_file() const {
-  const auto& path = cfg_->reports.summary.path;
+void engine::write_summary_file(const report_setup& sinks) const {
+  const auto& path = sinks.cfg->reports.summary.path;
   if (!path.empty() && !report::write_summary_file(path, summary_json())) {
     summary_write_errors_.fetch_add(1, std::memory_order_relaxed);
   }

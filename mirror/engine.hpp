@@ -17,6 +17,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,7 +44,7 @@ class server;
 
 namespace parallax::mirror {
 
-/// The mirroring engine of one configuration.
+/// The mirroring engine: one per process, following the configuration through reloads.
 class engine {
 public:
   /// Prepares routes and sinks for `cfg` and starts the comparison thread. Throws
@@ -52,20 +55,25 @@ public:
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  /// Installs a dispatcher on every worker of `srv` and the admin handlers (`/report`,
-  /// `/report.html`) and metrics; call before srv.start(). `srv` must not outlive this.
+  /// Installs a dispatcher on every worker of `srv`, the engine's part of every configuration
+  /// generation, the admin handlers (`/report`, `/mirror`, ...) and metrics; call before
+  /// srv.start(). `srv` must not outlive this.
   void attach(proxy::server::server& srv);
 
-  /// The mirrored route at configuration index `index`, or nullptr.
-  /// The mirrored route named `name`, or null.
-  [[nodiscard]] route_state* route_named(std::string_view name) const noexcept;
-  /// Every mirrored route's state, by route index (null: not mirrored).
-  [[nodiscard]] const std::vector<std::unique_ptr<route_state>>& routes() const noexcept {
-    return routes_;
-  }
-  [[nodiscard]] route_state* route(std::size_t index) const noexcept {
-    return index < routes_.size() ? routes_[index].get() : nullptr;
-  }
+  /// Makes `cfg` the configuration in force (start, reload) and returns what the workers'
+  /// dispatchers use for exchanges routed under it. Routes keep their counters and runtime
+  /// overrides by name; a route whose mirror upstream (name or settings), secondary or compare
+  /// rules changed starts a new report window; report sinks whose settings changed are
+  /// replaced. Throws std::invalid_argument for a policy the comparer rejects (nothing changes).
+  std::shared_ptr<const mirror_generation> apply(const std::shared_ptr<const config::config>& cfg);
+  /// The generation in force.
+  [[nodiscard]] std::shared_ptr<const mirror_generation> generation() const;
+  /// The mirrored route at configuration index `index` in force, or null.
+  [[nodiscard]] std::shared_ptr<route_state> route(std::size_t index) const;
+  /// Runs `fn` under the control lock (so a concurrent reload cannot lose its change) on the
+  /// mirrored routes in force: all of them, or the one named `name`. Returns how many it ran on.
+  std::size_t control(std::optional<std::string_view> name,
+                      const std::function<void(route_state&)>& fn);
 
   /// A counter of exchanges seen by one worker (written by that worker only).
   std::atomic<std::uint64_t>& exchange_counter();
@@ -76,8 +84,7 @@ public:
   /// The current `parallax.summary/v1` document.
   [[nodiscard]] boost::json::object summary_json() const;
   /// Starts a new report window (POST /report/reset): the summary's counts restart, the
-  /// metrics (counters) do not.
-  /// Returns the new window's start.
+  /// metrics (counters) do not. Returns the new window's start.
   std::chrono::system_clock::time_point reset_window();
   /// Appends the mirror metrics (Prometheus text, metrics_text.hpp).
   void render_metrics(std::string& out) const;
@@ -92,23 +99,39 @@ public:
   bool wait_settled(std::uint64_t n, std::chrono::milliseconds timeout);
 
 private:
-  void run();
-  void process(compare_job& job);
-  void settle_one();
-  void write_summary_file() const;
-  [[nodiscard]] report::proxy_totals proxy_totals() const;
+  // The report sinks of one `reports` configuration (replaced when a reload changes it).
+  struct report_setup {
+    explicit report_setup(std::shared_ptr<const config::config> c)
+        : cfg(std::move(c)), namer(cfg->reports.endpoints), log(cfg->reports) {}
+    std::shared_ptr<const config::config> cfg;
+    report::endpoint_namer namer;
+    report::discrepancy_log log;
+  };
 
-  std::shared_ptr<const config::config> cfg_;
-  std::vector<std::unique_ptr<route_state>> routes_; // by route index; null: not mirrored
-  report::endpoint_namer namer_;
+  void run();
+  void process(compare_job& job, report_setup& setup);
+  void settle_one();
+  void write_summary_file(const report_setup& setup) const;
+  [[nodiscard]] std::shared_ptr<report_setup> setup() const;
+  void restart_route_window(const route_state& r);
+  [[nodiscard]] report::proxy_totals proxy_totals() const; // window_mutex_ held
+
+  mutable std::mutex control_mutex_; // guards current_, stats_ and overrides
+  std::shared_ptr<const mirror_generation> current_;
+  std::map<std::string, std::shared_ptr<route_stats>, std::less<>> stats_; // by route name
+
+  mutable std::mutex setup_mutex_; // guards setup_ and retired_write_errors_
+  std::shared_ptr<report_setup> setup_;
+  std::uint64_t retired_write_errors_ = 0; // of report setups replaced by reloads
+
   report::summary summary_;
-  report::discrepancy_log log_;
   mutable std::atomic<std::uint64_t> summary_write_errors_{0}; // reports.summary.path
   compare_queue queue_;
   mutable std::mutex counters_mutex_; // guards the deque's structure (start-up only)
-  mutable std::mutex window_mutex_;   // guards window_base_
-  report::proxy_totals window_base_;  // the proxy's totals when the window started
   std::deque<std::atomic<std::uint64_t>> exchange_counters_;
+  mutable std::mutex window_mutex_; // guards the window bases
+  std::uint64_t exchanges_base_ = 0; // exchanges when the window started
+  std::map<std::string, report::proxy_totals, std::less<>> route_base_; // by route name
   mutable std::mutex settled_mutex_;
   mutable std::condition_variable settled_cv_;
   std::uint64_t settled_ = 0; // guarded by settled_mutex_

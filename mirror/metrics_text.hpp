@@ -12,6 +12,6 @@ struct route_state;
 
 /// Appends the mirror metrics of `routes` (null entries, routes that are not mirrored, skipped).
 void append_mirror_metrics(std::string& out,
-                           const std::vector<std::unique_ptr<route_state>>& routes);
+                           const std::vector<std::shared_ptr<route_state>>& routes);
 
 } // namespace parallax::mirror

@@ -14,6 +14,8 @@
 #include "proxy/http/serializer.hpp"
 #include "proxy/net/upstream_exchange.hpp"
 #include "proxy/net/upstream_pool.hpp"
+#include "proxy/server/pool_set.hpp"
+#include "proxy/server/runtime.hpp"
 #include "proxy/server/worker.hpp"
 
 namespace parallax::mirror {
@@ -163,9 +165,11 @@ awaitable<void> leg_sink::pace() {
 class shadow_exchange final : public proxy::server::exchange_tap,
                               public std::enable_shared_from_this<shadow_exchange> {
 public:
-  shadow_exchange(shadow_dispatcher& d, route_state& r, const proxy::server::exchange_start& s)
-      : dispatcher_(d), route_(r), client_ip_(s.client_ip), tls_(s.downstream_tls),
-        live_(r.policy.compare.body.max_bytes, r.policy.compare.body.enabled) {
+  shadow_exchange(shadow_dispatcher& d, std::shared_ptr<route_state> r,
+                  const proxy::server::exchange_start& s)
+      : dispatcher_(d), route_holder_(std::move(r)), route_(*route_holder_),
+        snapshot_(*s.snapshot), client_ip_(s.client_ip), tls_(s.downstream_tls),
+        live_(route_.policy.compare.body.max_bytes, route_.policy.compare.body.enabled) {
     const auto& from = *s.request;
     request_.method = from.method;
     request_.target = from.target;
@@ -177,7 +181,7 @@ public:
       if (h.id != http::field::expect) request_.headers.add(h);
     }
   }
-  ~shadow_exchange() override { route_.inflight.fetch_sub(1, std::memory_order_relaxed); }
+  ~shadow_exchange() override { route_.stats->inflight.fetch_sub(1, std::memory_order_relaxed); }
   shadow_exchange(const shadow_exchange&) = delete;
   shadow_exchange& operator=(const shadow_exchange&) = delete;
 
@@ -247,7 +251,7 @@ public:
     if (abandoned_ || !dispatched_) return;
     const auto end_time = live_end_ == steady::time_point{} ? steady::now() : live_end_;
     live_.latency_ms = ms_between(sent_, end_time);
-    route_.live_duration.observe(live_.latency_ms / 1000.0);
+    route_.stats->live_duration.observe(live_.latency_ms / 1000.0);
     guarded([&] { live_.finish(); });
     live_done_ = true;
     maybe_submit();
@@ -296,7 +300,8 @@ private:
     auto& d = self->dispatcher_;
     co_await d.turns().wait(); // never inline on the live path: a later turn of the loop
     auto& w = d.worker();
-    auto& pool = d.pool(l.upstream);
+    const auto& snap = *self->snapshot_;
+    auto& pool = d.pool(snap, snap.cfg->upstreams.at(l.upstream));
     auto failure = net::upstream_error::none;
     l.registry = &w.registry();
     w.registry().add(&l);
@@ -339,7 +344,7 @@ private:
         ms_between(from, l.received != steady::time_point{} ? l.received : steady::now());
     l.capture.finish();
     if (&l == self->shadow_.get() && failure == net::upstream_error::none) {
-      self->route_.shadow_duration.observe(l.capture.latency_ms / 1000.0);
+      self->route_.stats->shadow_duration.observe(l.capture.latency_ms / 1000.0);
     }
     --self->legs_pending_;
     self->maybe_submit();
@@ -363,7 +368,7 @@ private:
   void abandon(skip_reason reason) noexcept {
     if (abandoned_) return;
     abandoned_ = true;
-    route_.skip(reason);
+    route_.stats->skip(reason);
     close_legs();
   }
 
@@ -378,7 +383,7 @@ private:
     submitted_ = true;
     guarded([&] {
       auto job = std::make_unique<compare_job>();
-      job->route = &route_;
+      job->route = route_holder_;
       job->time = time_;
       job->request = std::move(request_);
       job->request_body_bytes = request_body_bytes_;
@@ -390,7 +395,9 @@ private:
   }
 
   shadow_dispatcher& dispatcher_;
+  std::shared_ptr<route_state> route_holder_; // this exchange's generation of the route
   route_state& route_;
+  std::shared_ptr<const proxy::server::runtime> snapshot_; // its configuration (shadow pools)
   http::request_head request_;
   std::string client_ip_;
   bool tls_;
@@ -425,7 +432,7 @@ bool carries_shadow_marker(const http::request_head& req, const config::mirror_p
 } // namespace
 
 shadow_dispatcher::shadow_dispatcher(engine& e, proxy::server::worker& w)
-    : engine_(e), worker_(w), exchanges_(e.exchange_counter()),
+    : engine_(e), worker_(w), exchanges_(e.exchange_counter()), pools_(std::make_unique<proxy::server::pool_set>(w.io())),
       turns_(std::make_unique<shadow_turns>(w.io())) {}
 
 shadow_dispatcher::~shadow_dispatcher() = default;
@@ -434,47 +441,52 @@ std::shared_ptr<proxy::server::exchange_tap>
 shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
   // Single writer: a plain load and store, no read-modify-write on a shared cache line.
   exchanges_.store(exchanges_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  auto* route = engine_.route(start.route_index);
-  if (route == nullptr || stopped_) return nullptr;
+  // The route as the request's own configuration generation has it (the engine made it).
+  const auto* gen = static_cast<const mirror_generation*>((*start.snapshot)->observer.get());
+  if (gen == nullptr || stopped_ || start.route_index >= gen->routes.size()) return nullptr;
+  const auto& shared_route = gen->routes[start.route_index];
+  auto* route = shared_route.get();
+  if (route == nullptr) return nullptr;
+  auto& stats = *route->stats;
   const auto& req = *start.request;
   switch (route->sampler.decide_before_rate_limit(req)) {
   case decision::not_sampled: return nullptr;
   case decision::skip_method:
-    route->sampled.fetch_add(1, std::memory_order_relaxed);
-    route->skip(skip_reason::method);
+    stats.sampled.fetch_add(1, std::memory_order_relaxed);
+    stats.skip(skip_reason::method);
     return nullptr;
   case decision::skip_rate_limited: // not returned before the rate limit
   case decision::mirror: break;
   }
-  route->sampled.fetch_add(1, std::memory_order_relaxed);
+  stats.sampled.fetch_add(1, std::memory_order_relaxed);
   if (carries_shadow_marker(req, route->policy)) {
-    route->skip(skip_reason::shadow_request); // two proxies never mirror each other in a loop
+    stats.skip(skip_reason::shadow_request); // two proxies never mirror each other in a loop
     return nullptr;
   }
-  if (route->paused.load(std::memory_order_relaxed)) {
-    route->skip(skip_reason::paused);
+  if (stats.paused.load(std::memory_order_relaxed)) {
+    stats.skip(skip_reason::paused);
     return nullptr;
   }
   if (req.frame.content_length && *req.frame.content_length > route->policy.max_body_bytes) {
-    route->skip(skip_reason::body_too_large);
+    stats.skip(skip_reason::body_too_large);
     return nullptr;
   }
-  if (route->inflight.fetch_add(1, std::memory_order_relaxed) >=
+  if (stats.inflight.fetch_add(1, std::memory_order_relaxed) >=
       static_cast<std::int64_t>(route->policy.max_inflight)) {
-    route->inflight.fetch_sub(1, std::memory_order_relaxed);
-    route->skip(skip_reason::saturated);
+    stats.inflight.fetch_sub(1, std::memory_order_relaxed);
+    stats.skip(skip_reason::saturated);
     return nullptr;
   }
   // A max_rps token is spent only by an exchange that is otherwise mirrored.
   if (!route->sampler.try_take_token()) {
-    route->inflight.fetch_sub(1, std::memory_order_relaxed);
-    route->skip(skip_reason::rate_limited);
+    stats.inflight.fetch_sub(1, std::memory_order_relaxed);
+    stats.skip(skip_reason::rate_limited);
     return nullptr;
   }
   try {
-    return std::make_shared<shadow_exchange>(*this, *route, start);
+    return std::make_shared<shadow_exchange>(*this, shared_route, start);
   } catch (const std::exception& e) {
-    route->inflight.fetch_sub(1, std::memory_order_relaxed); // the destructor never ran
+    stats.inflight.fetch_sub(1, std::memory_order_relaxed); // the destructor never ran
     spdlog::error("mirroring of a {} request abandoned: {}", route->name, e.what());
     return nullptr;
   }
@@ -483,13 +495,16 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
 void shadow_dispatcher::stop() {
   stopped_ = true;
   turns_->clear();
-  pools_.clear();
+  pools_->clear();
 }
 
-net::upstream_pool& shadow_dispatcher::pool(const std::string& name) {
-  auto& slot = pools_[name];
-  if (!slot) slot = worker_.rt()->make_pool(worker_.io(), name, worker_.resolver());
-  return *slot;
+void shadow_dispatcher::reconfigured(const proxy::server::runtime& rt) {
+  pools_->update(rt);
+}
+
+net::upstream_pool& shadow_dispatcher::pool(const proxy::server::runtime& rt,
+                                            const config::upstream& settings) {
+  return pools_->get(rt, settings, worker_.resolver());
 }
 
 } // namespace parallax::mirror

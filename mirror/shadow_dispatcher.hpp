@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "config/config.hpp"
 #include "proxy/server/exchange_observer.hpp"
 
 namespace parallax::proxy::net {
@@ -24,6 +25,8 @@ class upstream_pool;
 }
 namespace parallax::proxy::server {
 class worker;
+class pool_set;
+struct runtime;
 }
 
 namespace parallax::mirror {
@@ -41,10 +44,13 @@ public:
 
   std::shared_ptr<proxy::server::exchange_tap>
   begin(const proxy::server::exchange_start& start) override;
+  void reconfigured(const proxy::server::runtime& rt) override;
   void stop() override;
 
-  /// This worker's shadow pool for upstream `name` (separate from the live pools).
-  proxy::net::upstream_pool& pool(const std::string& name);
+  /// This worker's shadow pool for the upstream `settings` of snapshot `rt` (separate from the
+  /// live pools).
+  proxy::net::upstream_pool& pool(const proxy::server::runtime& rt,
+                                  const config::upstream& settings);
   /// The engine.
   engine& owner() noexcept { return engine_; }
   /// The worker.
@@ -56,7 +62,7 @@ private:
   engine& engine_;
   proxy::server::worker& worker_;
   std::atomic<std::uint64_t>& exchanges_; // written by this worker only
-  std::map<std::string, std::unique_ptr<proxy::net::upstream_pool>> pools_;
+  std::unique_ptr<proxy::server::pool_set> pools_;
   std::unique_ptr<shadow_turns> turns_;
   bool stopped_ = false;
 };

@@ -18,6 +18,7 @@
 #include "mirror/engine.hpp"
 #include "mirror/report/aggregate.hpp"
 #include "mirror/report/format.hpp"
+#include "proxy/server/config_watch.hpp"
 #include "proxy/server/logging.hpp"
 #include "proxy/server/server.hpp"
 #include "proxy/version.hpp"
@@ -45,7 +46,7 @@ int cmd_check(const std::string& path) {
   return exit_ok;
 }
 
-int cmd_run(const std::string& path) {
+int cmd_run(const std::string& path, bool watch) {
   auto cfg = load_or_report(path);
   if (!cfg) return exit_config;
   proxy::server::configure_logging(cfg->logging);
@@ -66,6 +67,14 @@ int cmd_run(const std::string& path) {
     return exit_runtime;
   }
   proxy::server::log_always(srv->ready_line());
+  // --watch: twice a second, so a change is applied about a second after it settles.
+  std::unique_ptr<proxy::server::config_watch> watcher;
+  if (watch) {
+    watcher = std::make_unique<proxy::server::config_watch>(
+        path, std::chrono::milliseconds(500),
+        [&srv](const std::string& content) { (void)srv->reload_text(content); });
+    watcher->start();
+  }
 
   bool stop = false;
   int code = exit_ok;
@@ -73,14 +82,16 @@ int cmd_run(const std::string& path) {
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          spdlog::warn("SIGHUP: configuration reload is not supported yet; keeping the "
-                       "running configuration");
+          spdlog::info("SIGHUP: reloading {}", path);
+          (void)srv->reload_file(); // logs and counts the result itself
           signals.async_wait(on_signal);
           return;
         }
+        if (watcher) watcher->stop();
+        const auto limits = srv->config()->limits; // the configuration in force now
         spdlog::info("signal {}: draining (drain_delay {} ms, then up to {} ms)", sig,
-                     cfg->limits.drain_delay.count(), cfg->limits.drain_timeout.count());
-        const bool clean = srv->drain(cfg->limits.drain_delay, cfg->limits.drain_timeout);
+                     limits.drain_delay.count(), limits.drain_timeout.count());
+        const bool clean = srv->drain(limits.drain_delay, limits.drain_timeout);
         spdlog::info(clean ? "drained" : "drain timed out; remaining connections closed");
         stop = true;
       };
@@ -145,6 +156,9 @@ int main(int argc, char** argv) {
   std::string run_config;
   auto* run = app.add_subcommand("run", "run the proxy until SIGTERM/SIGINT");
   run->add_option("--config", run_config, "configuration file")->required();
+  bool run_watch = false;
+  run->add_flag("--watch", run_watch,
+                "reload when the file's content changes (follows a ConfigMap's symlinks)");
 
   std::string check_config;
   auto* check = app.add_subcommand("check", "validate a configuration file");
@@ -194,8 +208,8 @@ int main(int argc, char** argv) {
       return exit_runtime;
     }
   }
-  if (run->parsed()) return cmd_run(run_config);
-  if (!top_config.empty()) return cmd_run(top_config);
+  if (run->parsed()) return cmd_run(run_config, run_watch);
+  if (!top_config.empty()) return cmd_run(top_config, false);
   std::cerr << app.help();
   return exit_config;
 }

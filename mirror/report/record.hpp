@@ -7,7 +7,7 @@
 #include "config/config.hpp"
 #include "mirror/diff/difference.hpp"
 #include "mirror/report/record_id.hpp" // a record's `id`
-#include "mirror/report/timestamp.hpp" // a record's `time`
+#include "proxy/http/timestamp.hpp" // a record's `time`
 
 #include <chrono>
 #include <cstdint>
@@ -18,6 +18,9 @@
 #include <vector>
 
 namespace parallax::mirror::report {
+
+using proxy::http::format_time;
+using proxy::http::parse_time;
 
 /// The `schema` value of every discrepancy record.
 inline constexpr std::string_view record_schema = "parallax.discrepancy/v1";

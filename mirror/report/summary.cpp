@@ -237,6 +237,9 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
   json::object o;
   o["endpoint"] = e.endpoint;
   o["route"] = e.route;
+  if (const auto since = route_since_.find(e.route); since != route_since_.end()) {
+    o["since"] = format_time(since->second, false); // this route's own window (a reload)
+  }
   o["sampled"] = totals_known ? json::value(e.sampled) : json::value(nullptr);
   o["compared"] = compared;
   o["match"] = e.match;
@@ -378,9 +381,21 @@ std::chrono::system_clock::time_point summary::since() const {
   return since_;
 }
 
+void summary::reset_route(std::string_view route) {
+  const std::lock_guard lock(mutex_);
+  std::erase_if(endpoints_, [&](const auto& entry) { return entry.second.route == route; });
+  route_since_[std::string(route)] = std::chrono::system_clock::now();
+}
+
+void summary::set_options(summary_options options) {
+  const std::lock_guard lock(mutex_);
+  options_ = std::move(options);
+}
+
 void summary::reset() {
   std::lock_guard lock(mutex_);
   endpoints_.clear();
+  route_since_.clear();
   first_.reset();
   last_.reset();
   since_ = std::chrono::system_clock::now();

@@ -96,6 +96,11 @@ public:
   [[nodiscard]] std::chrono::system_clock::time_point since() const;
   /// Starts a new window now: every count and endpoint restarts (POST /report/reset).
   void reset();
+  /// Starts a new window for one route's endpoints now (a reload changed its mirror upstream or
+  /// compare rules): they are dropped, and the route's next endpoints say since when they count.
+  void reset_route(std::string_view route);
+  /// New tuning (a reload): applies to endpoints seen from now on.
+  void set_options(summary_options options);
   /// Earliest and latest record times added, if any record was.
   [[nodiscard]] std::optional<
       std::pair<std::chrono::system_clock::time_point, std::chrono::system_clock::time_point>>
@@ -134,8 +139,10 @@ private:
                                                   bool any_match) const;
   [[nodiscard]] double ratio_for(std::string_view route) const noexcept;
 
-  const summary_options options_;
+  summary_options options_;                     // guarded by mutex_
   std::chrono::system_clock::time_point since_; // guarded by mutex_
+  // Routes whose window restarted after since_ (reset_route), and when; guarded by mutex_.
+  std::map<std::string, std::chrono::system_clock::time_point, std::less<>> route_since_;
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, endpoint_stat> endpoints_;          // guarded by mutex_

@@ -41,6 +41,11 @@ public:
 
   /// Starts over at a message boundary (a new connection, or after an error).
   void reset();
+  /// New limits from the next message head on (a configuration reload).
+  void set_limits(std::uint64_t max_head_bytes, std::uint64_t max_fields) noexcept {
+    max_head_bytes_ = max_head_bytes;
+    max_fields_ = max_fields;
+  }
   /// For response mode: the next response answers a HEAD request, so it has no body.
   void set_head_request(bool head) noexcept { head_request_ = head; }
 

@@ -78,9 +78,12 @@ std::unique_ptr<http::parser> exchange_resources::take_parser() const {
 
 upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_pool& pool,
                                      std::string& head, std::vector<asio::const_buffer>& gather)
-    : res_(res), pool_(pool), io_(res.deadlines), head_(head), gather_(gather) {}
+    : res_(res), pool_(pool), io_(res.deadlines), head_(head), gather_(gather) {
+  pool_.add_user(); // a reload may retire the pool meanwhile: it lives until this ends
+}
 
 upstream_exchange::~upstream_exchange() {
+  pool_.remove_user();
   res_.buffers.give(std::move(buf_));
   res_.parsers.give(std::move(parser_));
 }

@@ -100,7 +100,8 @@ std::unique_ptr<upstream_connection> upstream_pool::take_idle(std::size_t& endpo
 
 void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
   auto& ep = *conn->ep_;
-  if (ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open()) return;
+  if (retired_ || ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open())
+    return;
   // An idle connection must stay silent: bytes (say, past a response's Content-Length) or a
   // close spoil it, so it leaves the pool the moment its socket turns readable (nginx's
   // keepalive close handler). The handler only looks the connection up by address among the
@@ -127,6 +128,11 @@ void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
 void upstream_pool::close_idle() {
   for (auto& ep : endpoints_)
     ep->idle.clear();
+}
+
+void upstream_pool::retire() {
+  retired_ = true;
+  close_idle();
 }
 
 std::uint64_t upstream_pool::open_connections() const noexcept {
@@ -181,11 +187,16 @@ awaitable<error_code> upstream_pool::resolve(const std::shared_ptr<endpoint_stat
 void upstream_pool::refresh_in_background(const std::shared_ptr<endpoint_state>& ep) {
   if (ep->refreshing) return;
   ep->refreshing = true;
-  // The endpoint state is kept alive by the shared_ptr captured in the coroutine; stale
-  // addresses stay in use until the new ones arrive.
+  // The endpoint state is kept alive by the shared_ptr captured in the coroutine, the pool by
+  // counting the lookup as a user; stale addresses stay in use until the new ones arrive.
+  add_user();
   asio::co_spawn(
       ioc_,
       [this, ep]() -> awaitable<void> {
+        struct user_guard {
+          upstream_pool& pool;
+          ~user_guard() { pool.remove_user(); }
+        } const guard{*this};
         const auto ec = co_await resolve(ep, clock::now() + cfg_.connect_timeout);
         if (ec) {
           spdlog::warn("upstream {}: re-resolving {} failed: {}", cfg_.name, ep->addr.host,

@@ -89,6 +89,19 @@ public:
   /// Connections open to this upstream from this pool (busy and idle).
   [[nodiscard]] std::uint64_t open_connections() const noexcept;
 
+  /// Retires the pool (a reload changed or removed its upstream): idle connections close now,
+  /// busy ones close when their exchange releases them instead of going back to the pool.
+  void retire();
+  /// True after retire().
+  [[nodiscard]] bool retired() const noexcept { return retired_; }
+  /// Exchanges and background lookups using this pool now; a retired pool with none and no
+  /// open connection can be destroyed.
+  [[nodiscard]] std::uint32_t users() const noexcept { return users_; }
+  /// Counts a user (an upstream exchange, for its lifetime).
+  void add_user() noexcept { ++users_; }
+  /// Ends a user's count.
+  void remove_user() noexcept { --users_; }
+
 private:
   awaitable<error_code> resolve(const std::shared_ptr<endpoint_state>& ep,
                                 std::chrono::steady_clock::time_point deadline);
@@ -100,6 +113,8 @@ private:
   std::shared_ptr<name_resolver> resolver_;
   std::vector<std::shared_ptr<endpoint_state>> endpoints_;
   std::size_t next_ = 0;
+  std::uint32_t users_ = 0;
+  bool retired_ = false;
 };
 
 } // namespace parallax::proxy::net

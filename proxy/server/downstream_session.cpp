@@ -15,8 +15,10 @@ using net::timed_stream;
 
 downstream_session::downstream_session(worker& w, tcp::socket socket,
                                        const listener_binding& listener)
-    : worker_(w), rt_(w.rt()), client_(listener.tls ? net::stream(std::move(socket), *listener.tls)
-                                                    : net::stream(std::move(socket))),
+    : worker_(w), rt_(w.rt()),
+      client_(rt_->listener_tls[listener.index]
+                  ? net::stream(std::move(socket), *rt_->listener_tls[listener.index])
+                  : net::stream(std::move(socket))),
       client_io_(w.registry(), &client_), listener_(listener),
       request_parser_(http::parser::mode::request, rt_->cfg->limits.max_request_header_bytes,
                       rt_->cfg->limits.max_request_headers) {
@@ -111,6 +113,12 @@ awaitable<void> downstream_session::close_gracefully() {
   client_.close();
 }
 
+void downstream_session::adopt(const std::shared_ptr<const runtime>& rt) {
+  rt_ = rt;
+  const auto& limits = rt_->cfg->limits;
+  request_parser_.set_limits(limits.max_request_header_bytes, limits.max_request_headers);
+}
+
 void downstream_session::release_buffers() {
   begin_ = end_ = 0;
   worker_.resources().buffers.give(std::move(buf_));
@@ -142,6 +150,9 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   }
   started_ = clock::now();
   ++exchanges_;
+  // A reload applies from the next request head on, on open connections too; this request
+  // keeps the snapshot it takes here until it ends.
+  if (rt_ != worker_.rt()) adopt(worker_.rt());
   outcome result = outcome::close;
   std::size_t route = 0;
   if (const auto refused = admit(route)) {
@@ -288,7 +299,7 @@ void downstream_session::finish_exchange(int status) {
                            ? 0.0
                            : std::chrono::duration<double>(clock::now() - started_).count();
   stats->duration.observe(elapsed);
-  if (worker_.state().access_log) log_access(status, response_bytes_);
+  if (rt_->cfg->logging.access_log) log_access(status, response_bytes_);
 }
 
 void downstream_session::log_access(int status, std::uint64_t bytes) const {

@@ -77,6 +77,7 @@ private:
   awaitable<void> close_gracefully();
   void log_access(int status, std::uint64_t bytes) const;
   void release_buffers();
+  void adopt(const std::shared_ptr<const runtime>& rt);
 
   worker& worker_;
   std::shared_ptr<const runtime> rt_; // the snapshot this connection's requests use

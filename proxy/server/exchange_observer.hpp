@@ -50,9 +50,21 @@ public:
   virtual void finish(exchange_end end) = 0;
 };
 
+struct runtime;
+
+/// What an observer derives from one configuration generation, opaque to the proxy: the
+/// observer builds it when a configuration is applied (runtime::observer) and gets it back with
+/// every exchange of that generation.
+class observer_generation {
+public:
+  virtual ~observer_generation() = default;
+};
+
 /// What the proxy knows when a routed request head has arrived.
 struct exchange_start {
   std::size_t route_index = 0; // index into the configuration's routes
+  // The configuration snapshot the request was routed with (its observer generation included).
+  const std::shared_ptr<const runtime>* snapshot = nullptr;
   const http::request_head* request = nullptr;
   std::string_view client_ip;
   bool downstream_tls = false;
@@ -65,6 +77,9 @@ public:
   virtual ~exchange_observer() = default;
   /// A tap to follow this exchange, or nullptr to let it pass unobserved.
   virtual std::shared_ptr<exchange_tap> begin(const exchange_start& start) = 0;
+  /// A new configuration snapshot is in force on this worker (a reload): later exchanges come
+  /// with it. Called on the worker's thread.
+  virtual void reconfigured(const runtime& rt) = 0;
   /// The worker is stopping: release sockets and timers before its event loop goes away.
   virtual void stop() = 0;
 };

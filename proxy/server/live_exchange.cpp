@@ -247,7 +247,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   const bool other_upgrade = request_parser_.upgrade() && !websocket;
   if (!websocket) req.frame.upgrade = false;
   if (auto* observer = worker_.observer(); observer != nullptr && !websocket) {
-    tap_ = observer->begin({route_index, &req, client_ip_, client_.is_tls()});
+    tap_ = observer->begin({route_index, &rt_, &req, client_ip_, client_.is_tls()});
     tap_end_ = exchange_end::live_error; // until the live response head arrives
   }
   const auto framing = req.frame.chunked          ? http::body_framing::chunked
@@ -257,7 +257,7 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   // Expect is answered here: the upstream sees the body arrive directly.
   req.headers.remove(http::field::expect);
 
-  net::upstream_exchange exchange(worker_.resources(), worker_.pool(route.upstream), upstream_head_,
+  net::upstream_exchange exchange(worker_.resources(), worker_.pool(*rt_, *rt_->route_upstreams[route_index]), upstream_head_,
                                   upstream_gather_);
   live_source source(*this, framing, expect_continue);
   live_sink sink(*this, req.frame.keep_alive && !other_upgrade);

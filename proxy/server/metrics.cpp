@@ -67,6 +67,11 @@ void metrics_registry::count_reload(bool ok) noexcept {
   (ok ? reloads_ok_ : reloads_rejected_).fetch_add(1, std::memory_order_relaxed);
 }
 
+void metrics_registry::set_generation(std::uint64_t generation, double applied_at) noexcept {
+  generation_.store(generation, std::memory_order_relaxed);
+  applied_at_.store(applied_at, std::memory_order_relaxed);
+}
+
 void metrics_registry::add_section(std::function<void(std::string&)> section) {
   std::lock_guard lock(mutex_);
   sections_.push_back(std::move(section));
@@ -114,6 +119,15 @@ std::string metrics_registry::render() const {
                      reloads_ok_.load(std::memory_order_relaxed));
   out += fmt::format("parallax_config_reloads_total{{result=\"rejected\"}} {}\n",
                      reloads_rejected_.load(std::memory_order_relaxed));
+  out += "# HELP parallax_config_generation The configuration in force: 1 at start, +1 per "
+         "applied reload.\n";
+  out += "# TYPE parallax_config_generation gauge\n";
+  out += fmt::format("parallax_config_generation {}\n", generation_.load(std::memory_order_relaxed));
+  out += "# HELP parallax_config_last_reload_success_timestamp_seconds When the configuration in "
+         "force was applied (Unix time).\n";
+  out += "# TYPE parallax_config_last_reload_success_timestamp_seconds gauge\n";
+  out += fmt::format("parallax_config_last_reload_success_timestamp_seconds {:.3f}\n",
+                     applied_at_.load(std::memory_order_relaxed));
   out += "# HELP parallax_build_info The running build (always 1).\n";
   out += "# TYPE parallax_build_info gauge\n";
   out += fmt::format("parallax_build_info{{version=\"{}\"}} 1\n", PARALLAX_VERSION);

@@ -64,6 +64,10 @@ public:
   listener_metrics& listener(const std::string& name);
   /// Counts a configuration reload by result (`ok`, `rejected`).
   void count_reload(bool ok) noexcept;
+  /// Records the configuration generation in force and when it was applied (Unix seconds):
+  /// `config_generation` and `config_last_reload_success_timestamp_seconds` (the start counts
+  /// as the first successful load).
+  void set_generation(std::uint64_t generation, double applied_at) noexcept;
   /// Adds a producer of further metric text (e.g. mirror metrics), called at each scrape.
   void add_section(std::function<void(std::string&)> section);
   /// Everything in the Prometheus text exposition format.
@@ -77,6 +81,8 @@ private:
   std::vector<std::function<void(std::string&)>> sections_;
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_rejected_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<double> applied_at_{0};
 };
 
 /// Escapes a Prometheus label value.

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "config/json.hpp"
-#include "proxy/net/tls.hpp"
+#include "proxy/http/timestamp.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -29,13 +29,12 @@ tcp::endpoint resolve_bind_address(const config::address& addr) {
 }
 
 server::server(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg)) {
-  state_.access_log = cfg_->logging.access_log;
   rt_ = std::make_shared<const runtime>(cfg_, state_.metrics);
-  for (const auto& l : cfg_->listeners) {
+  for (std::size_t i = 0; i < cfg_->listeners.size(); ++i) {
     auto binding = std::make_unique<listener_binding>();
-    binding->name = l.name;
-    if (l.tls) binding->tls = net::make_server_context(*l.tls);
-    binding->stats = &state_.metrics.listener(l.name);
+    binding->name = cfg_->listeners[i].name;
+    binding->index = i;
+    binding->stats = &state_.metrics.listener(binding->name);
     bindings_.push_back(std::move(binding));
   }
   unsigned n = cfg_->workers;
@@ -56,8 +55,30 @@ server::server(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg))
     return admin_response{200, "text/plain; version=0.0.4; charset=utf-8", state_.metrics.render()};
   });
   admin_.handle("GET", "/config", [this](std::string_view, std::string_view) {
-    return admin_response{200, "application/json",
-                          boost::json::serialize(config::to_json(*cfg_)) + "\n"};
+    const auto rt = snapshot();
+    auto doc = config::to_json(*rt->cfg);
+    if (auto* obj = doc.if_object()) {
+      (*obj)["generation"] = rt->generation;
+      (*obj)["loaded_at"] = http::format_time(rt->loaded_at, false);
+    }
+    return admin_response{200, "application/json", boost::json::serialize(doc) + "\n"};
+  });
+  admin_.handle("POST", "/reload", [this](std::string_view, std::string_view) {
+    const auto r = reload_file();
+    boost::json::object body;
+    if (r.ok) {
+      body["result"] = "ok";
+      body["generation"] = r.generation;
+    } else {
+      body["result"] = "rejected";
+      body["generation"] = r.generation;
+      boost::json::array errors;
+      for (const auto& e : r.errors)
+        errors.emplace_back(e);
+      body["errors"] = std::move(errors);
+    }
+    return admin_response{r.ok ? 200 : 400, "application/json",
+                          boost::json::serialize(body) + "\n"};
   });
 }
 
@@ -88,6 +109,13 @@ void server::start() {
   if (observer_factory_) {
     for (auto& w : workers_)
       w->set_observer(observer_factory_(*w));
+  }
+  // The first generation, with the observer's part (its factory was set after construction).
+  auto rt = std::make_shared<runtime>(*rt_);
+  if (generation_factory_) rt->observer = generation_factory_(cfg_);
+  {
+    const std::lock_guard lock(reload_mutex_);
+    publish(std::move(rt));
   }
   for (auto& w : workers_)
     w->start();

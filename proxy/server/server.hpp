@@ -3,8 +3,10 @@
 // SO_REUSEPORT on every worker, the admin listener, and graceful drain.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,7 +23,20 @@ struct bound_listener {
   bool tls = false;
 };
 
-/// Runs a configuration until drained.
+/// The result of a reload: the new generation, or why it was rejected (`FILE:LINE:COL: ...`
+/// errors of the file, or the key that cannot change on reload).
+struct reload_result {
+  bool ok = false;
+  std::uint64_t generation = 0; // in force after the attempt
+  std::vector<std::string> errors;
+};
+
+/// What the observer derives from each configuration generation (see observer_generation).
+using observer_generation_factory =
+    std::function<std::shared_ptr<const observer_generation>(
+        const std::shared_ptr<const config::config>& cfg)>;
+
+/// Runs a configuration until drained; reloads replace it while it runs.
 class server {
 public:
   /// Prepares a server for `cfg`; throws std::runtime_error when TLS files cannot be loaded.
@@ -43,6 +58,11 @@ public:
   void set_observer_factory(std::function<std::unique_ptr<exchange_observer>(worker&)> factory) {
     observer_factory_ = std::move(factory);
   }
+  /// Derives the observer's part of every configuration generation (the first at start(),
+  /// then one per reload, last step before the reload applies: it may throw to reject it).
+  void set_observer_generation_factory(observer_generation_factory factory) {
+    generation_factory_ = std::move(factory);
+  }
   /// Looks up upstream names through `r` instead of the system resolver (before start()).
   void set_resolver(const std::shared_ptr<net::name_resolver>& r) {
     for (auto& w : workers_)
@@ -50,10 +70,20 @@ public:
   }
   /// Server-wide state and metrics.
   server_state& state() noexcept { return state_; }
-  /// The configuration being served.
-  [[nodiscard]] const std::shared_ptr<const config::config>& config() const noexcept {
-    return cfg_;
-  }
+  /// The configuration in force (any thread).
+  [[nodiscard]] std::shared_ptr<const config::config> config() const;
+  /// The snapshot in force (any thread).
+  [[nodiscard]] std::shared_ptr<const runtime> snapshot() const;
+  /// Applies `next` (config.md "Reload"): rejected when a listener's name or address,
+  /// admin.address or workers differ, or a TLS file cannot be loaded; otherwise every request
+  /// whose head arrives from now on uses it. Counts the result in the metrics. Any thread
+  /// (reloads are serialised).
+  reload_result reload(std::shared_ptr<const config::config> next);
+  /// Re-reads the configuration file through its path and applies it (SIGHUP, POST /reload);
+  /// a file that does not load is rejected with its errors.
+  reload_result reload_file();
+  /// Loads `text`, the content of the configuration file (--watch read it), and applies it.
+  reload_result reload_text(const std::string& text);
   /// Turns /readyz to 503 at once and keeps serving for `delay` (load balancers and
   /// Kubernetes endpoints stop sending new work), then stops accepting, lets in-flight
   /// exchanges finish for up to `timeout`, and closes what is left. Returns true when
@@ -65,13 +95,17 @@ public:
   [[nodiscard]] std::string ready_line() const;
 
 private:
+  reload_result reject(std::vector<std::string> errors);
+  void publish(std::shared_ptr<const runtime> rt);
+
+  mutable std::mutex reload_mutex_; // serialises reloads; guards cfg_ and rt_
   std::shared_ptr<const config::config> cfg_;
   server_state state_;
   std::shared_ptr<const runtime> rt_;
-  std::vector<std::shared_ptr<asio::ssl::context>> listener_tls_;
   std::vector<std::unique_ptr<listener_binding>> bindings_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::function<std::unique_ptr<exchange_observer>(worker&)> observer_factory_;
+  observer_generation_factory generation_factory_;
   admin_server admin_;
   std::vector<bound_listener> listeners_;
   tcp::endpoint admin_ep_;

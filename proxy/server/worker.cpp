@@ -79,7 +79,6 @@ void worker::start() {
 }
 
 awaitable<void> worker::accept_loop(acceptor_entry& entry) {
-  const auto max = rt_->cfg->limits.max_connections;
   for (;;) {
     auto [ec, socket] = co_await entry.acceptor.async_accept(use_nothrow);
     if (ec) {
@@ -90,7 +89,8 @@ awaitable<void> worker::accept_loop(acceptor_entry& entry) {
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
-    if (state_.connections.fetch_add(1, std::memory_order_relaxed) >= max) {
+    if (state_.connections.fetch_add(1, std::memory_order_relaxed) >=
+        rt_->cfg->limits.max_connections) {
       // Over max_connections: closed at once, never queued.
       state_.connections.fetch_sub(1, std::memory_order_relaxed);
       error_code ignored;
@@ -118,13 +118,22 @@ awaitable<void> worker::sweep_loop() {
     auto [ec] = co_await sweep_timer_->async_wait(use_nothrow);
     if (ec) co_return;
     registry_.sweep(clock::now());
+    pools_.collect(); // retired pools whose last exchange ended
   }
 }
 
-net::upstream_pool& worker::pool(const std::string& name) {
-  auto& slot = pools_[name];
-  if (!slot) slot = rt_->make_pool(*io_, name, resolver_);
-  return *slot;
+void worker::apply(std::shared_ptr<const runtime> rt) {
+  if (!thread_.joinable()) {
+    install(std::move(rt));
+    return;
+  }
+  asio::post(*io_, [this, rt = std::move(rt)]() mutable { install(std::move(rt)); });
+}
+
+void worker::install(std::shared_ptr<const runtime> rt) {
+  rt_ = std::move(rt);
+  pools_.update(*rt_);
+  if (observer_) observer_->reconfigured(*rt_);
 }
 
 void worker::begin_drain() {
@@ -135,8 +144,7 @@ void worker::begin_drain() {
       entry->acceptor.close(ignored);
     }
     registry_.for_each([](net::tracked_connection& c) { c.on_drain(); });
-    for (auto& [name, pool] : pools_)
-      pool->close_idle();
+    pools_.close_idle();
     check_drained();
   });
 }

@@ -24,6 +24,7 @@
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/server/exchange_observer.hpp"
 #include "proxy/server/metrics.hpp"
+#include "proxy/server/pool_set.hpp"
 #include "proxy/server/runtime.hpp"
 
 namespace parallax::proxy::server {
@@ -35,17 +36,16 @@ struct server_state {
   metrics_registry metrics;
   std::atomic<std::uint64_t> connections{0};
   std::atomic<bool> draining{false};
-  bool access_log = false;
 
   std::mutex drain_mutex;
   std::condition_variable drain_cv;
   std::size_t workers_drained = 0; // guarded by drain_mutex
 };
 
-/// A listener as each worker sees it.
+/// A listener as each worker sees it (its TLS context is the runtime's, by `index`).
 struct listener_binding {
   std::string name;
-  std::shared_ptr<asio::ssl::context> tls;
+  std::size_t index = 0; // in the configuration's listeners
   listener_metrics* stats = nullptr;
 };
 
@@ -76,10 +76,18 @@ public:
   net::connection_registry& registry() noexcept { return registry_; }
   /// The current configuration snapshot.
   [[nodiscard]] const std::shared_ptr<const runtime>& rt() const noexcept { return rt_; }
+  /// Makes `rt` the snapshot for every request whose head arrives from now on (before start():
+  /// at once; after: on the worker's thread, in order with its other work). Pools of upstreams
+  /// whose settings changed retire; the observer is told.
+  void apply(std::shared_ptr<const runtime> rt);
   /// Server-wide state.
   server_state& state() noexcept { return state_; }
-  /// This worker's pool for upstream `name` (created on first use).
-  net::upstream_pool& pool(const std::string& name);
+  /// This worker's pool for the upstream `settings` of snapshot `rt` (created on first use).
+  net::upstream_pool& pool(const runtime& rt, const config::upstream& settings) {
+    return pools_.get(rt, settings, resolver_);
+  }
+  /// Pools alive on this worker, retired ones included (tests).
+  [[nodiscard]] std::size_t pool_count() const noexcept { return pools_.size(); }
   /// What exchanges on this worker borrow: deadlines, I/O buffers, response parsers.
   [[nodiscard]] const net::exchange_resources& resources() const noexcept { return resources_; }
   /// Looks up upstream names (the system resolver unless the server set another).
@@ -104,6 +112,7 @@ private:
   awaitable<void> accept_loop(acceptor_entry& entry);
   awaitable<void> sweep_loop();
   void check_drained();
+  void install(std::shared_ptr<const runtime> rt);
 
   std::size_t id_;
   server_state& state_;
@@ -117,7 +126,7 @@ private:
   std::unique_ptr<asio::io_context> io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::vector<std::unique_ptr<acceptor_entry>> acceptors_;
-  std::map<std::string, std::unique_ptr<net::upstream_pool>> pools_;
+  pool_set pools_{*io_};
   std::unique_ptr<exchange_observer> observer_; // outlives io_ (coroutines refer to it)
   std::optional<asio::steady_timer> sweep_timer_;
   std::thread thread_;

@@ -59,7 +59,7 @@ response_capture capture(int status, std::string_view body, double latency_ms) {
   return c;
 }
 
-std::unique_ptr<compare_job> job(route_state* route, std::string_view target, response_capture live,
+std::unique_ptr<compare_job> job(const std::shared_ptr<route_state>& route, std::string_view target, response_capture live,
                                  response_capture shadow) {
   auto j = std::make_unique<compare_job>();
   j->route = route;
@@ -265,22 +265,22 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
   const scratch_dir dir("parallax-engine-test");
   engine e(load(dir), queue_limits{16, 64 * 1024});
   ASSERT_EQ(e.route(1), nullptr); // `plain` is not mirrored
-  auto* api = e.route(0);
-  auto* web = e.route(2);
+  const auto api = e.route(0);
+  const auto web = e.route(2);
   ASSERT_NE(api, nullptr);
   ASSERT_NE(web, nullptr);
 
   auto& exchanges = e.exchange_counter();
   exchanges.store(10);
   e.exchange_counter().store(2); // a second worker
-  api->sampled.fetch_add(4);
-  api->skip(skip_reason::method);
-  web->sampled.fetch_add(2);
-  web->skip(skip_reason::saturated);
-  web->skip(skip_reason::saturated);
-  api->inflight.store(1);
-  api->shadow_duration.observe(0.003);
-  web->shadow_duration.observe(0.2);
+  api->stats->sampled.fetch_add(4);
+  api->stats->skip(skip_reason::method);
+  web->stats->sampled.fetch_add(2);
+  web->stats->skip(skip_reason::saturated);
+  web->stats->skip(skip_reason::saturated);
+  api->stats->inflight.store(1);
+  api->stats->shadow_duration.observe(0.003);
+  web->stats->shadow_duration.observe(0.2);
 
   EXPECT_TRUE(e.submit(job(api, "/api/users/1?token=abc", capture(200, R"({"name":"Ann"})", 1.0),
                            capture(500, R"({"name":"ann"})", 1.5))));

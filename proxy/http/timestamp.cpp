@@ -1,10 +1,10 @@
-#include "mirror/report/timestamp.hpp"
+#include "proxy/http/timestamp.hpp"
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
 
-namespace parallax::mirror::report {
+namespace parallax::proxy::http {
 namespace {
 
 bool is_digit(char c) noexcept {
@@ -107,4 +107,4 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
   return time_point_cast<system_clock::duration>(tp);
 }
 
-} // namespace parallax::mirror::report
+} // namespace parallax::proxy::http

@@ -1,12 +1,12 @@
 #pragma once
-// Times in reports: RFC 3339 UTC text (`2026-11-26T03:21:01.123Z`), written and read back.
+// Times in reports and the admin API: RFC 3339 UTC text (`2026-11-26T03:21:01.123Z`), written and read back.
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace parallax::mirror::report {
+namespace parallax::proxy::http {
 
 /// RFC 3339 UTC time, e.g. "2026-11-26T03:21:01.123Z" (with milliseconds) or
 /// "2026-11-26T03:21:01Z" (without).
@@ -17,4 +17,4 @@ namespace parallax::mirror::report {
 [[nodiscard]] std::optional<std::chrono::system_clock::time_point>
 parse_time(std::string_view text) noexcept;
 
-} // namespace parallax::mirror::report
+} // namespace parallax::proxy::http
