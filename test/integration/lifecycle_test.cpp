@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "test/integration/binary_fixture.hpp"
 #include "test/integration/proxy_fixture.hpp"
 #include "test/support/blackhole_server.hpp"
 #include "test/support/gate.hpp"
@@ -37,13 +38,6 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr std::chrono::milliseconds exit_bound = 10s;
-
-/// Path of the binary under test.
-std::string binary() {
-  return PARALLAX_BINARY;
-}
-
 /// The shipped example configurations, sorted.
 std::vector<std::string> example_files() {
   std::vector<std::string> out;
@@ -55,26 +49,6 @@ std::vector<std::string> example_files() {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-/// Writes `text` to `path` and returns the path.
-std::string write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
-
-/// Waits (bounded) until the child closed stdout and stderr, so their text is complete.
-void wait_output_closed(child_process& process) {
-  // No line ever contains this, so the wait ends exactly when the output is closed.
-  const auto line = process.wait_for_line("\x01no such line\x01", 5s);
-  EXPECT_FALSE(line.has_value());
-}
-
-/// Runs `argv` to completion (bounded); returns the exit code with the output complete.
-int run_to_exit(child_process& process) {
-  const int code = process.wait_exit(exit_bound);
-  wait_output_closed(process);
-  return code;
 }
 
 /// Lines of `text` that are not empty.
@@ -122,65 +96,6 @@ std::optional<error_line> parse_error_line(const std::string& text, const std::s
   e.message = text.substr(colon + 2);
   if (e.message.empty()) return std::nullopt;
   return e;
-}
-
-/// A configuration for the binary: one plain listener and the admin on port 0, one worker (so
-/// a drain is one event), everything forwarded to `live`, reports kept in `dir`.
-std::string run_config(const temp_dir& dir, const std::string& live,
-                       const std::string& extra = "") {
-  return "version: 1\n"
-         "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
-         "admin: { address: \"127.0.0.1:0\" }\n"
-         "workers: 1\n"
-         "upstreams:\n"
-         "  live: { endpoints: [\"" +
-         live +
-         "\"] }\n"
-         "routes:\n"
-         "  - { name: all, upstream: live }\n"
-         "reports: { discrepancies: { path: \"" +
-         dir.file("discrepancies.jsonl") + "\" } }\n" + extra;
-}
-
-/// `parallax run --config FILE`, with the ports its ready line announced.
-class running_binary {
-public:
-  /// Starts the binary and waits (bounded) for its ready line.
-  explicit running_binary(const std::string& config_path)
-      : process_({binary(), "run", "--config", config_path}) {
-    const auto match =
-        process_.wait_for_match(R"(ready:.* listener public=http://127\.0\.0\.1:([0-9]+))"
-                                R"(.* admin=http://127\.0\.0\.1:([0-9]+))",
-                                exit_bound);
-    if (!match) return;
-    listener_port_ = static_cast<std::uint16_t>(std::stoi((*match)[1]));
-    admin_port_ = static_cast<std::uint16_t>(std::stoi((*match)[2]));
-  }
-
-  /// True once the ready line was seen.
-  [[nodiscard]] bool ready() const { return listener_port_ != 0 && admin_port_ != 0; }
-  /// The bound port of listener "public".
-  [[nodiscard]] std::uint16_t port() const { return listener_port_; }
-  /// The bound admin port.
-  [[nodiscard]] std::uint16_t admin_port() const { return admin_port_; }
-  /// The child process.
-  child_process& process() { return process_; }
-
-private:
-  child_process process_;
-  std::uint16_t listener_port_ = 0;
-  std::uint16_t admin_port_ = 0;
-};
-
-/// GET `path` over a fresh connection to `port`.
-parsed_response get(std::uint16_t port, const std::string& path) {
-  raw_client client;
-  if (!client.connect(port)) {
-    parsed_response failed;
-    failed.error = "connect: " + client.last_error();
-    return failed;
-  }
-  return client.round_trip(raw_client::request("GET", path));
 }
 
 /// Closes a file descriptor when it goes out of scope.

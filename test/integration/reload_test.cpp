@@ -238,5 +238,92 @@ TEST(ReloadTest, ConfigShowsGenerationAndLoadedAt) {
   EXPECT_GT(metric(proxy, "parallax_config_last_reload_success_timestamp_seconds"), 1700000000u);
 }
 
+// Two mirrored routes: a reload that changes `api`'s compare rules restarts its report window
+// (its endpoints leave the summary, and come back with their own `since`), while `web` keeps
+// counting; a runtime override survives the reload for a route that still exists and is
+// dropped with a route that does not.
+TEST(ReloadTest, CompareChangeRestartsThatRouteWindowAndOverridesSurvive) {
+  three_backends t;
+  const auto two_routes = [](const std::string& api_extra, bool with_web) {
+    std::string routes = "routes:\n"
+                         "  - name: api\n"
+                         "    match: { path_prefix: /api }\n"
+                         "    upstream: a\n"
+                         "    mirror: { upstream: preview, percent: 100" +
+                         api_extra + " }\n";
+    if (with_web) {
+      routes += "  - name: web\n"
+                "    upstream: a\n"
+                "    mirror: { upstream: preview, percent: 100 }\n";
+    }
+    return "version: 1\n"
+           "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+           "admin: { address: \"127.0.0.1:0\" }\n"
+           "workers: 1\n"
+           "upstreams:\n"
+           "  a: { endpoints: [\"{a}\"] }\n"
+           "  preview: { endpoints: [\"{preview}\"] }\n" +
+           routes + "reports: { discrepancies: { path: \"{dir}/discrepancies.jsonl\" } }\n";
+  };
+  running_proxy proxy(two_routes("", true), t.vars);
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  const auto forward = [&](const char* target) {
+    ASSERT_EQ(client.round_trip(raw_client::request("GET", target)).status, 200) << target;
+  };
+  raw_client admin;
+  ASSERT_TRUE(admin.connect(proxy.admin_port()));
+  ASSERT_EQ(admin.round_trip(raw_client::request("POST", "/mirror/web", {}, R"({"paused": true})"))
+                .status,
+            200);
+  ASSERT_EQ(admin.round_trip(raw_client::request("POST", "/mirror/api", {}, R"({"percent": 100})"))
+                .status,
+            200);
+  forward("/api/1");
+  forward("/web/1"); // paused: sampled, skipped
+  ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
+  const auto endpoints_of = [&](const boost::json::object& summary, const std::string& route) {
+    std::vector<boost::json::object> out;
+    for (const auto& e : summary.at("endpoints").as_array()) {
+      if (e.at("route").as_string() == route) out.push_back(e.as_object());
+    }
+    return out;
+  };
+  auto summary = boost::json::parse(admin_get(proxy.admin_port(), "/report").body).as_object();
+  ASSERT_EQ(endpoints_of(summary, "api").size(), 1u);
+  EXPECT_EQ(summary.at("totals").at("skipped").at("paused").as_int64(), 1);
+
+  // Only api's compare rules change: its window restarts, web's does not.
+  ASSERT_TRUE(proxy.server().reload(load(two_routes(", compare: { status: false }", true), t.vars))
+                  .ok);
+  summary = boost::json::parse(admin_get(proxy.admin_port(), "/report").body).as_object();
+  EXPECT_TRUE(endpoints_of(summary, "api").empty());
+  EXPECT_EQ(summary.at("totals").at("skipped").at("paused").as_int64(), 1); // web still counts
+  forward("/api/2");
+  ASSERT_TRUE(proxy.engine().wait_settled(2, 10s));
+  summary = boost::json::parse(admin_get(proxy.admin_port(), "/report").body).as_object();
+  const auto api = endpoints_of(summary, "api");
+  ASSERT_EQ(api.size(), 1u);
+  EXPECT_EQ(api.front().at("compared").as_int64(), 1);
+  EXPECT_TRUE(api.front().contains("since")); // the route's own window
+  EXPECT_EQ(summary.at("totals").at("sampled").as_int64(), 2); // web's 1 + api's new 1
+
+  // The overrides survived: web is still paused, api still has its percent override.
+  auto mirror = boost::json::parse(admin_get(proxy.admin_port(), "/mirror").body);
+  EXPECT_EQ(mirror.at("routes").at(0).at("override_percent").to_number<double>(), 100.0);
+  EXPECT_TRUE(mirror.at("routes").at(1).at("paused").as_bool());
+  forward("/web/2");
+  EXPECT_EQ(metric(proxy, "parallax_mirror_skipped_total{route=\"web\",reason=\"paused\"}"), 2u);
+
+  // web removed, then added back: it starts afresh, without its pause.
+  ASSERT_TRUE(proxy.server().reload(load(two_routes("", false), t.vars)).ok);
+  mirror = boost::json::parse(admin_get(proxy.admin_port(), "/mirror").body);
+  EXPECT_EQ(mirror.at("routes").as_array().size(), 1u);
+  ASSERT_TRUE(proxy.server().reload(load(two_routes("", true), t.vars)).ok);
+  mirror = boost::json::parse(admin_get(proxy.admin_port(), "/mirror").body);
+  EXPECT_FALSE(mirror.at("routes").at(1).at("paused").as_bool());
+  EXPECT_EQ(proxy.server().snapshot()->generation, 4u);
+}
+
 } // namespace
 } // namespace parallax::test
