@@ -105,8 +105,9 @@ void add_report_routes(proxy::server::admin_server& admin, engine& e) {
     return admin_response{200, "text/html; charset=utf-8", report::render_html(e.summary_json())};
   });
   admin.handle("POST", "/report/reset", [&e](std::string_view, std::string_view) {
-    return json_response(200, json::object{{"result", "ok"},
-                                           {"since", report::format_time(e.reset_window(), false)}});
+    return json_response(
+        200,
+        json::object{{"result", "ok"}, {"since", report::format_time(e.reset_window(), false)}});
   });
 }
 
@@ -136,7 +137,8 @@ void add_mirror_routes(proxy::server::admin_server& admin, engine& e) {
                           apply(r, *change);
                           shown = route_json(r);
                         });
-                        if (found == 0) return error_response(404, "no mirrored route of that name");
+                        if (found == 0)
+                          return error_response(404, "no mirrored route of that name");
                         if (!change) return error_response(400, error);
                         return json_response(200, *shown);
                       });
@@ -147,7 +149,8 @@ void add_mirror_routes(proxy::server::admin_server& admin, engine& e) {
                           clear(r);
                           shown = route_json(r);
                         });
-                        if (found == 0) return error_response(404, "no mirrored route of that name");
+                        if (found == 0)
+                          return error_response(404, "no mirrored route of that name");
                         return json_response(200, *shown);
                       });
 }

@@ -316,8 +316,8 @@ void engine::render_metrics(std::string& out) const {
   }
   out += "# HELP parallax_report_write_errors_total Report writes that failed, by sink.\n";
   out += "# TYPE parallax_report_write_errors_total counter\n";
-  out += fmt::format("parallax_report_write_errors_total{{sink=\"discrepancies\"}} {}\n",
-                     log_errors);
+  out +=
+      fmt::format("parallax_report_write_errors_total{{sink=\"discrepancies\"}} {}\n", log_errors);
   out += fmt::format("parallax_report_write_errors_total{{sink=\"summary\"}} {}\n",
                      summary_write_errors_.load(std::memory_order_relaxed));
 }

@@ -129,7 +129,7 @@ private:
   compare_queue queue_;
   mutable std::mutex counters_mutex_; // guards the deque's structure (start-up only)
   std::deque<std::atomic<std::uint64_t>> exchange_counters_;
-  mutable std::mutex window_mutex_; // guards the window bases
+  mutable std::mutex window_mutex_;  // guards the window bases
   std::uint64_t exchanges_base_ = 0; // exchanges when the window started
   std::map<std::string, report::proxy_totals, std::less<>> route_base_; // by route name
   mutable std::mutex settled_mutex_;

@@ -51,9 +51,8 @@ void append_mirror_metrics(std::string& out, const route_list& routes) {
   constexpr std::string_view skipped = "parallax_mirror_skipped_total";
   family(out, routes, skipped, "counter", "Sampled exchanges not mirrored, by reason.",
          [&](const route_state& r, const std::string& l) {
-           samples(out, skipped, l, "reason", r.stats->skipped, [](std::size_t i) {
-             return to_string(static_cast<skip_reason>(i));
-           });
+           samples(out, skipped, l, "reason", r.stats->skipped,
+                   [](std::size_t i) { return to_string(static_cast<skip_reason>(i)); });
          });
   constexpr std::string_view compared = "parallax_mirror_compared_total";
   family(out, routes, compared, "counter", "Compared exchanges, by outcome.",
@@ -83,13 +82,13 @@ void append_mirror_metrics(std::string& out, const route_list& routes) {
   family(out, routes, "parallax_mirror_shadow_duration_seconds", "histogram",
          "Shadow request to response end.", [&](const route_state& r, const std::string& l) {
            r.stats->shadow_duration.render(out, "parallax_mirror_shadow_duration_seconds",
-                                    fmt::format("route=\"{}\"", l));
+                                           fmt::format("route=\"{}\"", l));
          });
   family(out, routes, "parallax_mirror_live_duration_seconds", "histogram",
          "The live leg of mirrored exchanges, measured like the shadow leg.",
          [&](const route_state& r, const std::string& l) {
            r.stats->live_duration.render(out, "parallax_mirror_live_duration_seconds",
-                                  fmt::format("route=\"{}\"", l));
+                                         fmt::format("route=\"{}\"", l));
          });
   constexpr std::string_view dropped = "parallax_mirror_comparisons_dropped_total";
   family(out, routes, dropped, "counter",

@@ -42,7 +42,8 @@ struct route_stats : report::route_counters {
 struct route_state {
   /// The state of route `i` of `c` (which must have a mirror policy), counting into `s`. Throws
   /// std::invalid_argument for a policy the comparer rejects.
-  route_state(std::size_t i, std::shared_ptr<const config::config> c, std::shared_ptr<route_stats> s)
+  route_state(std::size_t i, std::shared_ptr<const config::config> c,
+              std::shared_ptr<route_stats> s)
       : cfg(std::move(c)), index(i), name(cfg->routes[i].name), policy(*cfg->routes[i].mirror),
         sampler(policy), comparer(policy.compare), stats(std::move(s)),
         window(stats->window.load()) {

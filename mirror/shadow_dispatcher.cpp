@@ -167,8 +167,8 @@ class shadow_exchange final : public proxy::server::exchange_tap,
 public:
   shadow_exchange(shadow_dispatcher& d, std::shared_ptr<route_state> r,
                   const proxy::server::exchange_start& s)
-      : dispatcher_(d), route_holder_(std::move(r)), route_(*route_holder_),
-        snapshot_(*s.snapshot), client_ip_(s.client_ip), tls_(s.downstream_tls),
+      : dispatcher_(d), route_holder_(std::move(r)), route_(*route_holder_), snapshot_(*s.snapshot),
+        client_ip_(s.client_ip), tls_(s.downstream_tls),
         live_(route_.policy.compare.body.max_bytes, route_.policy.compare.body.enabled) {
     const auto& from = *s.request;
     request_.method = from.method;
@@ -432,7 +432,8 @@ bool carries_shadow_marker(const http::request_head& req, const config::mirror_p
 } // namespace
 
 shadow_dispatcher::shadow_dispatcher(engine& e, proxy::server::worker& w)
-    : engine_(e), worker_(w), exchanges_(e.exchange_counter()), pools_(std::make_unique<proxy::server::pool_set>(w.io())),
+    : engine_(e), worker_(w), exchanges_(e.exchange_counter()),
+      pools_(std::make_unique<proxy::server::pool_set>(w.io())),
       turns_(std::make_unique<shadow_turns>(w.io())) {}
 
 shadow_dispatcher::~shadow_dispatcher() = default;

@@ -27,7 +27,7 @@ namespace parallax::proxy::server {
 class worker;
 class pool_set;
 struct runtime;
-}
+} // namespace parallax::proxy::server
 
 namespace parallax::mirror {
 

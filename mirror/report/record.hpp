@@ -7,7 +7,7 @@
 #include "config/config.hpp"
 #include "mirror/diff/difference.hpp"
 #include "mirror/report/record_id.hpp" // a record's `id`
-#include "proxy/http/timestamp.hpp" // a record's `time`
+#include "proxy/http/timestamp.hpp"    // a record's `time`
 
 #include <chrono>
 #include <cstdint>

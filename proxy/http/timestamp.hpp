@@ -1,5 +1,6 @@
 #pragma once
-// Times in reports and the admin API: RFC 3339 UTC text (`2026-11-26T03:21:01.123Z`), written and read back.
+// Times in reports and the admin API: RFC 3339 UTC text (`2026-11-26T03:21:01.123Z`), written and
+// read back.
 
 #include <chrono>
 #include <optional>

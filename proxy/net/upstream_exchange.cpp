@@ -179,8 +179,8 @@ awaitable<exchange_result> upstream_exchange::attempt(request_source& source, re
     std::size_t n = 0;
     if (conn_->stream().is_tls()) {
       take_buffer();
-      std::tie(ec, n) = co_await io_.read_some(
-          asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
+      std::tie(ec, n) =
+          co_await io_.read_some(asio::buffer(buf_.get() + end_, io_buffer_size - end_), deadline);
     } else {
       std::tie(ec) = co_await io_.wait_readable(deadline);
       if (!ec) {
@@ -253,8 +253,7 @@ awaitable<exchange_error> upstream_exchange::send_request(request_source& source
       } else if (gather_.empty()) {
         break;
       } else if (watch) { // the rest waits for room, or for the upstream to answer early
-        w = co_await io_.write_unless_readable(gather_, timed_stream::after(io_timeout),
-                                                readable);
+        w = co_await io_.write_unless_readable(gather_, timed_stream::after(io_timeout), readable);
       } else {
         const auto [ec, n] = co_await io_.write(gather_, timed_stream::after(io_timeout));
         w = {ec, n, io_.timed_out(ec)};
@@ -392,8 +391,8 @@ delivery upstream_exchange::deliver_buffered(response_sink& sink, exchange_resul
 // Reused only when both messages ended exactly: bytes past the response (or a request the
 // upstream did not read to its end) would be taken for the next exchange's.
 void upstream_exchange::release_if_clean(const exchange_result& result) {
-  if (conn_ && result.request_complete && parser_->response().frame.keep_alive &&
-      begin_ == end_ && !parser_->needs_eof()) {
+  if (conn_ && result.request_complete && parser_->response().frame.keep_alive && begin_ == end_ &&
+      !parser_->needs_eof()) {
     conn_->count_request();
     pool_.release(std::move(conn_));
   }
@@ -413,7 +412,7 @@ awaitable<exchange_error> upstream_exchange::relay_body(response_sink& sink,
     if (body.complete) break;
     begin_ = end_ = 0;
     const auto [ec, n] = co_await io_.read_some(asio::buffer(buf_.get(), io_buffer_size),
-                                                 timed_stream::after(io_timeout));
+                                                timed_stream::after(io_timeout));
     sink.arrived();
     if (sink.paced()) co_await sink.pace();
     if (io_.timed_out(ec)) co_return exchange_error::body_timeout;

@@ -100,8 +100,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take_idle(std::size_t& endpo
 
 void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
   auto& ep = *conn->ep_;
-  if (retired_ || ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open())
-    return;
+  if (retired_ || ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open()) return;
   // An idle connection must stay silent: bytes (say, past a response's Content-Length) or a
   // close spoil it, so it leaves the pool the moment its socket turns readable (nginx's
   // keepalive close handler). The handler only looks the connection up by address among the

@@ -18,8 +18,7 @@ bool read_whole_file(const std::string& path, std::string& out) {
   return true;
 }
 
-config_watch::config_watch(std::string path, std::chrono::milliseconds interval,
-                           on_change callback)
+config_watch::config_watch(std::string path, std::chrono::milliseconds interval, on_change callback)
     : path_(std::move(path)), interval_(interval), callback_(std::move(callback)) {
   (void)read_whole_file(path_, reported_);
 }
@@ -52,8 +51,8 @@ void config_watch::run() {
     std::string content;
     if (!read_whole_file(path_, content)) {
       // Mid-swap of a ConfigMap, or removed: keep the running configuration, say so once.
-      if (!unreadable) spdlog::warn("--watch: cannot read {}; keeping the running configuration",
-                                    path_);
+      if (!unreadable)
+        spdlog::warn("--watch: cannot read {}; keeping the running configuration", path_);
       unreadable = true;
       pending.reset();
       continue;

@@ -257,8 +257,9 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   // Expect is answered here: the upstream sees the body arrive directly.
   req.headers.remove(http::field::expect);
 
-  net::upstream_exchange exchange(worker_.resources(), worker_.pool(*rt_, *rt_->route_upstreams[route_index]), upstream_head_,
-                                  upstream_gather_);
+  net::upstream_exchange exchange(worker_.resources(),
+                                  worker_.pool(*rt_, *rt_->route_upstreams[route_index]),
+                                  upstream_head_, upstream_gather_);
   live_source source(*this, framing, expect_continue);
   live_sink sink(*this, req.frame.keep_alive && !other_upgrade);
   net::exchange_options options;

@@ -122,7 +122,8 @@ std::string metrics_registry::render() const {
   out += "# HELP parallax_config_generation The configuration in force: 1 at start, +1 per "
          "applied reload.\n";
   out += "# TYPE parallax_config_generation gauge\n";
-  out += fmt::format("parallax_config_generation {}\n", generation_.load(std::memory_order_relaxed));
+  out +=
+      fmt::format("parallax_config_generation {}\n", generation_.load(std::memory_order_relaxed));
   out += "# HELP parallax_config_last_reload_success_timestamp_seconds When the configuration in "
          "force was applied (Unix time).\n";
   out += "# TYPE parallax_config_last_reload_success_timestamp_seconds gauge\n";

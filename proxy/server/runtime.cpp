@@ -26,9 +26,8 @@ std::unique_ptr<net::upstream_pool>
 runtime::make_pool(boost::asio::io_context& io, const config::upstream& settings,
                    std::shared_ptr<net::name_resolver> resolver) const {
   const auto tls = upstream_tls.find(settings.name);
-  return std::make_unique<net::upstream_pool>(io, settings,
-                                              tls == upstream_tls.end() ? nullptr : tls->second,
-                                              std::move(resolver));
+  return std::make_unique<net::upstream_pool>(
+      io, settings, tls == upstream_tls.end() ? nullptr : tls->second, std::move(resolver));
 }
 
 } // namespace parallax::proxy::server

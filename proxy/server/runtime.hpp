@@ -28,8 +28,8 @@ struct runtime {
   std::uint64_t generation = 1; // 1 at start, +1 per applied reload
   std::chrono::system_clock::time_point loaded_at;
   ::parallax::proxy::server::router router;
-  std::vector<route_metrics*> route_stats;             // by route index
-  std::vector<upstream_metrics*> route_upstream_stats; // live upstream's, by route index
+  std::vector<route_metrics*> route_stats;              // by route index
+  std::vector<upstream_metrics*> route_upstream_stats;  // live upstream's, by route index
   std::vector<const config::upstream*> route_upstreams; // live upstream's settings, by route
   route_metrics* unmatched_stats = nullptr;
   std::map<std::string, upstream_metrics*> upstream_stats;

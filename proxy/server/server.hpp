@@ -32,9 +32,8 @@ struct reload_result {
 };
 
 /// What the observer derives from each configuration generation (see observer_generation).
-using observer_generation_factory =
-    std::function<std::shared_ptr<const observer_generation>(
-        const std::shared_ptr<const config::config>& cfg)>;
+using observer_generation_factory = std::function<std::shared_ptr<const observer_generation>(
+    const std::shared_ptr<const config::config>& cfg)>;
 
 /// Runs a configuration until drained; reloads replace it while it runs.
 class server {

@@ -46,7 +46,7 @@ inline int run_to_exit(child_process& process) {
 /// A configuration for the binary: one plain listener and the admin on port 0, one worker (so
 /// a drain is one event), everything forwarded to `live`, reports kept in `dir`.
 inline std::string run_config(const temp_dir& dir, const std::string& live,
-                       const std::string& extra = "") {
+                              const std::string& extra = "") {
   return "version: 1\n"
          "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
          "admin: { address: \"127.0.0.1:0\" }\n"

@@ -302,8 +302,8 @@ TEST(LifecycleTest, DrainDelayKeepsServingWhileNotReady) {
   http_backend live([](const received_request& req, backend_connection& c) {
     c.respond(200, "served " + req.target);
   });
-  running_binary proxy(write_file(dir.file("parallax.yaml"),
-                                  run_config(dir, live.address(), "limits: { drain_delay: 3s }\n")));
+  running_binary proxy(write_file(
+      dir.file("parallax.yaml"), run_config(dir, live.address(), "limits: { drain_delay: 3s }\n")));
   ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
   raw_client kept;
   ASSERT_TRUE(kept.connect(proxy.port())) << kept.last_error();

@@ -45,7 +45,8 @@ std::string reload_config(const std::string& route_upstream, int percent,
          "    mirror: { upstream: preview, percent: " +
          std::to_string(percent) +
          " }\n"
-         "reports: { discrepancies: { path: \"{dir}/discrepancies.jsonl\" } }\n" + extra;
+         "reports: { discrepancies: { path: \"{dir}/discrepancies.jsonl\" } }\n" +
+         extra;
 }
 
 // Replaces each `{name}` of `vars` in `yaml` and loads it.
@@ -77,10 +78,8 @@ struct three_backends {
   http_backend b{named("b")};
   http_backend preview{named("a")};
   temp_dir dir{"parallax-reload-test"};
-  std::vector<std::pair<std::string, std::string>> vars{{"a", a.address()},
-                                                        {"b", b.address()},
-                                                        {"preview", preview.address()},
-                                                        {"dir", dir.path()}};
+  std::vector<std::pair<std::string, std::string>> vars{
+      {"a", a.address()}, {"b", b.address()}, {"preview", preview.address()}, {"dir", dir.path()}};
 };
 
 // The proof: reloads every 100 ms under concurrent keep-alive load, switching the route's
@@ -294,8 +293,8 @@ TEST(ReloadTest, CompareChangeRestartsThatRouteWindowAndOverridesSurvive) {
   EXPECT_EQ(summary.at("totals").at("skipped").at("paused").as_int64(), 1);
 
   // Only api's compare rules change: its window restarts, web's does not.
-  ASSERT_TRUE(proxy.server().reload(load(two_routes(", compare: { status: false }", true), t.vars))
-                  .ok);
+  ASSERT_TRUE(
+      proxy.server().reload(load(two_routes(", compare: { status: false }", true), t.vars)).ok);
   summary = boost::json::parse(admin_get(proxy.admin_port(), "/report").body).as_object();
   EXPECT_TRUE(endpoints_of(summary, "api").empty());
   EXPECT_EQ(summary.at("totals").at("skipped").at("paused").as_int64(), 1); // web still counts
@@ -305,7 +304,7 @@ TEST(ReloadTest, CompareChangeRestartsThatRouteWindowAndOverridesSurvive) {
   const auto api = endpoints_of(summary, "api");
   ASSERT_EQ(api.size(), 1u);
   EXPECT_EQ(api.front().at("compared").as_int64(), 1);
-  EXPECT_TRUE(api.front().contains("since")); // the route's own window
+  EXPECT_TRUE(api.front().contains("since"));                  // the route's own window
   EXPECT_EQ(summary.at("totals").at("sampled").as_int64(), 2); // web's 1 + api's new 1
 
   // The overrides survived: web is still paused, api still has its percent override.

@@ -59,8 +59,8 @@ response_capture capture(int status, std::string_view body, double latency_ms) {
   return c;
 }
 
-std::unique_ptr<compare_job> job(const std::shared_ptr<route_state>& route, std::string_view target, response_capture live,
-                                 response_capture shadow) {
+std::unique_ptr<compare_job> job(const std::shared_ptr<route_state>& route, std::string_view target,
+                                 response_capture live, response_capture shadow) {
   auto j = std::make_unique<compare_job>();
   j->route = route;
   j->time = *report::parse_time("2026-11-26T03:21:01.123Z");
