@@ -103,25 +103,40 @@ void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
   if (retired_ || ep.idle.size() >= cfg_.max_idle_per_endpoint || !conn->stream().is_open()) return;
   // An idle connection must stay silent: bytes (say, past a response's Content-Length) or a
   // close spoil it, so it leaves the pool the moment its socket turns readable (nginx's
-  // keepalive close handler). The handler only looks the connection up by address among the
-  // idle ones, so a connection that was taken, or destroyed, meanwhile is left alone. Starting
-  // the wait costs one epoll_ctl (Asio re-arms the descriptor for a wait), which also arms the
-  // next exchange's wait for its response (still queued behind this one: no second system
-  // call). Measured alternative: a MSG_PEEK on every reuse instead saves ~1,200 instructions
-  // per request but adds that system call back (the same CPU in total under load).
-  const auto* id = conn.get();
-  conn->stream().socket().async_wait(tcp::socket::wait_read,
-                                     [owner = conn->ep_, id](const error_code& ec) {
-                                       if (ec) return;
-                                       auto& idle = owner->idle;
-                                       for (auto it = idle.begin(); it != idle.end(); ++it) {
-                                         if (it->get() == id) {
-                                           idle.erase(it);
-                                           return;
-                                         }
-                                       }
-                                     });
+  // keepalive close handler). Starting the wait costs one epoll_ctl (Asio re-arms the
+  // descriptor for a wait), which also arms the next exchange's wait for its response (still
+  // queued behind this one: no second system call). Measured alternative: a MSG_PEEK on every
+  // reuse instead saves ~1,200 instructions per request but adds that system call back (the
+  // same CPU in total under load).
+  ++conn->idle_periods_;
+  watch_idle(*conn);
   ep.idle.push_back(std::move(conn));
+}
+
+// The handler only looks the connection up by address among the idle ones, so one that was
+// taken, or destroyed, meanwhile is left alone; and it acts only in the idle period it was
+// started in: a watch outlives its period when the connection is taken, and the response that
+// wakes the next exchange's wait wakes it too, after the exchange may have put the connection
+// back. Epoll reports readiness by edges, so a wake can also come late for bytes an exchange
+// has read since: the socket is peeked before the connection is dropped, and watched again
+// when it is silent after all (seen under load: kept connections were dropped and reopened).
+void upstream_pool::watch_idle(upstream_connection& conn) {
+  conn.stream().socket().async_wait(
+      tcp::socket::wait_read,
+      [owner = conn.ep_, id = &conn, period = conn.idle_periods_](const error_code& ec) {
+        if (ec) return;
+        auto& idle = owner->idle;
+        for (auto it = idle.begin(); it != idle.end(); ++it) {
+          if (it->get() != id) continue;
+          if ((*it)->idle_periods_ != period) return;
+          if (idle_connection_alive(**it)) {
+            watch_idle(**it);
+          } else {
+            idle.erase(it);
+          }
+          return;
+        }
+      });
 }
 
 void upstream_pool::close_idle() {

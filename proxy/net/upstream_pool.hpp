@@ -50,6 +50,7 @@ private:
   net::stream stream_;
   std::shared_ptr<endpoint_state> ep_;
   std::uint64_t requests_ = 0;
+  std::uint64_t idle_periods_ = 0; // times released to the pool (tells idle watches apart)
 };
 
 /// Result of opening a fresh connection.
@@ -106,6 +107,7 @@ private:
   awaitable<error_code> resolve(const std::shared_ptr<endpoint_state>& ep,
                                 std::chrono::steady_clock::time_point deadline);
   void refresh_in_background(const std::shared_ptr<endpoint_state>& ep);
+  static void watch_idle(upstream_connection& conn);
 
   asio::io_context& ioc_;
   config::upstream cfg_;
