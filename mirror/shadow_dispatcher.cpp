@@ -332,7 +332,7 @@ private:
     l.registry = nullptr;
     if (failure != net::upstream_error::none) {
       l.capture.error = net::upstream_error_name(failure);
-      const auto& stats = w.rt()->upstream_stats;
+      const auto& stats = self->snapshot_->upstream_stats;
       if (const auto it = stats.find(l.upstream); it != stats.end() && !self->abandoned_) {
         it->second->errors[static_cast<std::size_t>(failure) - 1].fetch_add(
             1, std::memory_order_relaxed);

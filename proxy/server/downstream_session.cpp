@@ -53,11 +53,11 @@ void downstream_session::force_close() {
 
 awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self) {
   auto& s = *self;
-  const auto& limits = s.rt_->cfg->limits;
+  // Limits are read from the session's snapshot at each use: a request head may replace it.
   if (s.client_.is_tls()) {
     s.phase_ = phase::head;
-    const auto r = co_await s.client_io_.handshake(asio::ssl::stream_base::server,
-                                                   timed_stream::after(limits.header_timeout));
+    const auto r = co_await s.client_io_.handshake(
+        asio::ssl::stream_base::server, timed_stream::after(s.rt_->cfg->limits.header_timeout));
     if (!r.ok()) {
       spdlog::debug("TLS handshake with {} failed: {}", s.client_ip_,
                     r.timed_out ? "timed out" : r.ec.message());
@@ -74,6 +74,7 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
       // wait idle_timeout between them.
       s.phase_ = phase::idle;
       if (s.draining_) break;
+      const auto& limits = s.rt_->cfg->limits;
       const auto wait = s.exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout;
       const auto [ec, n] =
           co_await s.client_io_.read_some(asio::buffer(s.idle_buf_), timed_stream::after(wait));
