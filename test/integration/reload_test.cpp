@@ -9,6 +9,8 @@
 #include <boost/json/value.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "test/support/http_backend.hpp"
 #include "test/support/raw_client.hpp"
 #include "test/support/temp_dir.hpp"
+#include "test/support/tls_certs.hpp"
 
 namespace parallax::test {
 namespace {
@@ -324,6 +327,56 @@ TEST(ReloadTest, CompareChangeRestartsThatRouteWindowAndOverridesSurvive) {
   mirror = boost::json::parse(admin_get(proxy.admin_port(), "/mirror").body);
   EXPECT_FALSE(mirror.at("routes").at(1).at("paused").as_bool());
   EXPECT_EQ(proxy.server().snapshot()->generation, 4u);
+}
+
+// Certificates rotate by reload: the listener's TLS files are read again, new connections get
+// the new certificate, and a connection opened before keeps being served.
+TEST(ReloadTest, ReloadReReadsTheListenerCertificate) {
+  http_backend a(named("a"));
+  const temp_dir dir("parallax-reload-tls");
+  const auto old_pki = make_test_pki(dir.file("old"));
+  const auto new_pki = make_test_pki(dir.file("new"));
+  const auto install = [&](const test_pki& pki) {
+    std::filesystem::copy_file(pki.server_cert_path, dir.file("server.pem"),
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(pki.server_key_path, dir.file("server.key"),
+                               std::filesystem::copy_options::overwrite_existing);
+  };
+  install(old_pki);
+  const std::string yaml = "version: 1\n"
+                           "listeners:\n"
+                           "  - name: public\n"
+                           "    address: \"127.0.0.1:0\"\n"
+                           "    tls: { cert: \"{dir}/server.pem\", key: \"{dir}/server.key\" }\n"
+                           "admin: { address: \"127.0.0.1:0\" }\n"
+                           "workers: 1\n"
+                           "upstreams: { a: { endpoints: [\"{a}\"] } }\n"
+                           "routes: [{ name: all, upstream: a }]\n";
+  const std::vector<std::pair<std::string, std::string>> vars{{"dir", dir.path()},
+                                                              {"a", a.address()}};
+  running_proxy proxy(yaml, vars);
+  const auto connects = [&](const test_pki& trusted) {
+    raw_client c;
+    return c.connect(proxy.port(), tls_client_options::trusting(trusted));
+  };
+  EXPECT_TRUE(connects(old_pki));
+  EXPECT_FALSE(connects(new_pki));
+  raw_client before;
+  ASSERT_TRUE(before.connect(proxy.port(), tls_client_options::trusting(old_pki)));
+
+  install(new_pki);
+  ASSERT_TRUE(proxy.server().reload(load(yaml, vars)).ok);
+  EXPECT_TRUE(connects(new_pki));
+  EXPECT_FALSE(connects(old_pki));
+  EXPECT_EQ(before.round_trip(raw_client::request("GET", "/x")).status, 200);
+
+  // A file that cannot be loaded rejects the reload; the running certificate stays.
+  std::ofstream(dir.file("server.pem"), std::ios::trunc) << "not a certificate\n";
+  const auto rejected = proxy.server().reload(load(yaml, vars));
+  EXPECT_FALSE(rejected.ok);
+  ASSERT_EQ(rejected.errors.size(), 1u);
+  EXPECT_THAT(rejected.errors.front(), HasSubstr("server.pem"));
+  EXPECT_TRUE(connects(new_pki));
 }
 
 } // namespace
