@@ -11,7 +11,6 @@
 
 #include <csignal>
 #include <filesystem>
-#include <regex>
 #include <string>
 
 #include "test/integration/binary_fixture.hpp"
@@ -26,7 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-using ::testing::MatchesRegex;
 
 request_handler named(const std::string& name) {
   return fixed_response_handler(200, "ok\n", {{"x-backend", name}});
@@ -71,8 +69,7 @@ TEST(ReloadBinaryTest, PostReloadAndSighupReReadTheFileAndABadFileIsRejectedWith
   EXPECT_EQ(body.at("result").as_string(), "rejected");
   EXPECT_EQ(body.at("generation").as_int64(), 2);
   const std::string first(body.at("errors").at(0).as_string());
-  EXPECT_THAT(first, MatchesRegex(std::regex_replace(path, std::regex(R"([.+])"), R"(\$&)") +
-                                  ":10:28: limits\\.max_connections: must be at least 1, got -1"));
+  EXPECT_EQ(first, path + ":10:28: limits.max_connections: must be at least 1, got -1");
   EXPECT_EQ(backend_of(proxy.port()), "b");
   const auto metrics = get(proxy.admin_port(), "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("parallax_config_reloads_total{result=\"rejected\"} 1\n"));
