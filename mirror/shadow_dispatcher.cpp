@@ -496,7 +496,7 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
 void shadow_dispatcher::stop() {
   stopped_ = true;
   turns_->clear();
-  pools_->clear();
+  pools_->stop(); // the pools go with this dispatcher, after the worker's event loop
 }
 
 void shadow_dispatcher::reconfigured(const proxy::server::runtime& rt) {

@@ -55,6 +55,13 @@ void pool_set::collect() {
   }
 }
 
+void pool_set::stop() {
+  for (auto& [name, pools] : slots_) {
+    for (auto& s : pools)
+      s.pool->retire();
+  }
+}
+
 void pool_set::close_idle() {
   for (auto& [name, pools] : slots_) {
     for (auto& s : pools)

@@ -34,8 +34,10 @@ public:
   void collect();
   /// Closes every idle connection (drain).
   void close_idle();
-  /// Destroys every pool (the worker is stopping).
-  void clear() { slots_.clear(); }
+  /// The worker is stopping: every pool retires (idle connections close now). The pools
+  /// themselves live until this set is destroyed, which must come after the event loop's
+  /// destruction: exchanges and lookups destroyed with it still count themselves out of theirs.
+  void stop();
   /// Pools alive (current and retired), for tests.
   [[nodiscard]] std::size_t size() const noexcept;
 

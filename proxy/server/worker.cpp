@@ -36,7 +36,7 @@ worker::~worker() {
   // Sockets and timers must go before their io_context; destroying the io_context then
   // destroys the suspended session coroutines, which unregister from registry_.
   acceptors_.clear();
-  pools_.clear();
+  pools_.stop(); // destroyed after io_ (see pool_set::stop)
   if (observer_) observer_->stop();
   sweep_timer_.reset();
   io_.reset();
