@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "mirror/admin_routes.hpp"
 #include "mirror/metrics_text.hpp"
@@ -65,6 +66,22 @@ engine::apply(const std::shared_ptr<const config::config>& cfg) {
   {
     const std::lock_guard lock(control_mutex_);
     if (current_ && current_->cfg == cfg) return current_;
+  }
+  // New report sinks when `reports` changed, checked first: a path that cannot be written stops
+  // the start (or rejects the reload) rather than losing records silently later.
+  std::shared_ptr<report_setup> sinks;
+  bool new_sinks = false;
+  {
+    const std::lock_guard lock(setup_mutex_);
+    new_sinks = !setup_ || !(setup_->cfg->reports == cfg->reports);
+  }
+  if (new_sinks) {
+    if (auto problem = report::report_path_problem(cfg->reports))
+      throw std::runtime_error(*problem);
+    sinks = std::make_shared<report_setup>(cfg);
+  }
+  {
+    const std::lock_guard lock(control_mutex_);
     auto gen = std::make_shared<mirror_generation>();
     gen->cfg = cfg;
     gen->routes.resize(cfg->routes.size());
@@ -97,12 +114,10 @@ engine::apply(const std::shared_ptr<const config::config>& cfg) {
     result = gen;
   }
   summary_.set_options(report::summary_options_from(*cfg));
-  {
+  if (sinks) {
     const std::lock_guard lock(setup_mutex_);
-    if (!setup_ || !(setup_->cfg->reports == cfg->reports)) {
-      if (setup_) retired_write_errors_ += setup_->log.write_errors();
-      setup_ = std::make_shared<report_setup>(cfg);
-    }
+    if (setup_) retired_write_errors_ += setup_->log.write_errors();
+    setup_ = std::move(sinks);
   }
   for (const auto& r : restarted)
     restart_route_window(*r);

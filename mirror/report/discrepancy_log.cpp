@@ -1,5 +1,9 @@
 #include "mirror/report/discrepancy_log.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -19,7 +23,51 @@ bool should_write(outcome o, const config::discrepancy_log& cfg) noexcept {
   return o != outcome::match || cfg.include_matches;
 }
 
+std::optional<std::string> report_path_problem(const config::reports& cfg) {
+  const auto cannot = [](const char* key, const std::string& path) {
+    return std::string(key) + ": cannot write " + path + ": " + std::strerror(errno);
+  };
+  const auto& log = cfg.discrepancies.path;
+  if (log != "-") {
+    std::FILE* f = std::fopen(log.c_str(), "ab");
+    if (f == nullptr) return cannot("reports.discrepancies.path", log);
+    std::fclose(f);
+  }
+  const auto& summary = cfg.summary.path;
+  if (!summary.empty()) {
+    const auto tmp = summary + ".tmp"; // write_summary_file writes this, then renames it
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr) return cannot("reports.summary.path", summary);
+    std::fclose(f);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+  }
+  return std::nullopt;
+}
+
 discrepancy_log::discrepancy_log(config::reports cfg) : cfg_(std::move(cfg)) {}
+
+void discrepancy_log::lost_locked(std::uint64_t lines, int error) noexcept {
+  write_errors_.fetch_add(lines, std::memory_order_relaxed);
+  // Logged at most every 10 s (a full disk would otherwise log a line per record), with what
+  // was lost since the last line; the metric counts every one.
+  unlogged_losses_ += lines;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_loss_log_ != std::chrono::steady_clock::time_point{} &&
+      now - last_loss_log_ < std::chrono::seconds(10)) {
+    return;
+  }
+  last_loss_log_ = now;
+  try {
+    spdlog::error("discrepancy log {}: {} record(s) could not be written ({}); {} lost since "
+                  "start (parallax_report_write_errors_total{{sink=\"discrepancies\"}})",
+                  cfg_.discrepancies.path, unlogged_losses_,
+                  error != 0 ? std::strerror(error) : "no space for the line",
+                  write_errors_.load(std::memory_order_relaxed));
+  } catch (...) { // logging must not turn a lost record into a lost process
+  }
+  unlogged_losses_ = 0;
+}
 
 discrepancy_log::~discrepancy_log() {
   const std::lock_guard lock(mutex_);
@@ -32,7 +80,8 @@ bool discrepancy_log::write(const record& r) {
   try {
     append_json_line(line, r, cfg_);
   } catch (const std::exception&) { // allocation failure: drop the line, keep running
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    const std::lock_guard lock(mutex_);
+    lost_locked(1, 0);
     return false;
   }
   const bool ok = write_line(line);
@@ -45,14 +94,14 @@ bool discrepancy_log::write_line(std::string_view json_line) {
   const std::uint64_t size = json_line.size() + 1;
   const bool to_stdout = cfg_.discrepancies.path == "-";
   if (file_ == nullptr && !open_locked()) {
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    lost_locked(1, errno);
     return false;
   }
   // Rotate when this line would take a non-empty file past the limit (a single line larger
   // than the limit still goes into a file of its own).
   if (!to_stdout && file_bytes_ > 0 && file_bytes_ + size > cfg_.discrepancies.max_file_bytes &&
       !rotate_locked()) {
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    lost_locked(1, errno);
     return false;
   }
   const auto mark = pending_.size();
@@ -61,7 +110,7 @@ bool discrepancy_log::write_line(std::string_view json_line) {
     pending_ += '\n';
   } catch (const std::exception&) { // no memory for the buffer: drop this line only
     pending_.resize(mark);
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    lost_locked(1, 0);
     return false;
   }
   ++pending_lines_;
@@ -89,7 +138,7 @@ bool discrepancy_log::flush_locked() noexcept {
   // A failed write may have left part of a line: the file is reopened for the next batch,
   // which then starts on a fresh line (open_locked), so a reader reports only the broken one.
   // Every line of the failed batch is counted as lost, also any the kernel took in part.
-  write_errors_.fetch_add(lines, std::memory_order_relaxed);
+  lost_locked(lines, errno);
   if (file_ != nullptr) std::clearerr(file_);
   release_locked();
   return false;

@@ -17,7 +17,9 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +27,12 @@ namespace parallax::mirror::report {
 
 /// Whether a record with outcome `o` belongs in the log (matches only with include_matches).
 [[nodiscard]] bool should_write(outcome o, const config::discrepancy_log& cfg) noexcept;
+
+/// Why a report path of `cfg` cannot be written (`reports.discrepancies.path: cannot write
+/// PATH: REASON`), or nothing when each can: the discrepancy log is opened for appending
+/// (created when missing), the summary file's temporary sibling is created and removed. Checked
+/// when a configuration is applied (start, reload), so records are never lost silently.
+[[nodiscard]] std::optional<std::string> report_path_problem(const config::reports& cfg);
 
 /// A size-rotated JSON Lines sink for discrepancy records.
 class discrepancy_log {
@@ -67,7 +75,8 @@ private:
   bool flush_locked() noexcept;
   bool open_locked();
   bool rotate_locked();
-  void close_locked() noexcept;   // flushes, then releases
+  void close_locked() noexcept;                              // flushes, then releases
+  void lost_locked(std::uint64_t lines, int error) noexcept; // counts, and logs now and then
   void release_locked() noexcept; // closes the file without writing what is buffered
 
   const config::reports cfg_;
@@ -78,6 +87,8 @@ private:
   std::uint64_t pending_lines_ = 0;
   std::atomic<std::uint64_t> lines_written_{0};
   std::atomic<std::uint64_t> write_errors_{0};
+  std::chrono::steady_clock::time_point last_loss_log_{}; // guarded by mutex_
+  std::uint64_t unlogged_losses_ = 0;                     // guarded by mutex_
 };
 
 } // namespace parallax::mirror::report

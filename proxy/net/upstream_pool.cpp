@@ -129,11 +129,10 @@ void upstream_pool::watch_idle(upstream_connection& conn) {
         for (auto it = idle.begin(); it != idle.end(); ++it) {
           if (it->get() != id) continue;
           if ((*it)->idle_periods_ != period) return;
-          if (idle_connection_alive(**it)) {
-            watch_idle(**it);
-          } else {
-            idle.erase(it);
-          }
+          // Watched again before the peek, so bytes that arrive after the peek wake the new
+          // wait (an edge with no wait queued would be lost).
+          watch_idle(**it);
+          if (!idle_connection_alive(**it)) idle.erase(it);
           return;
         }
       });

@@ -379,5 +379,21 @@ TEST(ReloadTest, ReloadReReadsTheListenerCertificate) {
   EXPECT_TRUE(connects(new_pki));
 }
 
+// A reload whose report path cannot be written is rejected naming it; records keep going where
+// they went.
+TEST(ReloadTest, RejectsAReportPathThatCannotBeWritten) {
+  three_backends t;
+  running_proxy proxy(reload_config("a", 0), t.vars);
+  auto text = reload_config("a", 0);
+  const std::string from = "{dir}/discrepancies.jsonl";
+  text.replace(text.find(from), from.size(), "{dir}/missing/discrepancies.jsonl");
+  const auto r = proxy.server().reload(load(text, t.vars));
+  EXPECT_FALSE(r.ok);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_THAT(r.errors.front(), HasSubstr("reports.discrepancies.path: cannot write " +
+                                          t.dir.path() + "/missing/discrepancies.jsonl"));
+  EXPECT_EQ(proxy.server().snapshot()->generation, 1u);
+}
+
 } // namespace
 } // namespace parallax::test
