@@ -20,6 +20,7 @@
 #include "mirror/report/format.hpp"
 #include "proxy/server/config_watch.hpp"
 #include "proxy/server/logging.hpp"
+#include "proxy/server/probe.hpp"
 #include "proxy/server/server.hpp"
 #include "proxy/version.hpp"
 
@@ -134,6 +135,13 @@ int cmd_report(const std::vector<std::string>& logs, const std::string& format_n
   return exit_ok;
 }
 
+int cmd_probe(const std::string& url, double timeout_seconds) {
+  const auto r = proxy::server::probe(
+      url, std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000)));
+  (r.ok ? std::cout : std::cerr) << url << ": " << r.message << '\n';
+  return r.ok ? exit_ok : exit_runtime;
+}
+
 std::string version_text() {
   return fmt::format("parallax {}\nboost {}.{}.{}, {}, llhttp 8.1, yaml-cpp 0.7, spdlog {}.{}.{}, "
                      "fmt {}",
@@ -165,6 +173,15 @@ int main(int argc, char** argv) {
   check->add_option("--config", check_config, "configuration file")->required();
 
   auto* version = app.add_subcommand("version", "print versions and exit");
+
+  std::string probe_url;
+  double probe_timeout = 2;
+  auto* probe = app.add_subcommand(
+      "probe", "GET an admin URL (container health checks): exit 0 on 2xx, 1 otherwise");
+  probe->add_option("URL", probe_url, "e.g. http://127.0.0.1:9901/readyz")->required();
+  probe->add_option("--timeout", probe_timeout, "seconds for the whole request")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 3600.0));
 
   std::vector<std::string> report_logs;
   std::string report_format = "text";
@@ -199,6 +216,7 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
   if (check->parsed()) return cmd_check(check_config);
+  if (probe->parsed()) return cmd_probe(probe_url, probe_timeout);
   if (report->parsed()) return cmd_report(report_logs, report_format, report_out, report_ratio);
   if (demo_cmd->parsed()) {
     try {

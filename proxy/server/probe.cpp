@@ -1,0 +1,121 @@
+#include "proxy/server/probe.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <optional>
+#include <string_view>
+
+#include "proxy/net/asio.hpp"
+
+namespace parallax::proxy::server {
+
+namespace {
+
+struct parsed_url {
+  std::string host;
+  std::string port;
+  std::string path;
+};
+
+// http://HOST[:PORT][/PATH]; nothing for anything else.
+std::optional<parsed_url> parse_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (!url.starts_with(scheme)) return std::nullopt;
+  url.remove_prefix(scheme.size());
+  const auto slash = url.find('/');
+  auto authority = url.substr(0, slash);
+  parsed_url out;
+  out.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  out.port = "80";
+  if (authority.starts_with('[')) { // [v6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    out.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (!authority.empty()) {
+      if (authority.front() != ':') return std::nullopt;
+      out.port = std::string(authority.substr(1));
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    out.host = std::string(authority.substr(0, colon));
+    out.port = std::string(authority.substr(colon + 1));
+  } else {
+    out.host = std::string(authority);
+  }
+  if (out.host.empty() || out.port.empty() ||
+      out.port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+} // namespace
+
+probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
+  probe_result result;
+  const auto target = parse_url(url);
+  if (!target) {
+    result.message = "not an http://HOST:PORT/PATH URL: " + url;
+    return result;
+  }
+  asio::io_context io(1);
+  tcp::resolver resolver(io);
+  tcp::socket socket(io);
+  std::string request = "GET " + target->path + " HTTP/1.1\r\nHost: " + target->host +
+                        "\r\nUser-Agent: parallax-probe\r\nConnection: close\r\n\r\n";
+  std::string response;
+  error_code failure;
+  resolver.async_resolve(
+      target->host, target->port, [&](const error_code& ec, const tcp::resolver::results_type& r) {
+        if (ec) {
+          failure = ec;
+          return;
+        }
+        asio::async_connect(socket, r, [&](const error_code& ec2, const tcp::endpoint&) {
+          if (ec2) {
+            failure = ec2;
+            return;
+          }
+          asio::async_write(socket, asio::buffer(request), [&](const error_code& ec3, std::size_t) {
+            if (ec3) {
+              failure = ec3;
+              return;
+            }
+            // The status line is all a probe needs; the server closes after the response.
+            asio::async_read(socket, asio::dynamic_buffer(response, 64 * 1024),
+                             [&](const error_code& ec4, std::size_t) {
+                               if (ec4 && ec4 != asio::error::eof) failure = ec4;
+                             });
+          });
+        });
+      });
+  io.run_for(timeout);
+  const bool timed_out = !io.stopped();
+  const auto line_end = response.find("\r\n");
+  const std::string_view line =
+      line_end == std::string::npos ? std::string_view() : std::string_view(response).substr(0, line_end);
+  // "HTTP/1.x NNN reason"
+  if (line.size() >= 12 && line.starts_with("HTTP/1.") && line[8] == ' ') {
+    int status = 0;
+    for (const char c : line.substr(9, 3))
+      status = status * 10 + (c >= '0' && c <= '9' ? c - '0' : 1000);
+    if (status >= 100 && status <= 999) {
+      result.status = status;
+      result.ok = status >= 200 && status < 300;
+      result.message = std::string(line);
+      return result;
+    }
+  }
+  if (timed_out) {
+    result.message = "no answer within " + std::to_string(timeout.count()) + " ms";
+  } else if (failure) {
+    result.message = failure.message();
+  } else {
+    result.message = "not an HTTP response";
+  }
+  return result;
+}
+
+} // namespace parallax::proxy::server
