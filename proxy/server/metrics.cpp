@@ -1,5 +1,7 @@
 #include "proxy/server/metrics.hpp"
 
+#include <algorithm>
+
 #include "proxy/version.hpp"
 
 #include <fmt/format.h>
@@ -7,9 +9,9 @@
 namespace parallax::proxy::server {
 
 void histogram::observe(double seconds) noexcept {
-  std::size_t i = 0;
-  while (i < bounds.size() && seconds > bounds[i])
-    ++i;
+  // The first bound >= seconds (`le` is inclusive); past the last one, the +Inf bucket.
+  const auto i = static_cast<std::size_t>(
+      std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);

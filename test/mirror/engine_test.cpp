@@ -305,7 +305,7 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
   EXPECT_NE(metrics.find("parallax_mirror_shadow_duration_seconds_count{route=\"web\"} 1\n"),
             std::string::npos);
   EXPECT_NE(metrics.find("parallax_mirror_shadow_duration_seconds_bucket{route=\"api\",le="
-                         "\"0.005\"} 1\n"),
+                         "\"0.0033\"} 1\n"),
             std::string::npos);
   EXPECT_EQ(metrics.substr(metrics.find("# HELP parallax_mirror_comparisons_dropped_total")),
             "# HELP parallax_mirror_comparisons_dropped_total Mirrored exchanges not compared "
