@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "proxy/server/process_metrics.hpp"
 #include "proxy/version.hpp"
 
 #include <fmt/format.h>
@@ -136,6 +137,7 @@ std::string metrics_registry::render() const {
   out += fmt::format("parallax_build_info{{version=\"{}\"}} 1\n", PARALLAX_VERSION);
   for (const auto& section : sections_)
     section(out);
+  append_process_metrics(out);
   return out;
 }
 
