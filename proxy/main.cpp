@@ -18,6 +18,7 @@
 #include "mirror/engine.hpp"
 #include "mirror/report/aggregate.hpp"
 #include "mirror/report/format.hpp"
+#include "mirror/report/gate.hpp"
 #include "proxy/server/config_watch.hpp"
 #include "proxy/server/logging.hpp"
 #include "proxy/server/probe.hpp"
@@ -107,11 +108,22 @@ int cmd_run(const std::string& path, bool watch) {
 
 // `parallax report`: aggregates discrepancy logs into a summary (text by default).
 int cmd_report(const std::vector<std::string>& logs, const std::string& format_name,
-               const std::string& out_path, double regression_ratio) {
+               const std::string& out_path, double regression_ratio,
+               const std::vector<std::string>& fail_if, std::uint64_t min_compared) {
   const auto format = mirror::report::parse_report_format(format_name);
   if (!format) {
     std::cerr << "report: unknown --format " << format_name << " (text, markdown, html or json)\n";
     return exit_config;
+  }
+  std::vector<mirror::report::gate_condition> conditions;
+  for (const auto& expr : fail_if) {
+    std::string error;
+    auto c = mirror::report::parse_gate_condition(expr, error);
+    if (!c) {
+      std::cerr << "report: " << error << '\n';
+      return exit_config;
+    }
+    conditions.push_back(std::move(*c));
   }
   mirror::report::aggregate_options options;
   options.regression_ratio = regression_ratio;
@@ -122,17 +134,22 @@ int cmd_report(const std::vector<std::string>& logs, const std::string& format_n
   }
   const auto text = mirror::report::render(result.summary, *format);
   if (out_path.empty()) {
-    std::cout << text;
-    return exit_ok;
+    std::cout << text << std::flush;
+  } else {
+    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      std::cerr << "report: cannot write " << out_path << '\n';
+      return exit_runtime;
+    }
   }
-  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::cerr << "report: cannot write " << out_path << '\n';
-    return exit_runtime;
-  }
-  return exit_ok;
+  // The gate (reports.md): 4 without enough evidence, 3 when a condition holds.
+  const auto verdict = mirror::report::judge(mirror::report::gate_figures_of(result.summary),
+                                             conditions, min_compared);
+  for (const auto& line : verdict.lines)
+    std::cerr << "report: " << line << '\n';
+  return verdict.exit_code;
 }
 
 int cmd_probe(const std::string& url, double timeout_seconds) {
@@ -195,6 +212,17 @@ int main(int argc, char** argv) {
   report->add_option("--out", report_out, "write to FILE instead of standard output");
   report->add_option("--regression-ratio", report_ratio,
                      "flag endpoints whose shadow p99 exceeds this times the live p99 (0 = off)");
+  std::vector<std::string> report_fail_if;
+  std::uint64_t report_min_compared = 0;
+  report
+      ->add_option("--fail-if", report_fail_if,
+                   "exit 3 when NAME OP NUMBER holds, e.g. \"discrepancy_rate > 0.01\" "
+                   "(repeatable; reports.md \"Gate\")")
+      ->expected(1) // one condition per --fail-if: the inputs that follow are not taken
+      ->allow_extra_args(false)
+      ->take_all();
+  report->add_option("--min-compared", report_min_compared,
+                     "exit 4 when fewer exchanges were compared (checked first)");
 
   demo::demo_options demo_opts;
   auto* demo_cmd = app.add_subcommand(
@@ -217,7 +245,10 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return cmd_check(check_config);
   if (probe->parsed()) return cmd_probe(probe_url, probe_timeout);
-  if (report->parsed()) return cmd_report(report_logs, report_format, report_out, report_ratio);
+  if (report->parsed()) {
+    return cmd_report(report_logs, report_format, report_out, report_ratio, report_fail_if,
+                      report_min_compared);
+  }
   if (demo_cmd->parsed()) {
     try {
       return demo::run_demo(demo_opts);

@@ -94,8 +94,9 @@ probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
   io.run_for(timeout);
   const bool timed_out = !io.stopped();
   const auto line_end = response.find("\r\n");
-  const std::string_view line =
-      line_end == std::string::npos ? std::string_view() : std::string_view(response).substr(0, line_end);
+  const std::string_view line = line_end == std::string::npos
+                                    ? std::string_view()
+                                    : std::string_view(response).substr(0, line_end);
   // "HTTP/1.x NNN reason"
   if (line.size() >= 12 && line.starts_with("HTTP/1.") && line[8] == ' ') {
     int status = 0;

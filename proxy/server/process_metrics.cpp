@@ -53,8 +53,10 @@ void append_process_metrics(std::string& out) {
     // proc(5): utime 14, stime 15, starttime 22, rss 24 (1-based); f[0] is field 3.
     if (f.size() > 21 && tick > 0) {
       const double cpu = (std::stod(f[11]) + std::stod(f[12])) / tick;
-      gauge(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in "
-            "seconds.", cpu);
+      gauge(out, "process_cpu_seconds_total", "counter",
+            "Total user and system CPU time spent in "
+            "seconds.",
+            cpu);
       if (const auto boot = boot_time()) {
         gauge(out, "process_start_time_seconds", "gauge",
               "Start time of the process since unix epoch in seconds.",

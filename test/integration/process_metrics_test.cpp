@@ -50,7 +50,8 @@ TEST(ProcessMetricsTest, DescribeTheRunningProcess) {
   EXPECT_GT(rss, actual * 0.5) << actual;
   EXPECT_LT(rss, actual * 2) << actual;
   std::size_t fds = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
     (void)e;
     ++fds;
   }
