@@ -206,7 +206,11 @@ int main(int argc, char** argv) {
   double report_ratio = 0;
   auto* report = app.add_subcommand(
       "report", "aggregate discrepancy logs (plain, rotated or .gz) into a summary");
-  report->add_option("LOG", report_logs, "discrepancy log files (JSON Lines)")->required();
+  report
+      ->add_option("LOG", report_logs,
+                   "discrepancy logs (JSON Lines, plain or gzip; - for standard input; other "
+                   "log lines among the records are skipped and counted)")
+      ->required();
   report->add_option("--format", report_format, "text | markdown | html | json")
       ->capture_default_str();
   report->add_option("--out", report_out, "write to FILE instead of standard output");

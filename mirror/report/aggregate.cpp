@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -16,13 +17,17 @@ namespace parallax::mirror::report {
 namespace {
 
 constexpr std::size_t read_chunk = std::size_t{64} * 1024;
+// What a discrepancy record's line always holds: its schema name as a JSON string.
+const std::string record_schema_claim = "\"" + std::string(record_schema) + "\"";
 constexpr std::size_t max_line_bytes =
     std::size_t{64} * 1024 * 1024; // far above any record written
 
 // Owns a zlib file handle (zlib reads plain files transparently, so one reader serves both).
 class gz_file {
 public:
-  explicit gz_file(const std::string& path) : file_(gzopen(path.c_str(), "rb")) {
+  /// `-` is standard input.
+  explicit gz_file(const std::string& path)
+      : file_(path == "-" ? gzdopen(::dup(STDIN_FILENO), "rb") : gzopen(path.c_str(), "rb")) {
     if (file_ != nullptr) gzbuffer(file_, 128 * 1024);
   }
   ~gz_file() {
@@ -56,8 +61,18 @@ bool read_log(const std::string& path, summary& sum, aggregate_result& result) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) return true;
+    // A line that does not claim the record schema is someone else's (a container's log lines
+    // interleaved by `kubectl logs`): skipped and counted. One that claims it must parse; it may
+    // follow a prefix (`kubectl logs --prefix`: "[pod/NAME/CONTAINER] ").
+    if (line.find(record_schema_claim) == std::string::npos) {
+      ++result.skipped_lines;
+      return true;
+    }
+    const auto start = line.find('{');
+    const std::string_view json =
+        start == std::string::npos ? std::string_view(line) : std::string_view(line).substr(start);
     boost::system::error_code ec;
-    const auto value = boost::json::parse(line, ec, {}, record_parse_options());
+    const auto value = boost::json::parse(json, ec, {}, record_parse_options());
     if (ec) return fail("invalid JSON: " + ec.message());
     auto r = record_from_json(value, parse_error);
     if (!r) return fail(parse_error);
@@ -127,6 +142,15 @@ aggregate_result aggregate_logs(const std::vector<std::string>& paths,
     // A log holds no proxy totals: the summary says they are unknown.
     result.summary = range ? sum.to_json(range->first, range->second, std::nullopt)
                            : sum.to_json(now, now, std::nullopt);
+    result.summary["skipped_lines"] = result.skipped_lines;
+    if (result.skipped_lines > 0) {
+      auto note = std::string(result.summary["note"].is_string()
+                                  ? std::string_view(result.summary["note"].as_string())
+                                  : std::string_view());
+      note += (note.empty() ? "" : "; ") + std::to_string(result.skipped_lines) +
+              " line(s) that are not discrepancy records (other log lines) were skipped";
+      result.summary["note"] = note;
+    }
   } catch (const std::exception& e) { // allocation failure: report it like any input error
     result.error = current + ": " + e.what();
     result.summary = {};

@@ -23,17 +23,20 @@ struct aggregate_options {
 
 /// The outcome of aggregate_logs(): a summary, or the first error.
 struct aggregate_result {
-  boost::json::object summary; // `parallax.summary/v1`; empty on error
-  std::string error;           // "FILE:LINE: message" or "FILE: message"; empty on success
-  std::uint64_t files = 0;     // files read
-  std::uint64_t records = 0;   // records aggregated
+  boost::json::object summary;     // `parallax.summary/v1`; empty on error
+  std::string error;               // "FILE:LINE: message" or "FILE: message"; empty on success
+  std::uint64_t files = 0;         // files read
+  std::uint64_t records = 0;       // records aggregated
+  std::uint64_t skipped_lines = 0; // lines that are not records (other log lines), skipped
   /// Whether every file was read.
   [[nodiscard]] bool ok() const noexcept { return error.empty(); }
 };
 
-/// Reads every record of every file (gzip detected by content, so `.gz` or not) and summarises
-/// them. Blank lines are skipped; the first unreadable file or malformed line stops it with an
-/// error naming the file and line. The window is the first to the last record time.
+/// Reads every record of every file (gzip detected by content, so `.gz` or not; `-` is standard
+/// input) and summarises them. Blank lines are skipped; lines that do not claim the record
+/// schema are skipped and counted (`skipped_lines` in the summary, and its note); the first
+/// unreadable file or malformed record stops it with an error naming the file and line. The
+/// window is the first to the last record time.
 [[nodiscard]] aggregate_result aggregate_logs(const std::vector<std::string>& paths,
                                               const aggregate_options& options = {});
 

@@ -543,8 +543,9 @@ TEST(LifecycleTest, ReportAggregatesLogsAsTextAndJson) {
 TEST(LifecycleTest, ReportNamesFileAndLineOfBadInputAndExits2) {
   temp_dir dir;
   const auto good = write_file(dir.file("good.jsonl"), std::string(sample_log_line) + "\n");
-  const auto bad =
-      write_file(dir.file("bad.jsonl"), std::string(sample_log_line) + "\n{not json\n");
+  const auto bad = write_file(dir.file("bad.jsonl"),
+                              std::string(sample_log_line) +
+                                  "\n{\"schema\":\"parallax.discrepancy/v1\", not json\n");
   child_process report({binary(), "report", good, bad});
   EXPECT_EQ(run_to_exit(report), 2);
   EXPECT_NE(report.stderr_text().find(bad + ":2:"), std::string::npos) << report.all_output();

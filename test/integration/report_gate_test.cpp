@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,29 @@ TEST(ReportGateTest, ExitCodesFollowTheConditionsAndTheMinimum) {
   std::tie(code, out) = report({"--fail-if", "bogus > 1", log});
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("unknown name \"bogus\""));
+}
+
+// `-` reads standard input: `kubectl logs POD -c parallax | parallax report -`, the process's own
+// log lines interleaved with the records (skipped and counted).
+TEST(ReportGateTest, ReadsStandardInputAndSkipsForeignLines) {
+  const temp_dir dir("parallax-report-stdin");
+  const auto log = dir.file("demo.jsonl");
+  child_process demo({binary(), "demo", "--requests", "60", "--log", log});
+  ASSERT_EQ(run_to_exit(demo), 0) << demo.all_output();
+  const auto mixed = dir.file("kubectl.log");
+  {
+    std::ifstream in(log);
+    std::ofstream out(mixed);
+    out << "2026-12-03T20:00:00.000Z info  [1] ready: listener pod=http://0.0.0.0:8080\n";
+    for (std::string line; std::getline(in, line);)
+      out << line << "\n2026-12-03T20:00:01.000Z warn  [2] upstream preview: timeout\n";
+  }
+  child_process p({"/bin/sh", "-c", binary() + " report --format json - < " + mixed});
+  ASSERT_EQ(run_to_exit(p), 0) << p.all_output();
+  const auto out = p.stdout_text();
+  EXPECT_THAT(out, HasSubstr("\"skipped_lines\": "));
+  EXPECT_THAT(out, HasSubstr("line(s) that are not discrepancy records"));
+  EXPECT_THAT(out, HasSubstr("GET /api/"));
 }
 
 } // namespace

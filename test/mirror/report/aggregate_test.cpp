@@ -94,12 +94,34 @@ TEST(AggregateLogsTest, MalformedLineNamesFileAndLine) {
   const auto good = dir.file("good.jsonl");
   const auto bad = dir.file("bad.jsonl");
   write_plain(good, line_for("GET /u", outcome::differ) + "\n");
+  // A line that claims the record schema but is cut short.
   write_plain(bad, line_for("GET /u", outcome::differ) + "\n" +
-                       line_for("GET /u", outcome::differ) + "\n{\"schema\": \"parallax.disc\n");
+                       line_for("GET /u", outcome::differ) +
+                       "\n{\"schema\": \"parallax.discrepancy/v1\", \"id\": \"0\n");
   const auto result = aggregate_logs({good, bad});
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error.rfind(bad + ":3: invalid JSON", 0), 0u) << result.error;
   EXPECT_TRUE(result.summary.empty());
+}
+
+// `kubectl logs` of a container whose discrepancy log is standard output: records interleaved
+// with the process's own log lines (text or JSON), some with `--prefix`. The others are skipped
+// and counted; the records count.
+TEST(AggregateLogsTest, SkipsAndCountsLinesThatAreNotRecords) {
+  const scratch_dir dir("parallax-aggregate-test");
+  const auto log = dir.file("kubectl.log");
+  write_plain(log, "2026-12-03T20:00:00.000Z info  [1] ready: listener pod=http://0.0.0.0:8080\n" +
+                       line_for("GET /u", outcome::differ) + "\n" +
+                       R"({"time":"2026-12-03T20:00:01Z","level":"warn","msg":"upstream x"})" +
+                       "\n[pod/api-7c9/parallax] " + line_for("GET /u", outcome::differ) +
+                       "\nnot json at all {\n");
+  const auto result = aggregate_logs({log});
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.records, 2u);
+  EXPECT_EQ(result.skipped_lines, 3u);
+  EXPECT_EQ(result.summary.at("skipped_lines").as_uint64(), 3u);
+  EXPECT_NE(std::string(result.summary.at("note").as_string()).find("3 line(s) that are not"),
+            std::string::npos);
 }
 
 TEST(AggregateLogsTest, ReadsRecordsWithBytesThatAreNotUtf8) {
