@@ -33,9 +33,11 @@ constexpr int exit_ok = 0;
 constexpr int exit_runtime = 1;
 constexpr int exit_config = 2;
 
-// Prints every error of a config file; returns the config or nullptr.
-std::shared_ptr<const config::config> load_or_report(const std::string& path) {
-  auto result = config::load_file(path);
+// Prints every error of a config file; returns the config or nullptr. With `content`, that is
+// the file's text (already read), else the file is read.
+std::shared_ptr<const config::config> load_or_report(const std::string& path,
+                                                     const std::string* content = nullptr) {
+  auto result = content != nullptr ? config::load_string(*content, path) : config::load_file(path);
   for (const auto& e : result.errors)
     std::cerr << e.text() << '\n';
   return result.cfg;
@@ -49,7 +51,11 @@ int cmd_check(const std::string& path) {
 }
 
 int cmd_run(const std::string& path, bool watch) {
-  auto cfg = load_or_report(path);
+  // With --watch the text the configuration is loaded from is the watch's starting point, so a
+  // change made at any moment after this read is seen.
+  std::string initial;
+  const bool read = watch && proxy::server::read_whole_file(path, initial);
+  auto cfg = load_or_report(path, read ? &initial : nullptr);
   if (!cfg) return exit_config;
   proxy::server::configure_logging(cfg->logging);
   // Signal handlers go in before anything is announced: a SIGTERM sent as soon as the ready
@@ -73,7 +79,7 @@ int cmd_run(const std::string& path, bool watch) {
   std::unique_ptr<proxy::server::config_watch> watcher;
   if (watch) {
     watcher = std::make_unique<proxy::server::config_watch>(
-        path, std::chrono::milliseconds(500),
+        path, std::move(initial), std::chrono::milliseconds(500),
         [&srv](const std::string& content) { (void)srv->reload_text(content); });
     watcher->start();
   }

@@ -18,10 +18,10 @@ bool read_whole_file(const std::string& path, std::string& out) {
   return true;
 }
 
-config_watch::config_watch(std::string path, std::chrono::milliseconds interval, on_change callback)
-    : path_(std::move(path)), interval_(interval), callback_(std::move(callback)) {
-  (void)read_whole_file(path_, reported_);
-}
+config_watch::config_watch(std::string path, std::string baseline,
+                           std::chrono::milliseconds interval, on_change callback)
+    : path_(std::move(path)), interval_(interval), callback_(std::move(callback)),
+      reported_(std::move(baseline)) {}
 
 config_watch::~config_watch() {
   stop();

@@ -20,8 +20,10 @@ public:
   /// Called on the watch thread with the new, settled content.
   using on_change = std::function<void(const std::string& content)>;
 
-  /// Watches `path`, reading it every `interval`; the content at construction is the baseline.
-  config_watch(std::string path, std::chrono::milliseconds interval, on_change callback);
+  /// Watches `path`, reading it every `interval`; `baseline` is the content in force (the one
+  /// the running configuration was loaded from).
+  config_watch(std::string path, std::string baseline, std::chrono::milliseconds interval,
+               on_change callback);
   /// Stops the thread.
   ~config_watch();
   config_watch(const config_watch&) = delete;
