@@ -43,17 +43,21 @@ inline int run_to_exit(child_process& process) {
   return code;
 }
 
-/// A configuration for the binary: one plain listener and the admin on port 0, one worker (so
-/// a drain is one event), everything forwarded to `live`, reports kept in `dir`.
-inline std::string run_config(const temp_dir& dir, const std::string& live,
-                              const std::string& extra = "") {
+/// The start of a configuration for the binary: one plain listener `public` and the admin on
+/// port 0, one worker (so a drain is one event), then the `upstreams:` key.
+inline std::string config_head() {
   return "version: 1\n"
          "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
          "admin: { address: \"127.0.0.1:0\" }\n"
          "workers: 1\n"
-         "upstreams:\n"
-         "  live: { endpoints: [\"" +
-         live +
+         "upstreams:\n";
+}
+
+/// A configuration for the binary (config_head()): everything forwarded to `live`, reports
+/// kept in `dir`.
+inline std::string run_config(const temp_dir& dir, const std::string& live,
+                              const std::string& extra = "") {
+  return config_head() + "  live: { endpoints: [\"" + live +
          "\"] }\n"
          "routes:\n"
          "  - { name: all, upstream: live }\n"

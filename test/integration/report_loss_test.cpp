@@ -23,13 +23,8 @@ using ::testing::HasSubstr;
 // Route `api` to `live`, mirrored at 100% to `preview`, with `reports` as given.
 std::string mirrored(const std::string& live, const std::string& preview,
                      const std::string& reports) {
-  return "version: 1\n"
-         "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
-         "admin: { address: \"127.0.0.1:0\" }\n"
-         "workers: 1\n"
-         "upstreams:\n"
-         "  live: { endpoints: [\"" +
-         live + "\"] }\n  preview: { endpoints: [\"" + preview +
+  return config_head() + "  live: { endpoints: [\"" + live + "\"] }\n  preview: { endpoints: [\"" +
+         preview +
          "\"] }\n"
          "routes:\n"
          "  - { name: api, upstream: live, mirror: { upstream: preview, percent: 100 } }\n"
