@@ -60,7 +60,7 @@ bool read_log(const std::string& path, summary& sum, aggregate_result& result) {
   const auto take_line = [&]() -> bool {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) return true;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) return true; // blank
     // A line that does not claim the record schema is someone else's (a container's log lines
     // interleaved by `kubectl logs`): skipped and counted. One that claims it must parse; it may
     // follow a prefix (`kubectl logs --prefix`: "[pod/NAME/CONTAINER] ").

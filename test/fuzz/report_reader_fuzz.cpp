@@ -162,7 +162,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!blank(rest.substr(0, newline))) ++lines;
         rest = newline == std::string_view::npos ? std::string_view{} : rest.substr(newline + 1);
       }
-      fuzz::require(result.records == lines, "records counted differ from the lines read");
+      // Every line that is not blank is a record or another program's line (skipped, counted).
+      fuzz::require(result.records + result.skipped_lines == lines,
+                    "records and skipped lines counted differ from the lines read");
+      fuzz::require(result.summary.at("skipped_lines").as_uint64() == result.skipped_lines,
+                    "the summary's skipped_lines is not the count");
     }
     render_all(result.summary);
     const std::string rendered = render_json(result.summary, false);

@@ -65,8 +65,13 @@ inline bool same(const json::value& a, const json::value& b) {
 /// serialise alike (1 and 1.0 both as "1"): a sort key for unordered arrays.
 inline json::value canonical_numbers(const json::value& v) {
   if (v.is_double()) {
+    // Every integral double an int64 or uint64 can hold exactly, bounds included (-2^63 as a
+    // double equals INT64_MIN: a bound of -9.2e18 left the two apart in a sort).
     const double d = meant(v.get_double());
-    if (d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
+    if (d == std::trunc(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+      return static_cast<std::int64_t>(d);
+    if (d == std::trunc(d) && d >= 0 && d < 18446744073709551616.0)
+      return static_cast<std::uint64_t>(d);
     return v;
   }
   if (v.is_uint64() && v.get_uint64() <= std::numeric_limits<std::int64_t>::max())

@@ -114,7 +114,8 @@ TEST(AggregateLogsTest, SkipsAndCountsLinesThatAreNotRecords) {
                        line_for("GET /u", outcome::differ) + "\n" +
                        R"({"time":"2026-12-03T20:00:01Z","level":"warn","msg":"upstream x"})" +
                        "\n[pod/api-7c9/parallax] " + line_for("GET /u", outcome::differ) +
-                       "\nnot json at all {\n");
+                       "\nnot json at all {\n   \r \n"); // the last one is blank
+
   const auto result = aggregate_logs({log});
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_EQ(result.records, 2u);
