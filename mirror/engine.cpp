@@ -129,11 +129,6 @@ std::shared_ptr<const mirror_generation> engine::generation() const {
   return current_;
 }
 
-std::shared_ptr<route_state> engine::route(std::size_t index) const {
-  const std::lock_guard lock(control_mutex_);
-  return index < current_->routes.size() ? current_->routes[index] : nullptr;
-}
-
 std::size_t engine::control(std::optional<std::string_view> name,
                             const std::function<void(route_state&)>& fn) {
   const std::lock_guard lock(control_mutex_);

@@ -68,8 +68,6 @@ public:
   std::shared_ptr<const mirror_generation> apply(const std::shared_ptr<const config::config>& cfg);
   /// The generation in force.
   [[nodiscard]] std::shared_ptr<const mirror_generation> generation() const;
-  /// The mirrored route at configuration index `index` in force, or null.
-  [[nodiscard]] std::shared_ptr<route_state> route(std::size_t index) const;
   /// Runs `fn` under the control lock (so a concurrent reload cannot lose its change) on the
   /// mirrored routes in force: all of them, or the one named `name`. Returns how many it ran on.
   std::size_t control(std::optional<std::string_view> name,

@@ -69,11 +69,4 @@ void pool_set::close_idle() {
   }
 }
 
-std::size_t pool_set::size() const noexcept {
-  std::size_t n = 0;
-  for (const auto& [name, pools] : slots_)
-    n += pools.size();
-  return n;
-}
-
 } // namespace parallax::proxy::server

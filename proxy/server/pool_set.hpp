@@ -38,8 +38,6 @@ public:
   /// themselves live until this set is destroyed, which must come after the event loop's
   /// destruction: exchanges and lookups destroyed with it still count themselves out of theirs.
   void stop();
-  /// Pools alive (current and retired), for tests.
-  [[nodiscard]] std::size_t size() const noexcept;
 
 private:
   struct slot {

@@ -1,6 +1,8 @@
 #include "proxy/server/probe.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
@@ -51,6 +53,25 @@ std::optional<parsed_url> parse_url(std::string_view url) {
   return out;
 }
 
+// Resolve, connect, send the request and read until the server closes (it answers
+// `Connection: close`); the first failure is kept in `failure`.
+awaitable<void> exchange(tcp::socket& socket, const parsed_url& target, std::string& response,
+                         error_code& failure) {
+  tcp::resolver resolver(socket.get_executor());
+  auto [resolve_ec, endpoints] =
+      co_await resolver.async_resolve(target.host, target.port, use_nothrow);
+  if ((failure = resolve_ec)) co_return;
+  auto [connect_ec, ignored] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+  if ((failure = connect_ec)) co_return;
+  const std::string request = "GET " + target.path + " HTTP/1.1\r\nHost: " + target.host +
+                              "\r\nUser-Agent: parallax-probe\r\nConnection: close\r\n\r\n";
+  auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request), use_nothrow);
+  if ((failure = write_ec)) co_return;
+  auto [read_ec, read] =
+      co_await asio::async_read(socket, asio::dynamic_buffer(response, 64 * 1024), use_nothrow);
+  if (read_ec && read_ec != asio::error::eof) failure = read_ec;
+}
+
 } // namespace
 
 probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
@@ -61,36 +82,10 @@ probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
     return result;
   }
   asio::io_context io(1);
-  tcp::resolver resolver(io);
   tcp::socket socket(io);
-  std::string request = "GET " + target->path + " HTTP/1.1\r\nHost: " + target->host +
-                        "\r\nUser-Agent: parallax-probe\r\nConnection: close\r\n\r\n";
   std::string response;
   error_code failure;
-  resolver.async_resolve(
-      target->host, target->port, [&](const error_code& ec, const tcp::resolver::results_type& r) {
-        if (ec) {
-          failure = ec;
-          return;
-        }
-        asio::async_connect(socket, r, [&](const error_code& ec2, const tcp::endpoint&) {
-          if (ec2) {
-            failure = ec2;
-            return;
-          }
-          asio::async_write(socket, asio::buffer(request), [&](const error_code& ec3, std::size_t) {
-            if (ec3) {
-              failure = ec3;
-              return;
-            }
-            // The status line is all a probe needs; the server closes after the response.
-            asio::async_read(socket, asio::dynamic_buffer(response, 64 * 1024),
-                             [&](const error_code& ec4, std::size_t) {
-                               if (ec4 && ec4 != asio::error::eof) failure = ec4;
-                             });
-          });
-        });
-      });
+  asio::co_spawn(io, exchange(socket, *target, response, failure), asio::detached);
   io.run_for(timeout);
   const bool timed_out = !io.stopped();
   const auto line_end = response.find("\r\n");

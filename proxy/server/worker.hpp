@@ -86,8 +86,6 @@ public:
   net::upstream_pool& pool(const runtime& rt, const config::upstream& settings) {
     return pools_.get(rt, settings, resolver_);
   }
-  /// Pools alive on this worker, retired ones included (tests).
-  [[nodiscard]] std::size_t pool_count() const noexcept { return pools_.size(); }
   /// What exchanges on this worker borrow: deadlines, I/O buffers, response parsers.
   [[nodiscard]] const net::exchange_resources& resources() const noexcept { return resources_; }
   /// Looks up upstream names (the system resolver unless the server set another).

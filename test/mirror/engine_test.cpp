@@ -264,9 +264,12 @@ parallax_mirror_percent{route="web"} 50
 TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
   const scratch_dir dir("parallax-engine-test");
   engine e(load(dir), queue_limits{16, 64 * 1024});
-  ASSERT_EQ(e.route(1), nullptr); // `plain` is not mirrored
-  const auto api = e.route(0);
-  const auto web = e.route(2);
+  const auto generation = e.generation();
+  const auto& routes = generation->routes;
+  ASSERT_EQ(routes.size(), 3u);
+  ASSERT_EQ(routes[1], nullptr); // `plain` is not mirrored
+  const auto api = routes[0];
+  const auto web = routes[2];
   ASSERT_NE(api, nullptr);
   ASSERT_NE(web, nullptr);
 
