@@ -1,5 +1,6 @@
 #include "mirror/engine.hpp"
 
+#include <boost/json/array.hpp>
 #include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
@@ -292,7 +293,17 @@ boost::json::object engine::summary_json() const {
   // Totals come from the proxy's counters, which see every exchange (the comparison thread
   // only sees the mirrored ones), counted from the window's start.
   std::lock_guard lock(window_mutex_);
-  return summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
+  auto out = summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
+  // The mirrored routes in force (docs/report.md `routes`): where each one's shadow goes.
+  boost::json::array routes;
+  for (const auto& r : generation()->routes) {
+    if (!r) continue;
+    routes.push_back(boost::json::object{{"name", r->name},
+                                         {"shadow_upstream", r->policy.upstream},
+                                         {"percent", r->effective_percent()}});
+  }
+  out["routes"] = std::move(routes);
+  return out;
 }
 
 std::chrono::system_clock::time_point engine::reset_window() {

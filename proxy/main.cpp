@@ -112,8 +112,25 @@ int cmd_run(const std::string& path, bool watch) {
   return code;
 }
 
-// `parallax report`: aggregates discrepancy logs into a summary (text by default).
-int cmd_report(const std::vector<std::string>& logs, const std::string& format_name,
+// An http:// input of `parallax report`: the summary a running parallax's admin serves.
+bool fetch_report(const std::string& url, std::string& body, std::string& error) {
+  constexpr std::size_t max_report_bytes = std::size_t{256} * 1024 * 1024;
+  auto got = proxy::server::http_get(url, std::chrono::seconds(30), max_report_bytes);
+  if (!got.error.empty()) {
+    error = "GET failed: " + got.error;
+    return false;
+  }
+  if (got.status != 200) {
+    error = "GET answered " + got.status_line;
+    return false;
+  }
+  body = std::move(got.body);
+  return true;
+}
+
+// `parallax report`: aggregates discrepancy logs, summary files and running parallaxes'
+// summaries into one summary (text by default).
+int cmd_report(const std::vector<std::string>& inputs, const std::string& format_name,
                const std::string& out_path, double regression_ratio,
                const std::vector<std::string>& fail_if, std::uint64_t min_compared) {
   const auto format = mirror::report::parse_report_format(format_name);
@@ -133,7 +150,8 @@ int cmd_report(const std::vector<std::string>& logs, const std::string& format_n
   }
   mirror::report::aggregate_options options;
   options.regression_ratio = regression_ratio;
-  const auto result = mirror::report::aggregate_logs(logs, options);
+  options.fetch = fetch_report;
+  const auto result = mirror::report::aggregate_inputs(inputs, options);
   if (!result.ok()) {
     std::cerr << result.error << '\n';
     return exit_config;
@@ -206,16 +224,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.001, 3600.0));
 
-  std::vector<std::string> report_logs;
+  std::vector<std::string> report_inputs;
   std::string report_format = "text";
   std::string report_out;
   double report_ratio = 0;
   auto* report = app.add_subcommand(
-      "report", "aggregate discrepancy logs (plain, rotated or .gz) into a summary");
+      "report", "aggregate discrepancy logs, summary files and running parallaxes' /report "
+                "into one summary");
   report
-      ->add_option("LOG", report_logs,
-                   "discrepancy logs (JSON Lines, plain or gzip; - for standard input; other "
-                   "log lines among the records are skipped and counted)")
+      ->add_option("INPUT", report_inputs,
+                   "discrepancy logs (JSON Lines, plain or gzip, rotated; other log lines among "
+                   "the records are skipped and counted), summary files (parallax.summary/v1), "
+                   "- for standard input, http://HOST:PORT for a running parallax's admin "
+                   "/report; counts add, so give each pod's data once")
       ->required();
   report->add_option("--format", report_format, "text | markdown | html | json")
       ->capture_default_str();
@@ -256,7 +277,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return cmd_check(check_config);
   if (probe->parsed()) return cmd_probe(probe_url, probe_timeout);
   if (report->parsed()) {
-    return cmd_report(report_logs, report_format, report_out, report_ratio, report_fail_if,
+    return cmd_report(report_inputs, report_format, report_out, report_ratio, report_fail_if,
                       report_min_compared);
   }
   if (demo_cmd->parsed()) {

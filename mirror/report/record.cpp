@@ -2,8 +2,11 @@
 
 #include "mirror/report/excerpt.hpp"
 #include "mirror/report/json_text.hpp"
+#include "mirror/report/record_reader.hpp"
 #include "mirror/report/redact.hpp"
 #include "proxy/http/ascii.hpp"
+
+#include <boost/json/parse.hpp>
 
 #include <unordered_map>
 #include <utility>
@@ -221,6 +224,32 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
   w.end_array();
   w.key("noise_suppressed").number(r.noise_suppressed);
   w.end_object();
+}
+
+} // namespace parallax::mirror::report
+
+namespace parallax::mirror::report {
+
+std::pair<std::optional<json::value>, std::optional<json::value>>
+written_values(const diff::difference& d, const config::reports& cfg) {
+  // Written by the record writer and read back: one place decides what a report may show.
+  std::string text;
+  json_text w(text);
+  std::optional<std::vector<std::string>> text_names;
+  write_difference(w, d, cfg, text_names);
+  boost::system::error_code ec;
+  const auto v = json::parse(text, ec, {}, record_parse_options());
+  std::pair<std::optional<json::value>, std::optional<json::value>> out;
+  if (ec || !v.is_object()) return out;
+  const bool digests = d.kind == difference_kind::body_bytes;
+  const auto side = [&](std::string_view key) -> std::optional<json::value> {
+    const auto* x = v.get_object().if_contains(key);
+    if (x == nullptr || (digests && x->is_null())) return std::nullopt;
+    return *x;
+  };
+  out.first = side(digests ? "live_sha256" : "live");
+  out.second = side(digests ? "shadow_sha256" : "shadow");
+  return out;
 }
 
 } // namespace parallax::mirror::report

@@ -77,4 +77,10 @@ struct record {
 /// per `cfg`, written directly (no JSON tree is built).
 void append_json_line(std::string& out, const record& r, const config::reports& cfg);
 
+/// The live and shadow values of `d` exactly as a record line holds them (redacted and
+/// excerpted per `cfg`; for `body_bytes` the two digests): what a summary shows as examples.
+/// Nothing for a side without a value.
+[[nodiscard]] std::pair<std::optional<boost::json::value>, std::optional<boost::json::value>>
+written_values(const diff::difference& d, const config::reports& cfg);
+
 } // namespace parallax::mirror::report

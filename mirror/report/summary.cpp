@@ -1,11 +1,13 @@
 #include "mirror/report/summary.hpp"
 
 #include "mirror/report/endpoint.hpp"
+#include "mirror/report/excerpt.hpp"
 #include "mirror/report/json_text.hpp"
 
 #include <boost/json/array.hpp>
 
 #include <algorithm>
+#include <tuple>
 #include <cmath>
 
 namespace parallax::mirror::report {
@@ -13,15 +15,6 @@ namespace {
 
 namespace json = boost::json;
 using diff::difference_kind;
-
-constexpr double bucket_growth = 1.02;
-constexpr double lowest_ms = 0.01;
-constexpr double highest_ms = 1e7;
-// Bucket 0 holds latencies below lowest_ms, bucket i >= 1 holds
-// [lowest * growth^(i-1), lowest * growth^i), and the last one everything from highest_ms up.
-const std::size_t bucket_count = static_cast<std::size_t>(std::ceil(
-                                     std::log(highest_ms / lowest_ms) / std::log(bucket_growth))) +
-                                 2;
 
 constexpr std::size_t max_error_kinds = 16; // shadow error kinds per endpoint (5 are defined)
 
@@ -53,6 +46,34 @@ std::string value_key(const std::optional<json::value>& v) {
   return v ? serialize_json(*v) : std::string("-");
 }
 
+// The key of a difference within its endpoint: status differences by their two codes, body
+// differences by normalised path, header differences by name.
+std::string difference_key(difference_kind kind, std::string_view where,
+                           const std::optional<json::value>& live,
+                           const std::optional<json::value>& shadow) {
+  std::string key(to_string(kind));
+  key.push_back('\x1f');
+  if (kind == difference_kind::status) key += value_key(live) + "\x1f" + value_key(shadow);
+  key += where;
+  return key;
+}
+
+// Inserts the item `make()` for `id` into `list` (newest id first, at most `max`) unless it is
+// there already or `max` newer ones are. ULIDs sort by time, so the newest are kept (the
+// likeliest still in the logs), whatever order records arrive in; `make` runs only for an item
+// kept.
+template <typename T, typename IdOf, typename Make>
+void keep_newest(std::vector<T>& list, const std::string& id, std::size_t max, IdOf id_of,
+                 Make make) {
+  if (id.empty() || max == 0) return;
+  const auto at =
+      std::lower_bound(list.begin(), list.end(), id,
+                       [&](const T& item, const std::string& key) { return id_of(item) > key; });
+  if ((at != list.end() && id_of(*at) == id) || (list.size() >= max && at == list.end())) return;
+  list.insert(at, make());
+  if (list.size() > max) list.pop_back();
+}
+
 json::value latency_json(const latency_histogram& h) {
   if (h.count() == 0) return nullptr;
   json::object o;
@@ -64,62 +85,11 @@ json::value latency_json(const latency_histogram& h) {
 
 } // namespace
 
-// ---- latency_histogram ----
-
-void latency_histogram::add(double ms) {
-  if (!(ms > 0)) ms = 0; // also NaN
-  if (buckets_.empty()) buckets_.assign(bucket_count, 0);
-  std::size_t index = 0;
-  if (ms >= lowest_ms) {
-    const double position = std::log(ms / lowest_ms) / std::log(bucket_growth);
-    // Compared before converting: the position is infinite once ms / lowest_ms overflows.
-    const auto last = static_cast<double>(bucket_count - 1);
-    index = position < last ? 1 + static_cast<std::size_t>(position) : bucket_count - 1;
-  }
-  ++buckets_[index];
-  if (count_ == 0) {
-    min_ = max_ = ms;
-  } else {
-    min_ = std::min(min_, ms);
-    max_ = std::max(max_, ms);
-  }
-  ++count_;
-}
-
-void latency_histogram::merge(const latency_histogram& other) {
-  if (other.count_ == 0) return;
-  if (buckets_.empty()) buckets_.assign(bucket_count, 0);
-  for (std::size_t i = 0; i < bucket_count; ++i)
-    buckets_[i] += other.buckets_[i];
-  min_ = count_ == 0 ? other.min_ : std::min(min_, other.min_);
-  max_ = count_ == 0 ? other.max_ : std::max(max_, other.max_);
-  count_ += other.count_;
-}
-
-double latency_histogram::quantile(double q) const noexcept {
-  if (count_ == 0) return 0;
-  q = std::clamp(q, 0.0, 1.0);
-  const auto rank = std::max<std::uint64_t>(
-      1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))));
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < buckets_.size(); ++i) {
-    seen += buckets_[i];
-    if (seen >= rank) {
-      // Under- and overflow buckets have no useful middle: the extremes seen are better.
-      if (i == 0) return min_;
-      if (i == buckets_.size() - 1) return max_;
-      // The bucket's geometric middle is within half a bucket (1%) of any value in it.
-      const double middle = lowest_ms * std::pow(bucket_growth, static_cast<double>(i) - 0.5);
-      return std::clamp(middle, min_, max_);
-    }
-  }
-  return max_;
-}
-
 // ---- summary ----
 
 summary_options summary_options_from(const config::config& cfg) {
   summary_options options;
+  options.reports = cfg.reports;
   for (const auto& route : cfg.routes) {
     if (route.mirror) {
       options.route_regression_ratios[route.name] = route.mirror->compare.latency.regression_ratio;
@@ -146,59 +116,93 @@ void summary::add(const record& r) {
   case outcome::differ: ++e.differ; break;
   case outcome::shadow_error: {
     ++e.shadow_error;
-    std::string kind = r.shadow.error.value_or("unknown");
-    if (e.shadow_errors.size() >= max_error_kinds && !e.shadow_errors.contains(kind)) {
-      kind = "other";
-    }
-    ++e.shadow_errors[kind];
+    count_shadow_error_locked(e, r.shadow.error.value_or("unknown"), 1);
     break;
   }
   }
   e.live_latency.add(r.live.latency_ms);
   if (r.outcome != outcome::shadow_error) e.shadow_latency.add(r.shadow.latency_ms);
   for (const auto& d : r.differences)
-    add_difference_locked(e, d);
-
-  if (r.outcome != outcome::match && !r.id.empty() && options_.max_examples > 0) {
-    // Keep the newest ids (ULIDs sort by time): those are the likeliest still in the logs,
-    // and the choice does not depend on the order records arrive in.
-    auto& ex = e.examples;
-    const auto at = std::lower_bound(ex.begin(), ex.end(), r.id, std::greater<>());
-    if ((at == ex.end() || *at != r.id) && (ex.size() < options_.max_examples || at != ex.end())) {
-      ex.insert(at, r.id);
-      if (ex.size() > options_.max_examples) ex.pop_back();
-    }
-  }
+    add_difference_locked(e, d, r.id);
+  if (r.outcome != outcome::match) add_endpoint_example_locked(e, r.id);
 }
 
-void summary::add_difference_locked(endpoint_stat& e, const diff::difference& d) {
-  std::string where;
-  std::string key(to_string(d.kind));
-  key.push_back('\x1f');
+void summary::add_endpoint_example_locked(endpoint_stat& e, const std::string& id) const {
+  keep_newest(
+      e.examples, id, options_.max_examples, [](const std::string& s) { return s; },
+      [&] { return id; });
+}
+
+template <typename Make>
+void summary::add_example_with(difference_stat& stat, const std::string& id, Make make) const {
+  // Values are cut again here so that examples stay small whatever max_body_excerpt_bytes is.
+  const auto cut = [&](std::optional<json::value>& v) {
+    if (v) v = excerpt_json(*v, {}, options_.example_value_bytes);
+  };
+  keep_newest(
+      stat.examples, id, options_.max_difference_examples,
+      [](const difference_example& x) { return x.id; },
+      [&] {
+        difference_example example = make();
+        cut(example.live);
+        cut(example.shadow);
+        example.path = excerpt(example.path, options_.example_value_bytes);
+        return example;
+      });
+}
+
+void summary::add_example_locked(difference_stat& stat, difference_example example) const {
+  add_example_with(stat, example.id, [&] { return std::move(example); });
+}
+
+void summary::add_difference_locked(endpoint_stat& e, const diff::difference& d,
+                                    const std::string& id) {
+  difference_stat prototype;
+  prototype.kind = d.kind;
   switch (d.kind) {
-  case difference_kind::body: where = normalised_pointer(d.path); break;
-  case difference_kind::header: where = d.name; break;
-  case difference_kind::status: key += value_key(d.live) + "\x1f" + value_key(d.shadow); break;
+  case difference_kind::body: prototype.where = normalised_pointer(d.path); break;
+  case difference_kind::header: prototype.where = d.name; break;
+  case difference_kind::status:
+    prototype.live = d.live;
+    prototype.shadow = d.shadow;
+    break;
   case difference_kind::body_text:
   case difference_kind::body_bytes: break;
   }
-  key += where;
+  auto* stat = difference_locked(e, prototype, 1);
+  if (stat == nullptr) return;
+  add_example_with(*stat, id, [&] {
+    difference_example example;
+    example.id = id;
+    if (d.kind == difference_kind::body && d.path != stat->where) example.path = d.path;
+    // The values exactly as the record's log line holds them: redacted and excerpted by the
+    // record writer itself, never the raw response values.
+    std::tie(example.live, example.shadow) = written_values(d, options_.reports);
+    return example;
+  });
+}
+
+summary::difference_stat* summary::difference_locked(endpoint_stat& e,
+                                                     const difference_stat& prototype,
+                                                     std::uint64_t count) {
+  auto key = difference_key(prototype.kind, prototype.where, prototype.live, prototype.shadow);
   auto it = e.differences.find(key);
   if (it == e.differences.end()) {
     if (e.differences.size() >= options_.max_difference_keys) {
-      ++e.other_differences;
-      return;
+      e.other_differences += count;
+      return nullptr;
     }
-    difference_stat stat;
-    stat.kind = d.kind;
-    stat.where = std::move(where);
-    if (d.kind == difference_kind::status) {
-      stat.live = d.live;
-      stat.shadow = d.shadow;
-    }
-    it = e.differences.emplace(std::move(key), std::move(stat)).first;
+    it = e.differences.emplace(std::move(key), prototype).first;
   }
-  ++it->second.count;
+  it->second.count += count;
+  return &it->second;
+}
+
+void summary::count_shadow_error_locked(endpoint_stat& e, std::string kind, std::uint64_t n) {
+  if (e.shadow_errors.size() >= max_error_kinds && !e.shadow_errors.contains(kind)) {
+    kind = "other";
+  }
+  e.shadow_errors[kind] += n;
 }
 
 summary::endpoint_stat& summary::endpoint_locked(std::string_view route,
@@ -283,6 +287,15 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
     d["count"] = stat.count;
     // Records hold differences after noise suppression; none of them is known noise.
     if (stat.kind != difference_kind::status) d["noise"] = false;
+    json::array examples;
+    for (const auto& x : stat.examples) {
+      json::object example{{"id", x.id}};
+      if (!x.path.empty()) example["path"] = x.path;
+      if (x.live) example["live"] = *x.live;
+      if (x.shadow) example["shadow"] = *x.shadow;
+      examples.push_back(std::move(example));
+    }
+    d["examples"] = std::move(examples);
     differences.push_back(std::move(d));
   }
   o["differences"] = std::move(differences);
@@ -297,6 +310,9 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
   latency["live"] = latency_json(e.live_latency);
   latency["shadow"] = latency_json(e.shadow_latency);
   o["latency_ms"] = std::move(latency);
+  o["latency_histogram_ms"] =
+      json::object{{"live", e.live_latency.to_json()}, {"shadow", e.shadow_latency.to_json()}};
+  if (e.regression_ratio > 0) o["regression_ratio"] = e.regression_ratio;
   o["latency_regression"] =
       e.regression_ratio > 0 && e.live_latency.count() > 0 && e.shadow_latency.count() > 0 &&
       e.shadow_latency.quantile(0.99) > e.regression_ratio * e.live_latency.quantile(0.99);

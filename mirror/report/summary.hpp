@@ -4,8 +4,12 @@
 //
 // Memory is bounded whatever the traffic: at most `max_endpoints` endpoints (later ones are
 // counted under an `other` endpoint), `max_difference_keys` distinct differences per endpoint
-// (later ones only counted), latencies in fixed log-bucket histograms (no samples kept), and
-// `max_examples` ids per endpoint.
+// (later ones only counted), latencies in fixed log-bucket histograms (no samples kept),
+// `max_examples` ids per endpoint, and per difference `max_difference_examples` example values
+// (live vs shadow, as the record writer redacts and excerpts them, cut to `example_value_bytes`).
+//
+// A summary can also be built from other summaries' JSON (merge_json: `parallax report` given
+// summary files or a running parallax's /report): counts add, latency histograms merge.
 //
 // The totals only the proxy sees (exchanges, sampled, skipped, dropped) are not kept here but
 // in the routes' counters (counters.hpp); to_json() is given their sums, or nothing for a
@@ -17,6 +21,7 @@
 
 #include "config/config.hpp"
 #include "mirror/report/counters.hpp"
+#include "mirror/report/latency_histogram.hpp"
 #include "mirror/report/record.hpp"
 
 #include <boost/json/object.hpp>
@@ -40,38 +45,20 @@ inline constexpr std::string_view summary_schema = "parallax.summary/v1";
 /// The endpoint name that collects endpoints beyond the cap.
 inline constexpr std::string_view other_endpoint = "other";
 
-/// Quantiles of latencies in milliseconds from a fixed set of logarithmic buckets, each 2%
-/// wide, from 0.01 ms to 10^7 ms: an estimate is within 1% of a true sample value (clamped to
-/// the smallest and largest values seen). Buckets are allocated on the first add().
-class latency_histogram {
-public:
-  /// Counts one latency (negative and NaN count as 0, huge ones in the last bucket).
-  void add(double ms);
-  /// Adds every count of `other`.
-  void merge(const latency_histogram& other);
-  /// Number of latencies counted.
-  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
-  /// The nearest-rank `q` quantile (0 < q <= 1), estimated; 0 when empty.
-  [[nodiscard]] double quantile(double q) const noexcept;
-
-private:
-  std::vector<std::uint64_t> buckets_;
-  std::uint64_t count_ = 0;
-  double min_ = 0;
-  double max_ = 0;
-};
-
 /// Tuning of a summary.
 struct summary_options {
   double regression_ratio = 0; // for routes not in route_regression_ratios; 0 = off
   std::map<std::string, double, std::less<>> route_regression_ratios; // route name -> ratio
   std::size_t max_endpoints = 1000;
-  std::size_t max_difference_keys = 200; // distinct differences tracked per endpoint
-  std::size_t top_differences = 10;      // differences listed per endpoint
-  std::size_t max_examples = 5;          // record ids listed per endpoint
+  std::size_t max_difference_keys = 200;   // distinct differences tracked per endpoint
+  std::size_t top_differences = 10;        // differences listed per endpoint
+  std::size_t max_examples = 5;            // record ids listed per endpoint
+  std::size_t max_difference_examples = 3; // example values kept per difference
+  std::uint64_t example_value_bytes = 128; // an example value's excerpt (values are redacted)
+  config::reports reports; // how records are redacted and excerpted: example values are too
 };
 
-/// Options with each mirrored route's `compare.latency.regression_ratio`.
+/// Options with each mirrored route's `compare.latency.regression_ratio` and the redaction.
 [[nodiscard]] summary_options summary_options_from(const config::config& cfg);
 
 /// Aggregates compared exchanges into a `parallax.summary/v1` document.
@@ -84,6 +71,12 @@ public:
   void count_sampled(std::string_view route, std::string_view endpoint);
   /// Adds one compared exchange.
   void add(const record& r);
+
+  /// Adds the endpoints of a `parallax.summary/v1` document (counts, differences with their
+  /// examples, shadow errors, latency histograms, example ids); its totals and window are the
+  /// caller's (summary_inputs). False with `error` set when the document is not a summary
+  /// (then nothing was added).
+  bool merge_json(const boost::json::object& document, std::string& error);
 
   /// The summary document for the window [since, until], its totals completed by `proxy`;
   /// without them (a summary built from logs) exchanges, sampled and skipped are null, endpoint
@@ -109,12 +102,20 @@ public:
   [[nodiscard]] std::uint64_t compared() const;
 
 private:
+  struct difference_example {
+    std::string id;                         // the record's
+    std::string path;                       // body: the concrete path when `where` has `*`
+    std::optional<boost::json::value> live; // absent: the side has no value (add, remove)
+    std::optional<boost::json::value> shadow;
+  };
+
   struct difference_stat {
     diff::difference_kind kind = diff::difference_kind::body;
     std::string where;                      // body path (ids as `*`), header name
     std::optional<boost::json::value> live; // status differences: the two codes
     std::optional<boost::json::value> shadow;
     std::uint64_t count = 0;
+    std::vector<difference_example> examples; // newest first, at most max_difference_examples
   };
 
   struct endpoint_stat {
@@ -134,7 +135,17 @@ private:
   };
 
   endpoint_stat& endpoint_locked(std::string_view route, std::string_view endpoint);
-  void add_difference_locked(endpoint_stat& e, const diff::difference& d);
+  void add_difference_locked(endpoint_stat& e, const diff::difference& d, const std::string& id);
+  // The difference of `e` keyed like `prototype` (created from it if there is room), or null
+  // when the endpoint tracks max_difference_keys others (counted in other_differences).
+  difference_stat* difference_locked(endpoint_stat& e, const difference_stat& prototype,
+                                     std::uint64_t count);
+  void add_example_locked(difference_stat& stat, difference_example example) const;
+  template <typename Make> // difference_example make(), called only for an example kept
+  void add_example_with(difference_stat& stat, const std::string& id, Make make) const;
+  void add_endpoint_example_locked(endpoint_stat& e, const std::string& id) const;
+  void count_shadow_error_locked(endpoint_stat& e, std::string kind, std::uint64_t n);
+  bool merge_endpoint_locked(const boost::json::object& o, std::string& error);
   [[nodiscard]] boost::json::object endpoint_json(const endpoint_stat& e, bool totals_known,
                                                   bool any_match) const;
   [[nodiscard]] double ratio_for(std::string_view route) const noexcept;

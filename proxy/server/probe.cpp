@@ -56,7 +56,7 @@ std::optional<parsed_url> parse_url(std::string_view url) {
 // Resolve, connect, send the request and read until the server closes (it answers
 // `Connection: close`); the first failure is kept in `failure`.
 awaitable<void> exchange(tcp::socket& socket, const parsed_url& target, std::string& response,
-                         error_code& failure) {
+                         std::size_t max_bytes, error_code& failure) {
   tcp::resolver resolver(socket.get_executor());
   auto [resolve_ec, endpoints] =
       co_await resolver.async_resolve(target.host, target.port, use_nothrow);
@@ -68,24 +68,25 @@ awaitable<void> exchange(tcp::socket& socket, const parsed_url& target, std::str
   auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request), use_nothrow);
   if ((failure = write_ec)) co_return;
   auto [read_ec, read] =
-      co_await asio::async_read(socket, asio::dynamic_buffer(response, 64 * 1024), use_nothrow);
+      co_await asio::async_read(socket, asio::dynamic_buffer(response, max_bytes), use_nothrow);
   if (read_ec && read_ec != asio::error::eof) failure = read_ec;
 }
 
 } // namespace
 
-probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
-  probe_result result;
+http_get_result http_get(const std::string& url, std::chrono::milliseconds timeout,
+                         std::size_t max_bytes) {
+  http_get_result result;
   const auto target = parse_url(url);
   if (!target) {
-    result.message = "not an http://HOST:PORT/PATH URL: " + url;
+    result.error = "not an http://HOST:PORT/PATH URL: " + url;
     return result;
   }
   asio::io_context io(1);
   tcp::socket socket(io);
   std::string response;
   error_code failure;
-  asio::co_spawn(io, exchange(socket, *target, response, failure), asio::detached);
+  asio::co_spawn(io, exchange(socket, *target, response, max_bytes, failure), asio::detached);
   io.run_for(timeout);
   const bool timed_out = !io.stopped();
   const auto line_end = response.find("\r\n");
@@ -99,18 +100,38 @@ probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
       status = status * 10 + (c >= '0' && c <= '9' ? c - '0' : 1000);
     if (status >= 100 && status <= 999) {
       result.status = status;
-      result.ok = status >= 200 && status < 300;
-      result.message = std::string(line);
+      result.status_line = std::string(line);
+      if (const auto head_end = response.find("\r\n\r\n"); head_end != std::string::npos) {
+        result.body = response.substr(head_end + 4);
+      }
+      // A status line but not the whole response: the body is incomplete.
+      if (timed_out) {
+        result.error = "no complete answer within " + std::to_string(timeout.count()) + " ms";
+      } else if (response.size() >= max_bytes) { // the read stops when its buffer is full
+        result.error = "response longer than " + std::to_string(max_bytes) + " bytes";
+      } else if (failure) {
+        result.error = failure.message();
+      }
       return result;
     }
   }
   if (timed_out) {
-    result.message = "no answer within " + std::to_string(timeout.count()) + " ms";
+    result.error = "no answer within " + std::to_string(timeout.count()) + " ms";
   } else if (failure) {
-    result.message = failure.message();
+    result.error = failure.message();
   } else {
-    result.message = "not an HTTP response";
+    result.error = "not an HTTP response";
   }
+  return result;
+}
+
+probe_result probe(const std::string& url, std::chrono::milliseconds timeout) {
+  // A health check needs the status line only; 64 KiB is plenty for any admin answer's head.
+  const auto got = http_get(url, timeout, std::size_t{64} * 1024);
+  probe_result result;
+  result.status = got.status;
+  result.ok = got.status >= 200 && got.status < 300;
+  result.message = got.status != 0 ? got.status_line : got.error;
   return result;
 }
 

@@ -1,6 +1,6 @@
 // Fuzzes what `parallax report` reads (mirror/report/): input = a discrepancy log file (JSON
 // Lines, plain or gzip) or a summary document. Oracles:
-// - aggregate_logs (the real entry point: file reading, gzip detection, line splitting,
+// - aggregate_inputs (the real entry point: file reading, gzip detection, line splitting,
 //   record_from_json, summary) never crashes; an error names the file and line
 //   ("FILE:LINE: message"); on success every non-blank line was a record and the summary is a
 //   `parallax.summary/v1` object;
@@ -144,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   file.write(text);
 
-  const auto result = aggregate_logs({file.path()});
+  const auto result = aggregate_inputs({file.path()});
   const bool gzip = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
   if (!result.ok()) {
     fuzz::require(result.error.starts_with(file.path() + ":"),

@@ -153,13 +153,27 @@ const char* const expected_summary = R"({
           "kind": "status",
           "live": 200,
           "shadow": 500,
-          "count": 1
+          "count": 1,
+          "examples": [
+            {
+              "id": "<id>",
+              "live": 200,
+              "shadow": 500
+            }
+          ]
         },
         {
           "kind": "body",
           "path": "/name",
           "count": 1,
-          "noise": false
+          "noise": false,
+          "examples": [
+            {
+              "id": "<id>",
+              "live": "Ann",
+              "shadow": "ann"
+            }
+          ]
         }
       ],
       "shadow_errors": {},
@@ -173,6 +187,42 @@ const char* const expected_summary = R"({
           "p50": 1.514,
           "p90": 3.0,
           "p99": 3.0
+        }
+      },
+      "latency_histogram_ms": {
+        "live": {
+          "count": 2,
+          "min": 1.0,
+          "max": 2.0,
+          "buckets": [
+            [
+              0.9890991958243898,
+              1.0088811797408777,
+              1
+            ],
+            [
+              1.978089148276034,
+              2.017650931241555,
+              1
+            ]
+          ]
+        },
+        "shadow": {
+          "count": 2,
+          "min": 1.5,
+          "max": 3.0,
+          "buckets": [
+            [
+              1.4991443618875278,
+              1.529127249125278,
+              1
+            ],
+            [
+              2.9981231472716914,
+              3.0580856102171254,
+              1
+            ]
+          ]
         }
       },
       "latency_regression": false,
@@ -201,10 +251,37 @@ const char* const expected_summary = R"({
         },
         "shadow": null
       },
+      "latency_histogram_ms": {
+        "live": {
+          "count": 1,
+          "min": 4.0,
+          "max": 4.0,
+          "buckets": [
+            [
+              3.9559598218722174,
+              4.035079018309662,
+              1
+            ]
+          ]
+        },
+        "shadow": null
+      },
       "latency_regression": false,
       "examples": [
         "<id>"
       ]
+    }
+  ],
+  "routes": [
+    {
+      "name": "api",
+      "shadow_upstream": "preview",
+      "percent": 100.0
+    },
+    {
+      "name": "web",
+      "shadow_upstream": "preview",
+      "percent": 50.0
     }
   ]
 }

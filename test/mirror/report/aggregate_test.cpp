@@ -62,7 +62,7 @@ TEST(AggregateLogsTest, SummarisesPlainAndGzipFiles) {
   write_gzip(gz, line_for("GET /u", outcome::differ, 10, 20) + "\n" +
                      line_for("GET /u", outcome::differ)); // no final newline
   // Rotated names in any order: the .gz first.
-  const auto result = aggregate_logs({gz, plain});
+  const auto result = aggregate_inputs({gz, plain});
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_EQ(result.files, 2u);
   EXPECT_EQ(result.records, 5u);
@@ -98,7 +98,7 @@ TEST(AggregateLogsTest, MalformedLineNamesFileAndLine) {
   write_plain(bad, line_for("GET /u", outcome::differ) + "\n" +
                        line_for("GET /u", outcome::differ) +
                        "\n{\"schema\": \"parallax.discrepancy/v1\", \"id\": \"0\n");
-  const auto result = aggregate_logs({good, bad});
+  const auto result = aggregate_inputs({good, bad});
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error.rfind(bad + ":3: invalid JSON", 0), 0u) << result.error;
   EXPECT_TRUE(result.summary.empty());
@@ -116,7 +116,7 @@ TEST(AggregateLogsTest, SkipsAndCountsLinesThatAreNotRecords) {
                        "\n[pod/api-7c9/parallax] " + line_for("GET /u", outcome::differ) +
                        "\nnot json at all {\n   \r \n"); // the last one is blank
 
-  const auto result = aggregate_logs({log});
+  const auto result = aggregate_inputs({log});
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_EQ(result.records, 2u);
   EXPECT_EQ(result.skipped_lines, 3u);
@@ -130,7 +130,7 @@ TEST(AggregateLogsTest, ReadsRecordsWithBytesThatAreNotUtf8) {
   const scratch_dir dir("parallax-aggregate-test");
   const auto log = dir.file("latin1.jsonl");
   write_plain(log, line_for("GET /u", outcome::differ, 1, 2, "caf\xE9") + "\n");
-  const auto result = aggregate_logs({log});
+  const auto result = aggregate_inputs({log});
   EXPECT_TRUE(result.ok()) << result.error;
   EXPECT_EQ(result.records, 1u);
 }
@@ -140,14 +140,14 @@ TEST(AggregateLogsTest, ARecordWithWrongFieldsNamesFileAndLine) {
   const auto gz = dir.file("x.jsonl.gz");
   write_gzip(gz,
              line_for("GET /u", outcome::match) + "\n{\"schema\":\"parallax.discrepancy/v1\"}\n");
-  const auto result = aggregate_logs({gz});
+  const auto result = aggregate_inputs({gz});
   EXPECT_EQ(result.error, gz + ":2: missing or invalid \"time\"");
 }
 
 TEST(AggregateLogsTest, UnreadableAndTruncatedFilesAreErrors) {
   const scratch_dir dir("parallax-aggregate-test");
   const auto missing = dir.file("nope.jsonl");
-  auto result = aggregate_logs({missing});
+  auto result = aggregate_inputs({missing});
   EXPECT_EQ(result.error.rfind(missing + ": cannot open", 0), 0u) << result.error;
 
   const auto gz = dir.file("cut.jsonl.gz");
@@ -157,7 +157,7 @@ TEST(AggregateLogsTest, UnreadableAndTruncatedFilesAreErrors) {
   write_gzip(gz, text);
   const auto size = fs::file_size(gz);
   fs::resize_file(gz, size / 2);
-  result = aggregate_logs({gz});
+  result = aggregate_inputs({gz});
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error.rfind(gz + ":", 0), 0u) << result.error;
 }
@@ -166,7 +166,7 @@ TEST(AggregateLogsTest, TheSameFileNamedTwiceCountsOnce) {
   const scratch_dir dir("parallax-aggregate-test");
   const auto plain = dir.file("a.jsonl");
   write_plain(plain, line_for("GET /u", outcome::differ) + "\n");
-  const auto result = aggregate_logs({plain, plain});
+  const auto result = aggregate_inputs({plain, plain});
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_EQ(result.records, 1u);
 }
@@ -175,7 +175,7 @@ TEST(AggregateLogsTest, NoRecordsGiveAnEmptySummary) {
   const scratch_dir dir("parallax-aggregate-test");
   const auto empty = dir.file("empty.jsonl");
   write_plain(empty, "");
-  const auto result = aggregate_logs({empty});
+  const auto result = aggregate_inputs({empty});
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_TRUE(result.summary.at("endpoints").as_array().empty());
   EXPECT_EQ(result.summary.at("totals").at("compared"), json::value(0));

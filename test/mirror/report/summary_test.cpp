@@ -130,8 +130,10 @@ TEST(SummaryTest, TopDifferencesAreOrderedByCountAndCapped) {
   add({body_diff("/items/0/price"), body_diff("/items/12/price")}, 2); // one key: /items/*/price
   add({body_diff("/rare")}, 1);
   const auto o = s.to_json(t0, t0, proxy_totals{});
-  const auto& diffs = endpoint_named(o, "GET /d").at("differences").as_array();
+  auto diffs = endpoint_named(o, "GET /d").at("differences").as_array();
   ASSERT_EQ(diffs.size(), 3u);
+  for (auto& d : diffs)
+    d.as_object().erase("examples"); // SummaryExamplesTest
   EXPECT_EQ(diffs[0], json::parse(R"({"kind":"status","live":200,"shadow":500,"count":7})"));
   EXPECT_EQ(diffs[1],
             json::parse(R"({"kind":"body","path":"/user/name","count":5,"noise":false})"));
