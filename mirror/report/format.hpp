@@ -1,8 +1,9 @@
 #pragma once
 // Renderings of a `parallax.summary/v1` document for people and scripts: a terminal table
-// (text), Markdown tables, a self-contained HTML page (no external assets, every value
-// escaped) and JSON. Renderers read the document defensively: a missing or null field shows
-// as unknown, never as a crash.
+// (text), Markdown tables, the report page (HTML, report_page.hpp) and JSON. Renderers read the
+// document defensively: a missing or null field shows as unknown, never as a crash.
+
+#include "mirror/report/report_page.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -25,16 +26,10 @@ enum class report_format { text, markdown, html, json };
 /// A summary as Markdown (a totals table, an endpoint table, top differences per endpoint).
 [[nodiscard]] std::string render_markdown(const boost::json::object& summary);
 
-/// A summary as a complete, self-contained HTML page.
-[[nodiscard]] std::string render_html(const boost::json::object& summary);
-
 /// A summary as JSON: indented by two spaces when `pretty`, else one line; ends in a newline.
 [[nodiscard]] std::string render_json(const boost::json::object& summary, bool pretty = true);
 
 /// A summary in `format` (JSON pretty-printed).
 [[nodiscard]] std::string render(const boost::json::object& summary, report_format format);
-
-/// `text` with &, <, >, " and ' replaced by HTML character references.
-[[nodiscard]] std::string html_escape(std::string_view text);
 
 } // namespace parallax::mirror::report

@@ -1,5 +1,7 @@
 #include "mirror/report/aggregate.hpp"
 
+#include "mirror/report/format.hpp"
+
 #include "test/mirror/scratch_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -42,6 +44,11 @@ std::string line_for(std::string endpoint, outcome o, double live_ms = 1, double
 
 void write_plain(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string write_file_at(const std::string& path, const std::string& text) {
+  write_plain(path, text);
+  return path;
 }
 
 void write_gzip(const std::string& path, const std::string& text) {
@@ -179,6 +186,149 @@ TEST(AggregateLogsTest, NoRecordsGiveAnEmptySummary) {
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_TRUE(result.summary.at("endpoints").as_array().empty());
   EXPECT_EQ(result.summary.at("totals").at("compared"), json::value(0));
+}
+
+// A summary as a running parallax writes it (reports.summary.path): proxy totals and routes.
+json::object running_summary(std::string since, std::string until, std::uint64_t exchanges,
+                             double percent) {
+  summary s;
+  record r;
+  r.time = *parse_time(since);
+  r.id = make_record_id(r.time);
+  r.route = "api";
+  r.endpoint = "GET /u";
+  r.outcome = outcome::match;
+  r.live.latency_ms = 2;
+  r.shadow.latency_ms = 3;
+  s.count_sampled(r.route, r.endpoint);
+  s.add(r);
+  proxy_totals totals;
+  totals.exchanges = exchanges;
+  totals.sampled = exchanges / 2;
+  totals.skipped[static_cast<std::size_t>(skip_reason::method)] = 1;
+  auto o = s.to_json(*parse_time(since), *parse_time(until), totals);
+  o["routes"] = json::array{
+      json::object{{"name", "api"}, {"shadow_upstream", "preview"}, {"percent", percent}}};
+  return o;
+}
+
+TEST(AggregateInputsTest, SummaryFilesAddTheirTotalsAndWidenTheWindow) {
+  const scratch_dir dir("parallax-aggregate-test");
+  const auto pretty = dir.file("pod-a.summary.json");
+  const auto compact = dir.file("pod-b.summary.json.gz");
+  write_plain(pretty, render_json(running_summary("2026-11-26T03:10:00Z", "2026-11-26T03:20:00Z",
+                                                  100, 10)));
+  write_gzip(
+      compact,
+      render_json(running_summary("2026-11-26T03:00:00Z", "2026-11-26T03:15:00Z", 40, 50), false));
+  const auto result = aggregate_inputs({pretty, compact});
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.files, 2u);
+  EXPECT_EQ(result.summaries, 2u);
+  EXPECT_EQ(result.records, 0u);
+  const auto& s = result.summary;
+  EXPECT_EQ(s.at("since"), json::value("2026-11-26T03:00:00Z"));
+  EXPECT_EQ(s.at("until"), json::value("2026-11-26T03:20:00Z"));
+  const auto& totals = s.at("totals").as_object();
+  EXPECT_EQ(totals.at("exchanges"), json::value(140));
+  EXPECT_EQ(totals.at("sampled"), json::value(70));
+  EXPECT_EQ(totals.at("compared"), json::value(2));
+  EXPECT_EQ(totals.at("skipped").at("method"), json::value(2));
+  EXPECT_FALSE(s.contains("note"));
+  EXPECT_EQ(s.at("endpoints").at(0).at("sampled"), json::value(2));
+  // Routes merged by name: the one of the latest summary.
+  ASSERT_EQ(s.at("routes").as_array().size(), 1u);
+  EXPECT_EQ(s.at("routes").at(0).at("percent"), json::value(10.0));
+  EXPECT_EQ(s.at("routes").at(0).at("shadow_upstream"), json::value("preview"));
+}
+
+TEST(AggregateInputsTest, PercentilesOfMergedSummariesAreThoseOfTheCombinedLogs) {
+  const scratch_dir dir("parallax-aggregate-test");
+  std::string a_text, b_text;
+  for (int i = 1; i <= 60; ++i) {
+    (i % 3 == 0 ? b_text : a_text) +=
+        line_for("GET /u", i % 5 == 0 ? outcome::differ : outcome::match, 0.3 * i, 0.7 * i) + "\n";
+  }
+  const auto a = write_file_at(dir.file("a.jsonl"), a_text);
+  const auto b = write_file_at(dir.file("b.jsonl"), b_text);
+  const auto combined = aggregate_inputs({a, b});
+  ASSERT_TRUE(combined.ok()) << combined.error;
+  std::vector<std::string> summaries;
+  for (const auto& log : {a, b}) {
+    const auto one = aggregate_inputs({log});
+    ASSERT_TRUE(one.ok()) << one.error;
+    summaries.push_back(write_file_at(log + ".summary.json", render_json(one.summary)));
+  }
+  const auto merged = aggregate_inputs(summaries);
+  ASSERT_TRUE(merged.ok()) << merged.error;
+  const auto& m = merged.summary.at("endpoints").at(0).as_object();
+  const auto& c = combined.summary.at("endpoints").at(0).as_object();
+  EXPECT_EQ(m.at("latency_ms"), c.at("latency_ms"));
+  EXPECT_EQ(m.at("compared"), c.at("compared"));
+  EXPECT_EQ(m.at("differences"), c.at("differences"));
+  // Summaries built from logs carry no proxy totals either.
+  EXPECT_TRUE(merged.summary.at("totals").at("exchanges").is_null());
+}
+
+TEST(AggregateInputsTest, ALogAndASummaryAddButTotalsStayUnknown) {
+  const scratch_dir dir("parallax-aggregate-test");
+  const auto log = write_file_at(dir.file("pod-a.jsonl"), line_for("GET /u", outcome::differ));
+  const auto sum = write_file_at(
+      dir.file("pod-b.json"),
+      render_json(running_summary("2026-11-26T02:00:00Z", "2026-11-26T02:30:00Z", 100, 10)));
+  const auto result = aggregate_inputs({log, sum});
+  ASSERT_TRUE(result.ok()) << result.error;
+  const auto& s = result.summary;
+  EXPECT_EQ(s.at("totals").at("compared"), json::value(2));
+  EXPECT_EQ(s.at("totals").at("differ"), json::value(1));
+  EXPECT_TRUE(s.at("totals").at("exchanges").is_null());
+  EXPECT_NE(s.at("note").as_string().find("1 of 2 inputs carry the proxy's totals"),
+            json::string::npos)
+      << s.at("note");
+  EXPECT_EQ(s.at("since"), json::value("2026-11-26T02:00:00Z"));
+  EXPECT_EQ(s.at("until"), json::value("2026-11-26T03:00:01Z"));
+}
+
+TEST(AggregateInputsTest, ABrokenSummaryNamesItsFile) {
+  const scratch_dir dir("parallax-aggregate-test");
+  const auto truncated = write_file_at(dir.file("cut.json"), "{\n  \"schema\": \"parallax.summ");
+  auto result = aggregate_inputs({truncated});
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.error.rfind(truncated + ": invalid summary JSON", 0), 0u) << result.error;
+  const auto other = write_file_at(dir.file("other.json"), "{\n\"schema\": \"x/v1\"}\n");
+  result = aggregate_inputs({other});
+  EXPECT_EQ(result.error, other + ": invalid summary: not a parallax.summary/v1 document "
+                                  "(\"schema\")");
+}
+
+TEST(AggregateInputsTest, UrlInputsAreFetchedAsSummaries) {
+  EXPECT_EQ(report_url("http://127.0.0.1:9901"), "http://127.0.0.1:9901/report");
+  EXPECT_EQ(report_url("http://127.0.0.1:9901/"), "http://127.0.0.1:9901/report");
+  EXPECT_EQ(report_url("http://h:1/pod-a/report"), "http://h:1/pod-a/report");
+  EXPECT_TRUE(is_url_input("http://h:1"));
+  EXPECT_FALSE(is_url_input("pod.jsonl"));
+
+  std::vector<std::string> fetched;
+  aggregate_options options;
+  options.fetch = [&](const std::string& url, std::string& body, std::string& error) {
+    fetched.push_back(url);
+    if (url.find(":2/") != std::string::npos) {
+      error = "GET failed: Connection refused";
+      return false;
+    }
+    body = render_json(running_summary("2026-11-26T03:00:00Z", "2026-11-26T03:10:00Z", 7, 1));
+    return true;
+  };
+  auto result = aggregate_inputs({"http://127.0.0.1:1", "http://127.0.0.1:1"}, options);
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(fetched, std::vector<std::string>{"http://127.0.0.1:1/report"}); // named twice: once
+  EXPECT_EQ(result.summaries, 1u);
+  EXPECT_EQ(result.summary.at("totals").at("exchanges"), json::value(7));
+
+  result = aggregate_inputs({"http://127.0.0.1:2"}, options);
+  EXPECT_EQ(result.error, "http://127.0.0.1:2/report: GET failed: Connection refused");
+  result = aggregate_inputs({"http://127.0.0.1:1"}); // no fetcher
+  EXPECT_EQ(result.error.rfind("http://127.0.0.1:1/report: ", 0), 0u) << result.error;
 }
 
 } // namespace
