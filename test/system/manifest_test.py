@@ -501,8 +501,6 @@ def check_selectors(manifests, sidecars):
                     open_ports |= numbers
                 if sidecar.admin_port in numbers:
                     admin_rules.append((rule, peers))
-                    check(any(p["port"] in admin_names for p in rule["ports"]),
-                          "NetworkPolicy: the admin rule should name the port (%s)" % sorted(admin_names))
             check(sidecar.listener_ports <= open_ports,
                   "NetworkPolicy: the proxy port %s is not open to the cluster" % sorted(sidecar.listener_ports))
             check(sidecar.admin_port not in open_ports, "NetworkPolicy: the admin port is open to everyone")

@@ -346,7 +346,7 @@ def main():
                     check(ok, "alert %s: %s" % (rule.get("alert"), result))
                     if result:
                         firing.add(rule["alert"])
-            check(firing == {"ParallaxShadowErrors", "ParallaxConfigReloadRejected"},
+            check(firing == {"ParallaxShadowErrors", "ParallaxReloadRejected"},
                   "alert expressions holding: %s (expected the shadow errors and the rejected reload)" % sorted(firing))
 
             def evaluated():
