@@ -1,5 +1,7 @@
 #include "mirror/report/latency_histogram.hpp"
 
+#include "mirror/report/json_text.hpp" // round_to
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -99,14 +101,18 @@ double latency_histogram::quantile(double q) const noexcept {
 
 json::value latency_histogram::to_json() const {
   if (count_ == 0) return nullptr;
+  // Milliseconds to the nanosecond: short decimals, which read back exactly (a bound only has
+  // to fall inside its 2% bucket; the extremes lose nothing a latency has).
+  const auto ms = [](double v) { return round_to(v, 1e6); };
   json::array buckets;
   for (std::size_t i = 0; i < buckets_.size(); ++i) {
     if (buckets_[i] == 0) continue;
     const json::value upper =
-        i == last_bucket ? json::value(nullptr) : json::value(lower_bound(i + 1));
-    buckets.push_back(json::array{lower_bound(i), upper, buckets_[i]});
+        i == last_bucket ? json::value(nullptr) : json::value(ms(lower_bound(i + 1)));
+    buckets.push_back(json::array{ms(lower_bound(i)), upper, buckets_[i]});
   }
-  return json::object{{"count", count_}, {"min", min_}, {"max", max_}, {"buckets", buckets}};
+  return json::object{
+      {"count", count_}, {"min", ms(min_)}, {"max", ms(max_)}, {"buckets", buckets}};
 }
 
 bool latency_histogram::merge_json(const json::value& value, std::string& error) {
