@@ -1,9 +1,12 @@
 // Fuzzes what `parallax report` reads (mirror/report/): input = a discrepancy log file (JSON
-// Lines, plain or gzip) or a summary document. Oracles:
+// Lines, plain or gzip) or a summary document (docs/report.md: a file whose first non-blank line
+// is `{` alone or claims the summary schema). Oracles:
 // - aggregate_inputs (the real entry point: file reading, gzip detection, line splitting,
-//   record_from_json, summary) never crashes; an error names the file and line
-//   ("FILE:LINE: message"); on success every non-blank line was a record and the summary is a
-//   `parallax.summary/v1` object;
+//   record_from_json, summary detection and merge_json) never crashes; an error names the file
+//   ("FILE:LINE: message" or "FILE: message"); on success the summary is a
+//   `parallax.summary/v1` object, and from a log every non-blank line was a record or skipped;
+// - a summary read, written and read again converges: the second writing equals the third
+//   (the first may normalise: examples cut, endpoints of one name merged, top differences);
 // - the summary renders in every format, and its JSON rendering parses back to the same
 //   document (non-finite numbers aside, written as null);
 // - writing and reading records converges at once: a record read from a line, written, read
@@ -137,6 +140,23 @@ void check_record_round_trips(std::string_view text) {
   }
 }
 
+/// Reads `summary` (pretty JSON text) back twice through the file: the two writings are equal.
+/// Rewrites `file`.
+void check_summary_converges(memory_file& file, const std::string& summary) {
+  std::string written[2];
+  std::string text = render_json(json::parse(summary, {}, record_parse_options()).as_object());
+  for (auto& out : written) {
+    file.write(text);
+    const auto again = aggregate_inputs({file.path()});
+    fuzz::require(again.ok() && again.summaries == 1,
+                  "a written summary does not read back: " + again.error, fuzz::printable(text));
+    out = render_json(again.summary);
+    text = out;
+  }
+  fuzz::require(written[0] == written[1], "reading a summary read back changed it again",
+                fuzz::printable(written[0]) + "\n---\n" + fuzz::printable(written[1]));
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -155,7 +175,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::require(schema != nullptr && schema->is_string() &&
                       schema->get_string() == summary_schema,
                   "a summary without its schema");
-    if (!gzip) {
+    if (result.summaries > 0) {
+      fuzz::require(result.records == 0 && result.skipped_lines == 0,
+                    "a summary file counted records or skipped lines");
+    } else if (!gzip) {
       std::uint64_t lines = 0;
       for (std::string_view rest = text; !rest.empty();) {
         const auto newline = rest.find('\n');
@@ -177,6 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                   fuzz::printable(rendered));
     fuzz::require(same(result.summary, back), "the JSON rendering is another document",
                   fuzz::printable(rendered));
+    if (result.summaries > 0) check_summary_converges(file, rendered);
   }
 
   if (!gzip) check_record_round_trips(text);
