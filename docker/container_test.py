@@ -17,7 +17,6 @@ Checks, each bounded in time:
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,16 +24,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "system"))
 import harness  # noqa: E402
-from harness import check, fail  # noqa: E402
+from harness import check, fail, free_port, wait_for  # noqa: E402
 
 DRAIN_DELAY_S = 1
 DRAIN_TIMEOUT_S = 5
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Podman:
@@ -52,18 +45,6 @@ class Podman:
 
     def run(self, *args, timeout=60, check_exit=True):
         return self("run", *self.run_options, *args, timeout=timeout, check_exit=check_exit)
-
-
-def wait_until(what, predicate, timeout):
-    """Polls `predicate` until it returns a true value (no event to await: another process)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            fail("%s: not within %.0f s" % (what, timeout))
-        time.sleep(0.1)
 
 
 def live_and_preview():
@@ -123,7 +104,7 @@ reports:
                "-v", "%s:/var/lib/parallax" % data, image)
     try:
         # The HEALTHCHECK is `parallax probe` on /readyz.
-        wait_until("healthy (podman healthcheck run)",
+        wait_for("healthy (podman healthcheck run)",
                    lambda: podman("healthcheck", "run", name, check_exit=False).returncode == 0,
                    30)
         print("ready after %.1f s" % (time.monotonic() - started))
@@ -138,7 +119,7 @@ reports:
             with open(log) as f:
                 found = records_in(f.read())
             return found[0] if found else None
-        rec = wait_until("a discrepancy record in the volume", record, 15)
+        rec = wait_for("a discrepancy record in the volume", record, 15)
         check(any(d.get("path") == "/version" for d in rec["differences"]),
               "record differences: %r" % rec["differences"])
         owner = os.stat(log).st_uid
@@ -168,7 +149,7 @@ def default_config_run(podman, image, live, preview):
                "-e", "PARALLAX_PREVIEW=" + preview.address, "-e", "PARALLAX_MIRROR_PERCENT=100",
                image)
     try:
-        wait_until("healthy with the default configuration",
+        wait_for("healthy with the default configuration",
                    lambda: podman("healthcheck", "run", name, check_exit=False).returncode == 0,
                    30)
         status, _, _ = harness.request("http://127.0.0.1:%d/items/1" % port)
@@ -181,7 +162,7 @@ def default_config_run(podman, image, live, preview):
             out = podman("exec", name, "cat", "/var/lib/parallax/discrepancies.jsonl",
                          check_exit=False).stdout
             return records_in(out)
-        wait_until("a record in the working directory", record, 15)
+        wait_for("a record in the working directory", record, 15)
         print("default configuration: record written to /var/lib/parallax")
         podman("kill", "--signal", "TERM", name)
         code = podman("wait", name, timeout=40).stdout.strip()

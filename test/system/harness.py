@@ -13,10 +13,12 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -44,9 +46,31 @@ def check(condition, message):
         fail(message)
 
 
+def free_port():
+    """A port free on 127.0.0.1 now (for peers that cannot be told port 0 and report back)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, condition, timeout, poll=0.1):
+    """Polls `condition()` until it returns a true value (returned) or `timeout` seconds pass:
+    for state of another process that sends no event to await."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            fail("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(poll)
+
+
 class Backend:
     """An HTTP/1.1 backend on 127.0.0.1:0 in a thread. `respond(method, path, body)` returns
-    (status, content_type, body bytes); every request is counted in `requests`."""
+    (status, content_type, body bytes), or None to drop the connection without an answer;
+    every request is counted in `requests`. Nagle is off (head and body are two writes) and the
+    listen backlog is large (bursts of connects are not refused)."""
 
     def __init__(self, respond):
         owner = self
@@ -55,6 +79,7 @@ class Backend:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
@@ -64,7 +89,12 @@ class Backend:
                 body = self.rfile.read(length) if length else b""
                 with owner._lock:
                     owner.requests += 1
-                status, content_type, payload = respond(self.command, self.path, body)
+                answer = respond(self.command, self.path, body)
+                if answer is None:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                status, content_type, payload = answer
                 self.send_response(status)
                 self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(payload)))
@@ -73,8 +103,11 @@ class Backend:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 1024
+            daemon_threads = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self.address = "127.0.0.1:%d" % self.port
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -86,9 +119,14 @@ class Backend:
 
 
 def json_backend(document_for):
-    """A Backend answering every request with 200 and the JSON `document_for(path)`."""
-    return Backend(lambda method, path, body: (200, "application/json",
-                                               json.dumps(document_for(path)).encode()))
+    """A Backend answering every request with 200 and the JSON `document_for(path)`, or dropping
+    the connection when that is None."""
+    def respond(method, path, body):
+        document = document_for(path)
+        if document is None:
+            return None
+        return 200, "application/json", json.dumps(document).encode()
+    return Backend(respond)
 
 
 class Parallax:

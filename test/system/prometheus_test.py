@@ -20,8 +20,7 @@ the final counts:
 - `promtool check rules` accepts the rules extracted from the PrometheusRule's spec.
 Every wait is bounded; Prometheus and parallax are stopped in `finally`.
 
-Local helpers beyond harness.py: a JSON backend that can drop a request without answering (and
-sends head and body without Nagle's delay), the Prometheus process and its HTTP API.
+Local helpers beyond harness.py: the Prometheus process and its HTTP API.
 """
 
 import http.server
@@ -39,7 +38,8 @@ import urllib.parse
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Parallax, arguments, check, fail, get_json, request, scratch_dir  # noqa: E402
+from harness import (Parallax, arguments, check, fail, free_port, get_json, json_backend,  # noqa: E402
+                     request, scratch_dir, wait_for)
 
 ROUTE = "app"
 NAMESPACE = "shop"
@@ -65,43 +65,9 @@ def shadow_differs(i):
     return i % 4 == 0 and not shadow_fails(i)
 
 
-class JsonServer:
-    """A backend on 127.0.0.1:0 answering GET /api/items/N with `document(N)` as JSON, or, when
-    that is None, reading the request and dropping the connection without an answer. Nagle is
-    off so a response's head and body are not held apart by delayed ACKs."""
-
-    def __init__(self, document):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                answer = document(int(self.path.rsplit("/", 1)[1]))
-                if answer is None:
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                body = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        class Server(http.server.ThreadingHTTPServer):
-            request_queue_size = 1024  # the default backlog of 5 refuses bursts of connects
-            daemon_threads = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.address = "127.0.0.1:%d" % self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self._server.shutdown()
-        self._server.server_close()
+def item_number(path):
+    """N of /api/items/N."""
+    return int(path.rsplit("/", 1)[1])
 
 
 def preview_item(i):
@@ -112,24 +78,6 @@ def preview_item(i):
     if shadow_differs(i):
         document["price"] = str(document["price"])
     return document
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, condition, timeout, poll=0.2):
-    """Polls `condition()` until it returns a true value (returned) or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            fail("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(poll)
 
 
 class Prometheus:
@@ -242,8 +190,8 @@ def main():
                                  stderr=subprocess.STDOUT, text=True, timeout=60)
         check(checked.returncode == 0, "promtool check rules: exit %d\n%s" % (checked.returncode, checked.stdout))
 
-        live = JsonServer(item)
-        shadow = JsonServer(preview_item)
+        live = json_backend(lambda path: item(item_number(path)))
+        shadow = json_backend(lambda path: preview_item(item_number(path)))
         proxy = prometheus = None
         try:
             config = {
