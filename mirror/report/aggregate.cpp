@@ -261,7 +261,8 @@ bool is_url_input(std::string_view input) noexcept {
 }
 
 std::string report_url(std::string_view input) {
-  const auto authority = input.substr(std::min(input.size(), std::string_view("http://").size()));
+  const auto scheme_end = input.find("://");
+  const auto authority = input.substr(scheme_end == std::string_view::npos ? 0 : scheme_end + 3);
   const auto slash = authority.find('/');
   if (slash != std::string_view::npos && slash + 1 < authority.size()) return std::string(input);
   return std::string(input.substr(0, input.size() - (slash == std::string_view::npos ? 0 : 1))) +

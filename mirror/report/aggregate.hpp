@@ -53,7 +53,8 @@ struct aggregate_result {
 [[nodiscard]] aggregate_result aggregate_inputs(const std::vector<std::string>& inputs,
                                                 const aggregate_options& options = {});
 
-/// Whether `input` is a URL (`http://...`) rather than a file.
+/// Whether `input` is a URL (`http://...`; `https://...` too, which the fetcher refuses)
+/// rather than a file.
 [[nodiscard]] bool is_url_input(std::string_view input) noexcept;
 
 /// What an http:// input GETs: the URL itself when it has a path, else its /report.

@@ -80,6 +80,18 @@ void markdown_table(std::string& out, const std::vector<std::string>& header,
   }
 }
 
+// "  e.g. LIVE -> SHADOW" from a difference's newest example (a missing side as "-"), or empty.
+std::string example_text(const json::object& d) {
+  const auto& examples = array_at(d, "examples");
+  if (examples.empty() || !examples.front().is_object()) return {};
+  const auto& x = examples.front().get_object();
+  const auto side = [&](std::string_view key) {
+    const auto* v = x.if_contains(key);
+    return v == nullptr ? std::string("-") : serialize_json(*v);
+  };
+  return "  e.g. " + side("live") + " -> " + side("shadow");
+}
+
 } // namespace
 
 std::optional<report_format> parse_report_format(std::string_view name) noexcept {
@@ -152,7 +164,7 @@ std::string render_text(const json::object& s) {
     for (const auto& d : differences) {
       if (!d.is_object()) continue;
       out += printf_double("    %8.0f  ", number_at(d.get_object(), "count").value_or(0));
-      out += difference_text(d.get_object()) + "\n";
+      out += difference_text(d.get_object()) + example_text(d.get_object()) + "\n";
     }
     if (const auto more = number_at(e, "other_differences")) {
       out += printf_double("    %8.0f  ", *more) + "(other differences not tracked)\n";

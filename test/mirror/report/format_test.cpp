@@ -96,6 +96,17 @@ TEST(FormatTest, TextSaysWhatALogBasedReportCannotKnow) {
   }
 }
 
+TEST(FormatTest, TextShowsEachDifferencesNewestExample) {
+  auto s = example_summary();
+  auto& d = s["endpoints"].as_array()[0].as_object()["differences"].as_array();
+  d[0].as_object()["examples"] = json::parse(R"([{"id": "01J", "live": "Ann", "shadow": "ann"},
+                                                 {"id": "01H", "live": "Bo", "shadow": "bo"}])");
+  d[1].as_object()["examples"] = json::parse(R"([{"id": "01J", "shadow": 500}])");
+  const auto text = render_text(s);
+  EXPECT_NE(text.find("body /user/name  e.g. \"Ann\" -> \"ann\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("status 200 -> 500  e.g. - -> 500\n"), std::string::npos) << text;
+}
+
 TEST(FormatTest, TextOfAnEmptySummarySaysSo) {
   auto s = example_summary();
   s["endpoints"] = json::array();
