@@ -20,10 +20,10 @@ import html.parser
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Backend, Parallax, arguments, check, fail, get_json, request, scratch_dir  # noqa: E402
+from harness import (Backend, Parallax, arguments, check, fail, get_json, request,  # noqa: E402
+                     scratch_dir, wait_for)
 
 CHROMIUM = "/usr/bin/chromium"
 USERS = 6   # GET /users/1..6: the shadow's `name` differs
@@ -138,15 +138,10 @@ reports:
             for i in range(1, ORDERS + 1):
                 status, _, _ = request("%s/orders/%d" % (proxy.url, i))
                 check(status == 200, "GET /orders/%d: %d" % (i, status))
-            deadline = time.monotonic() + COMPARE_DEADLINE
-            while True:
-                report = get_json(proxy.admin + "/report")
-                if report["totals"]["compared"] >= USERS + ORDERS:
-                    break
-                check(time.monotonic() < deadline,
-                      "only %d of %d compared after %.0f s" % (report["totals"]["compared"],
-                                                               USERS + ORDERS, COMPARE_DEADLINE))
-                time.sleep(0.05)
+            wait_for("%d exchanges compared in /report" % (USERS + ORDERS),
+                     lambda: get_json(proxy.admin + "/report")["totals"]["compared"]
+                     >= USERS + ORDERS,
+                     COMPARE_DEADLINE, poll=0.05)
 
             # The admin's page, filtered from the URL.
             dom = chromium(["--dump-dom", proxy.admin + "/report.html#filter=users"], work, "admin")
