@@ -19,7 +19,8 @@ namespace json = boost::json;
 using namespace view; // NOLINT: the document readers are this file's vocabulary
 
 constexpr std::string_view page_style = R"(
-body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1240px;padding:0 1em;color:#1d1d1f}
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1240px;padding:0 1em;
+color:#1d1d1f}
 h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.25em;margin:1.6em 0 .4em}
 h3{font-size:1.05em;margin:0 0 .4em}
 table{border-collapse:collapse;margin:.4em 0 1em}

@@ -129,8 +129,8 @@ void summary::add(const record& r) {
 
 void summary::add_endpoint_example_locked(endpoint_stat& e, const std::string& id) const {
   keep_newest(
-      e.examples, id, options_.max_examples, [](const std::string& s) { return s; },
-      [&] { return id; });
+      e.examples, id, options_.max_examples,
+      [](const std::string& s) -> const std::string& { return s; }, [&] { return id; });
 }
 
 template <typename Make>
@@ -141,7 +141,7 @@ void summary::add_example_with(difference_stat& stat, const std::string& id, Mak
   };
   keep_newest(
       stat.examples, id, options_.max_difference_examples,
-      [](const difference_example& x) { return x.id; },
+      [](const difference_example& x) -> const std::string& { return x.id; },
       [&] {
         difference_example example = make();
         cut(example.live);

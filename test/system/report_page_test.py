@@ -167,7 +167,8 @@ reports:
         page = os.path.join(work, "report.html")
         done = subprocess.run([args.binary, "report", "--format", "html", "--out", page, log],
                               capture_output=True, text=True, timeout=60)
-        check(done.returncode == 0, "parallax report exited %d: %s" % (done.returncode, done.stderr))
+        check(done.returncode == 0,
+              "parallax report exited %d: %s" % (done.returncode, done.stderr))
         dom = chromium(["--dump-dom", "file://" + page + "#filter=orders"], work, "file")
         check_page(dom, "parallax report --format html", "get /orders/{id} api",
                    "get /users/{id} api")
