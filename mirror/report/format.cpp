@@ -80,7 +80,7 @@ void markdown_table(std::string& out, const std::vector<std::string>& header,
   }
 }
 
-// "  e.g. LIVE -> SHADOW" from a difference's newest example (a missing side as "-"), or empty.
+// "  e.g. LIVE -> SHADOW" from a difference's first example (a missing side as "-"), or empty.
 std::string example_text(const json::object& d) {
   const auto& examples = array_at(d, "examples");
   if (examples.empty() || !examples.front().is_object()) return {};

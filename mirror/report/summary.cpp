@@ -58,17 +58,18 @@ std::string difference_key(difference_kind kind, std::string_view where,
   return key;
 }
 
-// Inserts the item `make()` for `id` into `list` (newest id first, at most `max`) unless it is
-// there already or `max` newer ones are. ULIDs sort by time, so the newest are kept (the
-// likeliest still in the logs), whatever order records arrive in; `make` runs only for an item
-// kept.
-template <typename T, typename IdOf, typename Make>
-void keep_newest(std::vector<T>& list, const std::string& id, std::size_t max, IdOf id_of,
-                 Make make) {
+// Inserts the item `make()` for `id` into `list` (ids in `Order`, at most `max`) unless it is
+// there already or `max` ids before it in that order are. ULIDs sort by time, so std::greater
+// keeps the newest and std::less the oldest, whatever order records (or merged summaries) arrive
+// in; `make` runs only for an item kept.
+template <typename Order, typename T, typename IdOf, typename Make>
+void keep_first(std::vector<T>& list, const std::string& id, std::size_t max, IdOf id_of,
+                Make make) {
   if (id.empty() || max == 0) return;
   const auto at =
-      std::lower_bound(list.begin(), list.end(), id,
-                       [&](const T& item, const std::string& key) { return id_of(item) > key; });
+      std::lower_bound(list.begin(), list.end(), id, [&](const T& item, const std::string& key) {
+        return Order{}(id_of(item), key);
+      });
   if ((at != list.end() && id_of(*at) == id) || (list.size() >= max && at == list.end())) return;
   list.insert(at, make());
   if (list.size() > max) list.pop_back();
@@ -128,7 +129,8 @@ void summary::add(const record& r) {
 }
 
 void summary::add_endpoint_example_locked(endpoint_stat& e, const std::string& id) const {
-  keep_newest(
+  // The newest ids: the likeliest still in the (rotated) logs.
+  keep_first<std::greater<>>(
       e.examples, id, options_.max_examples,
       [](const std::string& s) -> const std::string& { return s; }, [&] { return id; });
 }
@@ -139,7 +141,9 @@ void summary::add_example_with(difference_stat& stat, const std::string& id, Mak
   const auto cut = [&](std::optional<json::value>& v) {
     if (v) v = excerpt_json(*v, {}, options_.example_value_bytes);
   };
-  keep_newest(
+  // The oldest values: once a difference has its examples, later records cost nothing here
+  // (making one runs the record writer; the newest would mean that for every record).
+  keep_first<std::less<>>(
       stat.examples, id, options_.max_difference_examples,
       [](const difference_example& x) -> const std::string& { return x.id; },
       [&] {

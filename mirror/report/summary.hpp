@@ -5,8 +5,9 @@
 // Memory is bounded whatever the traffic: at most `max_endpoints` endpoints (later ones are
 // counted under an `other` endpoint), `max_difference_keys` distinct differences per endpoint
 // (later ones only counted), latencies in fixed log-bucket histograms (no samples kept),
-// `max_examples` ids per endpoint, and per difference `max_difference_examples` example values
-// (live vs shadow, as the record writer redacts and excerpts them, cut to `example_value_bytes`).
+// `max_examples` ids per endpoint (the newest), and per difference `max_difference_examples`
+// example values (the oldest in the window: live vs shadow, as the record writer redacts and
+// excerpts them, cut to `example_value_bytes`).
 //
 // A summary can also be built from other summaries' JSON (merge_json: `parallax report` given
 // summary files or a running parallax's /report): counts add, latency histograms merge.
@@ -115,7 +116,7 @@ private:
     std::optional<boost::json::value> live; // status differences: the two codes
     std::optional<boost::json::value> shadow;
     std::uint64_t count = 0;
-    std::vector<difference_example> examples; // newest first, at most max_difference_examples
+    std::vector<difference_example> examples; // oldest first, at most max_difference_examples
   };
 
   struct endpoint_stat {

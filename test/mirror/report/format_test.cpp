@@ -96,7 +96,7 @@ TEST(FormatTest, TextSaysWhatALogBasedReportCannotKnow) {
   }
 }
 
-TEST(FormatTest, TextShowsEachDifferencesNewestExample) {
+TEST(FormatTest, TextShowsEachDifferencesFirstExample) {
   auto s = example_summary();
   auto& d = s["endpoints"].as_array()[0].as_object()["differences"].as_array();
   d[0].as_object()["examples"] = json::parse(R"([{"id": "01J", "live": "Ann", "shadow": "ann"},

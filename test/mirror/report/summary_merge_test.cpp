@@ -53,22 +53,25 @@ const json::array& examples_of(const json::object& s, std::size_t difference) {
   return first_endpoint(s).at("differences").as_array().at(difference).at("examples").as_array();
 }
 
-TEST(SummaryExamplesTest, KeepsTheNewestThreeValuesPerDifferenceWithTheirIds) {
+TEST(SummaryExamplesTest, KeepsTheFirstThreeValuesPerDifferenceWithTheirIds) {
   summary s;
   std::vector<std::string> ids;
+  std::vector<record> records;
   for (int i = 0; i < 6; ++i) {
     auto r = make_record("GET /u", {body_diff("/user/name", json::value("live" + std::to_string(i)),
                                               json::value("shadow" + std::to_string(i)))});
     ids.push_back(r.id);
-    s.add(r);
+    records.push_back(std::move(r));
   }
+  for (auto it = records.rbegin(); it != records.rend(); ++it) // in any order: the oldest kept
+    s.add(*it);
   const auto o = s.to_json(t0, t0, std::nullopt);
   const auto& examples = examples_of(o, 0);
   ASSERT_EQ(examples.size(), 3u);
-  for (std::size_t i = 0; i < 3; ++i) { // newest first
-    EXPECT_EQ(examples[i].at("id"), json::value(ids[5 - i]));
-    EXPECT_EQ(examples[i].at("live"), json::value("live" + std::to_string(5 - i)));
-    EXPECT_EQ(examples[i].at("shadow"), json::value("shadow" + std::to_string(5 - i)));
+  for (std::size_t i = 0; i < 3; ++i) { // oldest first
+    EXPECT_EQ(examples[i].at("id"), json::value(ids[i]));
+    EXPECT_EQ(examples[i].at("live"), json::value("live" + std::to_string(i)));
+    EXPECT_EQ(examples[i].at("shadow"), json::value("shadow" + std::to_string(i)));
   }
 }
 
