@@ -79,7 +79,8 @@ public:
   /// exchange is counted as dropped).
   bool submit(std::unique_ptr<compare_job> job);
 
-  /// The current `parallax.summary/v1` document.
+  /// The current `parallax.summary/v1` document, with `routes` (docs/report.md): each mirrored
+  /// route's shadow upstream and percent in force.
   [[nodiscard]] boost::json::object summary_json() const;
   /// Starts a new report window (POST /report/reset): the summary's counts restart, the
   /// metrics (counters) do not. Returns the new window's start.
