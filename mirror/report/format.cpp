@@ -80,8 +80,8 @@ void markdown_table(std::string& out, const std::vector<std::string>& header,
   }
 }
 
-// "  e.g. LIVE -> SHADOW" from a difference's first example (a missing side as "-"), or empty.
-std::string example_text(const json::object& d) {
+// "LIVE -> SHADOW" (JSON text; a missing side as "-") of a difference's first example, or empty.
+std::string example_pair(const json::object& d) {
   const auto& examples = array_at(d, "examples");
   if (examples.empty() || !examples.front().is_object()) return {};
   const auto& x = examples.front().get_object();
@@ -89,7 +89,7 @@ std::string example_text(const json::object& d) {
     const auto* v = x.if_contains(key);
     return v == nullptr ? std::string("-") : serialize_json(*v);
   };
-  return "  e.g. " + side("live") + " -> " + side("shadow");
+  return side("live") + " -> " + side("shadow");
 }
 
 } // namespace
@@ -164,7 +164,8 @@ std::string render_text(const json::object& s) {
     for (const auto& d : differences) {
       if (!d.is_object()) continue;
       out += printf_double("    %8.0f  ", number_at(d.get_object(), "count").value_or(0));
-      out += difference_text(d.get_object()) + example_text(d.get_object()) + "\n";
+      const auto example = example_pair(d.get_object());
+      out += difference_text(d.get_object()) + (example.empty() ? "" : "  e.g. " + example) + "\n";
     }
     if (const auto more = number_at(e, "other_differences")) {
       out += printf_double("    %8.0f  ", *more) + "(other differences not tracked)\n";
@@ -212,9 +213,10 @@ std::string render_markdown(const json::object& s) {
     std::vector<std::vector<std::string>> diff_rows;
     for (const auto& d : differences) {
       if (!d.is_object()) continue;
-      diff_rows.push_back({difference_text(d.get_object()), count_text(d.get_object(), "count")});
+      diff_rows.push_back({difference_text(d.get_object()), count_text(d.get_object(), "count"),
+                           example_pair(d.get_object())});
     }
-    markdown_table(out, {"difference", "count"}, diff_rows);
+    markdown_table(out, {"difference", "count", "example (live -> shadow)"}, diff_rows);
     if (const auto errors = shadow_errors_text(e); !errors.empty()) {
       out += "\nShadow errors: " + markdown_cell(errors) + "\n";
     }

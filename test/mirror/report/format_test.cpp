@@ -105,6 +105,8 @@ TEST(FormatTest, TextShowsEachDifferencesFirstExample) {
   const auto text = render_text(s);
   EXPECT_NE(text.find("body /user/name  e.g. \"Ann\" -> \"ann\"\n"), std::string::npos) << text;
   EXPECT_NE(text.find("status 200 -> 500  e.g. - -> 500\n"), std::string::npos) << text;
+  const auto md = render_markdown(s);
+  EXPECT_NE(md.find("| body /user/name | 470 | \"Ann\" -&gt; \"ann\" |"), std::string::npos) << md;
 }
 
 TEST(FormatTest, TextOfAnEmptySummarySaysSo) {
