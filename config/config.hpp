@@ -40,6 +40,27 @@ struct address {
   bool operator==(const address&) const = default;
 };
 
+/// What a listener accepts: HTTP/1.1, and HTTP/2 (by ALPN over TLS, by prior knowledge without).
+enum class listener_protocol { http1, h2 };
+
+/// How parallax speaks to an upstream: HTTP/1.1, HTTP/2 over TLS (ALPN), or h2c (prior knowledge).
+enum class upstream_protocol { http1, h2, h2c };
+
+/// The configuration name of a listener protocol ("http1", "h2").
+inline const char* protocol_text(listener_protocol p) {
+  return p == listener_protocol::h2 ? "h2" : "http1";
+}
+
+/// The configuration name of an upstream protocol ("http1", "h2", "h2c").
+inline const char* protocol_text(upstream_protocol p) {
+  switch (p) {
+  case upstream_protocol::h2: return "h2";
+  case upstream_protocol::h2c: return "h2c";
+  case upstream_protocol::http1: break;
+  }
+  return "http1";
+}
+
 /// TLS termination on a listener.
 struct listener_tls {
   std::string cert;                // PEM chain file
@@ -52,6 +73,8 @@ struct listener {
   std::string name;
   address addr;
   std::optional<listener_tls> tls;
+  // Offered protocols in the order written; non-empty, no duplicates.
+  std::vector<listener_protocol> protocols{listener_protocol::http1, listener_protocol::h2};
 };
 
 /// The admin HTTP listener.
@@ -60,6 +83,18 @@ struct admin {
   // With a token, POST/DELETE admin requests need "Authorization: Bearer TOKEN"; without one
   // they are accepted from loopback peers only. Never shown by /config.
   std::string token;
+};
+
+/// Downstream HTTP/2 limits (flood and reset defences).
+struct http2_limits {
+  std::uint32_t max_concurrent_streams = 100;
+  std::uint32_t initial_stream_window = 64 * kib;    // SETTINGS_INITIAL_WINDOW_SIZE
+  std::uint32_t initial_connection_window = 1 * mib; // raised from 65535 by WINDOW_UPDATE
+  std::uint32_t max_header_list_bytes = 64 * kib;    // beyond -> the stream is reset
+  std::uint32_t max_resets_per_second = 33;          // rapid reset: beyond a burst -> GOAWAY
+  std::uint32_t max_continuation_frames = 8;         // per header block
+
+  bool operator==(const http2_limits&) const = default;
 };
 
 /// Downstream limits.
@@ -76,6 +111,7 @@ struct limits {
   // balancers and Kubernetes endpoints stop sending), then the drain starts.
   duration drain_delay = std::chrono::seconds(0);
   duration drain_timeout = std::chrono::seconds(15);
+  http2_limits http2;
 };
 
 /// TLS towards an upstream.
@@ -99,7 +135,9 @@ struct upstream {
   // Longest pause in progress writing the request or reading the response body.
   duration io_timeout = std::chrono::seconds(30);
   std::uint32_t max_idle_per_endpoint = 64;
-  std::uint32_t max_connections_per_endpoint = 0; // 0 = unlimited
+  std::uint32_t max_connections_per_endpoint = 0;        // 0 = unlimited
+  upstream_protocol protocol = upstream_protocol::http1; // h2 needs tls.enabled, h2c forbids it
+  std::uint32_t max_streams_per_connection = 100;        // h2/h2c only; ignored for http1
 
   bool operator==(const upstream&) const = default;
 };
@@ -165,14 +203,35 @@ struct latency_compare {
   bool operator==(const latency_compare&) const = default;
 };
 
+/// gRPC message comparison options.
+struct grpc_compare {
+  // FileDescriptorSet files, for parallax to read when it starts or reloads (the loader and
+  // `parallax check` only check that the paths are not empty).
+  std::vector<std::string> descriptor_sets;
+
+  bool operator==(const grpc_compare&) const = default;
+};
+
 /// What is compared between live and shadow responses.
 struct compare_policy {
   bool status = true;
   header_compare headers;
   body_compare body;
+  grpc_compare grpc;
   latency_compare latency;
 
   bool operator==(const compare_policy&) const = default;
+};
+
+/// Which gRPC calls (content-type application/grpc*) are mirrored, and how much of them.
+struct grpc_mirror {
+  // "/pkg.Service/Method" or "/pkg.Service/*"; empty: methods whose descriptor says
+  // NO_SIDE_EFFECTS or IDEMPOTENT (none without descriptor sets).
+  std::vector<std::string> methods;
+  bool streaming = false;           // also client-streaming and bidirectional calls
+  std::uint32_t max_messages = 100; // shadow response messages captured per call
+
+  bool operator==(const grpc_mirror&) const = default;
 };
 
 /// Shadowing of a route's traffic.
@@ -186,6 +245,7 @@ struct mirror_policy {
   std::uint64_t max_body_bytes = 1 * mib;
   rewrite_policy rewrite;
   std::string secondary; // empty: none
+  grpc_mirror grpc;
   compare_policy compare;
 };
 

@@ -61,6 +61,10 @@ json::object listener_json(const listener& l) {
   } else {
     out["tls"] = nullptr;
   }
+  json::array protocols;
+  for (const listener_protocol p : l.protocols)
+    protocols.emplace_back(protocol_text(p));
+  out["protocols"] = std::move(protocols);
   return out;
 }
 
@@ -73,7 +77,14 @@ json::object limits_json(const limits& l) {
           {"idle_timeout", duration_text(l.idle_timeout)},
           {"client_io_timeout", duration_text(l.client_io_timeout)},
           {"drain_delay", duration_text(l.drain_delay)},
-          {"drain_timeout", duration_text(l.drain_timeout)}};
+          {"drain_timeout", duration_text(l.drain_timeout)},
+          {"http2",
+           {{"max_concurrent_streams", l.http2.max_concurrent_streams},
+            {"initial_stream_window", l.http2.initial_stream_window},
+            {"initial_connection_window", l.http2.initial_connection_window},
+            {"max_header_list_bytes", l.http2.max_header_list_bytes},
+            {"max_resets_per_second", l.http2.max_resets_per_second},
+            {"max_continuation_frames", l.http2.max_continuation_frames}}}};
 }
 
 json::object upstream_json(const upstream& u) {
@@ -91,7 +102,9 @@ json::object upstream_json(const upstream& u) {
           {"request_timeout", duration_text(u.request_timeout)},
           {"io_timeout", duration_text(u.io_timeout)},
           {"max_idle_per_endpoint", u.max_idle_per_endpoint},
-          {"max_connections_per_endpoint", u.max_connections_per_endpoint}};
+          {"max_connections_per_endpoint", u.max_connections_per_endpoint},
+          {"protocol", protocol_text(u.protocol)},
+          {"max_streams_per_connection", u.max_streams_per_connection}};
 }
 
 json::object match_json(const route_match& m, const redaction& redact) {
@@ -128,6 +141,7 @@ json::object compare_json(const compare_policy& c) {
             {"unordered_arrays", string_array(c.body.unordered_arrays)},
             {"numeric_tolerance", number(c.body.numeric_tolerance)},
             {"null_equals_missing", c.body.null_equals_missing}}},
+          {"grpc", {{"descriptor_sets", string_array(c.grpc.descriptor_sets)}}},
           {"latency", {{"regression_ratio", number(c.latency.regression_ratio)}}}};
 }
 
@@ -146,6 +160,10 @@ json::object mirror_json(const mirror_policy& m, const redaction& redact) {
           {"max_body_bytes", m.max_body_bytes},
           {"rewrite", std::move(rewrite)},
           {"secondary", m.secondary},
+          {"grpc",
+           {{"methods", string_array(m.grpc.methods)},
+            {"streaming", m.grpc.streaming},
+            {"max_messages", m.grpc.max_messages}}},
           {"compare", compare_json(m.compare)}};
 }
 

@@ -34,13 +34,16 @@ private:
   // schema_listeners.cpp
   void read_listeners(const field& f, config& out);
   std::optional<listener_tls> read_listener_tls(const field& f);
+  std::optional<std::vector<listener_protocol>> read_listener_protocols(const field& f);
   void read_admin(const field& f, config& out);
   void read_workers(const field& f, config& out);
   void read_limits(const field& f, limits& out);
+  void read_http2_limits(const field& f, http2_limits& out);
   // schema_upstreams.cpp
   void read_upstreams(const field& f, config& out);
   void read_upstream(const field& f, upstream& out);
   void read_upstream_tls(const field& f, upstream_tls& out);
+  void check_upstream_protocol(const field& at, const upstream& u);
   // schema_routes.cpp
   void read_routes(const field& f, config& out);
   void read_route(const field& f, std::map<std::string, int>& seen, route& out);
@@ -48,6 +51,7 @@ private:
   void read_mirror(const field& f, const route& owner, mirror_policy& out);
   std::optional<sample_by> read_sample_by(const field& f);
   void read_rewrite(const field& f, rewrite_policy& out);
+  void read_grpc_mirror(const field& f, grpc_mirror& out);
   void read_header_values(const field& f, std::vector<std::pair<std::string, std::string>>& out);
   void read_compare(const field& f, compare_policy& out);
   void read_header_compare(const field& f, header_compare& out);

@@ -1,5 +1,5 @@
 // The routes section of config.md: match conditions, and the mirror of each route with its
-// sampling, rewrite and compare rules.
+// sampling, rewrite, gRPC and compare rules.
 
 #include "config/schema_builder.hpp"
 
@@ -117,7 +117,7 @@ void schema_builder::read_header_values(const field& f,
 void schema_builder::read_mirror(const field& f, const route& owner, mirror_policy& out) {
   section s(*this, f,
             {"upstream", "percent", "sample_by", "methods", "max_rps", "max_inflight",
-             "max_body_bytes", "rewrite", "secondary", "compare"});
+             "max_body_bytes", "rewrite", "secondary", "grpc", "compare"});
   if (!s.valid()) return;
   if (auto v = s.require("upstream")) {
     if (auto target = non_empty_text(*v)) {
@@ -152,7 +152,18 @@ void schema_builder::read_mirror(const field& f, const route& owner, mirror_poli
       }
     }
   }
+  if (auto v = s.get("grpc")) read_grpc_mirror(*v, out.grpc);
   if (auto v = s.get("compare")) read_compare(*v, out.compare);
+}
+
+void schema_builder::read_grpc_mirror(const field& f, grpc_mirror& out) {
+  section s(*this, f, {"methods", "streaming", "max_messages"});
+  if (!s.valid()) return;
+  const auto method = [&](const field& item) { return checked_text(item, check_grpc_method); };
+  if (auto v = s.get("methods")) assign(out.methods, list(*v, false, method));
+  if (auto v = s.get("streaming")) assign(out.streaming, boolean(*v));
+  if (auto v = s.get("max_messages"))
+    assign(out.max_messages, integer(*v, 1, std::numeric_limits<std::uint32_t>::max()));
 }
 
 std::optional<sample_by> schema_builder::read_sample_by(const field& f) {
@@ -231,11 +242,21 @@ void schema_builder::read_rewrite(const field& f, rewrite_policy& out) {
 }
 
 void schema_builder::read_compare(const field& f, compare_policy& out) {
-  section s(*this, f, {"status", "headers", "body", "latency"});
+  section s(*this, f, {"status", "headers", "body", "grpc", "latency"});
   if (!s.valid()) return;
   if (auto v = s.get("status")) assign(out.status, boolean(*v));
   if (auto v = s.get("headers")) read_header_compare(*v, out.headers);
   if (auto v = s.get("body")) read_body_compare(*v, out.body);
+  if (auto v = s.get("grpc")) {
+    // Only the paths: the files are read when parallax starts or reloads, like TLS files.
+    section g(*this, *v, {"descriptor_sets"});
+    if (g.valid()) {
+      if (auto sets = g.get("descriptor_sets")) {
+        const auto path = [&](const field& item) { return non_empty_text(item); };
+        assign(out.grpc.descriptor_sets, list(*sets, false, path));
+      }
+    }
+  }
   if (auto v = s.get("latency")) {
     section l(*this, *v, {"regression_ratio"});
     if (l.valid()) {

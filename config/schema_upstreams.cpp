@@ -1,10 +1,12 @@
-// The upstreams section of config.md: endpoints, timeouts, pools and TLS per upstream.
+// The upstreams section of config.md: endpoints, timeouts, pools, TLS and protocol per upstream.
 
 #include "config/schema_builder.hpp"
 
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "config/value_grammar.hpp"
 
@@ -35,7 +37,8 @@ void schema_builder::read_upstreams(const field& f, config& out) {
 void schema_builder::read_upstream(const field& f, upstream& out) {
   section s(*this, f,
             {"endpoints", "resolve_interval", "tls", "connect_timeout", "request_timeout",
-             "io_timeout", "max_idle_per_endpoint", "max_connections_per_endpoint"});
+             "io_timeout", "max_idle_per_endpoint", "max_connections_per_endpoint", "protocol",
+             "max_streams_per_connection"});
   if (!s.valid()) return;
   if (auto v = s.require("endpoints")) {
     if (auto items = elements(*v, true)) {
@@ -54,6 +57,29 @@ void schema_builder::read_upstream(const field& f, upstream& out) {
     assign(out.max_idle_per_endpoint, integer(*v, 0, max_u32));
   if (auto v = s.get("max_connections_per_endpoint"))
     assign(out.max_connections_per_endpoint, integer(*v, 0, max_u32));
+  if (auto v = s.get("protocol")) {
+    static constexpr std::pair<std::string_view, upstream_protocol> names[] = {
+        {"http1", upstream_protocol::http1},
+        {"h2", upstream_protocol::h2},
+        {"h2c", upstream_protocol::h2c}};
+    if (auto p = choice(*v, names)) {
+      out.protocol = *p;
+      check_upstream_protocol(*v, out);
+    }
+  }
+  // Accepted with http1 too (the contract's example does so), where it is ignored.
+  constexpr std::int64_t max_streams = 2147483647; // stream ids are 31-bit
+  if (auto v = s.get("max_streams_per_connection"))
+    assign(out.max_streams_per_connection, integer(*v, 1, max_streams));
+}
+
+void schema_builder::check_upstream_protocol(const field& at, const upstream& u) {
+  if (u.protocol == upstream_protocol::h2 && !u.tls.enabled)
+    fail(at.pos, at.path,
+         "h2 is HTTP/2 over TLS and needs tls.enabled: true (use h2c for HTTP/2 without TLS)");
+  if (u.protocol == upstream_protocol::h2c && u.tls.enabled)
+    fail(at.pos, at.path,
+         "h2c is HTTP/2 without TLS but tls.enabled is true (use h2 for HTTP/2 over TLS)");
 }
 
 void schema_builder::read_upstream_tls(const field& f, upstream_tls& out) {

@@ -332,4 +332,29 @@ std::optional<std::string> check_endpoint_template(std::string_view text) {
   });
 }
 
+std::optional<std::string> check_grpc_method(std::string_view text) {
+  // A protobuf identifier: a letter or "_", then letters, digits and "_".
+  const auto identifier = [](std::string_view s) {
+    return !s.empty() && !is_digit(s.front()) && std::all_of(s.begin(), s.end(), [](char c) {
+      return is_alpha(c) || is_digit(c) || c == '_';
+    });
+  };
+  const auto qualified = [&](std::string_view s) {
+    for (std::size_t start = 0;;) {
+      const std::size_t dot = s.find('.', start);
+      if (!identifier(s.substr(start, dot == std::string_view::npos ? dot : dot - start)))
+        return false;
+      if (dot == std::string_view::npos) return true;
+      start = dot + 1;
+    }
+  };
+  const std::size_t slash = text.rfind('/');
+  const bool well_formed = !text.empty() && text.front() == '/' && slash != 0 &&
+                           qualified(text.substr(1, slash - 1)) &&
+                           (text.substr(slash + 1) == "*" || identifier(text.substr(slash + 1)));
+  if (well_formed) return std::nullopt;
+  return "expected a gRPC method \"/package.Service/Method\" or \"/package.Service/*\", got " +
+         quote_text(text);
+}
+
 } // namespace parallax::config::detail

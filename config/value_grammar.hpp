@@ -66,4 +66,8 @@ std::optional<std::string> check_pointer_pattern(std::string_view text);
 /// Checks an endpoint template like /api/users/{id}: placeholders are whole segments.
 std::optional<std::string> check_endpoint_template(std::string_view text);
 
+/// Checks a gRPC method name: "/pkg.Service/Method" or "/pkg.Service/*" (protobuf identifiers;
+/// the package is optional, as in a .proto file without one).
+std::optional<std::string> check_grpc_method(std::string_view text);
+
 } // namespace parallax::config::detail

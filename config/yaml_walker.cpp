@@ -259,13 +259,18 @@ std::optional<duration> yaml_walker::time_span(const field& f, duration min) {
   return parsed;
 }
 
-std::optional<std::uint64_t> yaml_walker::size(const field& f, std::uint64_t min) {
+std::optional<std::uint64_t> yaml_walker::size(const field& f, std::uint64_t min,
+                                               std::uint64_t max) {
   const auto value = scalar_text(f, "a size like 64KiB");
   if (!value) return std::nullopt;
   std::uint64_t parsed = 0;
   if (failed(f, parse_size(*value, parsed))) return std::nullopt;
-  if (parsed < min) {
-    fail(f.pos, f.path, "must be at least " + std::to_string(min) + " bytes, got " + *value);
+  if (parsed < min || parsed > max) {
+    std::string bound =
+        max == std::numeric_limits<std::uint64_t>::max()
+            ? "must be at least " + std::to_string(min)
+            : "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    fail(f.pos, f.path, bound + " bytes, got " + *value);
     return std::nullopt;
   }
   return parsed;
@@ -277,6 +282,16 @@ std::optional<address> yaml_walker::host_port(const field& f, bool allow_port_ze
   address parsed;
   if (failed(f, parse_address(*value, allow_port_zero, parsed))) return std::nullopt;
   return parsed;
+}
+
+void yaml_walker::fail_choice(const field& f, std::string_view value,
+                              const std::vector<std::string_view>& names) {
+  std::string listed;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) listed += i + 1 == names.size() ? " or " : ", ";
+    listed += names[i];
+  }
+  fail(f.pos, f.path, "must be " + listed + ", got " + quote_text(value));
 }
 
 std::optional<std::string> yaml_walker::token(const field& f, std::string_view what) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -104,8 +105,9 @@ public:
   /// A duration with a unit in [min, max_duration].
   std::optional<duration> time_span(const field& f, duration min);
 
-  /// A size in bytes, at least `min`.
-  std::optional<std::uint64_t> size(const field& f, std::uint64_t min);
+  /// A size in bytes in [min, max].
+  std::optional<std::uint64_t> size(const field& f, std::uint64_t min,
+                                    std::uint64_t max = std::numeric_limits<std::uint64_t>::max());
 
   /// HOST:PORT.
   std::optional<address> host_port(const field& f, bool allow_port_zero);
@@ -113,6 +115,14 @@ public:
   /// A list of strings converted one by one with `convert` (elements failing are dropped).
   template <class Convert>
   std::optional<std::vector<std::string>> list(const field& f, bool non_empty, Convert convert);
+
+  /// The value paired with the text of `f` in `choices`; another text is an error listing them.
+  template <class T, std::size_t N>
+  std::optional<T> choice(const field& f, const std::pair<std::string_view, T> (&choices)[N]);
+
+  /// Records "must be A, B or C, got VALUE" at `f`.
+  void fail_choice(const field& f, std::string_view value,
+                   const std::vector<std::string_view>& names);
 
   /// An HTTP header name, lower-cased.
   std::optional<std::string> header_name(const field& f);
@@ -192,6 +202,20 @@ std::optional<std::vector<std::string>> yaml_walker::list(const field& f, bool n
   for (const field& item : *items)
     if (auto value = convert(item)) out.push_back(std::move(*value));
   return out;
+}
+
+template <class T, std::size_t N>
+std::optional<T> yaml_walker::choice(const field& f,
+                                     const std::pair<std::string_view, T> (&choices)[N]) {
+  const auto value = text(f);
+  if (!value) return std::nullopt;
+  std::vector<std::string_view> names;
+  for (const auto& [choice_name, result] : choices) {
+    if (choice_name == *value) return result;
+    names.push_back(choice_name);
+  }
+  fail_choice(f, *value, names);
+  return std::nullopt;
 }
 
 } // namespace parallax::config::detail

@@ -120,6 +120,66 @@ TEST(ConfigJsonTest, UsesTheKeysOfTheConfigurationContract) {
             (json::object{{"level", "info"}, {"format", "text"}, {"access_log", false}}));
 }
 
+TEST(ConfigJsonTest, ShowsTheHttp2AndGrpcKeysWithTheirDefaults) {
+  const auto cfg = must_load(tls_file);
+  ASSERT_TRUE(cfg);
+  const json::value out = to_json(*cfg);
+  EXPECT_EQ(out.at("listeners").at(0).at("protocols"), (json::array{"http1", "h2"}));
+  EXPECT_EQ(out.at("limits").at("http2"), (json::object{{"max_concurrent_streams", 100},
+                                                        {"initial_stream_window", 65536},
+                                                        {"initial_connection_window", 1048576},
+                                                        {"max_header_list_bytes", 65536},
+                                                        {"max_resets_per_second", 33},
+                                                        {"max_continuation_frames", 8}}));
+  const auto& live = out.at("upstreams").at("live");
+  EXPECT_EQ(live.at("protocol"), "http1");
+  EXPECT_EQ(live.at("max_streams_per_connection").to_number<int>(), 100);
+  const auto& mirror = out.at("routes").at(0).at("mirror");
+  EXPECT_EQ(
+      mirror.at("grpc"),
+      (json::object{{"methods", json::array{}}, {"streaming", false}, {"max_messages", 100}}));
+  EXPECT_EQ(mirror.at("compare").at("grpc"), (json::object{{"descriptor_sets", json::array{}}}));
+}
+
+TEST(ConfigJsonTest, ShowsConfiguredHttp2AndGrpcValues) {
+  const auto cfg = must_load(R"(version: 1
+listeners: [{ name: grpc, address: 127.0.0.1:8080, protocols: [h2] }]
+limits: { http2: { max_concurrent_streams: 8, initial_stream_window: 1MiB,
+                   initial_connection_window: 8MiB, max_header_list_bytes: 16KiB,
+                   max_resets_per_second: 5, max_continuation_frames: 2 } }
+upstreams:
+  live: { endpoints: ["127.0.0.1:9001"], protocol: h2, tls: { enabled: true },
+          max_streams_per_connection: 32 }
+  preview: { endpoints: ["127.0.0.1:9002"], protocol: h2c }
+routes:
+  - name: all
+    upstream: live
+    mirror:
+      upstream: preview
+      percent: 100
+      grpc: { methods: [/shop.v1.Catalog/*], streaming: true, max_messages: 3 }
+      compare: { grpc: { descriptor_sets: [/etc/shop.pb] } }
+)");
+  ASSERT_TRUE(cfg);
+  const json::value out = to_json(*cfg);
+  EXPECT_EQ(out.at("listeners").at(0).at("protocols"), (json::array{"h2"}));
+  EXPECT_EQ(out.at("limits").at("http2"), (json::object{{"max_concurrent_streams", 8},
+                                                        {"initial_stream_window", 1048576},
+                                                        {"initial_connection_window", 8388608},
+                                                        {"max_header_list_bytes", 16384},
+                                                        {"max_resets_per_second", 5},
+                                                        {"max_continuation_frames", 2}}));
+  EXPECT_EQ(out.at("upstreams").at("live").at("protocol"), "h2");
+  EXPECT_EQ(out.at("upstreams").at("live").at("max_streams_per_connection").to_number<int>(), 32);
+  EXPECT_EQ(out.at("upstreams").at("preview").at("protocol"), "h2c");
+  const auto& mirror = out.at("routes").at(0).at("mirror");
+  EXPECT_EQ(mirror.at("grpc"), (json::object{{"methods", json::array{"/shop.v1.Catalog/*"}},
+                                             {"streaming", true},
+                                             {"max_messages", 3}}));
+  EXPECT_EQ(mirror.at("compare").at("grpc"),
+            (json::object{{"descriptor_sets", json::array{"/etc/shop.pb"}}}));
+}
+
 TEST(ConfigJsonTest, WritesWorkersAutoForZero) {
   const auto cfg = must_load("version: 1\n"
                              "listeners: [{ name: public, address: 127.0.0.1:8080 }]\n"

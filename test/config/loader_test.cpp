@@ -12,61 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "test/config/loader_fixture.hpp"
+
 namespace parallax::config {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::Pair;
-
-/// Loads `yaml` as if it were the file parallax.yaml.
-load_result load(const std::string& yaml) {
-  return load_string(yaml, "parallax.yaml");
-}
-
-/// The text of every error of `result`.
-std::vector<std::string> error_texts(const load_result& result) {
-  std::vector<std::string> out;
-  for (const auto& e : result.errors)
-    out.push_back(e.text());
-  return out;
-}
-
-/// Lines 1-5 of a valid file; tests append `routes:` (or more) from line 6 on.
-const std::string head = "version: 1\n"
-                         "listeners: [{ name: public, address: 127.0.0.1:8080 }]\n"
-                         "upstreams:\n"
-                         "  live:    { endpoints: [\"127.0.0.1:9001\"] }\n"
-                         "  preview: { endpoints: [\"127.0.0.1:9002\"] }\n";
-
-/// Lines 6-9: one mirrored route.
-const std::string minimal_routes = "routes:\n"
-                                   "  - name: all\n"
-                                   "    upstream: live\n"
-                                   "    mirror: { upstream: preview, percent: 10 }\n";
-
-/// A valid file followed by `tail` (which starts on line 10).
-std::string minimal_with(const std::string& tail) {
-  return head + minimal_routes + tail;
-}
-
-/// Sets an environment variable for the lifetime of a test.
-class scoped_env {
-public:
-  scoped_env(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~scoped_env() { ::unsetenv(name_.c_str()); }
-  scoped_env(const scoped_env&) = delete;
-  scoped_env& operator=(const scoped_env&) = delete;
-
-private:
-  std::string name_;
-};
-
-/// Expects exactly one error with this text.
-void expect_single_error(const std::string& yaml, const std::string& text) {
-  const auto result = load(yaml);
-  EXPECT_FALSE(result.ok());
-  EXPECT_THAT(error_texts(result), ElementsAre(text));
-}
 
 TEST(ConfigLoaderTest, MinimalFileHasDocumentedDefaults) {
   const auto result = load(head + minimal_routes);
@@ -368,137 +320,6 @@ TEST(ConfigLoaderTest, CompleteExampleParsesEveryValue) {
   EXPECT_EQ(c.logging.lvl, logging::level::debug);
   EXPECT_EQ(c.logging.fmt, logging::format::json);
   EXPECT_TRUE(c.logging.access_log);
-}
-
-/// The complete example of config.md, verbatim.
-const std::string contract_example =
-    R"(version: 1                       # required; only 1 is accepted
-
-listeners:                       # required, at least one
-  - name: public                 # required, unique
-    address: 0.0.0.0:8080        # required
-    tls:                         # optional: terminate TLS on this listener
-      cert: /etc/parallax/tls.crt   # PEM chain
-      key: /etc/parallax/tls.key    # PEM private key
-      min_version: "1.2"         # "1.2" | "1.3"
-
-admin:
-  address: 127.0.0.1:9901        # default; admin is loopback-only unless set otherwise
-
-workers: auto                    # I/O threads; auto = number of CPU cores; or an integer >= 1
-
-limits:
-  max_connections: 10000         # downstream connections across all workers
-  max_request_header_bytes: 64KiB   # request line + headers; beyond -> 431
-  max_request_body_bytes: 0      # 0 = unlimited (streamed); beyond -> 413
-  header_timeout: 10s            # time to receive a complete request head; beyond -> 408 and close
-  idle_timeout: 60s              # keep-alive idle time before the connection is closed
-  drain_timeout: 15s             # on SIGTERM: time in-flight requests get before forced close
-
-upstreams:                       # required; map of name -> upstream
-  live:
-    endpoints: ["127.0.0.1:9001"]   # required, host:port; DNS names are re-resolved
-    resolve_interval: 30s
-    tls:                         # optional: speak TLS to the upstream
-      enabled: false
-      sni: ""                    # default: the endpoint's host
-      ca: ""                     # PEM bundle; default: system store
-      verify: true
-    connect_timeout: 1s
-    request_timeout: 30s         # from request sent to response head received; beyond -> 504
-    max_idle_per_endpoint: 64    # pooled keep-alive connections per endpoint per worker
-    max_connections_per_endpoint: 0   # 0 = unlimited
-  preview:
-    endpoints: ["preview.default.svc.cluster.local:80"]
-    request_timeout: 5s
-
-routes:                          # required; first match wins
-  - name: api                    # required, unique; used as a metric label
-    match:                       # all given conditions must hold; an empty match matches all
-      path_prefix: /api/         # or path_exact: /health  (one of the two at most)
-      methods: [GET, POST]       # default: any
-      host: shop.example.com     # exact Host (port ignored); default: any
-      headers: { x-canary: "1" } # exact, case-insensitive names; default: none
-    upstream: live               # required: an upstream name
-    mirror:                      # optional: shadow a sample of this route's traffic
-      upstream: preview          # required: an upstream name
-      percent: 10                # required: 0..100, decimals allowed (0.5 = one in 200)
-      sample_by: random          # random | header:NAME | cookie:NAME | query:NAME
-                                 #   keyed sampling is deterministic: the same key is always
-                                 #   in or always out, on every replica; no key -> random
-      methods: [GET, HEAD, OPTIONS]   # default: safe methods only; writes must be opted in
-      max_rps: 0                 # 0 = unlimited; otherwise a token bucket per process
-      max_inflight: 256          # shadow requests in flight per process; beyond -> skipped (saturated)
-      max_body_bytes: 1MiB       # request bodies larger than this are not mirrored (body_too_large)
-      rewrite:
-        host: ""                 # Host header sent to the shadow; default: the original Host
-        path_prefix: { from: "", to: "" }   # replace a leading path prefix
-        set_headers: { x-parallax-shadow: "1" }   # default shown: shadows are marked
-        remove_headers: []       # e.g. [authorization, cookie]
-      secondary: ""              # optional upstream name: a second copy of the LIVE version;
-                                 #   differences live-vs-secondary are noise (Diffy-style)
-      compare:
-        status: true
-        headers:
-          ignore: [date, server, x-request-id, set-cookie, age, etag, last-modified,
-                   content-length, transfer-encoding, connection, keep-alive, via]   # default list
-          # or: include: [content-type, cache-control]   (compare only these)
-        body:
-          enabled: true
-          max_bytes: 1MiB        # responses larger than this are compared by size and SHA-256 only
-          ignore: []             # JSON Pointer patterns: /meta/time, /items/*/id, /**/trace_id
-          unordered_arrays: []   # JSON Pointer patterns of arrays compared as multisets
-          numeric_tolerance: 0   # absolute tolerance for numbers
-          null_equals_missing: false
-        latency:
-          regression_ratio: 0    # 0 = off; e.g. 1.5: flag endpoints whose shadow p99 > 1.5 x live p99
-
-reports:
-  discrepancies:
-    path: discrepancies.jsonl    # "-" = stdout; relative paths are relative to the working directory
-    max_file_bytes: 100MiB       # rotate: path.1, path.2, ...
-    keep_files: 5
-    include_matches: false       # also write a record for exchanges that matched
-    max_body_excerpt_bytes: 2KiB # per value excerpt in a record
-  summary:
-    path: ""                     # optional file, rewritten every interval and at shutdown
-    interval: 30s
-  redact:
-    headers: [authorization, cookie, set-cookie, proxy-authorization]
-    json_fields: [password, token, secret, access_token, refresh_token]   # any depth, case-insensitive
-    query_params: [token, access_token, api_key]
-  endpoints: []                  # optional templates, e.g. "/api/users/{id}/orders/{order}";
-                                 #   otherwise id-like path segments become {id} automatically
-
-logging:
-  level: info                    # trace | debug | info | warn | error
-  format: text                   # text | json
-  access_log: false              # one line per proxied request
-)";
-
-TEST(ConfigLoaderTest, ContractExampleParsesVerbatim) {
-  const auto result = load(contract_example);
-  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(error_texts(result));
-  const config& c = *result.cfg;
-  ASSERT_EQ(c.listeners.size(), 1u);
-  ASSERT_TRUE(c.listeners[0].tls);
-  EXPECT_EQ(c.listeners[0].tls->min_version, "1.2");
-  EXPECT_EQ(c.workers, 0u);
-  EXPECT_EQ(c.upstreams.at("preview").request_timeout, std::chrono::seconds(5));
-  ASSERT_EQ(c.routes.size(), 1u);
-  const route& api = c.routes[0];
-  EXPECT_EQ(api.match.path_prefix, "/api/");
-  EXPECT_THAT(api.match.methods, ElementsAre("GET", "POST"));
-  EXPECT_EQ(api.match.host, "shop.example.com");
-  EXPECT_THAT(api.match.headers, ElementsAre(Pair("x-canary", "1")));
-  ASSERT_TRUE(api.mirror);
-  EXPECT_EQ(api.mirror->percent, 10);
-  EXPECT_EQ(api.mirror->sample_by.by, sample_by::kind::random);
-  EXPECT_THAT(api.mirror->rewrite.set_headers, ElementsAre(Pair("x-parallax-shadow", "1")));
-  EXPECT_EQ(api.mirror->secondary, "");
-  EXPECT_EQ(api.mirror->compare.headers.ignore.size(), 12u);
-  EXPECT_EQ(c.reports.discrepancies.max_file_bytes, 100u * 1024 * 1024);
-  EXPECT_EQ(c.logging.lvl, logging::level::info);
 }
 
 TEST(ConfigLoaderTest, RejectsPercentAbove100WithPosition) {
