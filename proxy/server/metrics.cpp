@@ -68,6 +68,7 @@ listener_metrics& metrics_registry::listener(const std::string& name) {
 
 void metrics_registry::count_reload(bool ok) noexcept {
   (ok ? reloads_ok_ : reloads_rejected_).fetch_add(1, std::memory_order_relaxed);
+  last_reload_ok_.store(ok, std::memory_order_relaxed);
 }
 
 void metrics_registry::set_generation(std::uint64_t generation, double applied_at) noexcept {
@@ -122,6 +123,11 @@ std::string metrics_registry::render() const {
                      reloads_ok_.load(std::memory_order_relaxed));
   out += fmt::format("parallax_config_reloads_total{{result=\"rejected\"}} {}\n",
                      reloads_rejected_.load(std::memory_order_relaxed));
+  out += "# HELP parallax_config_last_reload_successful 1 unless the last reload was rejected "
+         "(the file then differs from the configuration in force).\n";
+  out += "# TYPE parallax_config_last_reload_successful gauge\n";
+  out += fmt::format("parallax_config_last_reload_successful {}\n",
+                     last_reload_ok_.load(std::memory_order_relaxed) ? 1 : 0);
   out += "# HELP parallax_config_generation The configuration in force: 1 at start, +1 per "
          "applied reload.\n";
   out += "# TYPE parallax_config_generation gauge\n";

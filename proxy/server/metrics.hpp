@@ -69,7 +69,8 @@ public:
   upstream_metrics& upstream(const std::string& name);
   /// The listener's gauge.
   listener_metrics& listener(const std::string& name);
-  /// Counts a configuration reload by result (`ok`, `rejected`).
+  /// Counts a configuration reload by result (`ok`, `rejected`); the last one's result is
+  /// `config_last_reload_successful` (1 until a reload is rejected, 1 again after one applies).
   void count_reload(bool ok) noexcept;
   /// Records the configuration generation in force and when it was applied (Unix seconds):
   /// `config_generation` and `config_last_reload_success_timestamp_seconds` (the start counts
@@ -88,6 +89,7 @@ private:
   std::vector<std::function<void(std::string&)>> sections_;
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_rejected_{0};
+  std::atomic<bool> last_reload_ok_{true};
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<double> applied_at_{0};
 };

@@ -74,6 +74,7 @@ TEST(ReloadBinaryTest, PostReloadAndSighupReReadTheFileAndABadFileIsRejectedWith
   const auto metrics = get(proxy.admin_port(), "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("parallax_config_reloads_total{result=\"rejected\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("parallax_config_reloads_total{result=\"ok\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("parallax_config_last_reload_successful 0\n"));
 
   // SIGHUP reloads the same way.
   write_file(path, run_config(dir, a.address()));
@@ -81,6 +82,8 @@ TEST(ReloadBinaryTest, PostReloadAndSighupReReadTheFileAndABadFileIsRejectedWith
   ASSERT_TRUE(proxy.process().wait_for_line("generation 3", exit_bound))
       << proxy.process().all_output();
   EXPECT_EQ(backend_of(proxy.port()), "a");
+  EXPECT_THAT(get(proxy.admin_port(), "/metrics").body,
+              HasSubstr("parallax_config_last_reload_successful 1\n"));
   ASSERT_TRUE(proxy.process().signal(SIGTERM));
   EXPECT_EQ(run_to_exit(proxy.process()), 0) << proxy.process().all_output();
 }

@@ -569,7 +569,7 @@ def check_queries(manifests, exposed, source_dir, route):
                     "saturation skips": lambda r: "parallax_mirror_skipped_total" in r["_names"] and "saturated" in r["expr"],
                     "dropped comparisons": lambda r: "parallax_mirror_comparisons_dropped_total" in r["_names"],
                     "report write errors": lambda r: "parallax_report_write_errors_total" in r["_names"],
-                    "rejected reloads": lambda r: "parallax_config_reloads_total" in r["_names"] and "rejected" in r["expr"],
+                    "rejected reloads": lambda r: "parallax_config_last_reload_successful" in r["_names"],
                 }
                 rules = [r for g in doc["spec"]["groups"] for r in g["rules"] if "alert" in r]
                 for what, test in wanted.items():
