@@ -5,7 +5,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <string_view>
 
 #include "proxy/net/stream.hpp"
 
@@ -26,9 +28,40 @@ void set_min_version(ssl::context& ctx, const std::string& v) {
   const int version = v == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   SSL_CTX_set_min_proto_version(ctx.native_handle(), version);
 }
+// ALPN protocol lists in wire format, h2 preferred when both are offered (as nginx and Envoy:
+// the order of `protocols` is not a preference, and the default [http1, h2] must give h2 to
+// clients that can speak it).
+constexpr std::string_view alpn_h2 = "\x02h2";
+constexpr std::string_view alpn_http1 = "\x08http/1.1";
+constexpr std::string_view alpn_both = "\x02h2\x08http/1.1";
+
+const std::string_view* alpn_list(const std::vector<config::listener_protocol>& protocols) {
+  using config::listener_protocol;
+  const bool h2 = std::find(protocols.begin(), protocols.end(), listener_protocol::h2) !=
+                  protocols.end();
+  const bool http1 = std::find(protocols.begin(), protocols.end(), listener_protocol::http1) !=
+                     protocols.end();
+  if (h2 && http1) return &alpn_both;
+  return h2 ? &alpn_h2 : &alpn_http1;
+}
+
+// The server's first protocol that the client offers too (server preference).
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* arg) {
+  const auto* list = static_cast<const std::string_view*>(arg);
+  unsigned char* selected = nullptr;
+  const int r = SSL_select_next_proto(&selected, outlen,
+                                      reinterpret_cast<const unsigned char*>(list->data()),
+                                      static_cast<unsigned>(list->size()), in, inlen);
+  if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
 } // namespace
 
-std::shared_ptr<ssl::context> make_server_context(const config::listener_tls& tls) {
+std::shared_ptr<ssl::context>
+make_server_context(const config::listener_tls& tls,
+                    const std::vector<config::listener_protocol>& protocols) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::single_dh_use);
@@ -44,6 +77,9 @@ std::shared_ptr<ssl::context> make_server_context(const config::listener_tls& tl
     throw std::runtime_error("TLS private key " + tls.key + " does not match certificate " +
                              tls.cert);
   }
+  // The lists are static: the callback's argument outlives every context.
+  SSL_CTX_set_alpn_select_cb(ctx->native_handle(), &select_alpn,
+                             const_cast<std::string_view*>(alpn_list(protocols)));
   return ctx;
 }
 

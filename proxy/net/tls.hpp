@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 
@@ -12,8 +13,12 @@ namespace parallax::proxy::net {
 
 class stream;
 
-/// A server context from a listener's cert/key; throws std::runtime_error naming the file.
-std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::listener_tls& tls);
+/// A server context from a listener's cert/key, offering `protocols` by ALPN (h2 as "h2",
+/// preferred, http1 as "http/1.1"; a client offering neither gets no ALPN answer); throws
+/// std::runtime_error naming the file.
+std::shared_ptr<boost::asio::ssl::context>
+make_server_context(const config::listener_tls& tls,
+                    const std::vector<config::listener_protocol>& protocols);
 
 /// A client context for an upstream (CA bundle or system store, verify on by default).
 std::shared_ptr<boost::asio::ssl::context> make_client_context(const config::upstream_tls& tls);

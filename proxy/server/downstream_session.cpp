@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
-#include "proxy/http/redact.hpp"
+#include <openssl/ssl.h>
+
 #include "proxy/http/serializer.hpp"
+#include "proxy/server/h2_connection.hpp"
 #include "proxy/server/worker.hpp"
 
 namespace parallax::proxy::server {
@@ -64,6 +67,17 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
       s.client_.close();
       co_return;
     }
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_size = 0;
+    SSL_get0_alpn_selected(s.client_.native_tls(), &alpn, &alpn_size);
+    if (std::string_view(reinterpret_cast<const char*>(alpn), alpn_size) == "h2") {
+      co_await s.serve_h2({});
+      co_return;
+    }
+    if (!s.offers(config::listener_protocol::http1)) {
+      s.client_.close(); // HTTP/2 only, and the client did not ask for it
+      co_return;
+    }
   }
   while (!s.closed_) {
     if (!s.buf_) {
@@ -80,16 +94,58 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
           co_await s.client_io_.read_some(asio::buffer(s.idle_buf_), timed_stream::after(wait));
       if (ec == asio::error::eof) s.saw_eof_ = true;
       if (ec) break;
+      auto got = n;
+      if (s.exchanges_ == 0 && !s.client_.is_tls() &&
+          s.offers(config::listener_protocol::h2)) {
+        const bool h2 = co_await s.sniff_preface(got);
+        if (h2) {
+          co_await s.serve_h2({s.idle_buf_.data(), got});
+          co_return;
+        }
+        if (got == 0 || !s.offers(config::listener_protocol::http1)) break;
+      }
       s.buf_ = s.worker_.resources().take_buffer();
-      std::memcpy(s.buf_.get(), s.idle_buf_.data(), n);
+      std::memcpy(s.buf_.get(), s.idle_buf_.data(), got);
       s.begin_ = 0;
-      s.end_ = n;
+      s.end_ = got;
     }
     if (co_await s.serve_one() == outcome::close) break;
     // Between requests, unless a pipelined one is already buffered, the buffer goes back.
     if (s.begin_ == s.end_) s.release_buffers();
   }
   co_await s.close_gracefully();
+}
+
+bool downstream_session::offers(config::listener_protocol p) const {
+  const auto& protocols = rt_->cfg->listeners[listener_.index].protocols;
+  return std::find(protocols.begin(), protocols.end(), p) != protocols.end();
+}
+
+// Reads on until the first bytes of a plain connection tell whether they are the HTTP/2
+// preface: true when they are; `n` (the bytes in idle_buf_) is 0 when the client went away.
+awaitable<bool> downstream_session::sniff_preface(std::size_t& n) {
+  const auto deadline = timed_stream::after(rt_->cfg->limits.header_timeout);
+  for (;;) {
+    const auto have = std::min(n, h2_preface.size());
+    if (std::string_view(idle_buf_.data(), have) != h2_preface.substr(0, have)) co_return false;
+    if (have == h2_preface.size()) co_return true;
+    const auto [ec, got] =
+        co_await client_io_.read_some(asio::buffer(idle_buf_.data() + n, idle_buf_.size() - n),
+                                      deadline);
+    if (ec) {
+      n = 0;
+      co_return false;
+    }
+    n += got;
+  }
+}
+
+awaitable<void> downstream_session::serve_h2(std::string_view received) {
+  phase_ = phase::h2;
+  h2_connection connection(worker_, client_, listener_, client_ip_);
+  co_await connection.run(received);
+  closed_ = true;
+  client_.close();
 }
 
 awaitable<void> downstream_session::close_gracefully() {
@@ -156,9 +212,10 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   if (rt_ != worker_.rt()) adopt(worker_.rt());
   outcome result = outcome::close;
   std::size_t route = 0;
-  if (const auto refused = admit(route)) {
+  if (const auto refused = admit(*rt_, request_parser_.request(), route)) {
     result = co_await send_failure(refused->why, refused->detail);
   } else {
+    route_index_ = static_cast<int>(route);
     result = co_await forward(route);
   }
   if (tap_) {
@@ -223,22 +280,6 @@ awaitable<bool> downstream_session::read_head(outcome& failed) {
   }
 }
 
-// Phase 2: act on the head: a refusal the proxy answers itself, or the route to forward to.
-std::optional<downstream_session::refusal> downstream_session::admit(std::size_t& route_index) {
-  const auto& limits = rt_->cfg->limits;
-  const auto& req = request_parser_.request();
-  if (req.method == "CONNECT") return refusal{failure::method_not_allowed, "CONNECT"};
-  if (limits.max_request_body_bytes != 0 && req.frame.content_length &&
-      *req.frame.content_length > limits.max_request_body_bytes) {
-    return refusal{failure::body_too_large, "Content-Length above the limit"};
-  }
-  const auto route = rt_->router.match(req);
-  if (!route) return refusal{failure::no_route, "no route"};
-  route_index_ = static_cast<int>(*route);
-  route_index = *route;
-  return std::nullopt;
-}
-
 // The one place an exchange's failure becomes what the client gets, the observer's end, the
 // upstream error metric and the log line.
 awaitable<downstream_session::outcome>
@@ -246,12 +287,7 @@ downstream_session::finish_failed(net::exchange_error e, const net::exchange_res
                                   const std::string& upstream, int status_sent) {
   const auto plan = outcome_for(e, r.head_delivered, fault_);
   tap_end_ = plan.tap_end;
-  if (const auto kind = net::upstream_error_of(e); kind != net::upstream_error::none) {
-    auto* stats = rt_->route_upstream_stats[static_cast<std::size_t>(route_index_)];
-    stats->errors[static_cast<std::size_t>(kind) - 1].fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("upstream {}: {}{}{}{}", upstream, net::exchange_error_name(e),
-                 r.detail.empty() ? "" : " (", r.detail, r.detail.empty() ? "" : ")");
-  }
+  count_upstream_failure(*rt_, static_cast<std::size_t>(route_index_), e, r.detail, upstream);
   switch (plan.what) {
   case exchange_outcome::action::respond:
     co_return co_await send_failure(plan.response, net::exchange_error_name(e));
@@ -293,28 +329,9 @@ awaitable<downstream_session::outcome> downstream_session::send_failure(failure 
 }
 
 void downstream_session::finish_exchange(int status) {
-  auto* stats = route_index_ >= 0 ? rt_->route_stats[static_cast<std::size_t>(route_index_)]
-                                  : rt_->unmatched_stats;
-  stats->count(status);
-  const auto elapsed = started_ == clock::time_point{}
-                           ? 0.0
-                           : std::chrono::duration<double>(clock::now() - started_).count();
-  stats->duration.observe(elapsed);
-  if (rt_->cfg->logging.access_log) log_access(status, response_bytes_);
-}
-
-void downstream_session::log_access(int status, std::uint64_t bytes) const {
-  const auto& req = request_parser_.request();
-  const auto elapsed =
-      started_ == clock::time_point{}
-          ? 0.0
-          : std::chrono::duration<double, std::milli>(clock::now() - started_).count();
-  const char* route = route_index_ >= 0
-                          ? rt_->cfg->routes[static_cast<std::size_t>(route_index_)].name.c_str()
-                          : "-";
-  spdlog::info("access {} \"{} {} HTTP/1.{}\" {} {} {:.3f}ms route={}", client_ip_, req.method,
-               http::redact_query(req.target, rt_->cfg->reports.redact.query_params),
-               req.version_minor, status, bytes, elapsed, route);
+  record_exchange(*rt_, {&request_parser_.request(), client_ip_,
+                         http1_protocol(request_parser_.request()), route_index_, status,
+                         response_bytes_, started_});
 }
 
 } // namespace parallax::proxy::server

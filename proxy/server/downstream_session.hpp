@@ -21,6 +21,7 @@
 #include "proxy/net/timed_stream.hpp"
 #include "proxy/net/upstream_exchange.hpp"
 #include "proxy/server/errors.hpp"
+#include "proxy/server/exchange_accounting.hpp"
 #include "proxy/server/exchange_observer.hpp"
 
 namespace parallax::proxy::server {
@@ -48,20 +49,18 @@ public:
 private:
   class live_source;
   class live_sink;
-  enum class phase { idle, head, forward, tunnel, closing };
+  enum class phase { idle, head, forward, tunnel, h2, closing };
   enum class outcome { keep_alive, close };
 
-  // A request the proxy answers itself.
-  struct refusal {
-    failure why;
-    std::string_view detail;
-  };
+  // The protocol of a connection: offered by the listener, chosen by ALPN or the preface.
+  [[nodiscard]] bool offers(config::listener_protocol p) const;
+  awaitable<bool> sniff_preface(std::size_t& n);
+  awaitable<void> serve_h2(std::string_view received);
 
   // The phases of one request (the synchronous parts run first; coroutines only for waiting).
   awaitable<outcome> serve_one();
   bool head_buffered();
   awaitable<bool> read_head(outcome& failed);
-  std::optional<refusal> admit(std::size_t& route_index);
   awaitable<outcome> forward(std::size_t route_index);
   awaitable<outcome> tunnel(const http::response_head& head, net::upstream_connection& up,
                             std::string_view leftover);
@@ -75,7 +74,6 @@ private:
   write_client(std::span<const asio::const_buffer> bufs);
   awaitable<outcome> send_failure(failure f, std::string_view detail);
   awaitable<void> close_gracefully();
-  void log_access(int status, std::uint64_t bytes) const;
   void release_buffers();
   void adopt(const std::shared_ptr<const runtime>& rt);
 

@@ -40,7 +40,7 @@ runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metr
     if (up.tls.enabled) upstream_tls[name] = net::make_client_context(up.tls);
   }
   for (const auto& l : cfg->listeners)
-    listener_tls.push_back(l.tls ? net::make_server_context(*l.tls) : nullptr);
+    listener_tls.push_back(l.tls ? net::make_server_context(*l.tls, l.protocols) : nullptr);
 }
 
 std::unique_ptr<net::upstream_pool>

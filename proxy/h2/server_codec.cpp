@@ -1,0 +1,328 @@
+#include "proxy/h2/server_codec.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <vector>
+
+namespace parallax::proxy::h2 {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Envoy's premature-reset rule: judged once this many streams were opened.
+constexpr std::uint64_t premature_reset_min_streams = 500;
+constexpr auto premature_reset_lifetime = std::chrono::seconds(1);
+
+std::string_view view(const std::uint8_t* p, std::size_t n) {
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+nghttp2_nv field(std::string_view name, std::string_view value) {
+  // nghttp2 copies names and values when a frame is submitted.
+  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+          value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+// Fields of an HTTP/1.1 head that HTTP/2 forbids (RFC 9113 8.2.2).
+bool connection_specific(const http::header& h) {
+  return http::is_hop_by_hop(h.id) || h.id == http::field::te ||
+         h.id == http::field::transfer_encoding || h.id == http::field::upgrade;
+}
+
+// The header list of `head` as nghttp2 fields; lower-case names are kept in `names`.
+std::vector<nghttp2_nv> fields_of(const response_fields& head, std::string& status,
+                                  std::vector<std::string>& names) {
+  std::vector<nghttp2_nv> nva;
+  status = std::to_string(head.status);
+  nva.push_back(field(":status", status));
+  if (head.headers != nullptr) {
+    names.reserve(head.headers->size()); // no reallocation: nva points into the names
+    for (const auto& h : *head.headers) {
+      if (connection_specific(h) || http::named_in_connection(*head.headers, h.name)) continue;
+      nva.push_back(field(names.emplace_back(http::to_lower_copy(h.name)), h.value));
+    }
+  }
+  if (!head.content_type.empty()) nva.push_back(field("content-type", head.content_type));
+  return nva;
+}
+
+} // namespace
+
+struct server_codec::callbacks {
+  static server_codec& self(void* user) { return *static_cast<server_codec*>(user); }
+
+  static int begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    ++c.streams_;
+    if (++c.new_streams_this_read_ > 2 * c.settings_.max_concurrent_streams) {
+      c.flood("too many new streams in one read");
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    auto& pending = c.heads_[frame->hd.stream_id];
+    pending.head.clear();
+    pending.head.version_minor = 1;
+    pending.opened = clock::now();
+    c.opened_[frame->hd.stream_id] = pending.opened;
+    return 0;
+  }
+
+  static int header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                    std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                    std::uint8_t, void* user) {
+    auto& c = self(user);
+    const auto it = c.heads_.find(frame->hd.stream_id);
+    if (it == c.heads_.end()) return 0; // trailers: not forwarded yet
+    auto& p = it->second;
+    p.bytes += static_cast<std::uint32_t>(namelen + valuelen + 32);
+    ++p.fields;
+    if (p.bytes > c.settings_.max_header_list_bytes || p.fields > c.settings_.max_headers) {
+      p.too_large = true;
+    }
+    if (p.too_large) return 0;
+    const auto n = view(name, namelen);
+    const auto v = view(value, valuelen);
+    if (!n.empty() && n[0] == ':') {
+      if (n == ":method") {
+        p.head.method = v;
+      } else if (n == ":path") {
+        p.head.target = v;
+      } else if (n == ":authority") {
+        p.head.headers.set("host", v);
+        p.has_authority = true;
+      }
+      return 0; // :scheme (checked by nghttp2) and :protocol are not forwarded
+    }
+    if (n == "cookie") {
+      if (!p.cookie.empty()) p.cookie += "; ";
+      p.cookie += v;
+      return 0;
+    }
+    if (n == "host" && p.has_authority) return 0; // :authority wins (RFC 9113 8.3.1)
+    p.head.headers.add(n, v);
+    return 0;
+  }
+
+  static void deliver_head(server_codec& c, std::int32_t id, pending_head& p, bool end_stream) {
+    auto& head = p.head;
+    if (!p.cookie.empty()) head.headers.add("cookie", p.cookie);
+    if (const auto length = head.headers.find(http::field::content_length)) {
+      std::uint64_t n = 0;
+      for (char ch : *length)
+        n = n * 10 + static_cast<std::uint64_t>(ch - '0'); // digits: nghttp2 checked them
+      head.frame.content_length = n;
+    }
+    // Forwarded to HTTP/1.1 upstreams with a length when the client gave one, chunked when a
+    // body follows without it.
+    head.frame.chunked = !end_stream && !head.frame.content_length;
+    if (end_stream && !head.frame.content_length) head.frame.content_length.reset();
+    head.frame.keep_alive = true;
+    head.expect_continue = false;
+    head.headers.remove(http::field::expect);
+    c.events_.on_request(id, head, end_stream,
+                         p.too_large ? head_refusal::too_large : head_refusal::none);
+  }
+
+  static int frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    const auto id = frame->hd.stream_id;
+    const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      const auto it = c.heads_.find(id);
+      if (it != c.heads_.end()) {
+        deliver_head(c, id, it->second, end_stream);
+        c.heads_.erase(it);
+      } else if (end_stream) {
+        c.events_.on_request_end(id); // after trailers
+      }
+      break;
+    }
+    case NGHTTP2_DATA:
+      if (end_stream) c.events_.on_request_end(id);
+      break;
+    case NGHTTP2_RST_STREAM: {
+      const auto it = c.opened_.find(id);
+      if (it != c.opened_.end() && clock::now() - it->second < premature_reset_lifetime) {
+        ++c.premature_resets_;
+        if (c.premature_resets_exceeded()) c.flood("premature stream resets");
+      }
+      break;
+    }
+    default: break;
+    }
+    return 0;
+  }
+
+  static int data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
+                        const std::uint8_t* data, std::size_t len, void* user) {
+    auto& c = self(user);
+    if (c.opened_.count(id) == 0) {
+      nghttp2_session_consume(session, id, len); // a stream no longer served
+      return 0;
+    }
+    c.events_.on_data(id, view(data, len));
+    return 0;
+  }
+
+  static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code,
+                          void* user) {
+    auto& c = self(user);
+    c.heads_.erase(id);
+    if (c.opened_.erase(id) != 0) c.events_.on_stream_close(id, error_code);
+    return 0;
+  }
+
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf,
+                           std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
+                           void* user) {
+    bool eof = false;
+    const long n = self(user).events_.read_body(id, buf, length, eof);
+    if (n < 0) return NGHTTP2_ERR_DEFERRED;
+    if (eof) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return n;
+  }
+
+  static int error(nghttp2_session*, int, const char* msg, std::size_t len, void*) {
+    spdlog::debug("http2: {}", std::string_view(msg, len));
+    return 0;
+  }
+};
+
+
+server_codec::server_codec(server_events& events, const settings& s)
+    : events_(events), settings_(s) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &callbacks::header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &callbacks::frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::stream_close);
+  nghttp2_session_callbacks_set_error_callback2(cbs, &callbacks::error);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_stream_reset_rate_limit(opt, 1000, s.max_resets_per_second);
+  nghttp2_option_set_max_continuations(opt, s.max_continuation_frames);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  const std::array<nghttp2_settings_entry, 4> iv{{
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s.initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s.max_header_list_bytes},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  }};
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv.data(), iv.size());
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<std::int32_t>(s.initial_connection_window));
+}
+
+server_codec::~server_codec() {
+  nghttp2_session_del(session_);
+}
+
+void server_codec::flood(const char* why) {
+  if (failure_.empty()) failure_ = why;
+  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+bool server_codec::premature_resets_exceeded() const noexcept {
+  return streams_ >= premature_reset_min_streams && premature_resets_ * 2 > streams_;
+}
+
+bool server_codec::receive(std::string_view bytes) {
+  new_streams_this_read_ = 0;
+  const auto n = nghttp2_session_mem_recv(
+      session_, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (n < 0) {
+    if (n == NGHTTP2_ERR_FLOODED) {
+      flood("flooded (too many frames to acknowledge)");
+    } else if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+      failure_ = "not an HTTP/2 connection preface";
+      return false; // nothing to say to a peer that does not speak HTTP/2
+    } else {
+      if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(n));
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    }
+    return false;
+  }
+  return failure_.empty() && alive();
+}
+
+bool server_codec::flush(std::string& out, std::size_t limit) {
+  while (out.size() < limit) {
+    const std::uint8_t* data = nullptr;
+    const auto n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(n));
+      return false;
+    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool server_codec::alive() const {
+  return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
+}
+
+bool server_codec::wants_write() const {
+  return nghttp2_session_want_write(session_) != 0;
+}
+
+bool server_codec::respond(std::int32_t id, const response_fields& head, bool body) {
+  std::string status;
+  std::vector<std::string> names;
+  const auto nva = fields_of(head, status, names);
+  nghttp2_data_provider provider{};
+  provider.read_callback = &callbacks::read_body;
+  return nghttp2_submit_response(session_, id, nva.data(), nva.size(),
+                                 body ? &provider : nullptr) == 0;
+}
+
+bool server_codec::interim(std::int32_t id, const response_fields& head) {
+  std::string status;
+  std::vector<std::string> names;
+  const auto nva = fields_of(head, status, names);
+  return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, nva.data(), nva.size(),
+                                nullptr) >= 0;
+}
+
+void server_codec::reset(std::int32_t id, std::uint32_t error_code) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, error_code);
+}
+
+void server_codec::resume(std::int32_t id) {
+  nghttp2_session_resume_data(session_, id);
+}
+
+void server_codec::consume(std::int32_t id, std::size_t n) {
+  if (n == 0) return;
+  if (id == 0 || nghttp2_session_find_stream(session_, id) == nullptr) {
+    nghttp2_session_consume_connection(session_, n);
+  } else {
+    nghttp2_session_consume(session_, id, n);
+  }
+}
+
+void server_codec::shutdown() {
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+}
+
+void server_codec::terminate(std::uint32_t error_code) {
+  nghttp2_session_terminate_session(session_, error_code);
+}
+
+} // namespace parallax::proxy::h2

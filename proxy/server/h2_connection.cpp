@@ -1,0 +1,249 @@
+// The HTTP/2 connection: reader, writer, deadlines, drain, and the codec's events. The
+// streams' exchanges are in h2_stream.cpp.
+
+#include "proxy/server/h2_connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "proxy/server/h2_stream.hpp"
+#include "proxy/server/runtime.hpp"
+#include "proxy/server/worker.hpp"
+
+namespace parallax::proxy::server {
+
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+// Frames gathered into one write.
+constexpr std::size_t write_batch = 64UL * 1024UL;
+
+h2::settings settings_of(const config::limits& limits) {
+  h2::settings s;
+  s.max_concurrent_streams = limits.http2.max_concurrent_streams;
+  s.initial_stream_window = limits.http2.initial_stream_window;
+  s.initial_connection_window = limits.http2.initial_connection_window;
+  s.max_header_list_bytes = limits.http2.max_header_list_bytes;
+  s.max_headers = limits.max_request_headers;
+  s.max_resets_per_second = limits.http2.max_resets_per_second;
+  s.max_continuation_frames = limits.http2.max_continuation_frames;
+  return s;
+}
+} // namespace
+
+h2_connection::h2_connection(worker& w, net::stream& client, const listener_binding& listener,
+                             std::string_view client_ip)
+    : worker_(w), client_(client), listener_(listener), client_ip_(client_ip), rt_(w.rt()),
+      codec_(std::make_unique<h2::server_codec>(static_cast<h2::server_events&>(*this),
+                                                settings_of(rt_->cfg->limits))),
+      write_wake_(w.io()), streams_done_(w.io()) {
+  worker_.registry().add(this);
+}
+
+h2_connection::~h2_connection() {
+  worker_.registry().remove(this);
+}
+
+awaitable<void> h2_connection::run(std::string_view received) {
+  co_await (reader(received) && writer());
+  close_now();
+  while (running_ > 0) {
+    streams_done_.expires_at(clock::time_point::max());
+    co_await streams_done_.async_wait(use_nothrow);
+  }
+  streams_.clear();
+}
+
+awaitable<void> h2_connection::reader(std::string_view received) {
+  auto buf = worker_.resources().take_buffer();
+  bool fine = codec_->receive(received);
+  while (fine && !closed_) {
+    wake_writer();
+    const auto& limits = rt_->cfg->limits;
+    read_deadline_ = streams_.empty()
+                         ? clock::now() + (served_ ? limits.idle_timeout : limits.header_timeout)
+                         : clock::time_point::max();
+    update_deadline();
+    const auto [ec, n] = co_await client_.read_some(asio::buffer(buf.get(), net::io_buffer_size));
+    read_deadline_ = clock::time_point::max();
+    update_deadline();
+    if (ec) {
+      // The client went away, or the idle deadline (or a drain) cancelled the read: a GOAWAY
+      // the codec has queued still goes out.
+      if (ec != asio::error::operation_aborted) close_now();
+      break;
+    }
+    fine = codec_->receive({buf.get(), n});
+  }
+  if (!codec_->failure().empty()) {
+    spdlog::info("http2 connection from {} ended: {}", client_ip_, codec_->failure());
+  }
+  worker_.resources().buffers.give(std::move(buf));
+  reading_ = false;
+  codec_->terminate(NGHTTP2_NO_ERROR); // nothing is read any more: the session ends
+  wake_writer();
+}
+
+awaitable<void> h2_connection::writer() {
+  std::string out;
+  for (;;) {
+    out.clear();
+    if (!codec_->flush(out, write_batch)) break;
+    if (out.empty()) {
+      if (closed_ || !codec_->alive()) break;
+      if (!reading_ && streams_.empty()) break;
+      write_wake_.expires_at(clock::time_point::max());
+      co_await write_wake_.async_wait(use_nothrow);
+      continue;
+    }
+    if (closed_) break;
+    write_deadline_ = clock::now() + rt_->cfg->limits.client_io_timeout;
+    update_deadline();
+    const auto [ec, n] = co_await client_.write(asio::const_buffer(out.data(), out.size()));
+    write_deadline_ = clock::time_point::max();
+    update_deadline();
+    if (ec) break;
+  }
+  close_now();
+}
+
+void h2_connection::close_now() {
+  if (!closed_) {
+    closed_ = true;
+    client_.close();
+  }
+  wake_writer();
+  for (auto& [id, st] : streams_) {
+    st->closed = true;
+    if (st->active != nullptr) st->active->abort();
+    st->notify();
+  }
+}
+
+void h2_connection::wake_writer() {
+  write_wake_.cancel();
+}
+
+void h2_connection::update_deadline() {
+  const auto next = std::min(read_deadline_, write_deadline_);
+  if (next == clock::time_point::max()) {
+    clear_deadline();
+  } else {
+    set_deadline(next);
+  }
+}
+
+void h2_connection::on_deadline() {
+  const auto now = clock::now();
+  if (write_deadline_ <= now) {
+    spdlog::debug("http2 connection from {}: not reading for client_io_timeout", client_ip_);
+    close_now();
+    return;
+  }
+  if (read_deadline_ <= now && streams_.empty() && write_deadline_ == clock::time_point::max()) {
+    // Idle: say goodbye (GOAWAY) and stop reading; no write is pending, so the cancel reaches
+    // the read only.
+    read_deadline_ = clock::time_point::max();
+    codec_->shutdown();
+    client_.cancel();
+    return;
+  }
+  update_deadline();
+}
+
+void h2_connection::on_drain() {
+  if (draining_) return;
+  draining_ = true;
+  codec_->shutdown(); // GOAWAY: streams in flight finish, new ones are refused
+  wake_writer();
+  if (streams_.empty() && write_deadline_ == clock::time_point::max()) client_.cancel();
+}
+
+void h2_connection::force_close() {
+  close_now();
+}
+
+std::size_t h2_connection::response_queue_limit() const noexcept {
+  return rt_->cfg->limits.http2.initial_stream_window;
+}
+
+// --- codec events ----------------------------------------------------------------------------
+
+void h2_connection::on_request(std::int32_t id, http::request_head& head, bool end_stream,
+                               h2::head_refusal refused) {
+  if (closed_) return;
+  auto st = std::make_shared<stream_state>(id, worker_.io().get_executor());
+  st->head = std::move(head);
+  st->refused = refused;
+  st->request_ended = end_stream;
+  st->body_less = end_stream;
+  streams_[id] = st;
+  served_ = true;
+  ++running_;
+  asio::co_spawn(worker_.io(), serve(std::move(st)), asio::detached);
+}
+
+void h2_connection::on_data(std::int32_t id, std::string_view bytes) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end() || it->second->finished) {
+    codec_->consume(id, bytes.size()); // nobody takes them
+    return;
+  }
+  it->second->in.append(bytes);
+  it->second->notify();
+}
+
+void h2_connection::on_request_end(std::int32_t id) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  it->second->request_ended = true;
+  it->second->notify();
+}
+
+void h2_connection::on_stream_close(std::int32_t id, std::uint32_t error_code) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  auto& st = *it->second;
+  st.closed = true;
+  // Reset before the response ended (by the client, or by nghttp2 for a protocol error): the
+  // exchange stops; its upstream connection cannot be reused.
+  if (error_code != NGHTTP2_NO_ERROR || !st.out_end) {
+    if (st.active != nullptr) st.active->abort();
+  }
+  st.notify();
+  if (st.finished) streams_.erase(it);
+  if (draining_ && streams_.empty() && write_deadline_ == clock::time_point::max()) {
+    client_.cancel();
+  }
+}
+
+long h2_connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) {
+    eof = true;
+    return 0;
+  }
+  auto& st = *it->second;
+  const auto limit = response_queue_limit();
+  const bool was_full = st.queued() > limit;
+  const auto n = std::min(length, st.queued());
+  if (n == 0 && !st.out_end) return -1;
+  std::memcpy(buf, st.out.data() + st.out_off, n);
+  st.out_off += n;
+  if (st.out_off == st.out.size()) {
+    st.out.clear();
+    st.out_off = 0;
+  }
+  eof = st.out_end && st.queued() == 0;
+  if (was_full && st.queued() <= limit) st.notify();
+  return static_cast<long>(n);
+}
+
+} // namespace parallax::proxy::server

@@ -1,0 +1,290 @@
+// One HTTP/2 request stream as an exchange: admitted and routed like an HTTP/1.1 request,
+// forwarded through the upstream exchange (the stream's body as its source, translated to
+// HTTP/1.1 framing; the stream's response queue as its sink), observed by the same tap.
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <nghttp2/nghttp2.h>
+
+#include "proxy/http/serializer.hpp"
+#include "proxy/server/exchange_accounting.hpp"
+#include "proxy/server/h2_stream.hpp"
+#include "proxy/server/runtime.hpp"
+#include "proxy/server/worker.hpp"
+
+namespace parallax::proxy::server {
+
+namespace {
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+std::uint64_t total_size(const std::vector<std::string_view>& pieces) {
+  std::uint64_t n = 0;
+  for (auto p : pieces)
+    n += p.size();
+  return n;
+}
+
+// Waits until `st` is notified or `deadline` passes; false when it passed.
+awaitable<bool> wait(std::chrono::steady_clock::time_point deadline, asio::steady_timer& wake) {
+  wake.expires_at(deadline);
+  const auto [ec] = co_await wake.async_wait(use_nothrow);
+  co_return ec == asio::error::operation_aborted;
+}
+} // namespace
+
+/// The stream's request: the head as an HTTP/1.1 upstream gets it (Host from :authority, a
+/// body with the client's Content-Length or else chunked), then the DATA bytes as they come.
+/// Bytes taken reopen the stream's window when the next ones are taken (their buffers were
+/// written by then).
+class h2_connection::stream_source final : public net::request_source {
+public:
+  stream_source(h2_connection& c, stream_state& st, http::body_framing framing)
+      : c_(c), st_(st), framing_(framing) {}
+
+  ~stream_source() override { release(); }
+
+  std::string_view head(std::string& scratch) override {
+    http::write_request_head(scratch, st_.head, {c_.client_ip_, c_.client_.is_tls()}, framing_,
+                             st_.head.frame.content_length.value_or(0));
+    return scratch;
+  }
+
+  net::source_step take(std::vector<asio::const_buffer>& out) override {
+    release();
+    if (st_.body_less || ended_) return net::source_step::done;
+    const bool chunked = framing_ == http::body_framing::chunked;
+    if (!st_.in.empty()) {
+      std::swap(st_.in, st_.lent);
+      body_bytes_ += st_.lent.size();
+      const auto limit = st_.rt->cfg->limits.max_request_body_bytes;
+      if (limit != 0 && body_bytes_ > limit) {
+        st_.fault = client_fault::body_too_large;
+        return net::source_step::failed;
+      }
+      if (chunked) {
+        chunk_line_.clear();
+        http::write_chunk_size(chunk_line_, st_.lent.size());
+        out.emplace_back(chunk_line_.data(), chunk_line_.size());
+      }
+      out.emplace_back(st_.lent.data(), st_.lent.size());
+      if (chunked) out.emplace_back(crlf.data(), crlf.size());
+      if (st_.tap) st_.tap->request_body({std::string_view(st_.lent)});
+    }
+    if (!st_.request_ended) return net::source_step::more;
+    if (chunked) out.emplace_back(last_chunk.data(), last_chunk.size());
+    ended_ = true;
+    return net::source_step::done;
+  }
+
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out, net::stream*) override {
+    for (;;) {
+      const auto before = out.size();
+      const auto step = take(out);
+      if (step != net::source_step::more || out.size() != before) co_return step;
+      if (st_.closed) break;
+      const auto deadline = clock::now() + st_.rt->cfg->limits.client_io_timeout;
+      if (!co_await wait(deadline, st_.wake) && st_.in.empty() && !st_.request_ended) break;
+    }
+    st_.fault = client_fault::gone;
+    co_return net::source_step::failed;
+  }
+
+  [[nodiscard]] bool replayable() const override { return st_.body_less; }
+
+  void sent() override {
+    if (st_.tap) st_.tap->request_complete();
+  }
+
+private:
+  // The bytes lent to the last write were written: the client may send as many again.
+  void release() {
+    if (st_.lent.empty()) return;
+    c_.codec_->consume(st_.id, st_.lent.size());
+    st_.lent.clear();
+    c_.wake_writer();
+  }
+
+  h2_connection& c_;
+  stream_state& st_;
+  http::body_framing framing_;
+  std::uint64_t body_bytes_ = 0;
+  bool ended_ = false;
+  std::string chunk_line_;
+};
+
+/// The stream's response: interim heads as HEADERS, the final head (HTTP/1.1 connection
+/// fields left out), then the body through the stream's bounded queue; each piece goes to the
+/// tap once queued.
+class h2_connection::stream_sink final : public net::response_sink {
+public:
+  stream_sink(h2_connection& c, stream_state& st) : c_(c), st_(st) {}
+
+  awaitable<bool> interim(const http::response_head& head) override {
+    if (head.status == 100) co_return true; // Expect is not forwarded
+    if (st_.closed || !c_.codec_->interim(st_.id, {head.status, &head.headers, {}})) {
+      st_.fault = client_fault::gone;
+      co_return false;
+    }
+    c_.wake_writer();
+    co_return true;
+  }
+
+  net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,
+                        bool first, bool complete) override {
+    if (st_.closed) {
+      st_.fault = client_fault::gone;
+      return net::delivery::failed;
+    }
+    if (complete && st_.tap) st_.tap->response_received();
+    const auto total = total_size(body);
+    if (first) {
+      if (st_.tap) st_.tap_end = exchange_end::client_aborted; // until the response is out
+      const bool no_body = st_.head.method == "HEAD" || head.status == 204 || head.status == 304;
+      with_body_ = !no_body && !(complete && total == 0);
+      st_.responded = true;
+      if (!c_.codec_->respond(st_.id, {head.status, &head.headers, {}}, with_body_)) {
+        st_.fault = client_fault::gone;
+        return net::delivery::failed;
+      }
+    }
+    if (with_body_) {
+      for (auto piece : body)
+        st_.out.append(piece);
+      if (complete) st_.out_end = true;
+      c_.codec_->resume(st_.id);
+    } else if (complete) {
+      st_.out_end = true;
+    }
+    c_.wake_writer();
+    pending_ = {&head, &body, first, total};
+    if (st_.queued() > c_.response_queue_limit()) return net::delivery::pending;
+    delivered();
+    return net::delivery::done;
+  }
+
+  awaitable<bool> flush() override {
+    while (st_.queued() > c_.response_queue_limit() && !st_.closed) {
+      const auto deadline = clock::now() + st_.rt->cfg->limits.client_io_timeout;
+      if (!co_await wait(deadline, st_.wake) && st_.queued() > c_.response_queue_limit()) break;
+    }
+    if (st_.closed || st_.queued() > c_.response_queue_limit()) {
+      st_.fault = client_fault::gone;
+      co_return false;
+    }
+    delivered();
+    co_return true;
+  }
+
+private:
+  struct delivery_piece {
+    const http::response_head* head = nullptr;
+    const std::vector<std::string_view>* body = nullptr;
+    bool first = false;
+    std::uint64_t total = 0;
+  };
+
+  void delivered() {
+    st_.response_bytes += pending_.total;
+    if (!st_.tap) return;
+    if (pending_.first) st_.tap->response_head(*pending_.head);
+    if (pending_.total > 0) st_.tap->response_body(*pending_.body);
+  }
+
+  h2_connection& c_;
+  stream_state& st_;
+  bool with_body_ = false;
+  delivery_piece pending_;
+};
+
+awaitable<void> h2_connection::serve(std::shared_ptr<stream_state> st) {
+  st->started = clock::now();
+  st->rt = worker_.rt(); // the snapshot in force when the head arrived, for the whole stream
+  const auto& rt = *st->rt;
+  std::size_t route = 0;
+  if (st->refused == h2::head_refusal::too_large) {
+    respond_failure(*st, failure::head_too_large);
+  } else if (const auto refused = admit(rt, st->head, route)) {
+    respond_failure(*st, refused->why);
+  } else {
+    st->route_index = static_cast<int>(route);
+    co_await forward(*st, route);
+  }
+  record_exchange(rt, {&st->head, client_ip_, "HTTP/2.0", st->route_index, st->status,
+                       st->response_bytes, st->started});
+  if (st->tap) {
+    st->tap->finish(st->tap_end);
+    st->tap.reset();
+  }
+  finish_stream(*st);
+}
+
+awaitable<void> h2_connection::forward(stream_state& st, std::size_t route_index) {
+  const auto& rt = *st.rt;
+  if (auto* observer = worker_.observer(); observer != nullptr) {
+    st.tap = observer->begin({route_index, &st.rt, &st.head, client_ip_, client_.is_tls()});
+    st.tap_end = exchange_end::live_error; // until the live response head arrives
+  }
+  const auto framing = st.body_less                    ? http::body_framing::none
+                       : st.head.frame.content_length ? http::body_framing::content_length
+                                                      : http::body_framing::chunked;
+  net::upstream_exchange exchange(worker_.resources(),
+                                  worker_.pool(rt, *rt.route_upstreams[route_index]),
+                                  st.upstream_head, st.gather);
+  stream_source source(*this, st, framing);
+  stream_sink sink(*this, st);
+  net::exchange_options options;
+  options.head_request = st.head.method == "HEAD";
+  options.detect_early = false; // the upstream's early answer is seen once the body stalls
+  st.active = &exchange;
+  const auto result = co_await exchange.run(source, sink, options);
+  st.active = nullptr;
+  st.status = result.head_delivered ? exchange.response().status : 0;
+  if (result.error == net::exchange_error::none) {
+    st.tap_end = result.early_response ? exchange_end::live_error : exchange_end::complete;
+    co_return;
+  }
+  const auto plan = outcome_for(result.error, result.head_delivered, st.fault);
+  st.tap_end = plan.tap_end;
+  count_upstream_failure(rt, route_index, result.error, result.detail,
+                         rt.cfg->routes[route_index].upstream);
+  switch (plan.what) {
+  case exchange_outcome::action::respond: respond_failure(st, plan.response); break;
+  case exchange_outcome::action::truncate:
+    // The head is out: the client sees the stream reset, never a shortened body.
+    if (!st.closed) codec_->reset(st.id, NGHTTP2_INTERNAL_ERROR);
+    break;
+  case exchange_outcome::action::close:
+    if (!st.closed) codec_->reset(st.id, NGHTTP2_CANCEL);
+    break;
+  }
+  wake_writer();
+}
+
+void h2_connection::respond_failure(stream_state& st, failure f) {
+  const auto resp = response_for(f);
+  st.status = resp.status;
+  if (st.closed || st.responded) return;
+  st.responded = true;
+  st.out.assign(resp.body);
+  st.out_off = 0;
+  st.out_end = true;
+  codec_->respond(st.id, {resp.status, nullptr, "text/plain"}, true);
+  wake_writer();
+}
+
+void h2_connection::finish_stream(stream_state& st) {
+  st.finished = true;
+  // Body bytes nobody will take still count against the connection's window.
+  codec_->consume(st.id, st.in.size() + st.lent.size());
+  st.in.clear();
+  st.lent.clear();
+  wake_writer();
+  if (st.closed) streams_.erase(st.id); // last: may destroy `st`
+  if (--running_ == 0) streams_done_.cancel();
+  if (draining_ && streams_.empty() && write_deadline_ == clock::time_point::max()) {
+    client_.cancel();
+  }
+}
+
+} // namespace parallax::proxy::server

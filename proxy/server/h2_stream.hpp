@@ -1,0 +1,66 @@
+#pragma once
+// The state one HTTP/2 request stream shares between the connection (which fills it from
+// frames and drains its response queue) and the stream's exchange coroutine. Internal to
+// h2_connection.cpp and h2_stream.cpp.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "proxy/h2/server_codec.hpp"
+#include "proxy/http/message.hpp"
+#include "proxy/net/upstream_exchange.hpp"
+#include "proxy/server/errors.hpp"
+#include "proxy/server/exchange_observer.hpp"
+#include "proxy/server/h2_connection.hpp"
+
+namespace parallax::proxy::server {
+
+struct h2_connection::stream_state {
+  stream_state(std::int32_t stream_id, asio::any_io_executor ex)
+      : id(stream_id), wake(std::move(ex)) {}
+
+  /// Wakes the stream's coroutine if it waits (for body bytes, queue room or the close).
+  void notify() { wake.cancel(); }
+
+  std::int32_t id;
+  http::request_head head;
+  h2::head_refusal refused = h2::head_refusal::none;
+  bool request_ended = false; // END_STREAM received: every body byte is in `in` or taken
+  bool body_less = false;     // the request head ended the stream
+
+  std::string in;   // body bytes received, not yet taken by the upstream exchange
+  std::string lent; // body bytes taken (their buffers are in use); consumed at the next take
+
+  std::string out;          // response body bytes queued for DATA frames: [out_off, size)
+  std::size_t out_off = 0;
+  bool out_end = false;     // the response's last byte is in `out`
+  bool responded = false;   // the response head was submitted
+
+  bool closed = false;   // nghttp2 closed the stream (ended, or reset by either side)
+  bool finished = false; // the exchange coroutine ended
+  asio::steady_timer wake;
+
+  // The exchange.
+  std::shared_ptr<const runtime> rt;
+  net::upstream_exchange* active = nullptr;
+  std::string upstream_head;
+  std::vector<asio::const_buffer> gather;
+  std::shared_ptr<exchange_tap> tap;
+  exchange_end tap_end = exchange_end::client_aborted;
+  client_fault fault = client_fault::none;
+  int route_index = -1;
+  int status = 0;
+  std::uint64_t response_bytes = 0;
+  std::chrono::steady_clock::time_point started{};
+
+  /// Response bytes queued and not yet framed.
+  [[nodiscard]] std::size_t queued() const noexcept { return out.size() - out_off; }
+};
+
+} // namespace parallax::proxy::server
