@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 
 READY = re.compile(r"ready:.* listener (\w+)=http://127\.0\.0\.1:(\d+).* admin=http://127\.0\.0\.1:(\d+)")
+LISTENER = re.compile(r" listener (\w+)=(https?)://127\.0\.0\.1:(\d+)")
 
 
 def arguments():
@@ -69,7 +70,7 @@ def wait_for(what, condition, timeout, poll=0.1):
 class Backend:
     """An HTTP/1.1 backend on 127.0.0.1:0 in a thread. `respond(method, path, body)` returns
     (status, content_type, body bytes), or None to drop the connection without an answer;
-    every request is counted in `requests`. Nagle is off (head and body are two writes) and the
+    every request is counted in `requests`; request bodies may be chunked. Nagle is off (head and body are two writes) and the
     listen backlog is large (bursts of connects are not refused)."""
 
     def __init__(self, respond):
@@ -85,8 +86,11 @@ class Backend:
                 pass
 
             def _serve(self):
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
+                if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                    body = self._read_chunked()
+                else:
+                    length = int(self.headers.get("content-length") or 0)
+                    body = self.rfile.read(length) if length else b""
                 with owner._lock:
                     owner.requests += 1
                 answer = respond(self.command, self.path, body)
@@ -100,6 +104,17 @@ class Backend:
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _read_chunked(self):
+                body = bytearray()
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0], 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailer fields
+                        return bytes(body)
+                    body += self.rfile.read(size)
+                    self.rfile.readline()
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
@@ -130,8 +145,9 @@ def json_backend(document_for):
 
 
 class Parallax:
-    """`parallax run --config FILE` with the ports its ready line announced. The output is read
-    by a thread; `lines()` returns what was seen so far."""
+    """`parallax run --config FILE` with the ports its ready line announced (`port`: the first
+    listener, which must be plain HTTP; `listeners`: every listener's port by name). The output
+    is read by a thread; `lines()` returns what was seen so far."""
 
     def __init__(self, binary, config_text, workdir, extra_args=(), ready_timeout=10.0):
         self.config_path = os.path.join(workdir, "parallax.yaml")
@@ -163,6 +179,7 @@ class Parallax:
             match = READY.search(line)
             if match and not announced:
                 announced = True
+                self.listeners = {name: int(port) for name, _, port in LISTENER.findall(line)}
                 self._ready.put(match.groups())
         if not announced:
             self._ready.put((None, None, None))

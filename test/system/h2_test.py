@@ -1,0 +1,234 @@
+"""HTTP/2 downstream against independent clients: curl (libcurl + nghttp2) with prior knowledge
+and over TLS with ALPN, nghttp, h2load, and python3-h2.
+
+Real HTTP/1.1 backends on 127.0.0.1 (live, and a shadow that changes one field); parallax with
+a plain listener offering both protocols (the default), a TLS one, an h2-only and an
+HTTP/1.1-only one. Checked:
+- h2c by the preface and h2 by ALPN are served; HTTP/1.1 still works on the same listeners;
+  `protocols` restricts both ways;
+- bodies: a 3 MiB download and 5 MiB uploads with Content-Length (curl) and without it
+  (python3-h2: forwarded chunked) arrive intact; flow control carries them;
+- errors over HTTP/2: 404 (no route), 413 (Content-Length above the limit), 431 (header list
+  above limits.http2.max_header_list_bytes);
+- h2load: 2000 requests on 4 connections with 20 concurrent streams each, all 2xx;
+- a client reset mid-download ends that stream only: the next request on the same connection
+  is answered;
+- mirroring: requests over HTTP/2 are mirrored and compared like HTTP/1.1 ones (/report);
+- the access log says HTTP/2.0;
+- SIGTERM while a stream is in flight: the client gets GOAWAY, the stream's response
+  completes, parallax exits 0.
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Backend, Parallax, arguments, check, get_json, request, scratch_dir, wait_for  # noqa: E402
+from h2client import H2Client  # noqa: E402
+
+BIG = bytes((i * 7 + i // 251) % 256 for i in range(3 * 1024 * 1024))
+UPLOAD = os.urandom(5 * 1024 * 1024)
+MIRRORED = 50
+
+
+def live(method, path, body):
+    if path.startswith("/json/"):
+        n = int(path.rsplit("/", 1)[1])
+        return 200, "application/json", json.dumps({"id": n, "name": "item %d" % n}).encode()
+    if path == "/big":
+        return 200, "application/octet-stream", BIG
+    if path == "/echo":
+        answer = {"method": method, "length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        return 200, "application/json", json.dumps(answer).encode()
+    if path == "/slow":
+        time.sleep(1.0)
+        return 200, "text/plain", b"slow"
+    return 404, "text/plain", b"backend has no " + path.encode()
+
+
+def shadow(method, path, body):
+    status, content_type, payload = live(method, path, body)
+    if path.startswith("/json/"):
+        document = json.loads(payload)
+        document["name"] = document["name"].upper()
+        payload = json.dumps(document).encode()
+    return status, content_type, payload
+
+
+def curl(*args, timeout=30):
+    """curl's exit code, stdout (bytes) and stderr."""
+    done = subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr.decode(errors="replace")
+
+
+def make_certificate(directory):
+    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def config(live_backend, shadow_backend, cert, key, reports):
+    return """version: 1
+listeners:
+  - { name: plain, address: "127.0.0.1:0" }
+  - { name: secure, address: "127.0.0.1:0", tls: { cert: "%s", key: "%s" } }
+  - { name: h2only, address: "127.0.0.1:0", protocols: [h2] }
+  - { name: h1only, address: "127.0.0.1:0", protocols: [http1] }
+admin: { address: "127.0.0.1:0" }
+logging: { access_log: true }
+limits:
+  max_request_body_bytes: 8MiB
+  drain_timeout: 10s
+  http2: { max_header_list_bytes: 8KiB }
+upstreams:
+  live: { endpoints: ["%s"] }
+  preview: { endpoints: ["%s"] }
+routes:
+  - { name: items, match: { path_prefix: /json/ }, upstream: live, mirror: { upstream: preview, percent: 100 } }
+  - { name: files, match: { path_prefix: /big }, upstream: live }
+  - { name: echo, match: { path_prefix: /echo }, upstream: live }
+  - { name: slow, match: { path_prefix: /slow }, upstream: live }
+reports:
+  discrepancies: { path: "%s" }
+""" % (cert, key, live_backend.address, shadow_backend.address, reports)
+
+
+def main():
+    args = arguments()
+    live_backend, shadow_backend = Backend(live), Backend(shadow)
+    with scratch_dir("h2") as work:
+        cert, key = make_certificate(work)
+        proxy = Parallax(args.binary, config(live_backend, shadow_backend, cert, key,
+                                             os.path.join(work, "discrepancies.jsonl")), work)
+        try:
+            run_checks(proxy)
+            drain_check(proxy, live_backend)
+        finally:
+            if proxy.process.poll() is None:
+                proxy.process.kill()
+            live_backend.close()
+            shadow_backend.close()
+
+
+def run_checks(proxy):
+    plain, secure = proxy.listeners["plain"], proxy.listeners["secure"]
+    h2only, h1only = proxy.listeners["h2only"], proxy.listeners["h1only"]
+    base = "http://127.0.0.1:%d" % plain
+
+    # Protocol selection.
+    code, out, err = curl("--http2-prior-knowledge", "-w", "\n%{http_version}", base + "/json/1")
+    check(code == 0 and out.endswith(b"\n2"), "h2c GET: %d %r %s" % (code, out[-100:], err))
+    check(json.loads(out.rsplit(b"\n", 1)[0]) == {"id": 1, "name": "item 1"}, "h2c body %r" % out)
+    code, out, err = curl("-k", "--http2", "-w", "\n%{http_version}", "https://127.0.0.1:%d/json/2" % secure)
+    check(code == 0 and out.endswith(b"\n2"), "h2 over TLS (ALPN): %d %r %s" % (code, out[-100:], err))
+    code, out, err = curl("-k", "--http1.1", "-w", "\n%{http_version}", "https://127.0.0.1:%d/json/3" % secure)
+    check(code == 0 and out.endswith(b"\n1.1"), "HTTP/1.1 over TLS: %d %r %s" % (code, out[-100:], err))
+    code, out, err = curl("-w", "\n%{http_version}", base + "/json/4")
+    check(code == 0 and out.endswith(b"\n1.1"), "HTTP/1.1 on the plain listener: %d %r %s" % (code, out[-100:], err))
+    code, out, err = curl("--http2-prior-knowledge", "-w", "\n%{http_version}", "http://127.0.0.1:%d/json/5" % h2only)
+    check(code == 0 and out.endswith(b"\n2"), "h2c on the h2-only listener: %d %s" % (code, err))
+    code, out, err = curl("--http1.1", "http://127.0.0.1:%d/json/6" % h2only)
+    check(code != 0 and out == b"", "HTTP/1.1 on the h2-only listener was answered: %d %r" % (code, out))
+    code, out, err = curl("--http2-prior-knowledge", "http://127.0.0.1:%d/json/7" % h1only)
+    check(code != 0, "h2c on the HTTP/1.1-only listener succeeded: %r" % out)
+    code, out, err = curl("-w", "\n%{http_version}", "http://127.0.0.1:%d/json/8" % h1only)
+    check(code == 0 and out.endswith(b"\n1.1"), "HTTP/1.1 on the HTTP/1.1-only listener: %d %s" % (code, err))
+
+    # Bodies both ways.
+    code, out, err = curl("--http2-prior-knowledge", base + "/big")
+    check(code == 0 and out == BIG, "3 MiB download over h2c: %d, %d bytes %s" % (code, len(out), err))
+    code, out, err = curl("-k", "--http2", "https://127.0.0.1:%d/big" % secure)
+    check(code == 0 and out == BIG, "3 MiB download over h2: %d, %d bytes %s" % (code, len(out), err))
+    upload_path = os.path.join(os.path.dirname(proxy.config_path), "upload.bin")
+    with open(upload_path, "wb") as f:
+        f.write(UPLOAD)
+    expected = {"method": "POST", "length": len(UPLOAD), "sha256": hashlib.sha256(UPLOAD).hexdigest()}
+    code, out, err = curl("--http2-prior-knowledge", "--data-binary", "@" + upload_path, base + "/echo")
+    check(code == 0 and json.loads(out) == expected, "5 MiB upload with Content-Length: %d %r %s" % (code, out[:200], err))
+    client = H2Client(plain)
+    r = client.get("/echo", method="POST", body=UPLOAD)      # no content-length: chunked upstream
+    check(r["status"] == 200 and json.loads(bytes(r["body"])) == expected, "5 MiB upload without Content-Length: %r" % r["status"])
+    r = client.get("/echo", method="PUT", body=b"")
+    check(r["status"] == 200 and json.loads(bytes(r["body"]))["length"] == 0, "empty body: %r" % r)
+
+    # Errors the proxy answers itself, over HTTP/2.
+    r = client.get("/nowhere")
+    check(r["status"] == 404, "no route over h2: %r" % r["status"])
+    r = client.get("/echo", method="POST", body=b"x" * 10, headers=[("content-length", str(9 * 1024 * 1024))], end_stream=False)
+    check(r["status"] == 413, "Content-Length above the limit over h2: %r" % r["status"])
+    client.close()
+    client = H2Client(plain)
+    r = client.get("/json/9", headers=[("x-big", "v" * 9000)])
+    check(r["status"] == 431, "header list above max_header_list_bytes over h2: %r" % r["status"])
+    r = client.get("/json/10")
+    check(r["status"] == 200, "the connection still serves after a 431: %r" % r["status"])
+
+    # A client reset mid-download ends that stream only.
+    sid = client.request("/big")
+    while len(client.responses[sid]["body"]) == 0:
+        check(client.pump(), "the connection closed during the download")
+    client.reset(sid)
+    r = client.get("/json/11")
+    check(r["status"] == 200, "the request after a reset stream: %r" % r["status"])
+    client.close()
+
+    # Load: many concurrent streams.
+    done = subprocess.run(["h2load", "-n", "2000", "-c", "4", "-m", "20", base + "/json/12"],
+                          capture_output=True, text=True, timeout=120)
+    check(re.search(r"requests: 2000 total, 2000 started, 2000 done, 2000 succeeded", done.stdout) is not None
+          and "status codes: 2000 2xx" in done.stdout, "h2load:\n" + done.stdout[-1500:])
+
+    # nghttp: another client implementation, several streams on one connection.
+    done = subprocess.run(["nghttp", "-n", "-s", base + "/json/13", base + "/json/14", base + "/big"],
+                          capture_output=True, text=True, timeout=60)
+    codes = re.findall(r"^\s*\d+\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\S+\s+(/\S+)$", done.stdout, re.M)
+    check(done.returncode == 0 and sorted(codes) == [("200", "/big"), ("200", "/json/13"), ("200", "/json/14")],
+          "nghttp:\n%s%s" % (done.stdout[-1500:], done.stderr[-500:]))
+
+    # Mirroring: HTTP/2 requests are compared like HTTP/1.1 ones.
+    before = get_json(proxy.admin + "/report")["totals"]
+    mirror_client = H2Client(plain)
+    sids = [mirror_client.request("/json/%d" % (100 + i)) for i in range(MIRRORED)]
+    for sid in sids:
+        check(mirror_client.response(sid)["status"] == 200, "mirrored stream %d" % sid)
+    mirror_client.close()
+    wait_for("the mirrored HTTP/2 exchanges to be compared",
+             lambda: get_json(proxy.admin + "/report")["totals"]["compared"] >= before["compared"] + MIRRORED, 20)
+    report = get_json(proxy.admin + "/report")
+    differ = report["totals"]["differ"] - before["differ"]
+    check(differ >= MIRRORED, "the shadow's changed field was not reported for HTTP/2 requests: %r" % report["totals"])
+    paths = json.dumps(report["endpoints"])
+    check("/name" in paths, "no difference at /name in %s" % paths[:500])
+
+    wait_for("the access log to show HTTP/2.0", lambda: '"GET /json/1 HTTP/2.0" 200' in proxy.lines(), 5)
+
+
+def drain_check(proxy, live_backend):
+    # nghttp rather than python3-h2, which stops processing frames at the first GOAWAY.
+    before = live_backend.requests
+    client = subprocess.Popen(["nghttp", "-v", "http://127.0.0.1:%d/slow" % proxy.listeners["plain"]],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for("the slow request to reach the backend", lambda: live_backend.requests > before, 5, poll=0.01)
+        proxy.process.send_signal(15)
+        out, _ = client.communicate(timeout=15)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    check(client.returncode == 0 and re.search(r"recv GOAWAY frame .*\n.*error_code=NO_ERROR", out) is not None,
+          "no GOAWAY (NO_ERROR) after SIGTERM:\n" + out[-2000:])
+    check(re.search(r"recv \(stream_id=\d+\) :status: 200", out) is not None
+          and re.search(r"slow\[[ .0-9]+\] recv DATA frame <length=4, flags=0x01", out) is not None,
+          "the in-flight stream after SIGTERM did not complete:\n" + out[-2000:])
+    check(proxy.stop() == 0, "parallax did not exit 0 after the drain")
+
+
+if __name__ == "__main__":
+    main()
