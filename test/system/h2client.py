@@ -168,12 +168,18 @@ class RawConnection:
     def frames(self, timeout=10.0):
         """Reads frames until the server closes the connection (or `timeout` passes: then
         fails); returns them as (type, flags, stream id, payload)."""
+        return self.read_until(lambda frames: False, timeout, "close the connection")
+
+    def read_until(self, done, timeout=10.0, what="answer"):
+        """Reads frames until `done(frames so far)` holds or the server closes the connection
+        (`closed` is then set); fails when `timeout` passes first."""
         deadline = time.monotonic() + timeout
-        data = bytearray()
-        while True:
+        out = []
+        self.closed = False
+        while not done(out):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                fail("the server did not close the connection within %.0f s" % timeout)
+                fail("the server did not %s within %.0f s" % (what, timeout))
             self.sock.settimeout(remaining)
             try:
                 chunk = self.sock.recv(65536)
@@ -182,16 +188,17 @@ class RawConnection:
             except socket.timeout:
                 continue
             if not chunk:
+                self.closed = True
                 break
-            data += chunk
-        out = []
-        pos = 0
-        while pos + 9 <= len(data):
-            length = int.from_bytes(data[pos:pos + 3], "big")
-            kind, flags = data[pos + 3], data[pos + 4]
-            sid = int.from_bytes(data[pos + 5:pos + 9], "big") & 0x7FFFFFFF
-            out.append((kind, flags, sid, bytes(data[pos + 9:pos + 9 + length])))
-            pos += 9 + length
+            self.buffer += chunk
+            while len(self.buffer) >= 9:
+                length = int.from_bytes(self.buffer[0:3], "big")
+                if len(self.buffer) < 9 + length:
+                    break
+                kind, flags = self.buffer[3], self.buffer[4]
+                sid = int.from_bytes(self.buffer[5:9], "big") & 0x7FFFFFFF
+                out.append((kind, flags, sid, bytes(self.buffer[9:9 + length])))
+                self.buffer = self.buffer[9 + length:]
         return out
 
     def close(self):

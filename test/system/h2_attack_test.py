@@ -1,0 +1,195 @@
+"""HTTP/2 attacks with raw frames (python3-h2's HPACK; Debian has no h2spec package): each ends
+in GOAWAY or a stream reset or answer, parallax's memory stays bounded, and the next client is
+served.
+
+- rapid reset (CVE-2023-44487): streams opened and reset at once, in batches each confirmed by
+  a PING, so that Envoy's premature-reset rule is what ends it: GOAWAY ENHANCE_YOUR_CALM;
+- many new streams in one read (more than twice max_concurrent_streams): GOAWAY
+  ENHANCE_YOUR_CALM;
+- PING and SETTINGS floods from a client that never reads: the connection is closed once
+  1000 acknowledgements wait (nghttp2's outbound-ack limit);
+- CONTINUATION flood (CVE-2024-27316 family): more than max_continuation_frames: GOAWAY;
+- connection window overflow (WINDOW_UPDATE past 2^31-1): GOAWAY FLOW_CONTROL_ERROR;
+- invalid pseudo-headers (unknown, missing :path, uppercase name): the stream is reset with
+  PROTOCOL_ERROR and the connection goes on serving;
+- more header fields than max_request_headers, and a header list above
+  limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that stream.
+After every attack a new client gets 200 (curl --http2-prior-knowledge); parallax's resident
+memory grows by less than 64 MiB over the whole suite.
+"""
+
+import os
+import struct
+import subprocess
+import sys
+
+import hpack
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Backend, Parallax, arguments, check, scratch_dir  # noqa: E402
+from h2client import (ACK, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
+                      PING, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
+                      header_block, request_fields)
+
+PROTOCOL_ERROR, FLOW_CONTROL_ERROR, CANCEL = 0x1, 0x3, 0x8
+
+
+def resident_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def served(proxy):
+    done = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
+                           "http://127.0.0.1:%d/ok" % proxy.port], capture_output=True, text=True, timeout=30)
+    return done.stdout == "200"
+
+
+def headers_frame(sid, fields, flags=END_STREAM | END_HEADERS):
+    return frame(HEADERS, flags, sid, header_block(fields))
+
+
+def rapid_reset(proxy):
+    conn = RawConnection(proxy.port)
+    sid = 1
+    for batch in range(30):
+        data = b""
+        for _ in range(50):
+            data += headers_frame(sid, request_fields("/ok")) + frame(RST_STREAM, 0, sid, struct.pack(">I", CANCEL))
+            sid += 2
+        opaque = struct.pack(">Q", batch)
+        if not conn.send(data + frame(PING, 0, 0, opaque)):
+            break
+        frames = conn.read_until(lambda fs: any(k == PING and f & ACK and p == opaque for k, f, _, p in fs)
+                                 or any(k == GOAWAY for k, _, _, _ in fs), what="acknowledge the PING")
+        if conn.closed or any(k == GOAWAY for k, _, _, _ in frames):
+            break
+    rest = conn.frames()
+    code = goaway_code(frames + rest)
+    check(code == ENHANCE_YOUR_CALM, "rapid reset: GOAWAY code %r after %d streams" % (code, sid // 2))
+    check(500 <= sid // 2 <= 600, "rapid reset: ended after %d streams, expected just after 500" % (sid // 2))
+    check("premature stream resets" in proxy.lines(), "rapid reset: the log does not say why")
+    conn.close()
+
+
+def many_streams_in_one_read(proxy):
+    conn = RawConnection(proxy.port)
+    data = b"".join(headers_frame(1 + 2 * i, request_fields("/ok")) + frame(RST_STREAM, 0, 1 + 2 * i, struct.pack(">I", CANCEL))
+                    for i in range(250))
+    conn.send(data)
+    code = goaway_code(conn.frames())
+    check(code == ENHANCE_YOUR_CALM, "250 new streams in one read: GOAWAY code %r" % code)
+    conn.close()
+
+
+def ack_flood(proxy, kind, make):
+    """Sends `kind` frames without reading until the server closes the connection."""
+    conn = RawConnection(proxy.port)
+    conn.sock.settimeout(30)
+    batch = b"".join(make(i) for i in range(1000))
+    sent = 0
+    while sent < 2000 and conn.send(batch):   # at most 2 million frames
+        sent += 1
+    check(sent < 2000, "%s flood: the server kept reading %d frames without closing" % (kind, sent * 1000))
+    conn.close()
+
+
+def continuation_flood(proxy):
+    conn = RawConnection(proxy.port)
+    block = header_block(request_fields("/ok"))
+    data = frame(HEADERS, END_STREAM, 1, block)
+    for i in range(50):
+        data += frame(CONTINUATION, 0, 1, header_block([("x-filler-%d" % i, "y" * 10)]))
+    conn.send(data)
+    frames = conn.frames()
+    check(goaway_code(frames) is not None, "CONTINUATION flood: no GOAWAY: %r" % frames[-3:])
+    check(not any(k == HEADERS for k, _, _, _ in frames), "CONTINUATION flood: the request was answered")
+    conn.close()
+
+
+def window_overflow(proxy):
+    conn = RawConnection(proxy.port)
+    conn.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)))
+    code = goaway_code(conn.frames())
+    check(code == FLOW_CONTROL_ERROR, "window overflow: GOAWAY code %r" % code)
+    conn.close()
+
+
+def invalid_requests(proxy):
+    conn = RawConnection(proxy.port)
+    bad = [
+        (1, request_fields("/ok", extra=[(":foo", "bar")])),                        # unknown pseudo-header
+        (3, [(":method", "GET"), (":scheme", "http"), (":authority", "localhost")]),  # no :path
+        (5, request_fields("/ok", extra=[("X-Upper", "v")])),                      # upper-case name
+        (7, [("x-first", "v")] + request_fields("/ok")),                            # pseudo after regular
+    ]
+    for sid, fields in bad:
+        conn.send(headers_frame(sid, fields))
+    conn.send(headers_frame(9, request_fields("/ok")))
+    frames = conn.read_until(lambda fs: any(k == HEADERS and s == 9 for k, _, s, _ in fs), what="answer stream 9")
+    resets = {s: struct.unpack(">I", p)[0] for k, _, s, p in frames if k == RST_STREAM}
+    for sid, _ in bad:
+        check(resets.get(sid) == PROTOCOL_ERROR, "invalid request on stream %d: reset %r" % (sid, resets.get(sid)))
+    check(goaway_code(frames) is None, "an invalid request ended the connection")
+    conn.close()
+
+
+def oversized_heads(proxy):
+    conn = RawConnection(proxy.port)
+    many = request_fields("/ok", extra=[("x-field-%d" % i, "v") for i in range(150)])
+    conn.send(headers_frame(1, many))
+    big = header_block(request_fields("/ok", extra=[("x-big-%d" % i, "v" * 8000) for i in range(10)]))
+    pieces = [big[i:i + 16384] for i in range(0, len(big), 16384)]
+    data = frame(HEADERS, END_STREAM, 3, pieces[0])
+    for i, piece in enumerate(pieces[1:]):
+        data += frame(CONTINUATION, END_HEADERS if i == len(pieces) - 2 else 0, 3, piece)
+    conn.send(data)
+    frames = conn.read_until(lambda fs: sum(k == HEADERS for k, _, _, _ in fs) == 2, what="answer both streams")
+    statuses = {}
+    decoder = hpack.Decoder()  # one per connection: its dynamic table spans the header blocks
+    for kind, _, sid, payload in frames:
+        if kind == HEADERS:
+            statuses[sid] = dict(decoder.decode(payload)).get(":status")
+    check(statuses.get(1) == "431", "150 header fields: %r" % statuses.get(1))
+    check(statuses.get(3) == "431", "an 80 KB header list: %r" % statuses.get(3))
+    conn.close()
+
+
+def main():
+    args = arguments()
+    backend = Backend(lambda method, path, body: (200, "text/plain", b"ok"))
+    with scratch_dir("h2-attack") as work:
+        proxy = Parallax(args.binary, """version: 1
+listeners: [{ name: plain, address: "127.0.0.1:0" }]
+admin: { address: "127.0.0.1:0" }
+upstreams: { live: { endpoints: ["%s"] } }
+routes: [{ name: all, upstream: live }]
+reports: { discrepancies: { path: "%s" } }
+""" % (backend.address, os.path.join(work, "d.jsonl")), work)
+        try:
+            check(served(proxy), "the first request was not served")
+            before = resident_kib(proxy.process.pid)
+            attacks = [("rapid reset", rapid_reset), ("many new streams in one read", many_streams_in_one_read),
+                       ("PING flood", lambda p: ack_flood(p, "PING", lambda i: frame(PING, 0, 0, struct.pack(">Q", i)))),
+                       ("SETTINGS flood", lambda p: ack_flood(p, "SETTINGS", lambda i: frame(SETTINGS, 0, 0))),
+                       ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
+                       ("invalid requests", invalid_requests), ("oversized heads", oversized_heads)]
+            for name, attack in attacks:
+                attack(proxy)
+                check(served(proxy), "after the %s the next client was not served" % name)
+                check(proxy.process.poll() is None, "parallax exited during the %s" % name)
+            grown = resident_kib(proxy.process.pid) - before
+            print("resident memory grew by %d KiB over the attacks" % grown)
+            check(grown < 64 * 1024, "resident memory grew by %d KiB" % grown)
+            check(proxy.stop() == 0, "parallax did not exit 0")
+        finally:
+            if proxy.process.poll() is None:
+                proxy.process.kill()
+            backend.close()
+
+
+if __name__ == "__main__":
+    main()
