@@ -246,6 +246,7 @@ bool server_codec::receive(std::string_view bytes) {
   if (n < 0) {
     if (n == NGHTTP2_ERR_FLOODED) {
       flood("flooded (too many frames to acknowledge)");
+      flooded_ = true;
     } else if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
       failure_ = "not an HTTP/2 connection preface";
       return false; // nothing to say to a peer that does not speak HTTP/2

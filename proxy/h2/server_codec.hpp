@@ -100,6 +100,8 @@ public:
   void shutdown();
   /// Ends the session with GOAWAY `error_code` (streams in flight are closed).
   void terminate(std::uint32_t error_code);
+  /// Whether the peer flooded the session: close at once, without sending what is queued.
+  [[nodiscard]] bool flooded() const noexcept { return flooded_; }
   /// Why the session ended early, for the log ("" while none).
   [[nodiscard]] std::string_view failure() const noexcept { return failure_; }
 
@@ -128,6 +130,7 @@ private:
   std::uint64_t streams_ = 0;          // streams the client opened
   std::uint64_t premature_resets_ = 0; // of those, reset by the client within a second
   std::string failure_;
+  bool flooded_ = false;
 };
 
 } // namespace parallax::proxy::h2

@@ -84,6 +84,11 @@ awaitable<void> h2_connection::reader(std::string_view received) {
   }
   if (!codec_->failure().empty()) {
     spdlog::info("http2 connection from {} ended: {}", client_ip_, codec_->failure());
+    if (codec_->flooded()) close_now();
+    // A misbehaving peer gets its GOAWAY if it reads it soon; it cannot hold the connection.
+    write_limit_ = clock::now() + std::chrono::seconds(1);
+    write_deadline_ = std::min(write_deadline_, write_limit_);
+    update_deadline();
   }
   worker_.resources().buffers.give(std::move(buf));
   reading_ = false;
@@ -104,7 +109,7 @@ awaitable<void> h2_connection::writer() {
       continue;
     }
     if (closed_) break;
-    write_deadline_ = clock::now() + rt_->cfg->limits.client_io_timeout;
+    write_deadline_ = std::min(clock::now() + rt_->cfg->limits.client_io_timeout, write_limit_);
     update_deadline();
     const auto [ec, n] = co_await client_.write(asio::const_buffer(out.data(), out.size()));
     write_deadline_ = clock::time_point::max();

@@ -89,6 +89,7 @@ private:
   std::size_t running_ = 0;         // stream coroutines not yet ended
   clock::time_point read_deadline_ = clock::time_point::max();
   clock::time_point write_deadline_ = clock::time_point::max();
+  clock::time_point write_limit_ = clock::time_point::max(); // after a protocol failure
   bool served_ = false;   // a stream was opened (idle_timeout applies from then on)
   bool reading_ = true;   // the reader still runs
   bool closed_ = false;   // the socket is closed: streams end

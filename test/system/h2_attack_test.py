@@ -26,7 +26,7 @@ import sys
 import hpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Backend, Parallax, arguments, check, scratch_dir  # noqa: E402
+from harness import Backend, Parallax, arguments, check, scratch_dir, wait_for  # noqa: E402
 from h2client import (ACK, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
                       PING, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
                       header_block, request_fields)
@@ -71,7 +71,7 @@ def rapid_reset(proxy):
     code = goaway_code(frames + rest)
     check(code == ENHANCE_YOUR_CALM, "rapid reset: GOAWAY code %r after %d streams" % (code, sid // 2))
     check(500 <= sid // 2 <= 600, "rapid reset: ended after %d streams, expected just after 500" % (sid // 2))
-    check("premature stream resets" in proxy.lines(), "rapid reset: the log does not say why")
+    wait_for("the log to say why the rapid reset connection ended", lambda: "premature stream resets" in proxy.lines(), 5)
     conn.close()
 
 
