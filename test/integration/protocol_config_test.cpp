@@ -1,7 +1,8 @@
-// HTTP/2 in the configuration before the protocol code exists: an upstream configured as h2 or
-// h2c stops start-up and rejects a reload (naming the key) instead of being spoken to in
-// HTTP/1.1; a listener that offers h2 keeps serving HTTP/1.1. Delete the refusal tests with
-// the check in proxy/server/runtime.cpp when upstream HTTP/2 is implemented.
+// HTTP/2 configuration while upstream HTTP/2 is not implemented: an upstream configured as h2
+// or h2c stops start-up and rejects a reload (naming the key) instead of being spoken to in
+// HTTP/1.1; a listener that offers h2 (served: test/system/h2_test.py) still serves HTTP/1.1.
+// Delete the refusal tests with the check in proxy/server/runtime.cpp when upstream HTTP/2 is
+// implemented.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -77,7 +78,7 @@ TEST(ProtocolConfigTest, ReloadToAnH2UpstreamIsRejectedAndTheRunningConfiguratio
   EXPECT_EQ(client.round_trip(raw_client::request("GET", "/")).status, 200);
 }
 
-TEST(ProtocolConfigTest, ListenersOfferingH2ServeHttp1ForNow) {
+TEST(ProtocolConfigTest, ListenersOfferingH2StillServeHttp1) {
   http_backend live{fixed_response_handler(200, "ok")};
   temp_dir dir;
   std::string yaml = simple_config(reports_in(dir));

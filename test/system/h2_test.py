@@ -227,7 +227,8 @@ def drain_check(proxy, live_backend):
     check(re.search(r"recv \(stream_id=\d+\) :status: 200", out) is not None
           and re.search(r"slow\[[ .0-9]+\] recv DATA frame <length=4, flags=0x01", out) is not None,
           "the in-flight stream after SIGTERM did not complete:\n" + out[-2000:])
-    check(proxy.stop() == 0, "parallax did not exit 0 after the drain")
+    code = proxy.stop()
+    check(code == 0, "parallax exited %r after the drain:\n%s" % (code, proxy.lines()[-3000:]))
 
 
 if __name__ == "__main__":
