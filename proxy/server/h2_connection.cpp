@@ -43,7 +43,7 @@ h2_connection::h2_connection(worker& w, net::stream& client, const listener_bind
     : worker_(w), client_(client), listener_(listener), client_ip_(client_ip), rt_(w.rt()),
       codec_(std::make_unique<h2::server_codec>(static_cast<h2::server_events&>(*this),
                                                 settings_of(rt_->cfg->limits))),
-      write_wake_(w.io()), streams_done_(w.io()) {
+      write_wake_(w.io()), streams_done_(w.io()), idle_from_(clock::now()) {
   worker_.registry().add(this);
 }
 
@@ -66,10 +66,7 @@ awaitable<void> h2_connection::reader(std::string_view received) {
   bool fine = codec_->receive(received);
   while (fine && !closed_) {
     wake_writer();
-    const auto& limits = rt_->cfg->limits;
-    read_deadline_ = streams_.empty()
-                         ? clock::now() + (served_ ? limits.idle_timeout : limits.header_timeout)
-                         : clock::time_point::max();
+    read_deadline_ = streams_.empty() ? idle_deadline() : clock::time_point::max();
     update_deadline();
     const auto [ec, n] = co_await client_.read_some(asio::buffer(buf.get(), net::io_buffer_size));
     read_deadline_ = clock::time_point::max();
@@ -130,6 +127,23 @@ void h2_connection::close_now() {
     if (st->active != nullptr) st->active->abort();
     st->notify();
   }
+}
+
+h2_connection::clock::time_point h2_connection::idle_deadline() const {
+  // From the moment the connection had no stream open: frames without a stream (PING,
+  // SETTINGS) do not keep an idle connection (as Envoy's idle_timeout).
+  const auto& limits = rt_->cfg->limits;
+  return idle_from_ + (served_ ? limits.idle_timeout : limits.header_timeout);
+}
+
+void h2_connection::stream_gone() {
+  if (!streams_.empty()) return;
+  idle_from_ = clock::now();
+  if (reading_ && !closed_) {
+    read_deadline_ = idle_deadline();
+    update_deadline();
+  }
+  if (draining_ && write_deadline_ == clock::time_point::max()) client_.cancel();
 }
 
 void h2_connection::wake_writer() {
@@ -223,9 +237,9 @@ void h2_connection::on_stream_close(std::int32_t id, std::uint32_t error_code) {
     if (st.active != nullptr) st.active->abort();
   }
   st.notify();
-  if (st.finished) streams_.erase(it);
-  if (draining_ && streams_.empty() && write_deadline_ == clock::time_point::max()) {
-    client_.cancel();
+  if (st.finished) {
+    streams_.erase(it);
+    stream_gone();
   }
 }
 

@@ -65,6 +65,8 @@ private:
   void respond_failure(stream_state& st, failure f);
   void finish_stream(stream_state& st);
   void close_now();
+  void stream_gone(); // a stream left streams_: idle from now if it was the last
+  [[nodiscard]] clock::time_point idle_deadline() const;
   void wake_writer();
   void update_deadline();
   [[nodiscard]] std::size_t response_queue_limit() const noexcept;
@@ -87,6 +89,7 @@ private:
   asio::steady_timer write_wake_;   // cancelled to wake the writer
   asio::steady_timer streams_done_; // cancelled when the last stream coroutine ends
   std::size_t running_ = 0;         // stream coroutines not yet ended
+  clock::time_point idle_from_; // since when no stream is open
   clock::time_point read_deadline_ = clock::time_point::max();
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point write_limit_ = clock::time_point::max(); // after a protocol failure

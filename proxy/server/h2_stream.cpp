@@ -280,10 +280,10 @@ void h2_connection::finish_stream(stream_state& st) {
   st.in.clear();
   st.lent.clear();
   wake_writer();
-  if (st.closed) streams_.erase(st.id); // last: may destroy `st`
   if (--running_ == 0) streams_done_.cancel();
-  if (draining_ && streams_.empty() && write_deadline_ == clock::time_point::max()) {
-    client_.cancel();
+  if (st.closed) {
+    streams_.erase(st.id); // `st` lives on in serve()'s frame
+    stream_gone();
   }
 }
 

@@ -14,6 +14,8 @@ served.
   PROTOCOL_ERROR and the connection goes on serving;
 - more header fields than max_request_headers, and a header list above
   limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that stream.
+- an idle connection (no stream open) kept busy with PINGs is still closed after idle_timeout
+  with GOAWAY NO_ERROR.
 After every attack a new client gets 200 (curl --http2-prior-knowledge); parallax's resident
 memory grows by less than 64 MiB over the whole suite (320 MiB under AddressSanitizer, whose
 quarantine keeps freed memory).
@@ -23,12 +25,13 @@ import os
 import struct
 import subprocess
 import sys
+import time
 
 import hpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Backend, Parallax, arguments, check, scratch_dir, wait_for  # noqa: E402
-from h2client import (ACK, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
+from h2client import (ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
                       PING, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
                       header_block, request_fields)
 
@@ -164,6 +167,23 @@ def oversized_heads(proxy):
     conn.close()
 
 
+def pings_do_not_keep_an_idle_connection(proxy):
+    conn = RawConnection(proxy.port)
+    conn.send(headers_frame(1, request_fields("/ok")))
+    conn.read_until(lambda fs: any(k == DATA and f & END_STREAM for k, f, _, _ in fs), what="answer stream 1")
+    started = time.monotonic()
+    frames = []
+    while not conn.closed and time.monotonic() - started < 10:
+        time.sleep(0.25)    # the client's pace, not a wait for the server
+        if not conn.send(frame(PING, 0, 0, b"12345678")):
+            break
+        frames += conn.read_until(lambda fs: len(fs) > 0, what="answer a PING")
+    elapsed = time.monotonic() - started
+    check(goaway_code(frames) == 0 and elapsed < 5, "PINGs kept an idle connection open for %.1f s "
+          "(idle_timeout 2s); GOAWAY %r" % (elapsed, goaway_code(frames)))
+    conn.close()
+
+
 def main():
     args = arguments()
     backend = Backend(lambda method, path, body: (200, "text/plain", b"ok"))
@@ -171,6 +191,7 @@ def main():
         proxy = Parallax(args.binary, """version: 1
 listeners: [{ name: plain, address: "127.0.0.1:0" }]
 admin: { address: "127.0.0.1:0" }
+limits: { header_timeout: 2s, idle_timeout: 2s }
 upstreams: { live: { endpoints: ["%s"] } }
 routes: [{ name: all, upstream: live }]
 reports: { discrepancies: { path: "%s" } }
@@ -182,7 +203,8 @@ reports: { discrepancies: { path: "%s" } }
                        ("PING flood", lambda p: ack_flood(p, "PING", lambda i: frame(PING, 0, 0, struct.pack(">Q", i)))),
                        ("SETTINGS flood", lambda p: ack_flood(p, "SETTINGS", lambda i: frame(SETTINGS, 0, 0))),
                        ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
-                       ("invalid requests", invalid_requests), ("oversized heads", oversized_heads)]
+                       ("invalid requests", invalid_requests), ("oversized heads", oversized_heads),
+                       ("idle connection kept with PINGs", pings_do_not_keep_an_idle_connection)]
             for name, attack in attacks:
                 attack(proxy)
                 check(served(proxy), "after the %s the next client was not served" % name)
