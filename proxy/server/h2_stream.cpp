@@ -3,6 +3,8 @@
 // HTTP/1.1 framing; the stream's response queue as its sink), observed by the same tap.
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <nghttp2/nghttp2.h>
 
@@ -30,6 +32,21 @@ awaitable<bool> wait(std::chrono::steady_clock::time_point deadline, asio::stead
   wake.expires_at(deadline);
   const auto [ec] = co_await wake.async_wait(use_nothrow);
   co_return ec == asio::error::operation_aborted;
+}
+
+enum class woken { notified, timed_out, upstream_readable };
+
+// Like wait(), but also ends when `watched` (the upstream) turns readable: an early answer.
+awaitable<woken> wait_or_readable(std::chrono::steady_clock::time_point deadline,
+                                  asio::steady_timer& wake, net::stream& watched) {
+  wake.expires_at(deadline);
+  const auto [order, timer_ec, watch_ec] =
+      co_await asio::experimental::make_parallel_group(
+          wake.async_wait(asio::deferred),
+          watched.socket().async_wait(tcp::socket::wait_read, asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), use_nothrow);
+  if (order[0] == 1 && !watch_ec) co_return woken::upstream_readable;
+  co_return timer_ec == asio::error::operation_aborted ? woken::notified : woken::timed_out;
 }
 } // namespace
 
@@ -77,14 +94,22 @@ public:
     return net::source_step::done;
   }
 
-  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out, net::stream*) override {
+  awaitable<net::source_step> next(std::vector<asio::const_buffer>& out,
+                                   net::stream* watch) override {
     for (;;) {
       const auto before = out.size();
       const auto step = take(out);
       if (step != net::source_step::more || out.size() != before) co_return step;
       if (st_.closed) break;
       const auto deadline = clock::now() + st_.rt->cfg->limits.client_io_timeout;
-      if (!co_await wait(deadline, st_.wake) && st_.in.empty() && !st_.request_ended) break;
+      auto why = woken::notified;
+      if (watch != nullptr) {
+        why = co_await wait_or_readable(deadline, st_.wake, *watch);
+      } else if (!co_await wait(deadline, st_.wake)) {
+        why = woken::timed_out;
+      }
+      if (why == woken::upstream_readable) co_return net::source_step::interrupted;
+      if (why == woken::timed_out && st_.in.empty() && !st_.request_ended) break;
     }
     st_.fault = client_fault::gone;
     co_return net::source_step::failed;
@@ -235,7 +260,6 @@ awaitable<void> h2_connection::forward(stream_state& st, std::size_t route_index
   stream_sink sink(*this, st);
   net::exchange_options options;
   options.head_request = st.head.method == "HEAD";
-  options.detect_early = false; // the upstream's early answer is seen once the body stalls
   st.active = &exchange;
   const auto result = co_await exchange.run(source, sink, options);
   st.active = nullptr;

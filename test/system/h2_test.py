@@ -10,6 +10,8 @@ HTTP/1.1-only one. Checked:
   (python3-h2: forwarded chunked) arrive intact; flow control carries them;
 - errors over HTTP/2: 404 (no route), 413 (Content-Length above the limit), 431 (header list
   above limits.http2.max_header_list_bytes);
+- an upstream's early final answer (before the request body is complete) reaches the client
+  at once;
 - h2load: 2000 requests on 4 connections with 20 concurrent streams each, all 2xx;
 - a client reset mid-download ends that stream only: the next request on the same connection
   is answered;
@@ -23,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -61,6 +64,47 @@ def shadow(method, path, body):
     return status, content_type, payload
 
 
+class EarlyBackend:
+    """An HTTP/1.1 upstream that answers 413 as soon as it has a request head, without
+    reading the body, then closes politely (stops writing, drains what arrives)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn:
+            conn.settimeout(10)
+            head = b""
+            try:
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+                conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: text/plain\r\n"
+                             b"content-length: 9\r\nconnection: close\r\n\r\ntoo large")
+                conn.shutdown(socket.SHUT_WR)
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
 def curl(*args, timeout=30):
     """curl's exit code, stdout (bytes) and stderr."""
     done = subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout)
@@ -74,7 +118,7 @@ def make_certificate(directory):
     return cert, key
 
 
-def config(live_backend, shadow_backend, cert, key, reports):
+def config(live_backend, shadow_backend, early_backend, cert, key, reports):
     return """version: 1
 listeners:
   - { name: plain, address: "127.0.0.1:0" }
@@ -90,22 +134,24 @@ limits:
 upstreams:
   live: { endpoints: ["%s"] }
   preview: { endpoints: ["%s"] }
+  early: { endpoints: ["%s"] }
 routes:
   - { name: items, match: { path_prefix: /json/ }, upstream: live, mirror: { upstream: preview, percent: 100 } }
   - { name: files, match: { path_prefix: /big }, upstream: live }
   - { name: echo, match: { path_prefix: /echo }, upstream: live }
   - { name: slow, match: { path_prefix: /slow }, upstream: live }
+  - { name: early, match: { path_prefix: /early }, upstream: early }
 reports:
   discrepancies: { path: "%s" }
-""" % (cert, key, live_backend.address, shadow_backend.address, reports)
+""" % (cert, key, live_backend.address, shadow_backend.address, early_backend.address, reports)
 
 
 def main():
     args = arguments()
-    live_backend, shadow_backend = Backend(live), Backend(shadow)
+    live_backend, shadow_backend, early_backend = Backend(live), Backend(shadow), EarlyBackend()
     with scratch_dir("h2") as work:
         cert, key = make_certificate(work)
-        proxy = Parallax(args.binary, config(live_backend, shadow_backend, cert, key,
+        proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, cert, key,
                                              os.path.join(work, "discrepancies.jsonl")), work)
         try:
             run_checks(proxy)
@@ -115,6 +161,7 @@ def main():
                 proxy.process.kill()
             live_backend.close()
             shadow_backend.close()
+            early_backend.close()
 
 
 def run_checks(proxy):
@@ -169,6 +216,14 @@ def run_checks(proxy):
     check(r["status"] == 431, "header list above max_header_list_bytes over h2: %r" % r["status"])
     r = client.get("/json/10")
     check(r["status"] == 200, "the connection still serves after a 431: %r" % r["status"])
+
+    # An upstream that answers before the body is complete: the answer reaches the client while
+    # the client still holds the rest of its body (it would wait for client_io_timeout else).
+    sid = client.request("/early", method="POST", body=b"x" * 30000, end_stream=False)
+    r = client.response(sid, timeout=10)
+    check(r["status"] == 413 and bytes(r["body"]) == b"too large", "early answer over h2: %r" % r)
+    r = client.get("/json/12")
+    check(r["status"] == 200, "the request after an early answer: %r" % r["status"])
 
     # A client reset mid-download ends that stream only.
     sid = client.request("/big")
