@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
-#include <vector>
 
 namespace parallax::proxy::h2 {
 
@@ -34,23 +33,6 @@ bool connection_specific(const http::header& h) {
          h.id == http::field::transfer_encoding || h.id == http::field::upgrade;
 }
 
-// The header list of `head` as nghttp2 fields; lower-case names are kept in `names`.
-std::vector<nghttp2_nv> fields_of(const response_fields& head, std::string& status,
-                                  std::vector<std::string>& names) {
-  std::vector<nghttp2_nv> nva;
-  status = std::to_string(head.status);
-  nva.push_back(field(":status", status));
-  if (head.headers != nullptr) {
-    names.reserve(head.headers->size()); // no reallocation: nva points into the names
-    for (const auto& h : *head.headers) {
-      if (connection_specific(h) || http::named_in_connection(*head.headers, h.name)) continue;
-      nva.push_back(field(names.emplace_back(http::to_lower_copy(h.name)), h.value));
-    }
-  }
-  if (!head.content_type.empty()) nva.push_back(field("content-type", head.content_type));
-  return nva;
-}
-
 } // namespace
 
 struct server_codec::callbacks {
@@ -64,11 +46,16 @@ struct server_codec::callbacks {
       c.flood("too many new streams in one read");
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
-    auto& pending = c.heads_[frame->hd.stream_id];
+    auto& pending = c.current_;
+    pending.id = frame->hd.stream_id;
     pending.head.clear();
     pending.head.version_minor = 1;
-    pending.opened = clock::now();
-    c.opened_[frame->hd.stream_id] = pending.opened;
+    pending.cookie.clear();
+    pending.bytes = 0;
+    pending.fields = 0;
+    pending.too_large = false;
+    pending.has_authority = false;
+    c.opened_[frame->hd.stream_id] = clock::now();
     return 0;
   }
 
@@ -76,9 +63,8 @@ struct server_codec::callbacks {
                     std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
                     std::uint8_t, void* user) {
     auto& c = self(user);
-    const auto it = c.heads_.find(frame->hd.stream_id);
-    if (it == c.heads_.end()) return 0; // trailers: not forwarded yet
-    auto& p = it->second;
+    if (c.current_.id != frame->hd.stream_id) return 0; // trailers: not forwarded yet
+    auto& p = c.current_;
     p.bytes += static_cast<std::uint32_t>(namelen + valuelen + 32);
     ++p.fields;
     if (p.bytes > c.settings_.max_header_list_bytes || p.fields > c.settings_.max_headers) {
@@ -120,7 +106,6 @@ struct server_codec::callbacks {
     // Forwarded to HTTP/1.1 upstreams with a length when the client gave one, chunked when a
     // body follows without it.
     head.frame.chunked = !end_stream && !head.frame.content_length;
-    if (end_stream && !head.frame.content_length) head.frame.content_length.reset();
     head.frame.keep_alive = true;
     head.expect_continue = false;
     head.headers.remove(http::field::expect);
@@ -134,10 +119,9 @@ struct server_codec::callbacks {
     const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
-      const auto it = c.heads_.find(id);
-      if (it != c.heads_.end()) {
-        deliver_head(c, id, it->second, end_stream);
-        c.heads_.erase(it);
+      if (c.current_.id == id) {
+        c.current_.id = 0;
+        deliver_head(c, id, c.current_, end_stream);
       } else if (end_stream) {
         c.events_.on_request_end(id); // after trailers
       }
@@ -173,7 +157,7 @@ struct server_codec::callbacks {
   static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code,
                           void* user) {
     auto& c = self(user);
-    c.heads_.erase(id);
+    if (c.current_.id == id) c.current_.id = 0;
     if (c.opened_.erase(id) != 0) c.events_.on_stream_close(id, error_code);
     return 0;
   }
@@ -281,22 +265,43 @@ bool server_codec::wants_write() const {
   return nghttp2_session_want_write(session_) != 0;
 }
 
-bool server_codec::respond(std::int32_t id, const response_fields& head, bool body) {
-  std::string status;
-  std::vector<std::string> names;
-  const auto nva = fields_of(head, status, names);
+bool server_codec::submit(std::int32_t id, const response_fields& head, bool interim,
+                          bool body) {
+  fields_.clear();
+  names_.clear();
+  status_ = std::to_string(head.status);
+  fields_.push_back(field(":status", status_));
+  if (head.headers != nullptr) {
+    // Room for every name first: the fields point into names_.
+    std::size_t room = 0;
+    for (const auto& h : *head.headers)
+      room += h.name.size();
+    names_.reserve(room);
+    for (const auto& h : *head.headers) {
+      if (connection_specific(h) || http::named_in_connection(*head.headers, h.name)) continue;
+      const auto at = names_.size();
+      for (char ch : h.name)
+        names_.push_back(http::to_lower(ch));
+      fields_.push_back(field(std::string_view(names_).substr(at, h.name.size()), h.value));
+    }
+  }
+  if (!head.content_type.empty()) fields_.push_back(field("content-type", head.content_type));
+  if (interim) {
+    return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, fields_.data(),
+                                  fields_.size(), nullptr) >= 0;
+  }
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;
-  return nghttp2_submit_response(session_, id, nva.data(), nva.size(),
+  return nghttp2_submit_response(session_, id, fields_.data(), fields_.size(),
                                  body ? &provider : nullptr) == 0;
 }
 
+bool server_codec::respond(std::int32_t id, const response_fields& head, bool body) {
+  return submit(id, head, false, body);
+}
+
 bool server_codec::interim(std::int32_t id, const response_fields& head) {
-  std::string status;
-  std::vector<std::string> names;
-  const auto nva = fields_of(head, status, names);
-  return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, nva.data(), nva.size(),
-                                nullptr) >= 0;
+  return submit(id, head, true, false);
 }
 
 void server_codec::reset(std::int32_t id, std::uint32_t error_code) {

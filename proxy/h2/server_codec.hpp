@@ -16,10 +16,12 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
+
+#include <nghttp2/nghttp2.h>
 
 #include "proxy/http/message.hpp"
 
-struct nghttp2_session;
 
 namespace parallax::proxy::h2 {
 
@@ -109,7 +111,10 @@ public:
   struct callbacks;
 
 private:
+  // The request head being decoded. Header blocks never interleave (RFC 9113 4.3: a block's
+  // CONTINUATION frames follow it directly), so one is enough; its buffers are reused.
   struct pending_head {
+    std::int32_t id = 0; // 0: none
     http::request_head head;
     std::string cookie; // cookie fields joined with "; " (RFC 9113 8.2.3)
     std::uint32_t bytes = 0;
@@ -119,12 +124,18 @@ private:
     std::chrono::steady_clock::time_point opened;
   };
   void flood(const char* why);
+  bool submit(std::int32_t id, const response_fields& head, bool interim, bool body);
   bool premature_resets_exceeded() const noexcept;
 
   server_events& events_;
   settings settings_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<std::int32_t, pending_head> heads_; // request heads being decoded
+  pending_head current_;
+  // The response head being submitted: lower-case names in one buffer, the fields pointing
+  // into it (reused, so a response head allocates nothing once they have grown).
+  std::string names_;
+  std::string status_;
+  std::vector<nghttp2_nv> fields_;
   std::unordered_map<std::int32_t, std::chrono::steady_clock::time_point> opened_;
   std::uint32_t new_streams_this_read_ = 0;
   std::uint64_t streams_ = 0;          // streams the client opened

@@ -136,7 +136,8 @@ h2_connection::clock::time_point h2_connection::idle_deadline() const {
   return idle_from_ + (served_ ? limits.idle_timeout : limits.header_timeout);
 }
 
-void h2_connection::stream_gone() {
+void h2_connection::stream_gone(std::shared_ptr<stream_state> st) {
+  if (spare_.size() < rt_->cfg->limits.http2.max_concurrent_streams) spare_.push_back(std::move(st));
   if (!streams_.empty()) return;
   idle_from_ = clock::now();
   if (reading_ && !closed_) {
@@ -198,8 +199,15 @@ std::size_t h2_connection::response_queue_limit() const noexcept {
 void h2_connection::on_request(std::int32_t id, http::request_head& head, bool end_stream,
                                h2::head_refusal refused) {
   if (closed_) return;
-  auto st = std::make_shared<stream_state>(id, worker_.io().get_executor());
-  st->head = std::move(head);
+  std::shared_ptr<stream_state> st;
+  if (!spare_.empty() && spare_.back().use_count() == 1) {
+    st = std::move(spare_.back());
+    spare_.pop_back();
+    st->reuse(id);
+  } else {
+    st = std::make_shared<stream_state>(id, worker_.io().get_executor());
+  }
+  st->head = head; // a copy into reused buffers: the codec reuses its own for the next head
   st->refused = refused;
   st->request_ended = end_stream;
   st->body_less = end_stream;
@@ -238,8 +246,9 @@ void h2_connection::on_stream_close(std::int32_t id, std::uint32_t error_code) {
   }
   st.notify();
   if (st.finished) {
+    auto gone = std::move(it->second);
     streams_.erase(it);
-    stream_gone();
+    stream_gone(std::move(gone));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -65,7 +66,7 @@ private:
   void respond_failure(stream_state& st, failure f);
   void finish_stream(stream_state& st);
   void close_now();
-  void stream_gone(); // a stream left streams_: idle from now if it was the last
+  void stream_gone(std::shared_ptr<stream_state> st); // left streams_ (idle if it was the last)
   [[nodiscard]] clock::time_point idle_deadline() const;
   void wake_writer();
   void update_deadline();
@@ -86,6 +87,8 @@ private:
   std::shared_ptr<const runtime> rt_; // the snapshot the connection started with (limits)
   std::unique_ptr<h2::server_codec> codec_;
   std::unordered_map<std::int32_t, std::shared_ptr<stream_state>> streams_;
+  // Finished streams' states, reused with their buffers (at most max_concurrent_streams).
+  std::vector<std::shared_ptr<stream_state>> spare_;
   asio::steady_timer write_wake_;   // cancelled to wake the writer
   asio::steady_timer streams_done_; // cancelled when the last stream coroutine ends
   std::size_t running_ = 0;         // stream coroutines not yet ended

@@ -305,9 +305,10 @@ void h2_connection::finish_stream(stream_state& st) {
   st.lent.clear();
   wake_writer();
   if (--running_ == 0) streams_done_.cancel();
-  if (st.closed) {
-    streams_.erase(st.id); // `st` lives on in serve()'s frame
-    stream_gone();
+  if (const auto it = streams_.find(st.id); st.closed && it != streams_.end()) {
+    auto gone = std::move(it->second); // `st` lives on in serve()'s frame until it returns
+    streams_.erase(it);
+    stream_gone(std::move(gone));
   }
 }
 

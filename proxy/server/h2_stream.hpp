@@ -28,6 +28,26 @@ struct h2_connection::stream_state {
   /// Wakes the stream's coroutine if it waits (for body bytes, queue room or the close).
   void notify() { wake.cancel(); }
 
+  /// Makes a finished stream's state ready for stream `stream_id`, keeping its buffers.
+  void reuse(std::int32_t stream_id) {
+    id = stream_id;
+    refused = h2::head_refusal::none;
+    request_ended = body_less = false;
+    in.clear();
+    lent.clear();
+    out.clear();
+    out_off = 0;
+    out_end = responded = closed = finished = false;
+    rt.reset();
+    active = nullptr;
+    tap.reset();
+    tap_end = exchange_end::client_aborted;
+    fault = client_fault::none;
+    route_index = -1;
+    status = 0;
+    response_bytes = 0;
+  }
+
   std::int32_t id;
   http::request_head head;
   h2::head_refusal refused = h2::head_refusal::none;
