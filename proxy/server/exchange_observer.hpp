@@ -9,6 +9,7 @@
 // proxy's buffers, valid for the duration of the call only.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,31 @@ public:
   virtual void response_body(const std::vector<std::string_view>& pieces) = 0;
   /// The exchange ended; the proxy drops its reference right after this call.
   virtual void finish(exchange_end end) = 0;
+};
+
+/// Bytes in `pieces`.
+inline std::uint64_t total_size(const std::vector<std::string_view>& pieces) noexcept {
+  std::uint64_t n = 0;
+  for (auto p : pieces)
+    n += p.size();
+  return n;
+}
+
+/// A response piece on its way to the client (HTTP/1.1 or HTTP/2): the tap sees it only once
+/// the client has it, so observing never delays the response.
+struct pending_delivery {
+  const http::response_head* head = nullptr;
+  const std::vector<std::string_view>* body = nullptr;
+  bool first = false; // the piece carries the head
+  std::uint64_t total = 0;
+
+  /// The client has the piece: counts it into `bytes` and hands it to `tap`, if any.
+  void delivered(exchange_tap* tap, std::uint64_t& bytes) const {
+    bytes += total;
+    if (tap == nullptr) return;
+    if (first) tap->response_head(*head);
+    if (total > 0) tap->response_body(*body);
+  }
 };
 
 struct runtime;

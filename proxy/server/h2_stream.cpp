@@ -20,13 +20,6 @@ namespace {
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 
-std::uint64_t total_size(const std::vector<std::string_view>& pieces) {
-  std::uint64_t n = 0;
-  for (auto p : pieces)
-    n += p.size();
-  return n;
-}
-
 // Waits until `st` is notified or `deadline` passes; false when it passed.
 awaitable<bool> wait(std::chrono::steady_clock::time_point deadline, asio::steady_timer& wake) {
   wake.expires_at(deadline);
@@ -202,24 +195,12 @@ public:
   }
 
 private:
-  struct delivery_piece {
-    const http::response_head* head = nullptr;
-    const std::vector<std::string_view>* body = nullptr;
-    bool first = false;
-    std::uint64_t total = 0;
-  };
-
-  void delivered() {
-    st_.response_bytes += pending_.total;
-    if (!st_.tap) return;
-    if (pending_.first) st_.tap->response_head(*pending_.head);
-    if (pending_.total > 0) st_.tap->response_body(*pending_.body);
-  }
+  void delivered() { pending_.delivered(st_.tap.get(), st_.response_bytes); }
 
   h2_connection& c_;
   stream_state& st_;
   bool with_body_ = false;
-  delivery_piece pending_;
+  pending_delivery pending_;
 };
 
 awaitable<void> h2_connection::serve(std::shared_ptr<stream_state> st) {

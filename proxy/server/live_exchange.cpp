@@ -18,13 +18,6 @@ namespace {
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-
-std::uint64_t total_size(const std::vector<std::string_view>& pieces) {
-  std::uint64_t n = 0;
-  for (auto p : pieces)
-    n += p.size();
-  return n;
-}
 } // namespace
 
 /// The client's request: the head as the upstream gets it, then the body as the client sends
@@ -187,21 +180,7 @@ public:
   [[nodiscard]] bool client_keep() const noexcept { return client_keep_; }
 
 private:
-  // The piece being delivered: the tap sees it once the client has it.
-  struct delivery_piece {
-    const http::response_head* head = nullptr;
-    const std::vector<std::string_view>* body = nullptr;
-    bool first = false;
-    std::size_t total = 0;
-  };
-
-  void delivered() {
-    s_.response_bytes_ += pending_.total;
-    if (s_.tap_) {
-      if (pending_.first) s_.tap_->response_head(*pending_.head);
-      if (pending_.total > 0) s_.tap_->response_body(*pending_.body);
-    }
-  }
+  void delivered() { pending_.delivered(s_.tap_.get(), s_.response_bytes_); }
 
   // The client's response head: framing chosen for this client.
   void start(const http::response_head& head, std::string& out) {
@@ -232,7 +211,7 @@ private:
   downstream_session& s_;
   bool client_keep_;
   bool chunked_ = false;
-  delivery_piece pending_;
+  pending_delivery pending_;
 };
 
 // Phases 3 and 4: forward the request to the route's live upstream and relay the response.
