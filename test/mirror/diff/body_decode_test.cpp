@@ -1,40 +1,15 @@
 #include "mirror/diff/body_decode.hpp"
 
+#include "test/mirror/zlib_compress.hpp"
+
 #include <brotli/encode.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstdint>
 #include <string>
 
 namespace parallax::mirror::diff {
 namespace {
-
-// Compresses with zlib's deflate; window_bits 16 + 15 = gzip, 15 = zlib, -15 = raw deflate.
-std::string zlib_compress(std::string_view in, int window_bits) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY),
-            Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string gzip(std::string_view in) {
-  return zlib_compress(in, 16 + 15);
-}
-std::string zlib_wrapped(std::string_view in) {
-  return zlib_compress(in, 15);
-}
-std::string raw_deflate(std::string_view in) {
-  return zlib_compress(in, -15);
-}
 
 // Quality 5 rather than the default 11: the slow top qualities add nothing to these tests.
 std::string brotli(std::string_view in, int quality = 5) {

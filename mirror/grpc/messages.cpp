@@ -1,0 +1,80 @@
+#include "mirror/grpc/messages.hpp"
+
+#include "mirror/diff/body_decode.hpp"
+#include "proxy/http/ascii.hpp"
+
+namespace parallax::mirror::grpc {
+
+std::string_view to_string(split_status s) noexcept {
+  switch (s) {
+  case split_status::ok: return "ok";
+  case split_status::truncated: return "truncated";
+  case split_status::too_many: return "too_many";
+  case split_status::too_large: return "too_large";
+  case split_status::corrupt: return "corrupt";
+  case split_status::unsupported_encoding: return "unsupported_encoding";
+  }
+  return "unknown";
+}
+
+split_result split_messages(std::string_view body, std::string_view encoding,
+                            std::size_t max_messages, std::size_t max_bytes) {
+  constexpr std::size_t prefix = 5;
+  split_result out;
+  while (!body.empty()) {
+    if (out.messages.size() == max_messages) {
+      out.status = split_status::too_many;
+      return out;
+    }
+    if (body.size() < prefix) {
+      out.status = split_status::truncated;
+      return out;
+    }
+    const auto flag = static_cast<unsigned char>(body[0]);
+    std::size_t length = 0;
+    for (std::size_t i = 1; i < prefix; ++i)
+      length = (length << 8) | static_cast<unsigned char>(body[i]);
+    if (flag > 1) {
+      out.status = split_status::corrupt;
+      return out;
+    }
+    if (length > max_bytes) {
+      out.status = split_status::too_large;
+      return out;
+    }
+    if (body.size() - prefix < length) {
+      out.status = split_status::truncated;
+      return out;
+    }
+    const auto message = body.substr(prefix, length);
+    body.remove_prefix(prefix + length);
+    if (flag == 0) {
+      out.messages.emplace_back(message);
+      continue;
+    }
+    if (encoding.empty() || proxy::http::iequals(encoding, "identity")) {
+      out.status = split_status::corrupt; // compressed, yet the call names no encoding
+      return out;
+    }
+    auto decoded = diff::decode_body(message, encoding, max_bytes);
+    switch (decoded.status) {
+    case diff::decode_status::ok: out.messages.push_back(std::move(decoded.body)); continue;
+    case diff::decode_status::too_large: out.status = split_status::too_large; return out;
+    case diff::decode_status::unsupported:
+      out.status = split_status::unsupported_encoding;
+      return out;
+    case diff::decode_status::corrupt: break;
+    }
+    out.status = split_status::corrupt;
+    return out;
+  }
+  return out;
+}
+
+bool is_grpc_content_type(std::string_view content_type) noexcept {
+  const auto type = content_type.substr(0, content_type.find(';'));
+  return proxy::http::iequals(type, "application/grpc") ||
+         proxy::http::istarts_with(type, "application/grpc+");
+}
+
+} // namespace parallax::mirror::grpc
