@@ -101,7 +101,11 @@ struct leg final : proxy::net::tracked_connection {
 
   response_capture capture;
   std::string upstream;
-  std::string wire; // the whole request: head and body
+  std::string wire; // the whole request: head and body (HTTP/2 upstreams: the body only)
+  http::request_head h2_head;         // HTTP/2 upstreams: the request's fields
+  http::forwarding_info forwarding;   // HTTP/2 upstreams: for X-Forwarded-*
+  bool h2 = false;
+  bool body_taken = false;
   bool head_request = false;
   bool replayable = true; // body-less: may be retried once on a dead pooled connection
   net::upstream_exchange* exchange = nullptr; // while it runs
@@ -116,12 +120,19 @@ struct leg final : proxy::net::tracked_connection {
 class leg_source final : public net::request_source {
 public:
   explicit leg_source(leg& l) : l_(l) {}
+  net::request_parts parts() override {
+    if (!l_.h2) return {};
+    l_.sent = steady::now();
+    return {&l_.h2_head, l_.forwarding};
+  }
   std::string_view head(std::string&) override {
     // Latency counts from the request going out, as live's does (connecting is not in it).
     l_.sent = steady::now();
     return l_.wire; // head and body: written as they are, not copied
   }
-  net::source_step take(std::vector<asio::const_buffer>&) override {
+  net::source_step take(std::vector<asio::const_buffer>& out) override {
+    if (l_.h2 && !l_.body_taken && !l_.wire.empty()) out.emplace_back(l_.wire.data(), l_.wire.size());
+    l_.body_taken = true;
     return net::source_step::done;
   }
   awaitable<net::source_step> next(std::vector<asio::const_buffer>&, net::stream*) override {
@@ -260,7 +271,7 @@ public:
 private:
   // The request as sent to a leg: the shadow gets every rewrite, the secondary (a copy of
   // the live version) only the header changes, so both are marked as copies.
-  std::string serialize(bool shadow) const {
+  std::string serialize(bool shadow, http::request_head* h2_fields = nullptr) const {
     const auto& rw = route_.policy.rewrite;
     // Built in a per-thread scratch head whose header storage survives clear(): after the
     // first requests, copying the headers allocates nothing.
@@ -287,6 +298,14 @@ private:
     for (const auto& [name, value] : rw.set_headers)
       h.headers.set(name, value);
     const bool with_body = request_.has_body() || !body_.empty();
+    if (h2_fields != nullptr) {
+      // An HTTP/2 upstream gets the fields and the body apart; the body's length is known.
+      *h2_fields = h;
+      h2_fields->frame.chunked = false;
+      h2_fields->frame.content_length = body_.size();
+      if (!with_body) h2_fields->frame.content_length.reset();
+      return body_;
+    }
     std::string out;
     out.reserve(512 + body_.size());
     http::write_request_head(
@@ -307,7 +326,9 @@ private:
     w.registry().add(&l);
     l.set_deadline(steady::now() + pool.config().request_timeout);
     try {
-      l.wire = self->serialize(&l == self->shadow_.get());
+      l.h2 = pool.config().protocol != config::upstream_protocol::http1;
+      l.forwarding = {self->client_ip_, self->tls_};
+      l.wire = self->serialize(&l == self->shadow_.get(), l.h2 ? &l.h2_head : nullptr);
       if (--self->unserialized_ == 0) std::string().swap(self->body_);
       if (self->abandoned_) throw std::runtime_error("abandoned before sending");
       std::string unused;

@@ -166,9 +166,17 @@ struct server_codec::callbacks {
                            std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
                            void* user) {
     bool eof = false;
-    const long n = self(user).events_.read_body(id, buf, length, eof);
+    const http::header_list* trailers = nullptr;
+    auto& c = self(user);
+    const long n = c.events_.read_body(id, buf, length, eof, trailers);
     if (n < 0) return NGHTTP2_ERR_DEFERRED;
-    if (eof) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (eof) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (trailers != nullptr) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
+        c.submit_trailers(id, *trailers);
+      }
+    }
     return n;
   }
 
@@ -294,6 +302,23 @@ bool server_codec::submit(std::int32_t id, const response_fields& head, bool int
   provider.read_callback = &callbacks::read_body;
   return nghttp2_submit_response(session_, id, fields_.data(), fields_.size(),
                                  body ? &provider : nullptr) == 0;
+}
+
+void server_codec::submit_trailers(std::int32_t id, const http::header_list& trailers) {
+  fields_.clear();
+  names_.clear();
+  std::size_t room = 0;
+  for (const auto& h : trailers)
+    room += h.name.size();
+  names_.reserve(room);
+  for (const auto& h : trailers) {
+    if (connection_specific(h)) continue;
+    const auto at = names_.size();
+    for (char ch : h.name)
+      names_.push_back(http::to_lower(ch));
+    fields_.push_back(field(std::string_view(names_).substr(at, h.name.size()), h.value));
+  }
+  nghttp2_submit_trailer(session_, id, fields_.data(), fields_.size());
 }
 
 bool server_codec::respond(std::int32_t id, const response_fields& head, bool body) {

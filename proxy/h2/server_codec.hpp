@@ -58,8 +58,10 @@ public:
   /// either way, or the connection ended).
   virtual void on_stream_close(std::int32_t id, std::uint32_t error_code) = 0;
   /// Copies up to `length` response body bytes of stream `id` into `buf`; sets `eof` after the
-  /// last; returns the count, or -1 when none are at hand yet (the stream is resumed later).
-  virtual long read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof) = 0;
+  /// last, and `trailers` when trailer fields end the response; returns the count, or -1 when
+  /// none are at hand yet (the stream is resumed later).
+  virtual long read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,
+                         const http::header_list*& trailers) = 0;
 };
 
 /// A response head to send (names lower case; values as given).
@@ -125,6 +127,7 @@ private:
   };
   void flood(const char* why);
   bool submit(std::int32_t id, const response_fields& head, bool interim, bool body);
+  void submit_trailers(std::int32_t id, const http::header_list& trailers);
   bool premature_resets_exceeded() const noexcept;
 
   server_events& events_;

@@ -111,6 +111,40 @@ void write_request_head(std::string& out, const request_head& req, const forward
   out.append("\r\n");
 }
 
+void forwarded_fields(header_list& out, const request_head& req, const forwarding_info& info) {
+  out.clear();
+  const bool other_options = names_other_options(req.headers);
+  bool have_proto = false;
+  bool have_fwd_host = false;
+  std::string xff;
+  std::string_view host;
+  for (const auto& h : req.headers) {
+    if (h.id == field::host) {
+      host = h.value; // the :authority
+      continue;
+    }
+    if (h.id == field::te) {
+      // The one TE value HTTP/2 allows (RFC 9113 8.2.2): gRPC needs it.
+      if (list_contains(h.value, "trailers")) out.add("te", "trailers");
+      continue;
+    }
+    if (skip_forwarded(req.headers, h, other_options)) continue;
+    if (h.id == field::x_forwarded_for) {
+      if (!xff.empty()) xff.append(", ");
+      xff.append(h.value);
+      continue;
+    }
+    if (h.id == field::x_forwarded_proto) have_proto = true;
+    if (h.id == field::x_forwarded_host) have_fwd_host = true;
+    out.add(h);
+  }
+  if (!xff.empty()) xff.append(", ");
+  xff.append(info.client_ip);
+  out.add("x-forwarded-for", xff);
+  if (!have_proto) out.add("x-forwarded-proto", info.downstream_tls ? "https" : "http");
+  if (!have_fwd_host && !host.empty()) out.add("x-forwarded-host", host);
+}
+
 namespace {
 void append_status_line(std::string& out, int status, std::string_view reason) {
   out.append("HTTP/1.1 ");

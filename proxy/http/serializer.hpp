@@ -28,6 +28,10 @@ struct forwarding_info {
 void write_request_head(std::string& out, const request_head& req, const forwarding_info& info,
                         body_framing framing, std::uint64_t content_length);
 
+/// The fields an HTTP/2 upstream gets for `req` (into `out`, cleared first): what
+/// write_request_head() would send, less Host (the :authority), the framing and connection
+/// fields, and TE other than `trailers`.
+void forwarded_fields(header_list& out, const request_head& req, const forwarding_info& info);
 /// Appends the client response head for `res`; `keep_alive` false adds Connection: close.
 void write_response_head(std::string& out, const response_head& res, body_framing framing,
                          std::uint64_t content_length, bool keep_alive, int client_minor);

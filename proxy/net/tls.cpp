@@ -83,7 +83,8 @@ make_server_context(const config::listener_tls& tls,
   return ctx;
 }
 
-std::shared_ptr<ssl::context> make_client_context(const config::upstream_tls& tls) {
+std::shared_ptr<ssl::context> make_client_context(const config::upstream_tls& tls,
+                                                  config::upstream_protocol protocol) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3);
@@ -99,6 +100,11 @@ std::shared_ptr<ssl::context> make_client_context(const config::upstream_tls& tl
     ctx->set_verify_mode(ssl::verify_peer);
   } else {
     ctx->set_verify_mode(ssl::verify_none);
+  }
+  if (protocol == config::upstream_protocol::h2) {
+    SSL_CTX_set_alpn_protos(ctx->native_handle(),
+                            reinterpret_cast<const unsigned char*>(alpn_h2.data()),
+                            static_cast<unsigned>(alpn_h2.size()));
   }
   return ctx;
 }

@@ -20,8 +20,10 @@ std::shared_ptr<boost::asio::ssl::context>
 make_server_context(const config::listener_tls& tls,
                     const std::vector<config::listener_protocol>& protocols);
 
-/// A client context for an upstream (CA bundle or system store, verify on by default).
-std::shared_ptr<boost::asio::ssl::context> make_client_context(const config::upstream_tls& tls);
+/// A client context for an upstream (CA bundle or system store, verify on by default),
+/// offering h2 by ALPN for `protocol: h2`.
+std::shared_ptr<boost::asio::ssl::context>
+make_client_context(const config::upstream_tls& tls, config::upstream_protocol protocol);
 
 /// Sets SNI and host-name verification on a client TLS stream before its handshake.
 void prepare_client_stream(stream& s, const config::upstream_tls& tls, const std::string& host);

@@ -3,6 +3,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/error.hpp>
 
+#include "proxy/net/h2_upstream.hpp"
 #include "proxy/net/timed_stream.hpp"
 
 namespace parallax::proxy::net {
@@ -16,15 +17,15 @@ constexpr std::uint64_t max_response_head_bytes = 256ULL * 1024ULL;
 bool is_eof(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
 }
+} // namespace
 
-exchange_error connect_error(upstream_error e) {
+exchange_error connect_error(upstream_error e) noexcept {
   switch (e) {
   case upstream_error::timeout: return exchange_error::connect_timeout;
   case upstream_error::tls: return exchange_error::tls;
   default: return exchange_error::connect_failed;
   }
 }
-} // namespace
 
 const char* exchange_error_name(exchange_error e) noexcept {
   switch (e) {
@@ -83,6 +84,7 @@ upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_poo
 }
 
 upstream_exchange::~upstream_exchange() {
+  if (h2_conn_ && h2_stream_) h2_conn_->release(*h2_stream_);
   pool_.remove_user();
   res_.buffers.give(std::move(buf_));
   res_.parsers.give(std::move(parser_));
@@ -90,14 +92,22 @@ upstream_exchange::~upstream_exchange() {
 
 void upstream_exchange::abort() noexcept {
   if (conn_) conn_->stream().close();
+  if (h2_conn_ && h2_stream_) {
+    h2_conn_->release(*h2_stream_); // RST_STREAM: the other streams go on
+    h2_stream_->closed = true;
+    h2_stream_->notify();
+  }
 }
 
 const http::response_head& upstream_exchange::response() const noexcept {
-  return parser_->response();
+  return h2_stream_ ? h2_stream_->head : parser_->response();
 }
 
 awaitable<exchange_result> upstream_exchange::run(request_source& source, response_sink& sink,
                                                   const exchange_options& options) {
+  if (pool_.config().protocol != config::upstream_protocol::http1) {
+    return run_h2(source, sink, options);
+  }
   if (!parser_) parser_ = res_.take_parser();
   return attempt(source, sink, options); // no coroutine frame of its own
 }

@@ -16,6 +16,7 @@
 
 #include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
+#include "proxy/http/serializer.hpp"
 #include "proxy/net/asio.hpp"
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/net/recycler.hpp"
@@ -47,6 +48,8 @@ enum class exchange_error {
 
 /// The exchange_error's name, for log lines.
 const char* exchange_error_name(exchange_error e) noexcept;
+/// The exchange error a failed connect (DNS, TCP, TLS) counts as.
+exchange_error connect_error(upstream_error e) noexcept;
 /// The upstream_errors_total kind an exchange error counts as (none for source/sink failures).
 upstream_error upstream_error_of(exchange_error e) noexcept;
 
@@ -71,10 +74,20 @@ enum class source_step {
   interrupted, // the watched upstream turned readable while the source waited
 };
 
+/// The request as an HTTP/2 upstream needs it: fields rather than a serialized head.
+struct request_parts {
+  const http::request_head* head = nullptr; // null: this source serializes only (HTTP/1.1)
+  http::forwarding_info forwarding;         // for X-Forwarded-*
+};
+
 /// Where the request comes from.
 class request_source {
 public:
   virtual ~request_source() = default;
+  /// The request's head and forwarding facts (HTTP/2 upstreams); its body then comes from
+  /// take()/next() without HTTP/1.1 framing (the source was made with content-length or no
+  /// framing).
+  virtual request_parts parts() { return {}; }
   /// The request head, serialized into `scratch` or kept elsewhere by the source (called again
   /// for a retry on a fresh connection); valid until the request is written.
   virtual std::string_view head(std::string& scratch) = 0;
@@ -110,6 +123,9 @@ public:
                            bool complete) = 0;
   /// Finishes a `pending` delivery; false stops the exchange (sink_failed).
   virtual awaitable<bool> flush() { co_return true; }
+  /// Trailer fields that end the response (HTTP/2 upstreams: gRPC's status), given before the
+  /// last deliver().
+  virtual void trailers(const http::header_list& /*fields*/) {}
   /// Upstream bytes just arrived (before they are parsed).
   virtual void arrived() {}
   /// Whether pace() must be awaited after each read (the shadow yields to live work).
@@ -138,6 +154,9 @@ struct exchange_result {
 
 
 /// One request/response with an upstream through `pool`.
+class h2_upstream_connection;
+struct h2_upstream_stream;
+
 class upstream_exchange {
 public:
   /// An exchange borrowing from `res`, with connections of `pool`; `head` and `gather` are the
@@ -163,6 +182,12 @@ private:
 
   awaitable<exchange_result> attempt(request_source& source, response_sink& sink,
                                      const exchange_options& options);
+  // HTTP/2 upstreams (h2_exchange.cpp): one stream on a shared connection.
+  awaitable<exchange_result> run_h2(request_source& source, response_sink& sink,
+                                    const exchange_options& options);
+  awaitable<exchange_error> h2_send(request_source& source);
+  awaitable<exchange_error> h2_receive(response_sink& sink);
+  exchange_result h2_finish(exchange_error e);
   awaitable<exchange_result> retry(request_source& source, response_sink& sink,
                                    const exchange_options& options);
   exchange_result finish(exchange_error e);
@@ -200,6 +225,8 @@ private:
   std::size_t endpoint_ = 0;                // this exchange's endpoint (round-robin pick)
   std::string& head_;                       // the serialized request head (caller's)
   std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
+  std::shared_ptr<h2_upstream_connection> h2_conn_; // HTTP/2: the connection in use
+  std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
 };
 
 } // namespace parallax::proxy::net

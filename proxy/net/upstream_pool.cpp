@@ -1,5 +1,7 @@
 #include "proxy/net/upstream_pool.hpp"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -17,18 +19,6 @@ namespace parallax::proxy::net {
 
 using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
-
-/// One configured endpoint: its resolved addresses and idle connections.
-struct endpoint_state {
-  config::address addr;
-  bool literal = false; // an IP literal never needs DNS
-  std::vector<tcp::endpoint> resolved;
-  clock::time_point resolved_at{};
-  bool refreshing = false;
-  std::size_t next_address = 0;
-  std::vector<std::unique_ptr<upstream_connection>> idle;
-  std::uint32_t open = 0; // connections open on this worker
-};
 
 const char* upstream_error_name(upstream_error e) noexcept {
   switch (e) {
@@ -77,6 +67,13 @@ upstream_pool::~upstream_pool() {
 }
 
 namespace {
+bool negotiated_h2(stream& s) {
+  const unsigned char* alpn = nullptr;
+  unsigned size = 0;
+  SSL_get0_alpn_selected(s.native_tls(), &alpn, &size);
+  return std::string_view(reinterpret_cast<const char*>(alpn), size) == "h2";
+}
+
 // An idle keep-alive connection must have nothing to read: EOF, an error or unexpected bytes
 // (including a TLS close_notify) mean the upstream is done with it.
 bool idle_connection_alive(upstream_connection& conn) {
@@ -141,11 +138,13 @@ void upstream_pool::watch_idle(upstream_connection& conn) {
 void upstream_pool::close_idle() {
   for (auto& ep : endpoints_)
     ep->idle.clear();
+  close_idle_h2();
 }
 
 void upstream_pool::retire() {
   retired_ = true;
   close_idle();
+  retire_h2();
 }
 
 std::uint64_t upstream_pool::open_connections() const noexcept {
@@ -288,6 +287,11 @@ awaitable<connect_result> upstream_pool::connect(std::size_t endpoint_index) {
     if (const auto ec = std::get<0>(hs)) {
       result.error = upstream_error::tls;
       result.detail = "TLS handshake with " + ep->addr.text() + ": " + ec.message();
+      co_return result;
+    }
+    if (cfg_.protocol == config::upstream_protocol::h2 && !negotiated_h2(conn->stream())) {
+      result.error = upstream_error::tls;
+      result.detail = "TLS handshake with " + ep->addr.text() + ": h2 not negotiated (ALPN)";
       co_return result;
     }
   }

@@ -25,7 +25,22 @@ enum class upstream_error { none, connect_failed, timeout, reset, malformed_resp
 /// The metric label of an upstream error kind.
 const char* upstream_error_name(upstream_error e) noexcept;
 
-struct endpoint_state;
+class connection_registry;
+class h2_upstream_connection;
+class upstream_connection;
+
+/// One configured endpoint as a worker's pool sees it: its resolved addresses and idle
+/// connections.
+struct endpoint_state {
+  config::address addr;
+  bool literal = false; // an IP literal never needs DNS
+  std::vector<tcp::endpoint> resolved;
+  std::chrono::steady_clock::time_point resolved_at{};
+  bool refreshing = false;
+  std::size_t next_address = 0;
+  std::vector<std::unique_ptr<upstream_connection>> idle;
+  std::uint32_t open = 0; // connections open on this worker
+};
 
 /// One connection to an upstream endpoint, checked out of the pool by one exchange at a time.
 class upstream_connection {
@@ -82,6 +97,11 @@ public:
   /// Opens a new connection to endpoint `endpoint_index` within connect_timeout (DNS, TCP,
   /// TLS handshake included: a lookup that does not answer in time is not waited for).
   awaitable<connect_result> connect(std::size_t endpoint_index);
+  /// An HTTP/2 connection (`protocol: h2|h2c`) with room for one more stream: an open one, or
+  /// a new one to the next endpoint; its deadlines through `registry`. Null with `failure`
+  /// (error and detail) when none could be had.
+  awaitable<std::shared_ptr<h2_upstream_connection>> take_h2(connection_registry& registry,
+                                                             connect_result& failure);
   /// Returns a connection whose last exchange ended cleanly, for reuse.
   void release(std::unique_ptr<upstream_connection> conn);
   /// Closes every idle connection (drain, shutdown).
@@ -108,12 +128,15 @@ private:
                                 std::chrono::steady_clock::time_point deadline);
   void refresh_in_background(const std::shared_ptr<endpoint_state>& ep);
   static void watch_idle(upstream_connection& conn);
+  void close_idle_h2();
+  void retire_h2();
 
   asio::io_context& ioc_;
   config::upstream cfg_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::shared_ptr<name_resolver> resolver_;
   std::vector<std::shared_ptr<endpoint_state>> endpoints_;
+  std::vector<std::shared_ptr<h2_upstream_connection>> h2_; // HTTP/2 connections, any endpoint
   std::size_t next_ = 0;
   std::uint32_t users_ = 0;
   bool retired_ = false;

@@ -252,7 +252,8 @@ void h2_connection::on_stream_close(std::int32_t id, std::uint32_t error_code) {
   }
 }
 
-long h2_connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof) {
+long h2_connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,
+                              const http::header_list*& trailers) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) {
     eof = true;
@@ -270,6 +271,7 @@ long h2_connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t le
     st.out_off = 0;
   }
   eof = st.out_end && st.queued() == 0;
+  if (eof && st.have_trailers) trailers = &st.trailers;
   if (was_full && st.queued() <= limit) st.notify();
   return static_cast<long>(n);
 }

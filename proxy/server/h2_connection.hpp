@@ -78,7 +78,8 @@ private:
   void on_data(std::int32_t id, std::string_view bytes) override;
   void on_request_end(std::int32_t id) override;
   void on_stream_close(std::int32_t id, std::uint32_t error_code) override;
-  long read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof) override;
+  long read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,
+                 const http::header_list*& trailers) override;
 
   worker& worker_;
   net::stream& client_;

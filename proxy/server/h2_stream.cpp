@@ -54,6 +54,10 @@ public:
 
   ~stream_source() override { release(); }
 
+  net::request_parts parts() override {
+    return {&st_.head, {c_.client_ip_, c_.client_.is_tls()}};
+  }
+
   std::string_view head(std::string& scratch) override {
     http::write_request_head(scratch, st_.head, {c_.client_ip_, c_.client_.is_tls()}, framing_,
                              st_.head.frame.content_length.value_or(0));
@@ -148,6 +152,11 @@ public:
     co_return true;
   }
 
+  void trailers(const http::header_list& fields) override {
+    st_.trailers = fields;
+    st_.have_trailers = true;
+  }
+
   net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,
                         bool first, bool complete) override {
     if (st_.closed) {
@@ -159,7 +168,8 @@ public:
     if (first) {
       if (st_.tap) st_.tap_end = exchange_end::client_aborted; // until the response is out
       const bool no_body = st_.head.method == "HEAD" || head.status == 204 || head.status == 304;
-      with_body_ = !no_body && !(complete && total == 0);
+      // Trailers need DATA to follow the head (they end the stream after it).
+      with_body_ = !no_body && !(complete && total == 0 && !st_.have_trailers);
       st_.responded = true;
       if (!c_.codec_->respond(st_.id, {head.status, &head.headers, {}}, with_body_)) {
         st_.fault = client_fault::gone;
@@ -231,12 +241,15 @@ awaitable<void> h2_connection::forward(stream_state& st, std::size_t route_index
     st.tap = observer->begin({route_index, &st.rt, &st.head, client_ip_, client_.is_tls()});
     st.tap_end = exchange_end::live_error; // until the live response head arrives
   }
-  const auto framing = st.body_less                    ? http::body_framing::none
-                       : st.head.frame.content_length ? http::body_framing::content_length
-                                                      : http::body_framing::chunked;
-  net::upstream_exchange exchange(worker_.resources(),
-                                  worker_.pool(rt, *rt.route_upstreams[route_index]),
-                                  st.upstream_head, st.gather);
+  auto& pool = worker_.pool(rt, *rt.route_upstreams[route_index]);
+  // HTTP/2 upstreams take the body as it is (DATA frames); HTTP/1.1 ones need a length or
+  // chunks.
+  const bool h2_upstream = pool.config().protocol != config::upstream_protocol::http1;
+  const auto framing = st.body_less ? http::body_framing::none
+                       : st.head.frame.content_length || h2_upstream
+                           ? http::body_framing::content_length
+                           : http::body_framing::chunked;
+  net::upstream_exchange exchange(worker_.resources(), pool, st.upstream_head, st.gather);
   stream_source source(*this, st, framing);
   stream_sink sink(*this, st);
   net::exchange_options options;

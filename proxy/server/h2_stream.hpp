@@ -37,7 +37,7 @@ struct h2_connection::stream_state {
     lent.clear();
     out.clear();
     out_off = 0;
-    out_end = responded = closed = finished = false;
+    out_end = responded = closed = finished = have_trailers = false;
     rt.reset();
     active = nullptr;
     tap.reset();
@@ -61,6 +61,8 @@ struct h2_connection::stream_state {
   std::size_t out_off = 0;
   bool out_end = false;     // the response's last byte is in `out`
   bool responded = false;   // the response head was submitted
+  http::header_list trailers; // the upstream's trailer fields, sent after the body
+  bool have_trailers = false;
 
   bool closed = false;   // nghttp2 closed the stream (ended, or reset by either side)
   bool finished = false; // the exchange coroutine ended

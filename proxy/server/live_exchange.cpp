@@ -27,6 +27,10 @@ public:
   live_source(downstream_session& s, http::body_framing framing, bool expect_continue)
       : s_(s), framing_(framing), expect_continue_(expect_continue) {}
 
+  net::request_parts parts() override {
+    return {&s_.request_parser_.request(), {s_.client_ip_, s_.client_.is_tls()}};
+  }
+
   std::string_view head(std::string& scratch) override {
     const auto& req = s_.request_parser_.request();
     http::write_request_head(scratch, req, {s_.client_ip_, s_.client_.is_tls()}, framing_,
@@ -138,6 +142,16 @@ public:
     co_return ok;
   }
 
+  void trailers(const http::header_list& fields) override {
+    // Sent in the last chunk (RFC 9112 7.1.2) when the client gets the body chunked; dropped
+    // otherwise (a length-delimited message has no place for them).
+    trailer_block_.assign("0\r\n");
+    for (const auto& f : fields) {
+      trailer_block_.append(f.name).append(": ").append(f.value).append("\r\n");
+    }
+    trailer_block_.append("\r\n");
+  }
+
   net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,
                         bool first, bool complete) override {
     auto& out = s_.out_;
@@ -152,7 +166,10 @@ public:
     for (auto piece : body)
       gather.emplace_back(piece.data(), piece.size());
     if (chunked_ && total > 0) gather.emplace_back(crlf.data(), crlf.size());
-    if (chunked_ && complete) gather.emplace_back(last_chunk.data(), last_chunk.size());
+    if (chunked_ && complete) {
+      const std::string_view end = trailer_block_.empty() ? last_chunk : trailer_block_;
+      gather.emplace_back(end.data(), end.size());
+    }
     pending_ = {&head, &body, first, total};
     error_code ec;
     if (!s_.client_io_.write_now(gather, ec)) {
@@ -211,6 +228,7 @@ private:
   downstream_session& s_;
   bool client_keep_;
   bool chunked_ = false;
+  std::string trailer_block_; // the last chunk with the upstream's trailer fields, if any
   pending_delivery pending_;
 };
 
@@ -229,16 +247,18 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
     tap_ = observer->begin({route_index, &rt_, &req, client_ip_, client_.is_tls()});
     tap_end_ = exchange_end::live_error; // until the live response head arrives
   }
-  const auto framing = req.frame.chunked          ? http::body_framing::chunked
-                       : req.frame.content_length ? http::body_framing::content_length
-                                                  : http::body_framing::none;
+  auto& pool = worker_.pool(*rt_, *rt_->route_upstreams[route_index]);
+  // HTTP/2 upstreams take the body as it is (DATA frames), never chunked.
+  const bool h2_upstream = pool.config().protocol != config::upstream_protocol::http1;
+  const auto framing =
+      req.frame.chunked && !h2_upstream                ? http::body_framing::chunked
+      : req.frame.content_length || req.frame.chunked ? http::body_framing::content_length
+                                                      : http::body_framing::none;
   const bool expect_continue = req.expect_continue && req.has_body();
   // Expect is answered here: the upstream sees the body arrive directly.
   req.headers.remove(http::field::expect);
 
-  net::upstream_exchange exchange(worker_.resources(),
-                                  worker_.pool(*rt_, *rt_->route_upstreams[route_index]),
-                                  upstream_head_, upstream_gather_);
+  net::upstream_exchange exchange(worker_.resources(), pool, upstream_head_, upstream_gather_);
   live_source source(*this, framing, expect_continue);
   live_sink sink(*this, req.frame.keep_alive && !other_upgrade);
   net::exchange_options options;

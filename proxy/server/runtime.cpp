@@ -1,34 +1,16 @@
 #include "proxy/server/runtime.hpp"
 
-#include <stdexcept>
 #include <string>
 
 #include "proxy/net/tls.hpp"
 
 namespace parallax::proxy::server {
 
-namespace {
-
-// Upstream HTTP/2 (h2, h2c) is in the configuration contract but not implemented yet: refuse
-// it at start-up and on reload instead of speaking HTTP/1.1 to such an upstream. Delete this
-// check (and its test, test/integration/protocol_config_test.cpp) with the HTTP/2 upstream code.
-void reject_unimplemented_upstream_protocols(const config::config& cfg) {
-  for (const auto& [name, up] : cfg.upstreams) {
-    if (up.protocol != config::upstream_protocol::http1) {
-      throw std::runtime_error("upstreams." + name +
-                               ".protocol: " + config::protocol_text(up.protocol) +
-                               " is not supported by this build yet (use http1)");
-    }
-  }
-}
-
-} // namespace
 
 runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metrics,
                  std::uint64_t gen)
     : cfg(std::move(c)), generation(gen), loaded_at(std::chrono::system_clock::now()),
       router(*cfg) {
-  reject_unimplemented_upstream_protocols(*cfg);
   for (const auto& r : cfg->routes) {
     route_stats.push_back(&metrics.route(r.name));
     route_upstream_stats.push_back(&metrics.upstream(r.upstream));
@@ -37,7 +19,7 @@ runtime::runtime(std::shared_ptr<const config::config> c, metrics_registry& metr
   unmatched_stats = &metrics.route("unmatched");
   for (const auto& [name, up] : cfg->upstreams) {
     upstream_stats[name] = &metrics.upstream(name);
-    if (up.tls.enabled) upstream_tls[name] = net::make_client_context(up.tls);
+    if (up.tls.enabled) upstream_tls[name] = net::make_client_context(up.tls, up.protocol);
   }
   for (const auto& l : cfg->listeners)
     listener_tls.push_back(l.tls ? net::make_server_context(*l.tls, l.protocols) : nullptr);

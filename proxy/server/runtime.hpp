@@ -40,8 +40,7 @@ struct runtime {
   // back to it with every exchange, so an exchange sees one generation throughout.
   std::shared_ptr<const observer_generation> observer;
 
-  /// Builds the snapshot; throws std::runtime_error when a TLS file cannot be loaded or an
-  /// upstream's protocol is not implemented yet (h2, h2c).
+  /// Builds the snapshot; throws std::runtime_error when a TLS file cannot be loaded.
   runtime(std::shared_ptr<const config::config> c, metrics_registry& metrics,
           std::uint64_t gen = 1);
   /// A pool of connections to the upstream `settings` (of this snapshot's configuration) on

@@ -1,0 +1,233 @@
+#include "proxy/h2/client_codec.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace parallax::proxy::h2 {
+
+namespace {
+
+std::string_view view(const std::uint8_t* p, std::size_t n) {
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+nghttp2_nv field(std::string_view name, std::string_view value) {
+  // nghttp2 copies names and values when a frame is submitted.
+  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+          value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+} // namespace
+
+struct client_codec::callbacks {
+  static client_codec& self(void* user) { return *static_cast<client_codec*>(user); }
+
+  static int begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    c.current_id_ = frame->hd.stream_id;
+    c.current_trailers_ = frame->headers.cat == NGHTTP2_HCAT_HEADERS;
+    if (c.current_trailers_) {
+      c.trailers_.clear();
+    } else {
+      c.head_.clear();
+    }
+    return 0;
+  }
+
+  static int header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                    std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                    std::uint8_t, void* user) {
+    auto& c = self(user);
+    if (frame->hd.stream_id != c.current_id_) return 0;
+    const auto n = view(name, namelen);
+    const auto v = view(value, valuelen);
+    if (c.current_trailers_) {
+      if (!n.empty() && n[0] != ':') c.trailers_.add(n, v);
+      return 0;
+    }
+    if (n == ":status") {
+      int status = 0;
+      for (char ch : v)
+        status = status * 10 + (ch - '0'); // three digits: nghttp2 checked them
+      c.head_.status = status;
+      return 0;
+    }
+    if (!n.empty() && n[0] == ':') return 0;
+    c.head_.headers.add(n, v);
+    return 0;
+  }
+
+  static int frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    const auto id = frame->hd.stream_id;
+    const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    switch (frame->hd.type) {
+    case NGHTTP2_HEADERS:
+      if (id != c.current_id_) break;
+      c.current_id_ = 0;
+      if (c.current_trailers_) {
+        c.events_.on_trailers(id, c.trailers_);
+        c.events_.on_end(id);
+      } else {
+        if (const auto length = c.head_.headers.find(http::field::content_length)) {
+          std::uint64_t n = 0;
+          for (char ch : *length)
+            n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+          c.head_.frame.content_length = n;
+        }
+        // Without a length the body ends with the stream: HTTP/1.1 clients get it chunked.
+        c.head_.frame.chunked = !c.head_.frame.content_length && !end_stream;
+        c.events_.on_response(id, c.head_, end_stream);
+        if (end_stream && c.head_.status >= 200) c.events_.on_end(id);
+      }
+      break;
+    case NGHTTP2_DATA:
+      if (end_stream) c.events_.on_end(id);
+      break;
+    case NGHTTP2_GOAWAY: c.goaway_ = true; break;
+    default: break;
+    }
+    return 0;
+  }
+
+  static int data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
+                        std::size_t len, void* user) {
+    self(user).events_.on_body(id, view(data, len));
+    return 0;
+  }
+
+  static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code,
+                          void* user) {
+    self(user).events_.on_close(id, error_code);
+    return 0;
+  }
+
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf,
+                           std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
+                           void* user) {
+    bool eof = false;
+    const long n = self(user).events_.read_request_body(id, buf, length, eof);
+    if (n < 0) return NGHTTP2_ERR_DEFERRED;
+    if (eof) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return n;
+  }
+
+  static int error(nghttp2_session*, int, const char* msg, std::size_t len, void*) {
+    spdlog::debug("http2 upstream: {}", std::string_view(msg, len));
+    return 0;
+  }
+};
+
+client_codec::client_codec(client_events& events, std::uint32_t stream_window,
+                           std::uint32_t connection_window)
+    : events_(events) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &callbacks::header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &callbacks::frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::stream_close);
+  nghttp2_session_callbacks_set_error_callback2(cbs, &callbacks::error);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_session_client_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  const std::array<nghttp2_settings_entry, 2> iv{{
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, stream_window},
+  }};
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv.data(), iv.size());
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<std::int32_t>(connection_window));
+}
+
+client_codec::~client_codec() {
+  nghttp2_session_del(session_);
+}
+
+bool client_codec::receive(std::string_view bytes) {
+  const auto n = nghttp2_session_mem_recv(
+      session_, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (n < 0) {
+    if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(n));
+    nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    return false;
+  }
+  return alive();
+}
+
+bool client_codec::flush(std::string& out, std::size_t limit) {
+  while (out.size() < limit) {
+    const std::uint8_t* data = nullptr;
+    const auto n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(n));
+      return false;
+    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool client_codec::alive() const {
+  return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
+}
+
+std::int32_t client_codec::submit(const request_fields& request, bool body) {
+  fields_.clear();
+  names_.clear();
+  fields_.push_back(field(":method", request.method));
+  fields_.push_back(field(":scheme", request.scheme));
+  fields_.push_back(field(":authority", request.authority));
+  fields_.push_back(field(":path", request.path));
+  if (request.headers != nullptr) {
+    std::size_t room = 0;
+    for (const auto& h : *request.headers)
+      room += h.name.size();
+    names_.reserve(room); // no reallocation: the fields point into names_
+    for (const auto& h : *request.headers) {
+      const auto at = names_.size();
+      for (char ch : h.name)
+        names_.push_back(http::to_lower(ch));
+      fields_.push_back(field(std::string_view(names_).substr(at, h.name.size()), h.value));
+    }
+  }
+  nghttp2_data_provider provider{};
+  provider.read_callback = &callbacks::read_body;
+  return nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
+                                body ? &provider : nullptr, nullptr);
+}
+
+void client_codec::resume(std::int32_t id) {
+  nghttp2_session_resume_data(session_, id);
+}
+
+void client_codec::consume(std::int32_t id, std::size_t n) {
+  if (n == 0) return;
+  if (nghttp2_session_find_stream(session_, id) == nullptr) {
+    nghttp2_session_consume_connection(session_, n);
+  } else {
+    nghttp2_session_consume(session_, id, n);
+  }
+}
+
+void client_codec::cancel(std::int32_t id) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+}
+
+void client_codec::terminate() {
+  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+}
+
+std::uint32_t client_codec::peer_max_streams() const {
+  return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+} // namespace parallax::proxy::h2

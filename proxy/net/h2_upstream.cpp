@@ -1,0 +1,297 @@
+#include "proxy/net/h2_upstream.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace parallax::proxy::net {
+
+namespace {
+constexpr std::size_t read_size = 16UL * 1024UL;
+constexpr std::size_t write_batch = 64UL * 1024UL;
+constexpr auto idle_close = std::chrono::seconds(60);
+// The windows parallax announces to upstreams: a stream's response waits in its exchange's
+// buffer until the client took it, so a slow client holds at most this much per stream.
+constexpr std::uint32_t stream_window = 256U * 1024U;
+constexpr std::uint32_t connection_window = 4U * 1024U * 1024U;
+} // namespace
+
+h2_upstream_connection::h2_upstream_connection(std::unique_ptr<upstream_connection> conn,
+                                               connection_registry& registry,
+                                               const config::upstream& cfg)
+    : conn_(std::move(conn)), registry_(registry), io_timeout_(cfg.io_timeout),
+      max_streams_(cfg.max_streams_per_connection),
+      codec_(static_cast<h2::client_events&>(*this), stream_window, connection_window),
+      write_wake_(conn_->stream().socket().get_executor()) {
+  registry_.add(this);
+  idle_deadline_ = clock::now() + idle_close;
+  update_deadline();
+}
+
+h2_upstream_connection::~h2_upstream_connection() {
+  registry_.remove(this);
+}
+
+void h2_upstream_connection::start() {
+  auto ex = conn_->stream().socket().get_executor();
+  asio::co_spawn(ex, reader(shared_from_this()), asio::detached);
+  asio::co_spawn(ex, writer(shared_from_this()), asio::detached);
+}
+
+bool h2_upstream_connection::available() const {
+  return !closed_ && !retired_ && !codec_.going_away() && codec_.alive() &&
+         streams_.size() < std::min<std::size_t>(max_streams_, codec_.peer_max_streams());
+}
+
+bool h2_upstream_connection::finished() const {
+  return closed_ || ((retired_ || codec_.going_away() || !codec_.alive()) && streams_.empty());
+}
+
+std::string h2_upstream_connection::endpoint_text() const {
+  return conn_->endpoint().addr.text();
+}
+
+bool h2_upstream_connection::submit(h2_upstream_stream& st, const h2::request_fields& request,
+                                    bool body) {
+  if (!available()) return false;
+  const auto id = codec_.submit(request, body);
+  if (id < 0) return false;
+  st.id = id;
+  streams_[id] = &st;
+  idle_deadline_ = clock::time_point::max();
+  update_deadline();
+  wake_writer();
+  return true;
+}
+
+void h2_upstream_connection::resume(h2_upstream_stream& st) {
+  codec_.resume(st.id);
+  wake_writer();
+}
+
+void h2_upstream_connection::consume(h2_upstream_stream& st, std::size_t n) {
+  codec_.consume(st.id, n);
+  wake_writer();
+}
+
+void h2_upstream_connection::release(h2_upstream_stream& st) {
+  const auto it = streams_.find(st.id);
+  if (it == streams_.end()) return;
+  if (!st.closed && !closed_) {
+    codec_.cancel(st.id); // the exchange gave up (its deadline, the client went away)
+    codec_.consume(st.id, 0);
+    wake_writer();
+  }
+  streams_.erase(it);
+  idle_check();
+}
+
+void h2_upstream_connection::retire() {
+  retired_ = true;
+  idle_check();
+}
+
+void h2_upstream_connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  conn_->stream().close();
+  wake_writer();
+  for (auto& [id, st] : streams_) {
+    st->closed = true;
+    st->close_code = NGHTTP2_CONNECT_ERROR;
+    st->notify();
+  }
+  clear_deadline();
+}
+
+void h2_upstream_connection::idle_check() {
+  if (!streams_.empty() || closed_) return;
+  if (retired_ || codec_.going_away()) {
+    codec_.terminate();
+    wake_writer(); // the writer sends the GOAWAY and closes
+    return;
+  }
+  idle_deadline_ = clock::now() + idle_close;
+  update_deadline();
+}
+
+void h2_upstream_connection::update_deadline() {
+  const auto next = std::min(write_deadline_, idle_deadline_);
+  if (next == clock::time_point::max()) {
+    clear_deadline();
+  } else {
+    set_deadline(next);
+  }
+}
+
+void h2_upstream_connection::on_deadline() {
+  const auto now = clock::now();
+  if (write_deadline_ <= now) {
+    spdlog::warn("upstream {}: HTTP/2 connection not reading for io_timeout", endpoint_text());
+    close();
+    return;
+  }
+  if (idle_deadline_ <= now && streams_.empty()) {
+    close();
+    return;
+  }
+  update_deadline();
+}
+
+void h2_upstream_connection::on_drain() {}
+
+void h2_upstream_connection::force_close() {
+  close();
+}
+
+awaitable<void> h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
+  std::string buf(read_size, '\0');
+  while (!closed_) {
+    const auto [ec, n] = co_await conn_->stream().read_some(asio::buffer(buf.data(), buf.size()));
+    if (ec) break;
+    if (!codec_.receive({buf.data(), n})) {
+      spdlog::warn("upstream {}: HTTP/2 session failed: {}", endpoint_text(), codec_.failure());
+      break;
+    }
+    wake_writer();
+  }
+  close();
+}
+
+awaitable<void> h2_upstream_connection::writer(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
+  std::string out;
+  for (;;) {
+    out.clear();
+    if (!codec_.flush(out, write_batch)) break;
+    if (out.empty()) {
+      if (closed_ || !codec_.alive()) break;
+      write_wake_.expires_at(clock::time_point::max());
+      co_await write_wake_.async_wait(use_nothrow);
+      continue;
+    }
+    if (closed_) break;
+    write_deadline_ = clock::now() + io_timeout_;
+    update_deadline();
+    const auto [ec, n] = co_await conn_->stream().write(asio::const_buffer(out.data(), out.size()));
+    write_deadline_ = clock::time_point::max();
+    update_deadline();
+    if (ec) break;
+  }
+  close();
+}
+
+// --- codec events ----------------------------------------------------------------------------
+
+void h2_upstream_connection::on_response(std::int32_t id, const http::response_head& head,
+                                         bool) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  auto& st = *it->second;
+  st.head = head;
+  if (head.status < 200) {
+    st.have_interim = true;
+  } else {
+    st.have_head = true;
+  }
+  st.notify();
+}
+
+void h2_upstream_connection::on_body(std::int32_t id, std::string_view bytes) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) {
+    codec_.consume(id, bytes.size()); // a stream no exchange waits for any more
+    return;
+  }
+  it->second->body.append(bytes);
+  it->second->notify();
+}
+
+void h2_upstream_connection::on_trailers(std::int32_t id, const http::header_list& trailers) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  it->second->trailers = trailers;
+  it->second->have_trailers = true;
+}
+
+void h2_upstream_connection::on_end(std::int32_t id) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  it->second->ended = true;
+  it->second->notify();
+}
+
+void h2_upstream_connection::on_close(std::int32_t id, std::uint32_t error_code) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  it->second->closed = true;
+  it->second->close_code = error_code;
+  it->second->notify();
+}
+
+long h2_upstream_connection::read_request_body(std::int32_t id, std::uint8_t* buf,
+                                               std::size_t length, bool& eof) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) {
+    eof = true;
+    return 0;
+  }
+  auto& st = *it->second;
+  const auto n = std::min(length, st.req.size() - st.req_off);
+  if (n == 0 && !st.req_end) return -1;
+  std::memcpy(buf, st.req.data() + st.req_off, n);
+  st.req_off += n;
+  if (st.req_off == st.req.size()) {
+    st.req.clear();
+    st.req_off = 0;
+    st.notify(); // room for more
+  }
+  eof = st.req_end && st.req.empty();
+  return static_cast<long>(n);
+}
+
+} // namespace parallax::proxy::net
+
+// --- the pool's HTTP/2 side ------------------------------------------------------------------
+
+namespace parallax::proxy::net {
+
+awaitable<std::shared_ptr<h2_upstream_connection>>
+upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
+  std::erase_if(h2_, [](const auto& c) { return c->finished(); });
+  // The open connection with the fewest streams that has room.
+  std::shared_ptr<h2_upstream_connection> best;
+  for (const auto& c : h2_) {
+    if (c->available() && (!best || c->streams() < best->streams())) best = c;
+  }
+  if (best) co_return best;
+  std::size_t endpoint = next_++ % endpoints_.size();
+  auto connected = co_await connect(endpoint);
+  if (!connected.conn) {
+    failure = std::move(connected);
+    co_return nullptr;
+  }
+  auto conn = std::make_shared<h2_upstream_connection>(std::move(connected.conn), registry, cfg_);
+  conn->start();
+  if (retired_) conn->retire();
+  h2_.push_back(conn);
+  co_return conn;
+}
+
+void upstream_pool::close_idle_h2() {
+  for (const auto& c : h2_) {
+    if (c->streams() == 0) c->close();
+  }
+  std::erase_if(h2_, [](const auto& c) { return c->finished(); });
+}
+
+void upstream_pool::retire_h2() {
+  for (const auto& c : h2_)
+    c->retire();
+}
+
+} // namespace parallax::proxy::net
