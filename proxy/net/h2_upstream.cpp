@@ -262,7 +262,7 @@ namespace parallax::proxy::net {
 
 awaitable<std::shared_ptr<h2_upstream_connection>>
 upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
-  std::erase_if(h2_, [](const auto& c) { return c->finished(); });
+  forget_finished();
   // The open connection with the fewest streams that has room.
   std::shared_ptr<h2_upstream_connection> best;
   for (const auto& c : h2_) {
@@ -286,6 +286,10 @@ void upstream_pool::close_idle_h2() {
   for (const auto& c : h2_) {
     if (c->streams() == 0) c->close();
   }
+  forget_finished();
+}
+
+void upstream_pool::forget_finished() {
   std::erase_if(h2_, [](const auto& c) { return c->finished(); });
 }
 

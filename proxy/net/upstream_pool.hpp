@@ -107,6 +107,8 @@ public:
   /// Closes every idle connection (drain, shutdown).
   void close_idle();
 
+  /// Drops the HTTP/2 connections that have finished (they close once their coroutines end).
+  void forget_finished();
   /// Connections open to this upstream from this pool (busy and idle).
   [[nodiscard]] std::uint64_t open_connections() const noexcept;
 

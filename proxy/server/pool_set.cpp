@@ -49,7 +49,9 @@ void pool_set::collect() {
   for (auto it = slots_.begin(); it != slots_.end();) {
     auto& pools = it->second;
     std::erase_if(pools, [](const slot& s) {
-      return s.pool->retired() && s.pool->users() == 0 && s.pool->open_connections() == 0;
+      if (!s.pool->retired()) return false;
+      s.pool->forget_finished(); // closed HTTP/2 connections let go of their endpoint count
+      return s.pool->users() == 0 && s.pool->open_connections() == 0;
     });
     it = pools.empty() ? slots_.erase(it) : std::next(it);
   }
