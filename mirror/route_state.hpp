@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "mirror/compare.hpp"
+#include "mirror/grpc/policy.hpp"
 #include "mirror/report/counters.hpp"
 #include "mirror/sampler.hpp"
 #include "proxy/server/exchange_observer.hpp"
@@ -41,13 +42,19 @@ struct route_stats : report::route_counters {
 /// One mirrored route of one configuration generation, shared by all workers.
 struct route_state {
   /// The state of route `i` of `c` (which must have a mirror policy), counting into `s`. Throws
-  /// std::invalid_argument for a policy the comparer rejects.
+  /// std::invalid_argument for a policy the comparer rejects, std::runtime_error for
+  /// descriptor sets that cannot be loaded.
   route_state(std::size_t i, std::shared_ptr<const config::config> c,
               std::shared_ptr<route_stats> s)
       : cfg(std::move(c)), index(i), name(cfg->routes[i].name), policy(*cfg->routes[i].mirror),
         sampler(policy), comparer(policy.compare), stats(std::move(s)),
-        window(stats->window.load()) {
+        window(stats->window.load()),
+        grpc(policy.grpc,
+             grpc::load_descriptor_sets(policy.compare.grpc.descriptor_sets,
+                                        "routes[" + std::to_string(i) +
+                                            "].mirror.compare.grpc.descriptor_sets")) {
     if (stats->percent_override) sampler.set_percent_override(stats->percent_override);
+    sampler.set_grpc_policy(&grpc);
   }
 
   std::shared_ptr<const config::config> cfg; // keeps `policy` alive
@@ -58,6 +65,7 @@ struct route_state {
   mirror::comparer comparer;
   std::shared_ptr<route_stats> stats;
   std::uint64_t window; // stats->window when this generation began
+  grpc::mirror_policy grpc; // which gRPC calls are mirrored; the route's descriptor sets
 
   /// Sets or clears the percent override (under the engine's control lock).
   void set_percent_override(std::optional<double> percent) {

@@ -1,5 +1,8 @@
 #include "mirror/sampler.hpp"
 
+#include "mirror/grpc/messages.hpp"
+#include "mirror/grpc/policy.hpp"
+
 #include "proxy/http/ascii.hpp"
 #include "proxy/http/query.hpp"
 
@@ -133,7 +136,7 @@ decision sampler::decide(const proxy::http::request_head& request) noexcept {
 
 decision sampler::decide_before_rate_limit(const proxy::http::request_head& request) noexcept {
   if (!sampled(request)) return decision::not_sampled;
-  if (!method_allowed(request.method)) return decision::skip_method;
+  if (!allowed(request)) return decision::skip_method;
   return decision::mirror;
 }
 
@@ -191,6 +194,20 @@ void sampler::set_percent_override(std::optional<double> percent) noexcept {
 std::optional<double> sampler::percent_override() const noexcept {
   if (!overridden_.load(std::memory_order_relaxed)) return std::nullopt;
   return percent();
+}
+
+bool sampler::allowed(const proxy::http::request_head& request) const noexcept {
+  if (grpc_ != nullptr) {
+    const auto type = request.headers.find("content-type");
+    if (type && grpc::is_grpc_content_type(*type)) {
+      try {
+        return grpc_->allows(request.path());
+      } catch (...) {
+        return false; // out of memory: not mirrored, never the live path's failure
+      }
+    }
+  }
+  return method_allowed(request.method);
 }
 
 bool sampler::method_allowed(std::string_view method) const noexcept {

@@ -30,6 +30,10 @@
 
 namespace parallax::mirror {
 
+namespace grpc {
+class mirror_policy;
+}
+
 /// The sampler's verdict for one request; everything but `mirror` means "do not copy".
 enum class decision {
   mirror,           // copy the request to the shadow
@@ -69,6 +73,9 @@ public:
   /// further reasons to skip and spend a token (try_take_token) only once those pass.
   [[nodiscard]] decision
   decide_before_rate_limit(const proxy::http::request_head& request) noexcept;
+  /// Decides gRPC calls (content-type application/grpc*) by `policy` instead of `methods`
+  /// (set once, before use; `policy` must outlive the sampler).
+  void set_grpc_policy(const grpc::mirror_policy* policy) noexcept { grpc_ = policy; }
   /// Spends a max_rps token; false when the bucket is empty (always true without max_rps).
   [[nodiscard]] bool try_take_token() noexcept;
 
@@ -105,8 +112,10 @@ public:
 private:
   bool sampled(const proxy::http::request_head& request) const noexcept;
   bool method_allowed(std::string_view method) const noexcept;
+  bool allowed(const proxy::http::request_head& request) const noexcept;
   bool take_token() noexcept;
 
+  const grpc::mirror_policy* grpc_ = nullptr;
   const double configured_;          // the configured percent / 100, in [0, 1]
   std::atomic<double> fraction_;     // the one in force (an override, or configured_)
   std::atomic<bool> overridden_{false};

@@ -9,8 +9,11 @@ upstream connection), server streaming (100 messages), client streaming, bidirec
 streaming (the client sends, then reads), gzip-compressed messages both ways, request
 metadata in and trailing metadata out, a trailers-only error (NOT_FOUND and its message), a
 client deadline that expires while the server is slow (DEADLINE_EXCEEDED; the next call is
-served), the access log line, and that the preview received the mirrored calls (the route
-mirrors POST explicitly: the gRPC mirroring policy of `mirror.grpc` is not built yet).
+served) and the access log line. mirror.grpc: with descriptor sets and no methods listed only
+GetItem (idempotency_level NO_SIDE_EFFECTS) reaches the preview; after a reload listing
+"/shop.Shop/*", unary and server-streaming calls are mirrored and client-streaming and
+bidirectional ones are not (streaming: false); unreadable descriptor sets stop start-up naming
+the key.
 """
 
 import os
@@ -21,14 +24,16 @@ import time
 from concurrent import futures
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Parallax, arguments, check, get_json, scratch_dir, wait_for  # noqa: E402
+from harness import Parallax, arguments, check, get_json, request, scratch_dir, wait_for  # noqa: E402
 
 import grpc  # noqa: E402
 
 
 def generate_stubs(source_dir, out):
+    """Python stubs, and the descriptor set parallax reads (compare.grpc.descriptor_sets)."""
     subprocess.run(["protoc", "-I", os.path.join(source_dir, "test/mirror/grpc"), "--python_out=" + out,
-                    "--grpc_out=" + out, "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin", "shop.proto"],
+                    "--grpc_out=" + out, "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
+                    "--include_imports", "--descriptor_set_out=" + os.path.join(out, "shop.pb"), "shop.proto"],
                    check=True, capture_output=True, timeout=60)
     sys.path.insert(0, out)
 
@@ -36,12 +41,13 @@ def generate_stubs(source_dir, out):
 def start_server(shop_pb2, shop_pb2_grpc, preview=False):
     class Shop(shop_pb2_grpc.ShopServicer):
         def __init__(self):
-            self.calls = 0
+            self.calls = {}
             self.lock = threading.Lock()
 
         def _count(self):
             with self.lock:
-                self.calls += 1
+                method = sys._getframe(1).f_code.co_name
+                self.calls[method] = self.calls.get(method, 0) + 1
 
         def GetItem(self, request, context):
             self._count()
@@ -89,7 +95,8 @@ def main():
         import shop_pb2_grpc
         live, live_shop, live_port = start_server(shop_pb2, shop_pb2_grpc)
         preview, preview_shop, preview_port = start_server(shop_pb2, shop_pb2_grpc, preview=True)
-        proxy = Parallax(args.binary, """version: 1
+        def config(grpc_mirror, descriptors):
+            return """version: 1
 listeners: [{ name: public, address: "127.0.0.1:0" }]
 admin: { address: "127.0.0.1:0" }
 logging: { access_log: true }
@@ -97,11 +104,24 @@ upstreams:
   live: { endpoints: ["127.0.0.1:%d"], protocol: h2c, request_timeout: 10s }
   preview: { endpoints: ["127.0.0.1:%d"], protocol: h2c, request_timeout: 10s }
 routes:
-  - { name: shop, match: { path_prefix: /shop.Shop/ }, upstream: live, mirror: { upstream: preview, percent: 100, methods: [POST] } }
+  - name: shop
+    match: { path_prefix: /shop.Shop/ }
+    upstream: live
+    mirror: { upstream: preview, percent: 100, grpc: %s, compare: { grpc: { descriptor_sets: [%s] } } }
 reports: { discrepancies: { path: "%s" } }
-""" % (live_port, preview_port, os.path.join(work, "d.jsonl")), work)
+""" % (live_port, preview_port, grpc_mirror, descriptors, os.path.join(work, "d.jsonl"))
+
+        # Descriptor sets that cannot be read stop start-up, naming the key.
+        broken = subprocess.run([args.binary, "run", "--config", "/dev/stdin"], input=config("{}", '"/nonexistent.pb"'),
+                                capture_output=True, text=True, timeout=30)
+        check(broken.returncode == 1 and "routes[0].mirror.compare.grpc.descriptor_sets: /nonexistent.pb: cannot be read"
+              in broken.stdout + broken.stderr, "bad descriptor set: %d %s" % (broken.returncode, broken.stdout + broken.stderr))
+
+        # Default policy: only methods the descriptors mark as free of side effects.
+        proxy = Parallax(args.binary, config("{}", '"%s"' % os.path.join(work, "shop.pb")), work)
         try:
             run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop)
+            policy_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop, config, work)
         finally:
             if proxy.process.poll() is None:
                 proxy.process.kill()
@@ -156,11 +176,34 @@ def run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop):
     channel.close()
 
     wait_for("the access log line", lambda: '"POST /shop.Shop/GetItem HTTP/2.0" 200' in proxy.lines(), 5)
-    # Every call was mirrored to the preview over h2c (the slow one may still run there).
-    calls = live_shop.calls
-    wait_for("the preview to receive the mirrored calls", lambda: preview_shop.calls >= calls - 1, 10)
+    # Default mirror.grpc with descriptors: GetItem (NO_SIDE_EFFECTS) is mirrored, nothing else
+    # (the slow call may still be running on the preview).
+    gets = live_shop.calls["GetItem"]
+    wait_for("the preview to receive the mirrored GetItem calls",
+             lambda: preview_shop.calls.get("GetItem", 0) >= gets - 1, 10)
+    check(set(preview_shop.calls) == {"GetItem"}, "mirrored beyond GetItem: %r" % preview_shop.calls)
     report = get_json(proxy.admin + "/report")
     check(report["totals"]["compared"] >= 40, "mirrored gRPC calls compared: %r" % report["totals"])
+
+
+def policy_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop, config, work):
+    """A reload to listed methods: the service's methods, client streaming left out."""
+    with open(proxy.config_path, "w") as f:
+        f.write(config('{ methods: ["/shop.Shop/*"] }', '"%s"' % os.path.join(work, "shop.pb")))
+    status, _, body = request(proxy.admin + "/reload", method="POST", body=b"")
+    check(status == 200, "reload: %d %r" % (status, body))
+    before = dict(preview_shop.calls)
+    channel = grpc.insecure_channel("127.0.0.1:%d" % proxy.port)
+    stub = shop_pb2_grpc.ShopStub(channel)
+    stub.PutItem(shop_pb2.Item(id="p"), timeout=10)
+    list(stub.ListItems(shop_pb2.ListItemsRequest(limit=3), timeout=10))
+    stub.Restock(iter([shop_pb2.Item(price_cents=1)]), timeout=10)
+    list(stub.Chat(iter([shop_pb2.Item(id="c")]), timeout=10))
+    channel.close()
+    wait_for("PutItem and ListItems to be mirrored", lambda: preview_shop.calls.get("PutItem", 0) == before.get("PutItem", 0) + 1
+             and preview_shop.calls.get("ListItems", 0) == before.get("ListItems", 0) + 1, 10)
+    check(preview_shop.calls.get("Restock", 0) == 0 and preview_shop.calls.get("Chat", 0) == 0,
+          "client-streaming calls were mirrored without streaming: true: %r" % preview_shop.calls)
 
 
 if __name__ == "__main__":
