@@ -1,4 +1,5 @@
 #include "proxy/h2/client_codec.hpp"
+#include "proxy/h2/session_io.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -8,16 +9,6 @@ namespace parallax::proxy::h2 {
 
 namespace {
 
-std::string_view view(const std::uint8_t* p, std::size_t n) {
-  return {reinterpret_cast<const char*>(p), n};
-}
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values when a frame is submitted.
-  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-          value.size(), NGHTTP2_NV_FLAG_NONE};
-}
 
 } // namespace
 
@@ -163,21 +154,11 @@ bool client_codec::receive(std::string_view bytes) {
 }
 
 bool client_codec::flush(std::string& out, std::size_t limit) {
-  while (out.size() < limit) {
-    const std::uint8_t* data = nullptr;
-    const auto n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(n));
-      return false;
-    }
-    if (n == 0) break;
-    out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
-  return true;
+  return gather_frames(session_, out, limit, failure_);
 }
 
 bool client_codec::alive() const {
-  return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
+  return session_alive(session_);
 }
 
 std::int32_t client_codec::submit(const request_fields& request, bool body) {
@@ -188,16 +169,7 @@ std::int32_t client_codec::submit(const request_fields& request, bool body) {
   fields_.push_back(field(":authority", request.authority));
   fields_.push_back(field(":path", request.path));
   if (request.headers != nullptr) {
-    std::size_t room = 0;
-    for (const auto& h : *request.headers)
-      room += h.name.size();
-    names_.reserve(room); // no reallocation: the fields point into names_
-    for (const auto& h : *request.headers) {
-      const auto at = names_.size();
-      for (char ch : h.name)
-        names_.push_back(http::to_lower(ch));
-      fields_.push_back(field(std::string_view(names_).substr(at, h.name.size()), h.value));
-    }
+    append_fields(fields_, names_, *request.headers, [](const http::header&) { return false; });
   }
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;

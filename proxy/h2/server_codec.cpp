@@ -1,4 +1,5 @@
 #include "proxy/h2/server_codec.hpp"
+#include "proxy/h2/session_io.hpp"
 
 #include <nghttp2/nghttp2.h>
 
@@ -16,16 +17,6 @@ using clock = std::chrono::steady_clock;
 constexpr std::uint64_t premature_reset_min_streams = 500;
 constexpr auto premature_reset_lifetime = std::chrono::seconds(1);
 
-std::string_view view(const std::uint8_t* p, std::size_t n) {
-  return {reinterpret_cast<const char*>(p), n};
-}
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values when a frame is submitted.
-  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-          value.size(), NGHTTP2_NV_FLAG_NONE};
-}
 
 // Fields of an HTTP/1.1 head that HTTP/2 forbids (RFC 9113 8.2.2).
 bool connection_specific(const http::header& h) {
@@ -252,21 +243,11 @@ bool server_codec::receive(std::string_view bytes) {
 }
 
 bool server_codec::flush(std::string& out, std::size_t limit) {
-  while (out.size() < limit) {
-    const std::uint8_t* data = nullptr;
-    const auto n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(n));
-      return false;
-    }
-    if (n == 0) break;
-    out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
-  return true;
+  return gather_frames(session_, out, limit, failure_);
 }
 
 bool server_codec::alive() const {
-  return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
+  return session_alive(session_);
 }
 
 bool server_codec::wants_write() const {
@@ -280,18 +261,9 @@ bool server_codec::submit(std::int32_t id, const response_fields& head, bool int
   status_ = std::to_string(head.status);
   fields_.push_back(field(":status", status_));
   if (head.headers != nullptr) {
-    // Room for every name first: the fields point into names_.
-    std::size_t room = 0;
-    for (const auto& h : *head.headers)
-      room += h.name.size();
-    names_.reserve(room);
-    for (const auto& h : *head.headers) {
-      if (connection_specific(h) || http::named_in_connection(*head.headers, h.name)) continue;
-      const auto at = names_.size();
-      for (char ch : h.name)
-        names_.push_back(http::to_lower(ch));
-      fields_.push_back(field(std::string_view(names_).substr(at, h.name.size()), h.value));
-    }
+    append_fields(fields_, names_, *head.headers, [&](const http::header& h) {
+      return connection_specific(h) || http::named_in_connection(*head.headers, h.name);
+    });
   }
   if (!head.content_type.empty()) fields_.push_back(field("content-type", head.content_type));
   if (interim) {
@@ -306,18 +278,7 @@ bool server_codec::submit(std::int32_t id, const response_fields& head, bool int
 
 void server_codec::submit_trailers(std::int32_t id, const http::header_list& trailers) {
   fields_.clear();
-  names_.clear();
-  std::size_t room = 0;
-  for (const auto& h : trailers)
-    room += h.name.size();
-  names_.reserve(room);
-  for (const auto& h : trailers) {
-    if (connection_specific(h)) continue;
-    const auto at = names_.size();
-    for (char ch : h.name)
-      names_.push_back(http::to_lower(ch));
-    fields_.push_back(field(std::string_view(names_).substr(at, h.name.size()), h.value));
-  }
+  append_fields(fields_, names_, trailers, connection_specific);
   nghttp2_submit_trailer(session_, id, fields_.data(), fields_.size());
 }
 

@@ -1,0 +1,24 @@
+#include "proxy/h2/session_io.hpp"
+
+namespace parallax::proxy::h2 {
+
+bool gather_frames(nghttp2_session* session, std::string& out, std::size_t limit,
+                   std::string& failure) {
+  while (out.size() < limit) {
+    const std::uint8_t* data = nullptr;
+    const auto n = nghttp2_session_mem_send(session, &data);
+    if (n < 0) {
+      if (failure.empty()) failure = nghttp2_strerror(static_cast<int>(n));
+      return false;
+    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool session_alive(nghttp2_session* session) {
+  return nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0;
+}
+
+} // namespace parallax::proxy::h2
