@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -151,8 +152,11 @@ struct descriptor_set::impl {
   pb::SimpleDescriptorDatabase database;
   pb::DescriptorPool pool{&database};
   std::unique_ptr<pb::util::TypeResolver> resolver;
-  mutable std::mutex mutex; // the pool builds files lazily: lookups are serialized
+  mutable std::mutex mutex; // conversions share the message factory
   mutable pb::DynamicMessageFactory factory{&pool};
+  // Every method by path ("/pkg.Service/Method"), built at load: read on the live path (the
+  // mirroring decision) without a lock.
+  std::map<std::string, method_types, std::less<>> methods;
 };
 
 descriptor_set::descriptor_set(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -196,29 +200,32 @@ std::shared_ptr<const descriptor_set> descriptor_set::load(const std::vector<std
       return nullptr;
     }
   }
+  for (const auto& name : names) {
+    const auto* file = p->pool.FindFileByName(name);
+    for (int s = 0; s < file->service_count(); ++s) {
+      const auto* service = file->service(s);
+      for (int m = 0; m < service->method_count(); ++m) {
+        const auto* method = service->method(m);
+        method_types t;
+        t.request = method->input_type()->full_name();
+        t.response = method->output_type()->full_name();
+        t.client_streaming = method->client_streaming();
+        t.server_streaming = method->server_streaming();
+        const auto level = method->options().idempotency_level();
+        t.idempotent = level == pb::MethodOptions::NO_SIDE_EFFECTS ||
+                       level == pb::MethodOptions::IDEMPOTENT;
+        p->methods["/" + service->full_name() + "/" + method->name()] = std::move(t);
+      }
+    }
+  }
   p->resolver.reset(pb::util::NewTypeResolverForDescriptorPool(type_url_prefix, &p->pool));
   return std::shared_ptr<const descriptor_set>(new descriptor_set(std::move(p)));
 }
 
 std::optional<method_types> descriptor_set::method(std::string_view path) const {
-  // "/pkg.Service/Method" -> "pkg.Service.Method"
-  if (path.size() < 4 || path[0] != '/') return std::nullopt;
-  std::string name(path.substr(1));
-  const auto slash = name.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  name[slash] = '.';
-  std::lock_guard lock(impl_->mutex);
-  const auto* m = impl_->pool.FindMethodByName(name);
-  if (m == nullptr) return std::nullopt;
-  method_types t;
-  t.request = m->input_type()->full_name();
-  t.response = m->output_type()->full_name();
-  t.client_streaming = m->client_streaming();
-  t.server_streaming = m->server_streaming();
-  const auto level = m->options().idempotency_level();
-  t.idempotent = level == pb::MethodOptions::NO_SIDE_EFFECTS ||
-                 level == pb::MethodOptions::IDEMPOTENT;
-  return t;
+  const auto it = impl_->methods.find(path);
+  if (it == impl_->methods.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<boost::json::value> descriptor_set::to_json(const std::string& type,

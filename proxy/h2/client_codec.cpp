@@ -36,8 +36,14 @@ struct client_codec::callbacks {
     const auto n = view(name, namelen);
     const auto v = view(value, valuelen);
     if (c.current_trailers_) {
-      if (!n.empty() && n[0] != ':') c.trailers_.add(n, v);
-      return 0;
+      if (n != ":status") {
+        if (!n.empty() && n[0] != ':') c.trailers_.add(n, v);
+        return 0;
+      }
+      // A final response after a 1xx comes in the same category as trailers: its :status
+      // (pseudo-fields come first) says it is a response.
+      c.current_trailers_ = false;
+      c.head_.clear();
     }
     if (n == ":status") {
       int status = 0;

@@ -134,6 +134,18 @@ struct server_codec::callbacks {
     return 0;
   }
 
+  // A response that ended while the client is still sending (an early answer, a refusal):
+  // RST_STREAM NO_ERROR asks it to stop (RFC 9113 8.1), so the stream does not stay half open.
+  static int frame_send(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+    const auto id = frame->hd.stream_id;
+    if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 &&
+        nghttp2_session_get_stream_remote_close(session, id) == 0) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+  }
+
   static int data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
                         const std::uint8_t* data, std::size_t len, void* user) {
     auto& c = self(user);
@@ -187,6 +199,7 @@ server_codec::server_codec(server_events& events, const settings& s)
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &callbacks::frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &callbacks::frame_send);
   nghttp2_session_callbacks_set_error_callback2(cbs, &callbacks::error);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);

@@ -60,6 +60,10 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
   for (int attempt = 0;; ++attempt) {
     connect_result failure;
     h2_conn_ = co_await pool_.take_h2(res_.deadlines, failure);
+    if (aborted_) {
+      result_.detail = "aborted";
+      co_return h2_finish(exchange_error::sink_failed); // the caller gave up meanwhile
+    }
     if (!h2_conn_) {
       result_.detail = std::move(failure.detail);
       co_return h2_finish(connect_error(failure.error));
@@ -71,14 +75,18 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       co_return h2_finish(exchange_error::connect_failed);
     }
     auto e = co_await h2_send(source);
-    if (e == exchange_error::none || e == exchange_error::write_failed) {
-      // Sent, or the stream closed while sending (an early answer, or a refusal): what came
-      // back decides.
-      if (refused(*h2_stream_) && attempt == 0 && source.replayable()) {
-        h2_conn_->release(*h2_stream_);
-        continue;
-      }
-      if (e == exchange_error::none || h2_stream_->have_head) e = co_await h2_receive(sink);
+    if (aborted_) {
+      result_.detail = "aborted";
+      co_return h2_finish(exchange_error::sink_failed);
+    }
+    if (refused(*h2_stream_) && attempt == 0 && source.replayable()) {
+      h2_conn_->release(*h2_stream_);
+      continue;
+    }
+    // Sent, or answered early (the rest of the body is not sent; the stream is cancelled when
+    // the exchange ends), or reset after a response head: the response decides.
+    if (e == exchange_error::none || (e == exchange_error::write_failed && h2_stream_->have_head)) {
+      e = co_await h2_receive(sink);
     }
     co_return h2_finish(e);
   }
@@ -96,14 +104,19 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
     gather_.clear();
     if (step == source_step::done) st.req_end = true;
     h2_conn_->resume(st);
-    // Wait for room (or the end of what was queued).
-    while (!st.closed && (st.req.size() - st.req_off > request_queue_limit ||
-                          (st.req_end && !st.req.empty()))) {
-      if (!co_await wait(st, clock::now() + io_timeout) && !st.closed &&
-          st.req.size() - st.req_off > request_queue_limit) {
-        co_return exchange_error::write_timeout;
+    // Wait for room (or for the end of what was queued to go out). A complete response that
+    // comes first ends the sending: the upstream answered early. (A response head alone does
+    // not: a streaming call answers while the client still sends.)
+    while (!st.closed && !st.ended &&
+           (st.req.size() - st.req_off > request_queue_limit || (st.req_end && !st.req.empty()))) {
+      if (!co_await wait(st, clock::now() + io_timeout) && !st.closed && !st.ended &&
+          !st.req.empty()) {
+        co_return exchange_error::write_timeout; // the upstream stopped taking the body
       }
-      if (st.req_end && st.req.empty()) break;
+    }
+    if (st.ended && !(st.req_end && st.req.empty())) {
+      result_.early_response = true;
+      co_return exchange_error::none;
     }
     if (st.closed && !(st.req_end && st.req.empty())) co_return exchange_error::write_failed;
     if (st.req_end) {
@@ -112,6 +125,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
       co_return exchange_error::none;
     }
     step = co_await source.next(gather_, nullptr);
+    if (aborted_) co_return exchange_error::sink_failed;
   }
 }
 
@@ -120,17 +134,18 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
   auto& st = *h2_stream_;
   const auto& cfg = pool_.config();
   const auto head_deadline = clock::now() + cfg.request_timeout;
-  while (!st.have_head) {
-    if (st.have_interim) {
-      st.have_interim = false;
-      if (!co_await sink.interim(st.head)) co_return exchange_error::sink_failed;
-      continue;
+  for (;;) {
+    // Interim heads first, in order, also when the final one came in the same read.
+    for (const auto& interim : st.interims) {
+      if (!co_await sink.interim(interim)) co_return exchange_error::sink_failed;
     }
+    st.interims.clear();
+    if (st.have_head) break;
     if (st.closed) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
       co_return exchange_error::reset;
     }
-    if (!co_await wait(st, head_deadline) && !st.have_head && !st.have_interim && !st.closed) {
+    if (!co_await wait(st, head_deadline) && !st.have_head && st.interims.empty() && !st.closed) {
       co_return exchange_error::head_timeout;
     }
   }
@@ -146,6 +161,7 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       pieces.clear();
       if (!piece.empty()) pieces.emplace_back(piece);
       sink.arrived();
+      if (sink.paced()) co_await sink.pace(); // a shadow leg yields to live work
       const auto d = sink.deliver(st.head, pieces, first, complete);
       first = false;
       result_.head_delivered = true;

@@ -75,6 +75,8 @@ void h2_upstream_connection::resume(h2_upstream_stream& st) {
 }
 
 void h2_upstream_connection::consume(h2_upstream_stream& st, std::size_t n) {
+  n = std::min(n, st.unconsumed);
+  st.unconsumed -= n;
   codec_.consume(st.id, n);
   wake_writer();
 }
@@ -84,9 +86,12 @@ void h2_upstream_connection::release(h2_upstream_stream& st) {
   if (it == streams_.end()) return;
   if (!st.closed && !closed_) {
     codec_.cancel(st.id); // the exchange gave up (its deadline, the client went away)
-    codec_.consume(st.id, 0);
-    wake_writer();
   }
+  // Bytes received and never handed on still count against the connection's window (nghttp2
+  // does not give them back when the stream closes).
+  if (st.unconsumed > 0 && !closed_) codec_.consume(st.id, st.unconsumed);
+  st.unconsumed = 0;
+  wake_writer();
   streams_.erase(it);
   idle_check();
 }
@@ -192,10 +197,10 @@ void h2_upstream_connection::on_response(std::int32_t id, const http::response_h
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;
   auto& st = *it->second;
-  st.head = head;
   if (head.status < 200) {
-    st.have_interim = true;
+    if (st.interims.size() < 8) st.interims.push_back(head); // a peer cannot pile them up
   } else {
+    st.head = head;
     st.have_head = true;
   }
   st.notify();
@@ -208,6 +213,7 @@ void h2_upstream_connection::on_body(std::int32_t id, std::string_view bytes) {
     return;
   }
   it->second->body.append(bytes);
+  it->second->unconsumed += bytes.size();
   it->second->notify();
 }
 

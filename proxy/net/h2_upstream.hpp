@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "config/config.hpp"
 #include "proxy/h2/client_codec.hpp"
@@ -40,8 +41,9 @@ struct h2_upstream_stream {
   // The response.
   http::response_head head;
   bool have_head = false;       // a final head arrived
-  bool have_interim = false;    // an interim head waits in `head` (before the final one)
+  std::vector<http::response_head> interims; // 1xx heads not relayed yet (before the final one)
   std::string body;             // received, not yet handed on
+  std::size_t unconsumed = 0;   // received bytes not yet given back to the flow-control windows
   http::header_list trailers;
   bool have_trailers = false;
   bool ended = false;           // the response is complete

@@ -91,6 +91,7 @@ upstream_exchange::~upstream_exchange() {
 }
 
 void upstream_exchange::abort() noexcept {
+  aborted_ = true; // also when it comes while a connection is still being opened
   if (conn_) conn_->stream().close();
   if (h2_conn_ && h2_stream_) {
     h2_conn_->release(*h2_stream_); // RST_STREAM: the other streams go on
@@ -141,6 +142,12 @@ awaitable<exchange_result> upstream_exchange::attempt(request_source& source, re
       co_return finish(connect_error(c.error));
     }
     conn_ = std::move(c.conn);
+    if (aborted_) {
+      // Aborted while connecting: nothing is sent; the fresh connection goes back unused.
+      pool_.release(std::move(conn_));
+      result.detail = "aborted";
+      co_return finish(exchange_error::sink_failed);
+    }
   }
   io_.bind(&conn_->stream());
   const bool retryable = conn_->reused() && source.replayable();

@@ -227,6 +227,7 @@ private:
   std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
   std::shared_ptr<h2_upstream_connection> h2_conn_; // HTTP/2: the connection in use
   std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
+  bool aborted_ = false;                            // abort() was called
 };
 
 } // namespace parallax::proxy::net

@@ -12,6 +12,8 @@ HTTP/1.1-only one. Checked:
   above limits.http2.max_header_list_bytes);
 - an upstream's early final answer (before the request body is complete) reaches the client
   at once;
+- an h2c upstream (python3-h2) that sends 103 Early Hints, the response and a trailer: relayed
+  to HTTP/2 and HTTP/1.1 clients (the trailer in the last chunk);
 - h2load: 2000 requests on 4 connections with 20 concurrent streams each, all 2xx;
 - a client reset mid-download ends that stream only: the next request on the same connection
   is answered;
@@ -105,6 +107,53 @@ class EarlyBackend:
         self.sock.close()
 
 
+class H2Upstream:
+    """An h2c upstream on python3-h2 that answers every request with 103 Early Hints, then 200
+    with the request's path as its body and a trailer field."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn):
+        import h2.config
+        import h2.connection
+        import h2.events
+        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        h2c.initiate_connection()
+        with conn:
+            conn.sendall(h2c.data_to_send())
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                for event in h2c.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        path = dict(event.headers)[":path"]
+                        h2c.send_headers(event.stream_id, [(":status", "103"), ("link", "</style.css>; rel=preload")])
+                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-type", "text/plain")])
+                        h2c.send_data(event.stream_id, path.encode())
+                        h2c.send_headers(event.stream_id, [("x-checksum", "42")], end_stream=True)
+                conn.sendall(h2c.data_to_send())
+
+    def close(self):
+        self.sock.close()
+
+
 def curl(*args, timeout=30):
     """curl's exit code, stdout (bytes) and stderr."""
     done = subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout)
@@ -118,7 +167,7 @@ def make_certificate(directory):
     return cert, key
 
 
-def config(live_backend, shadow_backend, early_backend, cert, key, reports):
+def config(live_backend, shadow_backend, early_backend, h2_upstream, cert, key, reports):
     return """version: 1
 listeners:
   - { name: plain, address: "127.0.0.1:0" }
@@ -135,23 +184,26 @@ upstreams:
   live: { endpoints: ["%s"] }
   preview: { endpoints: ["%s"] }
   early: { endpoints: ["%s"] }
+  hints: { endpoints: ["%s"], protocol: h2c }
 routes:
   - { name: items, match: { path_prefix: /json/ }, upstream: live, mirror: { upstream: preview, percent: 100 } }
   - { name: files, match: { path_prefix: /big }, upstream: live }
   - { name: echo, match: { path_prefix: /echo }, upstream: live }
   - { name: slow, match: { path_prefix: /slow }, upstream: live }
   - { name: early, match: { path_prefix: /early }, upstream: early }
+  - { name: hints, match: { path_prefix: /hints }, upstream: hints }
 reports:
   discrepancies: { path: "%s" }
-""" % (cert, key, live_backend.address, shadow_backend.address, early_backend.address, reports)
+""" % (cert, key, live_backend.address, shadow_backend.address, early_backend.address, h2_upstream.address, reports)
 
 
 def main():
     args = arguments()
     live_backend, shadow_backend, early_backend = Backend(live), Backend(shadow), EarlyBackend()
+    h2_upstream = H2Upstream()
     with scratch_dir("h2") as work:
         cert, key = make_certificate(work)
-        proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, cert, key,
+        proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, h2_upstream, cert, key,
                                              os.path.join(work, "discrepancies.jsonl")), work)
         try:
             run_checks(proxy)
@@ -162,6 +214,7 @@ def main():
             live_backend.close()
             shadow_backend.close()
             early_backend.close()
+            h2_upstream.close()
 
 
 def run_checks(proxy):
@@ -224,6 +277,14 @@ def run_checks(proxy):
     check(r["status"] == 413 and bytes(r["body"]) == b"too large", "early answer over h2: %r" % r)
     r = client.get("/json/12")
     check(r["status"] == 200, "the request after an early answer: %r" % r["status"])
+
+    # An HTTP/2 upstream that sends 103 Early Hints, then the response with a trailer: HTTP/2
+    # clients get all three, HTTP/1.1 clients the hints, the body and the trailer (chunked).
+    r = client.get("/hints/a")
+    check(r["status"] == 200 and bytes(r["body"]) == b"/hints/a", "1xx then 200 from an h2c upstream: %r" % r)
+    code, out, err = curl("-v", "--raw", "--http1.1", "-H", "TE: trailers", base + "/hints/b")
+    check(code == 0 and out == b"8\r\n/hints/b\r\n0\r\nx-checksum: 42\r\n\r\n" and "< HTTP/1.1 103" in err,
+          "HTTP/1.1 client of an h2c upstream: %d %r\n%s" % (code, out, err[-1500:]))
 
     # A client reset mid-download ends that stream only.
     sid = client.request("/big")
