@@ -34,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Backend, Parallax, arguments, check, get_json, request, scratch_dir, wait_for  # noqa: E402
+from harness import Backend, Parallax, RawServer, arguments, check, get_json, request, scratch_dir, wait_for  # noqa: E402
 from h2client import H2Client  # noqa: E402
 
 BIG = bytes((i * 7 + i // 251) % 256 for i in range(3 * 1024 * 1024))
@@ -66,24 +66,12 @@ def shadow(method, path, body):
     return status, content_type, payload
 
 
-class EarlyBackend:
+class EarlyBackend(RawServer):
     """An HTTP/1.1 upstream that answers 413 as soon as it has a request head, without
     reading the body, then closes politely (stops writing, drains what arrives)."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+        super().__init__(self._answer)
 
     def _answer(self, conn):
         with conn:
@@ -103,28 +91,13 @@ class EarlyBackend:
             except OSError:
                 pass
 
-    def close(self):
-        self.sock.close()
 
-
-class H2Upstream:
+class H2Upstream(RawServer):
     """An h2c upstream on python3-h2 that answers every request with 103 Early Hints, then 200
     with the request's path as its body and a trailer field."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+        super().__init__(self._connection)
 
     def _connection(self, conn):
         import h2.config
@@ -149,9 +122,6 @@ class H2Upstream:
                         h2c.send_data(event.stream_id, path.encode())
                         h2c.send_headers(event.stream_id, [("x-checksum", "42")], end_stream=True)
                 conn.sendall(h2c.data_to_send())
-
-    def close(self):
-        self.sock.close()
 
 
 def curl(*args, timeout=30):

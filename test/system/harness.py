@@ -136,6 +136,31 @@ class Backend:
         self._server.server_close()
 
 
+class RawServer:
+    """A TCP server on 127.0.0.1:0 that hands every accepted connection to `handle(conn)` in a
+    thread of its own: for peers that speak their own protocol (a misbehaving HTTP/1.1
+    upstream, an HTTP/2 one)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+
 def json_backend(document_for):
     """A Backend answering every request with 200 and the JSON `document_for(path)`, or dropping
     the connection when that is None."""
