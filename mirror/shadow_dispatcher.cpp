@@ -12,6 +12,7 @@
 #include "proxy/http/ascii.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/http/serializer.hpp"
+#include "mirror/grpc/messages.hpp"
 #include "proxy/net/upstream_exchange.hpp"
 #include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/pool_set.hpp"
@@ -324,7 +325,12 @@ private:
     auto failure = net::upstream_error::none;
     l.registry = &w.registry();
     w.registry().add(&l);
-    l.set_deadline(steady::now() + pool.config().request_timeout);
+    // A gRPC call's shadow gets no more time than the client gave the call (grpc-timeout).
+    auto budget = std::chrono::duration_cast<std::chrono::nanoseconds>(pool.config().request_timeout);
+    if (const auto t = self->request_.headers.find("grpc-timeout")) {
+      if (const auto call = grpc::parse_grpc_timeout(*t)) budget = std::min(budget, *call);
+    }
+    l.set_deadline(steady::now() + budget);
     try {
       l.h2 = pool.config().protocol != config::upstream_protocol::http1;
       l.forwarding = {self->client_ip_, self->tls_};

@@ -1,5 +1,7 @@
 #include "mirror/grpc/messages.hpp"
 
+#include <cstdint>
+
 #include "mirror/diff/body_decode.hpp"
 #include "proxy/http/ascii.hpp"
 
@@ -75,6 +77,25 @@ bool is_grpc_content_type(std::string_view content_type) noexcept {
   const auto type = content_type.substr(0, content_type.find(';'));
   return proxy::http::iequals(type, "application/grpc") ||
          proxy::http::istarts_with(type, "application/grpc+");
+}
+
+std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view value) noexcept {
+  using namespace std::chrono;
+  if (value.size() < 2 || value.size() > 9) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : value.substr(0, value.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  switch (value.back()) {
+  case 'H': return duration_cast<nanoseconds>(hours(n));
+  case 'M': return duration_cast<nanoseconds>(minutes(n));
+  case 'S': return duration_cast<nanoseconds>(seconds(n));
+  case 'm': return duration_cast<nanoseconds>(milliseconds(n));
+  case 'u': return duration_cast<nanoseconds>(microseconds(n));
+  case 'n': return nanoseconds(n);
+  default: return std::nullopt;
+  }
 }
 
 } // namespace parallax::mirror::grpc

@@ -5,7 +5,9 @@
 // decompressed per the call's `grpc-encoding` (gzip, deflate; identity for none). Failures are
 // values; every output is bounded.
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +40,9 @@ split_result split_messages(std::string_view body, std::string_view encoding,
 
 /// Whether `content_type` is gRPC's (application/grpc, application/grpc+proto, ...).
 bool is_grpc_content_type(std::string_view content_type) noexcept;
+
+/// The call's deadline from a `grpc-timeout` value (1 to 8 digits and a unit: H, M, S, m, u,
+/// n); nothing when it is not one.
+std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view value) noexcept;
 
 } // namespace parallax::mirror::grpc

@@ -114,6 +114,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
         co_return exchange_error::write_timeout; // the upstream stopped taking the body
       }
     }
+    if (aborted_) co_return exchange_error::sink_failed;
     if (st.ended && !(st.req_end && st.req.empty())) {
       result_.early_response = true;
       co_return exchange_error::none;
@@ -140,6 +141,7 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       if (!co_await sink.interim(interim)) co_return exchange_error::sink_failed;
     }
     st.interims.clear();
+    if (aborted_) co_return exchange_error::sink_failed; // the caller gave up: not the upstream's fault
     if (st.have_head) break;
     if (st.closed) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
@@ -171,6 +173,7 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       if (complete) co_return exchange_error::none;
       continue;
     }
+    if (aborted_) co_return exchange_error::sink_failed;
     if (st.closed) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
       co_return exchange_error::body_reset;

@@ -9,7 +9,8 @@ upstream connection), server streaming (100 messages), client streaming, bidirec
 streaming (the client sends, then reads), gzip-compressed messages both ways, request
 metadata in and trailing metadata out, a trailers-only error (NOT_FOUND and its message), a
 client deadline that expires while the server is slow (DEADLINE_EXCEEDED; the next call is
-served) and the access log line. mirror.grpc: with descriptor sets and no methods listed only
+served), a shadow ended at the call's grpc-timeout rather
+than the preview's request_timeout, and the access log line. mirror.grpc: with descriptor sets and no methods listed only
 GetItem (idempotency_level NO_SIDE_EFFECTS) reaches the preview; after a reload listing
 "/shop.Shop/*", unary and server-streaming calls are mirrored and client-streaming and
 bidirectional ones are not (streaming: false); unreadable descriptor sets stop start-up naming
@@ -53,7 +54,7 @@ def start_server(shop_pb2, shop_pb2_grpc, preview=False):
             self._count()
             if request.id == "missing":
                 context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
-            if request.id == "slow":
+            if request.id == "slow" or (preview and request.id == "slow-preview"):
                 time.sleep(2)
             metadata = dict(context.invocation_metadata())
             context.set_trailing_metadata((("x-served-by", "preview" if preview else "live"),))
@@ -173,6 +174,16 @@ def run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop):
     check(time.monotonic() - started < 1.5, "the deadline took %.1f s" % (time.monotonic() - started))
     check(stub.GetItem(shop_pb2.GetItemRequest(id="after"), timeout=10).name == "widget after",
           "the call after an expired deadline")
+    # A fast live answer, a preview that takes 2 s: the shadow ends at the call's grpc-timeout
+    # (1 s here: the preview enforces the forwarded header, parallax's shadow deadline is the
+    # same), not at the preview upstream's request_timeout (10 s).
+    compared = get_json(proxy.admin + "/report")["totals"]["compared"]
+    started = time.monotonic()
+    check(stub.GetItem(shop_pb2.GetItemRequest(id="slow-preview"), timeout=1).id == "slow-preview",
+          "the call with a slow preview")
+    wait_for("the slow preview's shadow to end", lambda: get_json(proxy.admin + "/report")["totals"]["compared"] > compared, 5, poll=0.02)
+    check(time.monotonic() - started < 1.8, "the shadow outlived the call's deadline (%.1f s)"
+          % (time.monotonic() - started))
     channel.close()
 
     wait_for("the access log line", lambda: '"POST /shop.Shop/GetItem HTTP/2.0" 200' in proxy.lines(), 5)

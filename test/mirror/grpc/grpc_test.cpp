@@ -105,6 +105,21 @@ TEST(GrpcSplitTest, ContentTypes) {
   EXPECT_FALSE(is_grpc_content_type("application/json"));
 }
 
+TEST(GrpcSplitTest, GrpcTimeouts) {
+  using namespace std::chrono;
+  EXPECT_EQ(parse_grpc_timeout("500m"), milliseconds(500));
+  EXPECT_EQ(parse_grpc_timeout("2S"), seconds(2));
+  EXPECT_EQ(parse_grpc_timeout("1H"), hours(1));
+  EXPECT_EQ(parse_grpc_timeout("3M"), minutes(3));
+  EXPECT_EQ(parse_grpc_timeout("7u"), microseconds(7));
+  EXPECT_EQ(parse_grpc_timeout("99999999n"), nanoseconds(99999999));
+  EXPECT_FALSE(parse_grpc_timeout("123456789S")); // 9 digits: more than gRPC allows
+  EXPECT_FALSE(parse_grpc_timeout("S"));
+  EXPECT_FALSE(parse_grpc_timeout("5s"));
+  EXPECT_FALSE(parse_grpc_timeout("-5S"));
+  EXPECT_FALSE(parse_grpc_timeout(""));
+}
+
 TEST(WireJsonTest, FieldsByNumber) {
   const auto nested = vfield(1, 7) + bfield(2, "inner");
   const auto message = vfield(1, 150) + bfield(2, "hi") + bfield(3, nested) + vfield(4, 1) +
