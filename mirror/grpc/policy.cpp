@@ -9,9 +9,9 @@ mirror_policy::mirror_policy(const config::grpc_mirror& cfg,
     : cfg_(cfg), descriptors_(std::move(descriptors)) {}
 
 bool mirror_policy::allows(std::string_view path) const {
-  const auto types = descriptors_ ? descriptors_->method(path) : std::nullopt;
+  const auto* types = descriptors_ ? descriptors_->method(path) : nullptr;
   if (types && !cfg_.streaming && types->client_streaming) return false;
-  if (cfg_.methods.empty()) return types && types->idempotent;
+  if (cfg_.methods.empty()) return types != nullptr && types->idempotent;
   const auto slash = path.rfind('/');
   for (const auto& m : cfg_.methods) {
     if (m == path) return true;

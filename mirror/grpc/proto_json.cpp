@@ -222,10 +222,9 @@ std::shared_ptr<const descriptor_set> descriptor_set::load(const std::vector<std
   return std::shared_ptr<const descriptor_set>(new descriptor_set(std::move(p)));
 }
 
-std::optional<method_types> descriptor_set::method(std::string_view path) const {
+const method_types* descriptor_set::method(std::string_view path) const {
   const auto it = impl_->methods.find(path);
-  if (it == impl_->methods.end()) return std::nullopt;
-  return it->second;
+  return it == impl_->methods.end() ? nullptr : &it->second;
 }
 
 std::optional<boost::json::value> descriptor_set::to_json(const std::string& type,

@@ -42,8 +42,9 @@ public:
   /// Loads `files` (in any order); nullptr with `error` naming the file and the reason.
   static std::shared_ptr<const descriptor_set> load(const std::vector<std::string>& files,
                                                     std::string& error);
-  /// The types of `path` ("/pkg.Service/Method"), when the descriptors know the method.
-  [[nodiscard]] std::optional<method_types> method(std::string_view path) const;
+  /// The types of `path` ("/pkg.Service/Method"), when the descriptors know the method (null
+  /// otherwise). No lock and no allocation: the mirroring decision calls it on the live path.
+  [[nodiscard]] const method_types* method(std::string_view path) const;
   /// `bytes` as a message of type `type` in JSON with field names; nullopt when the type is
   /// unknown or the bytes do not convert (the caller falls back to wire_to_json()).
   [[nodiscard]] std::optional<boost::json::value> to_json(const std::string& type,
