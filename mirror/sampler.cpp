@@ -199,13 +199,7 @@ std::optional<double> sampler::percent_override() const noexcept {
 bool sampler::allowed(const proxy::http::request_head& request) const noexcept {
   if (grpc_ != nullptr) {
     const auto type = request.headers.find("content-type");
-    if (type && grpc::is_grpc_content_type(*type)) {
-      try {
-        return grpc_->allows(request.path());
-      } catch (...) {
-        return false; // out of memory: not mirrored, never the live path's failure
-      }
-    }
+    if (type && grpc::is_grpc_content_type(*type)) return grpc_->allows(request.path());
   }
   return method_allowed(request.method);
 }

@@ -8,7 +8,7 @@ mirror_policy::mirror_policy(const config::grpc_mirror& cfg,
                              std::shared_ptr<const descriptor_set> descriptors)
     : cfg_(cfg), descriptors_(std::move(descriptors)) {}
 
-bool mirror_policy::allows(std::string_view path) const {
+bool mirror_policy::allows(std::string_view path) const noexcept {
   const auto* types = descriptors_ ? descriptors_->method(path) : nullptr;
   if (types && !cfg_.streaming && types->client_streaming) return false;
   if (cfg_.methods.empty()) return types != nullptr && types->idempotent;

@@ -20,7 +20,7 @@ public:
   /// The policy of `cfg` with the route's descriptor sets (null: none).
   mirror_policy(const config::grpc_mirror& cfg, std::shared_ptr<const descriptor_set> descriptors);
   /// Whether a call to `path` is mirrored.
-  [[nodiscard]] bool allows(std::string_view path) const;
+  [[nodiscard]] bool allows(std::string_view path) const noexcept;
   /// The route's descriptor sets (null: none).
   [[nodiscard]] const descriptor_set* descriptors() const noexcept { return descriptors_.get(); }
 

@@ -222,7 +222,7 @@ std::shared_ptr<const descriptor_set> descriptor_set::load(const std::vector<std
   return std::shared_ptr<const descriptor_set>(new descriptor_set(std::move(p)));
 }
 
-const method_types* descriptor_set::method(std::string_view path) const {
+const method_types* descriptor_set::method(std::string_view path) const noexcept {
   const auto it = impl_->methods.find(path);
   return it == impl_->methods.end() ? nullptr : &it->second;
 }

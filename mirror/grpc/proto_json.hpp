@@ -44,7 +44,7 @@ public:
                                                     std::string& error);
   /// The types of `path` ("/pkg.Service/Method"), when the descriptors know the method (null
   /// otherwise). No lock and no allocation: the mirroring decision calls it on the live path.
-  [[nodiscard]] const method_types* method(std::string_view path) const;
+  [[nodiscard]] const method_types* method(std::string_view path) const noexcept;
   /// `bytes` as a message of type `type` in JSON with field names; nullopt when the type is
   /// unknown or the bytes do not convert (the caller falls back to wire_to_json()).
   [[nodiscard]] std::optional<boost::json::value> to_json(const std::string& type,

@@ -123,7 +123,6 @@ private:
     std::uint32_t fields = 0;
     bool too_large = false;
     bool has_authority = false;
-    std::chrono::steady_clock::time_point opened;
   };
   void flood(const char* why);
   bool submit(std::int32_t id, const response_fields& head, bool interim, bool body);

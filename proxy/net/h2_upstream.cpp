@@ -126,12 +126,7 @@ void h2_upstream_connection::idle_check() {
 }
 
 void h2_upstream_connection::update_deadline() {
-  const auto next = std::min(write_deadline_, idle_deadline_);
-  if (next == clock::time_point::max()) {
-    clear_deadline();
-  } else {
-    set_deadline(next);
-  }
+  set_deadline(std::min(write_deadline_, idle_deadline_)); // max: none armed
 }
 
 void h2_upstream_connection::on_deadline() {

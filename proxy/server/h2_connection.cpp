@@ -152,12 +152,7 @@ void h2_connection::wake_writer() {
 }
 
 void h2_connection::update_deadline() {
-  const auto next = std::min(read_deadline_, write_deadline_);
-  if (next == clock::time_point::max()) {
-    clear_deadline();
-  } else {
-    set_deadline(next);
-  }
+  set_deadline(std::min(read_deadline_, write_deadline_)); // max: none armed
 }
 
 void h2_connection::on_deadline() {
