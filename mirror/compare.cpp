@@ -11,6 +11,8 @@
 #include "mirror/diff/body_decode.hpp"
 #include "mirror/diff/header_diff.hpp"
 #include "mirror/diff/text_diff.hpp"
+#include "mirror/grpc/call_document.hpp"
+#include "mirror/grpc/proto_json.hpp"
 #include "proxy/http/ascii.hpp"
 
 namespace parallax::mirror {
@@ -56,7 +58,8 @@ comparer::comparer(const config::compare_policy& policy) : policy_(policy) {
 }
 
 void comparer::compare(const response_capture& live, const response_capture& shadow,
-                       const response_capture* secondary, report::record& r) const {
+                       const response_capture* secondary, report::record& r,
+                       std::string_view request_path) const {
   r.differences.clear();
   r.noise_suppressed = 0;
   if (shadow.error) {
@@ -64,11 +67,11 @@ void comparer::compare(const response_capture& live, const response_capture& sha
     return;
   }
   std::size_t suppressed = 0;
-  auto found = differences(live, shadow, suppressed);
+  auto found = differences(live, shadow, suppressed, request_path);
   if (secondary != nullptr && !secondary->error && !found.empty()) {
     std::size_t ignored = 0;
     std::unordered_set<std::string> noise;
-    for (const auto& d : differences(live, *secondary, ignored))
+    for (const auto& d : differences(live, *secondary, ignored, request_path))
       noise.insert(noise_key(d));
     const auto before = found.size();
     std::erase_if(found, [&](const diff::difference& d) { return noise.contains(noise_key(d)); });
@@ -81,7 +84,8 @@ void comparer::compare(const response_capture& live, const response_capture& sha
 
 std::vector<diff::difference> comparer::differences(const response_capture& a,
                                                     const response_capture& b,
-                                                    std::size_t& suppressed) const {
+                                                    std::size_t& suppressed,
+                                                    std::string_view request_path) const {
   std::vector<diff::difference> out;
   if (policy_.status && a.status != b.status) {
     diff::difference d;
@@ -89,6 +93,10 @@ std::vector<diff::difference> comparer::differences(const response_capture& a,
     d.live = boost::json::value(a.status);
     d.shadow = boost::json::value(b.status);
     out.push_back(std::move(d));
+  }
+  if (grpc::is_grpc_content_type(a.content_type())) {
+    grpc_differences(a, b, request_path, out, suppressed);
+    return out;
   }
   auto headers = diff::diff_headers(a.headers, b.headers, policy_.headers);
   std::move(headers.begin(), headers.end(), std::back_inserter(out));
@@ -146,13 +154,74 @@ void comparer::body_differences(const response_capture& a, const response_captur
   out.push_back(bytes_difference(digest(a, ba), digest(b, bb)));
 }
 
+void comparer::grpc_differences(const response_capture& a, const response_capture& b,
+                                std::string_view request_path, std::vector<diff::difference>& out,
+                                std::size_t& suppressed) const {
+  const auto fields = [&](const proxy::http::header_list& x, const proxy::http::header_list& y,
+                          diff::difference_kind kind) {
+    for (auto& d : diff::diff_headers(x, y, policy_.headers)) {
+      if (grpc::is_status_field(d.name)) continue; // in the document
+      d.kind = kind;
+      out.push_back(std::move(d));
+    }
+  };
+  fields(a.headers, b.headers, diff::difference_kind::header);
+  // A shadow cancelled after max_messages never sent its status or trailers.
+  const bool cut = a.cut || b.cut;
+  const auto sa = grpc::status_of(a.headers, a.trailer_fields);
+  const auto sb = grpc::status_of(b.headers, b.trailer_fields);
+  if (!cut) {
+    if (sa.code != sb.code) {
+      diff::difference d;
+      d.kind = diff::difference_kind::grpc_status;
+      const auto code = [](const grpc::call_status& s) {
+        return s.code ? boost::json::value(*s.code) : boost::json::value(nullptr);
+      };
+      d.live = code(sa);
+      d.shadow = code(sb);
+      out.push_back(std::move(d));
+    }
+    fields(a.trailer_fields, b.trailer_fields, diff::difference_kind::trailer);
+  }
+  if (!policy_.body.enabled) return;
+  const auto* method = descriptors_ == nullptr ? nullptr : descriptors_->method(request_path);
+  grpc::document_options options;
+  options.descriptors = descriptors_;
+  if (method != nullptr) options.response_type = method->response;
+  options.max_messages = max_messages_;
+  options.max_bytes = static_cast<std::size_t>(policy_.body.max_bytes);
+  const auto document = [&](const response_capture& c, const grpc::call_status& s) {
+    options.prefix = !c.body_complete() || c.cut;
+    return grpc::call_document(s, c.kept, c.headers.find("grpc-encoding").value_or(""), options);
+  };
+  auto da = document(a, sa);
+  auto db = document(b, sb);
+  if (cut) {
+    da.erase("grpc_message");
+    db.erase("grpc_message");
+  }
+  if (!a.body_complete() || !b.body_complete()) {
+    // Only the messages both kept prefixes hold are comparable.
+    auto& ma = da["messages"].as_array();
+    auto& mb = db["messages"].as_array();
+    const auto n = std::min(ma.size(), mb.size());
+    ma.resize(n);
+    mb.resize(n);
+  }
+  auto result = diff::diff_json(boost::json::value(std::move(da)), boost::json::value(std::move(db)), json_);
+  suppressed += result.suppressed;
+  std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
+}
+
 std::string noise_key(const diff::difference& d) {
   std::string key(diff::to_string(d.kind));
   key.push_back('\n');
   switch (d.kind) {
   case diff::difference_kind::status:
+  case diff::difference_kind::grpc_status:
   case diff::difference_kind::body_bytes: break;
-  case diff::difference_kind::header: key.append(d.name); break;
+  case diff::difference_kind::header:
+  case diff::difference_kind::trailer: key.append(d.name); break;
   case diff::difference_kind::body: key.append(d.path); break;
   case diff::difference_kind::body_text: key.append(std::to_string(d.line)); break;
   }

@@ -8,6 +8,14 @@
 // The live Content-Type picks the comparison: JSON (`application/json`, `+json`) structurally
 // when both bodies parse, other text types line by line, anything else by SHA-256.
 //
+// gRPC: a response whose live Content-Type is application/grpc* is compared as the call
+// document of grpc/call_document.hpp: headers and trailers (grpc-status and grpc-message aside)
+// like headers, kind `trailer` for trailers; the two grpc-status codes (kind `grpc_status`);
+// grpc-message and the response messages (decoded with the route's descriptors, found by the
+// request's path) with the JSON differ, so body ignore rules such as /messages/*/updated_at
+// apply. A shadow cancelled after mirror.grpc.max_messages (`cut`) has no status or trailers to
+// compare; bodies over compare.body.max_bytes are compared by the messages both prefixes hold.
+//
 // Noise: a difference between live and shadow that also appears between live and secondary
 // (same kind and same path, header name, line or status) is dropped and counted in
 // noise_suppressed, as are differences dropped by `compare.body.ignore`.
@@ -23,6 +31,10 @@
 #include "mirror/report/record.hpp"
 
 namespace parallax::mirror {
+
+namespace grpc {
+class descriptor_set;
+}
 
 /// How a body is compared.
 enum class body_kind { json, text, bytes };
@@ -41,20 +53,35 @@ public:
   /// Sets r.outcome, r.differences and r.noise_suppressed from the captures; a shadow with
   /// an error gives `shadow_error` and no differences. `secondary` may be null or failed (no
   /// noise filtering then).
+  /// `request_path` names a gRPC call's method ("/pkg.Service/Method").
   void compare(const response_capture& live, const response_capture& shadow,
-               const response_capture* secondary, report::record& r) const;
+               const response_capture* secondary, report::record& r,
+               std::string_view request_path = {}) const;
 
   /// The differences between two responses under the policy (ignore rules applied, their
   /// count added to `suppressed`).
   [[nodiscard]] std::vector<diff::difference>
-  differences(const response_capture& a, const response_capture& b, std::size_t& suppressed) const;
+  differences(const response_capture& a, const response_capture& b, std::size_t& suppressed,
+              std::string_view request_path = {}) const;
+
+  /// gRPC: the route's descriptor sets (null: none; they must outlive this) and how many
+  /// response messages are compared (mirror.grpc.max_messages).
+  void set_grpc(const grpc::descriptor_set* descriptors, std::size_t max_messages) noexcept {
+    descriptors_ = descriptors;
+    max_messages_ = max_messages;
+  }
 
 private:
   void body_differences(const response_capture& a, const response_capture& b,
                         std::vector<diff::difference>& out, std::size_t& suppressed) const;
+  void grpc_differences(const response_capture& a, const response_capture& b,
+                        std::string_view request_path, std::vector<diff::difference>& out,
+                        std::size_t& suppressed) const;
 
   config::compare_policy policy_;
   diff::json_diff_options json_;
+  const grpc::descriptor_set* descriptors_ = nullptr;
+  std::size_t max_messages_ = 100;
 };
 
 /// The key under which a difference counts as "the same field" for noise filtering.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "mirror/admin_routes.hpp"
+#include "mirror/grpc/messages.hpp"
 #include "mirror/metrics_text.hpp"
 #include "mirror/report/summary_file.hpp"
 #include "mirror/shadow_dispatcher.hpp"
@@ -237,11 +238,17 @@ void engine::process(compare_job& job, report_setup& sinks) {
   report::record r;
   r.time = job.time;
   r.route = route.name;
-  r.endpoint = sinks.namer.name(job.request.method, job.request.target);
+  // A gRPC call's endpoint is its method (reports.md): `gRPC /pkg.Service/Method`.
+  const auto path = report::target_path(job.request.target);
+  const bool grpc_call =
+      grpc::is_grpc_content_type(job.request.headers.find("content-type").value_or(""));
+  r.endpoint = grpc_call ? "gRPC " + std::string(path)
+                         : sinks.namer.name(job.request.method, job.request.target);
   r.live = {job.live.status, job.live.latency_ms, job.live.body_bytes, {}};
   r.shadow = {
       job.shadow.status, job.shadow.latency_ms, job.shadow.body_bytes, {}, job.shadow.error};
-  route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r);
+  route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r,
+                         path);
 
   route.stats->count_compared(r);
   // What only a written record needs (its id also names a difference's example) is filled in

@@ -55,6 +55,7 @@ struct route_state {
                                             "].mirror.compare.grpc.descriptor_sets")) {
     if (stats->percent_override) sampler.set_percent_override(stats->percent_override);
     sampler.set_grpc_policy(&grpc);
+    comparer.set_grpc(grpc.descriptors(), policy.grpc.max_messages);
   }
 
   std::shared_ptr<const config::config> cfg; // keeps `policy` alive

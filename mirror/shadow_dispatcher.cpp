@@ -9,10 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include "mirror/engine.hpp"
+#include "mirror/grpc/messages.hpp"
 #include "proxy/http/ascii.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/http/serializer.hpp"
-#include "mirror/grpc/messages.hpp"
 #include "proxy/net/upstream_exchange.hpp"
 #include "proxy/net/upstream_pool.hpp"
 #include "proxy/server/pool_set.hpp"
@@ -109,6 +109,8 @@ struct leg final : proxy::net::tracked_connection {
   bool body_taken = false;
   bool head_request = false;
   bool replayable = true; // body-less: may be retried once on a dead pooled connection
+  std::size_t max_messages = 0; // a gRPC call: the response is cancelled after this many
+  grpc::message_counter messages;
   net::upstream_exchange* exchange = nullptr; // while it runs
   proxy::net::connection_registry* registry = nullptr;
   bool expired = false;
@@ -157,8 +159,21 @@ public:
     if (first) l_.capture.head(head);
     l_.capture.body(body);
     if (complete) l_.received = l_.last_read;
+    if (l_.max_messages > 0 && !complete) {
+      for (auto piece : body)
+        l_.messages.feed(piece);
+      const auto n = l_.messages.complete();
+      if (n > l_.max_messages || (n == l_.max_messages && l_.messages.partial())) {
+        // Enough to compare (mirror.grpc.max_messages), and the stream goes on: the rest is
+        // not read (a call that ends after max_messages keeps its status and trailers).
+        l_.capture.cut = true;
+        l_.received = l_.last_read;
+        return net::delivery::failed;
+      }
+    }
     return net::delivery::done;
   }
+  void trailers(const http::header_list& fields) override { l_.capture.trailers(fields); }
   void arrived() override { l_.last_read = steady::now(); }
   [[nodiscard]] bool paced() const override { return true; }
   awaitable<void> pace() override;
@@ -235,6 +250,9 @@ public:
         if (l == nullptr) continue;
         l->head_request = request_.method == "HEAD";
         l->replayable = request_body_bytes_ == 0;
+        if (grpc::is_grpc_content_type(request_.headers.find("content-type").value_or(""))) {
+          l->max_messages = route_.policy.grpc.max_messages;
+        }
         ++legs_pending_;
         ++unserialized_;
         asio::co_spawn(io, run_leg(shared_from_this(), *l), asio::detached);
@@ -248,6 +266,10 @@ public:
 
   void response_body(const std::vector<std::string_view>& pieces) override {
     if (!abandoned_) guarded([&] { live_.body(pieces); });
+  }
+
+  void response_trailers(const http::header_list& fields) override {
+    if (!abandoned_) guarded([&] { live_.trailers(fields); });
   }
 
   void response_received() override { live_end_ = steady::now(); }
@@ -349,6 +371,7 @@ private:
       const auto result = co_await exchange.run(source, sink, options);
       l.exchange = nullptr;
       failure = l.expired ? net::upstream_error::timeout : net::upstream_error_of(result.error);
+      if (l.capture.cut) failure = net::upstream_error::none; // ended on purpose
     } catch (const std::exception& e) {
       l.exchange = nullptr;
       if (!self->abandoned_) spdlog::warn("shadow request to {} failed: {}", l.upstream, e.what());

@@ -165,7 +165,7 @@ std::size_t header_bytes(const proxy::http::header_list& headers) noexcept {
 }
 
 std::size_t response_capture::memory_bytes() const noexcept {
-  return sizeof(*this) + kept.capacity() + header_bytes(headers);
+  return sizeof(*this) + kept.capacity() + header_bytes(headers) + header_bytes(trailer_fields);
 }
 
 } // namespace parallax::mirror

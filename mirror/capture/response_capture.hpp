@@ -57,6 +57,8 @@ public:
     for (auto p : pieces)
       body(p);
   }
+  /// Records the trailer fields.
+  void trailers(const proxy::http::header_list& fields) { trailer_fields = fields; }
   /// Completes the streamed body hash, if one was started; call once, after the last body
   /// bytes (on the thread that captured them).
   void finish();
@@ -68,10 +70,12 @@ public:
 
   int status = 0;
   proxy::http::header_list headers;
+  proxy::http::header_list trailer_fields; // after the body (HTTP/2, chunked HTTP/1.1)
   std::string kept;             // the first max_body_bytes bytes of the body, as received
   std::uint64_t body_bytes = 0; // size of the whole body
   double latency_ms = 0;
   std::optional<std::string> error; // failure kind (`timeout`, `reset`, ...) instead of a response
+  bool cut = false; // a gRPC shadow ended on purpose after mirror.grpc.max_messages messages
 
   /// Whether `kept` holds the whole body.
   [[nodiscard]] bool body_complete() const noexcept { return kept.size() == body_bytes; }

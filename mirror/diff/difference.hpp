@@ -3,6 +3,7 @@
 // discrepancy log writes it (reports.md, `differences`). A plain value: no excerpting or
 // redaction happens here; the report writer does both when it serialises a record.
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -12,8 +13,16 @@
 
 namespace parallax::mirror::diff {
 
-/// What part of the exchange differs (the record's `kind`).
-enum class difference_kind { status, header, body, body_text, body_bytes };
+/// What part of the exchange differs (the record's `kind`). `grpc_status` and `trailer` come
+/// from gRPC exchanges (reports.md): the call's status code, and a trailer field compared like
+/// a header.
+enum class difference_kind { status, header, body, body_text, body_bytes, grpc_status, trailer };
+
+/// Every kind, for lookups by name.
+inline constexpr std::array<difference_kind, 7> all_difference_kinds{
+    difference_kind::status,     difference_kind::header,      difference_kind::body,
+    difference_kind::body_text,  difference_kind::body_bytes,  difference_kind::grpc_status,
+    difference_kind::trailer};
 
 /// The JSON body operation of a `body` difference (the record's `op`).
 ///
@@ -34,6 +43,8 @@ enum class body_op { none, add, remove, replace, type };
 ///               when the line exists on one side only.
 /// - body_bytes: live/shadow hold the hex SHA-256 of each body (the writer names them
 ///               `live_sha256` / `shadow_sha256`).
+/// - grpc_status: live/shadow hold the two gRPC status codes (null: none was received).
+/// - trailer:    like header, for a trailer field.
 struct difference {
   difference_kind kind = difference_kind::body;
   body_op op = body_op::none;
@@ -54,8 +65,29 @@ struct difference {
   case difference_kind::body: return "body";
   case difference_kind::body_text: return "body_text";
   case difference_kind::body_bytes: return "body_bytes";
+  case difference_kind::grpc_status: return "grpc_status";
+  case difference_kind::trailer: return "trailer";
   }
   return "body";
+}
+
+/// The kind spelt `name` in records and summaries; nothing for a kind this version does not
+/// know (a later, additive one).
+[[nodiscard]] constexpr std::optional<difference_kind> difference_kind_named(std::string_view name) noexcept {
+  for (auto k : all_difference_kinds) {
+    if (to_string(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+/// Whether differences of `kind` are told apart by a field name (`header`, `trailer`).
+[[nodiscard]] constexpr bool is_named_kind(difference_kind kind) noexcept {
+  return kind == difference_kind::header || kind == difference_kind::trailer;
+}
+
+/// Whether differences of `kind` are told apart by their two values (`status`, `grpc_status`).
+[[nodiscard]] constexpr bool is_status_kind(difference_kind kind) noexcept {
+  return kind == difference_kind::status || kind == difference_kind::grpc_status;
 }
 
 /// The record spelling of an op (`add`, `remove`, `replace`, `type`; empty for none).

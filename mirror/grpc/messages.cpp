@@ -1,5 +1,6 @@
 #include "mirror/grpc/messages.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "mirror/diff/body_decode.hpp"
@@ -71,6 +72,28 @@ split_result split_messages(std::string_view body, std::string_view encoding,
     return out;
   }
   return out;
+}
+
+std::size_t message_counter::feed(std::string_view piece) noexcept {
+  constexpr std::size_t prefix = 5;
+  while (!piece.empty()) {
+    if (prefix_have_ < prefix) {
+      if (prefix_have_ > 0) length_ = (length_ << 8) | static_cast<unsigned char>(piece.front());
+      piece.remove_prefix(1);
+      if (++prefix_have_ < prefix) continue;
+      remaining_ = length_;
+    } else {
+      const auto take = std::min<std::uint64_t>(remaining_, piece.size());
+      remaining_ -= take;
+      piece.remove_prefix(static_cast<std::size_t>(take));
+    }
+    if (remaining_ == 0) { // the message is complete
+      ++complete_;
+      prefix_have_ = 0;
+      length_ = 0;
+    }
+  }
+  return complete_;
 }
 
 bool is_grpc_content_type(std::string_view content_type) noexcept {

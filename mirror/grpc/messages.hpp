@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,23 @@ struct split_result {
 /// decompression per `encoding`, the call's grpc-encoding; empty means identity).
 split_result split_messages(std::string_view body, std::string_view encoding,
                             std::size_t max_messages, std::size_t max_bytes);
+
+/// Counts the complete messages of a body as it streams past, copying nothing (a shadow's
+/// response is cancelled once it has mirror.grpc.max_messages).
+class message_counter {
+public:
+  /// Counts the messages `piece` completes; returns the count so far.
+  std::size_t feed(std::string_view piece) noexcept;
+  [[nodiscard]] std::size_t complete() const noexcept { return complete_; }
+  /// Whether bytes of a further message have arrived after the complete ones.
+  [[nodiscard]] bool partial() const noexcept { return prefix_have_ > 0; }
+
+private:
+  std::size_t complete_ = 0;
+  std::uint64_t remaining_ = 0;  // bytes of the current message still to come
+  std::uint32_t length_ = 0;     // the length being read from a prefix
+  std::size_t prefix_have_ = 0;  // prefix bytes seen of the current message (0 to 5)
+};
 
 /// Whether `content_type` is gRPC's (application/grpc, application/grpc+proto, ...).
 bool is_grpc_content_type(std::string_view content_type) noexcept;

@@ -4,8 +4,10 @@ namespace parallax::mirror::report {
 
 std::size_t difference_metric(diff::difference_kind kind) noexcept {
   switch (kind) { // indices into difference_metrics
-  case diff::difference_kind::status: return 0;
-  case diff::difference_kind::header: return 1;
+  case diff::difference_kind::status:
+  case diff::difference_kind::grpc_status: return 0;
+  case diff::difference_kind::header:
+  case diff::difference_kind::trailer: return 1;
   case diff::difference_kind::body:
   case diff::difference_kind::body_text:
   case diff::difference_kind::body_bytes: return 2;

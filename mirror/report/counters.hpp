@@ -24,7 +24,8 @@ inline constexpr std::array<diff::difference_kind, 3> difference_metrics{
     diff::difference_kind::status, diff::difference_kind::header, diff::difference_kind::body};
 
 /// The index in difference_metrics of the kind that counts `kind`: `body_text` and `body_bytes`
-/// differences count as `body`.
+/// differences count as `body`, `grpc_status` as `status` and `trailer` as `header` (the
+/// contract's three label values).
 [[nodiscard]] std::size_t difference_metric(diff::difference_kind kind) noexcept;
 
 /// What a summary's `totals` take from the proxy, summed over routes: only the proxy sees every

@@ -69,9 +69,11 @@ void write_difference(json_text& w, const diff::difference& d, const config::rep
   w.key("kind").string(to_string(d.kind));
   switch (d.kind) {
   case difference_kind::status:
+  case difference_kind::grpc_status:
     both_sides([&](std::string_view side, const json::value& v) { w.key(side).value(v); });
     break;
-  case difference_kind::header: {
+  case difference_kind::header:
+  case difference_kind::trailer: {
     w.key("name").lower_string(d.name);
     both_values(is_redacted_name(d.name, cfg.redact.headers));
     break;

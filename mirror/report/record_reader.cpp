@@ -43,14 +43,6 @@ const json::string* string_member(const json::object& o, std::string_view key) n
   return v == nullptr ? nullptr : v->if_string();
 }
 
-std::optional<difference_kind> kind_from_string(std::string_view s) noexcept {
-  for (auto k : {difference_kind::status, difference_kind::header, difference_kind::body,
-                 difference_kind::body_text, difference_kind::body_bytes}) {
-    if (to_string(k) == s) return k;
-  }
-  return std::nullopt;
-}
-
 std::optional<body_op> op_from_string(std::string_view s) noexcept {
   for (auto op : {body_op::add, body_op::remove, body_op::replace, body_op::type}) {
     if (to_string(op) == s) return op;
@@ -67,7 +59,7 @@ bool difference_from_json(const json::object& o, diff::difference& d, bool& know
     error = "difference without a \"kind\"";
     return false;
   }
-  const auto kind = kind_from_string(*kind_text);
+  const auto kind = diff::difference_kind_named(*kind_text);
   known = kind.has_value();
   if (!known) return true;
   d.kind = *kind;
@@ -77,6 +69,7 @@ bool difference_from_json(const json::object& o, diff::difference& d, bool& know
   };
   switch (d.kind) {
   case difference_kind::status:
+  case difference_kind::grpc_status:
   case difference_kind::body_text:
     d.live = side("live");
     d.shadow = side("shadow");
@@ -89,10 +82,11 @@ bool difference_from_json(const json::object& o, diff::difference& d, bool& know
       d.line = static_cast<std::size_t>(*line);
     }
     break;
-  case difference_kind::header: {
+  case difference_kind::header:
+  case difference_kind::trailer: {
     const auto* name = string_member(o, "name");
     if (name == nullptr) {
-      error = "header difference without a \"name\"";
+      error = std::string(to_string(d.kind)) + " difference without a \"name\"";
       return false;
     }
     d.name = std::string(*name);

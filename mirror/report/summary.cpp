@@ -53,7 +53,7 @@ std::string difference_key(difference_kind kind, std::string_view where,
                            const std::optional<json::value>& shadow) {
   std::string key(to_string(kind));
   key.push_back('\x1f');
-  if (kind == difference_kind::status) key += value_key(live) + "\x1f" + value_key(shadow);
+  if (diff::is_status_kind(kind)) key += value_key(live) + "\x1f" + value_key(shadow);
   key += where;
   return key;
 }
@@ -165,8 +165,10 @@ void summary::add_difference_locked(endpoint_stat& e, const diff::difference& d,
   prototype.kind = d.kind;
   switch (d.kind) {
   case difference_kind::body: prototype.where = normalised_pointer(d.path); break;
-  case difference_kind::header: prototype.where = d.name; break;
+  case difference_kind::header:
+  case difference_kind::trailer: prototype.where = d.name; break;
   case difference_kind::status:
+  case difference_kind::grpc_status:
     prototype.live = d.live;
     prototype.shadow = d.shadow;
     break;
@@ -280,8 +282,10 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
     d["kind"] = to_string(stat.kind);
     switch (stat.kind) {
     case difference_kind::body: d["path"] = stat.where; break;
-    case difference_kind::header: d["name"] = stat.where; break;
+    case difference_kind::header:
+    case difference_kind::trailer: d["name"] = stat.where; break;
     case difference_kind::status:
+    case difference_kind::grpc_status:
       d["live"] = stat.live ? *stat.live : json::value(nullptr);
       d["shadow"] = stat.shadow ? *stat.shadow : json::value(nullptr);
       break;
@@ -290,7 +294,7 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
     }
     d["count"] = stat.count;
     // Records hold differences after noise suppression; none of them is known noise.
-    if (stat.kind != difference_kind::status) d["noise"] = false;
+    if (!diff::is_status_kind(stat.kind)) d["noise"] = false;
     json::array examples;
     for (const auto& x : stat.examples) {
       json::object example{{"id", x.id}};

@@ -35,14 +35,6 @@ std::optional<json::value> value_at(const json::object& o, std::string_view key)
   return std::nullopt;
 }
 
-std::optional<difference_kind> kind_named(std::string_view name) noexcept {
-  for (auto k : {difference_kind::status, difference_kind::header, difference_kind::body,
-                 difference_kind::body_text, difference_kind::body_bytes}) {
-    if (to_string(k) == name) return k;
-  }
-  return std::nullopt;
-}
-
 } // namespace
 
 bool summary::merge_json(const json::object& document, std::string& error) {
@@ -92,18 +84,18 @@ bool summary::merge_endpoint_locked(const json::object& o, std::string& error) {
     for (const auto& item : list->get_array()) {
       const auto* d = item.if_object();
       const auto* kind_name = d == nullptr ? nullptr : string_at(*d, "kind");
-      const auto kind = kind_name == nullptr ? std::nullopt : kind_named(*kind_name);
+      const auto kind = kind_name == nullptr ? std::nullopt : diff::difference_kind_named(*kind_name);
       if (!kind) continue; // a kind of a later version: not counted, like in records
       difference_stat prototype;
       prototype.kind = *kind;
-      if (*kind == difference_kind::body || *kind == difference_kind::header) {
+      if (*kind == difference_kind::body || diff::is_named_kind(*kind)) {
         const auto* where = string_at(*d, *kind == difference_kind::body ? "path" : "name");
         if (where == nullptr) {
           error = "a " + std::string(*kind_name) + " difference without its path or name";
           return false;
         }
         prototype.where = std::string(*where);
-      } else if (*kind == difference_kind::status) {
+      } else if (diff::is_status_kind(*kind)) {
         prototype.live = value_at(*d, "live");
         prototype.shadow = value_at(*d, "shadow");
       }

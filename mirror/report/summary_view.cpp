@@ -87,7 +87,7 @@ std::string difference_text(const json::object& d) {
   std::string text = string_at(d, "kind");
   if (d.contains("path")) text += " " + string_at(d, "path");
   if (d.contains("name")) text += " " + string_at(d, "name");
-  if (text == "status") text += " " + string_at(d, "live") + " -> " + string_at(d, "shadow");
+  if (text == "status" || text == "grpc_status") text += " " + string_at(d, "live") + " -> " + string_at(d, "shadow");
   if (bool_at(d, "noise")) text += " (noise)";
   return text;
 }

@@ -30,7 +30,7 @@ enum class exchange_end {
 /// Follows one exchange. Calls arrive in this order: request_body* (zero or more),
 /// request_complete (one or more: once per attempt, a retry calls it again), response_head
 /// (at most once), response_body*, then finish (exactly once, also when an earlier step never
-/// happened). response_received marks the moment the upstream side ended and may come before
+/// happened). response_trailers comes at most once, before the last response_body. response_received marks the moment the upstream side ended and may come before
 /// response_head (a body-less response). Calls must not throw: an observer's failure must
 /// never become the live exchange's.
 class exchange_tap {
@@ -47,6 +47,8 @@ public:
   virtual void response_received() = 0;
   /// Response body bytes (chunk framing removed) as they are relayed to the client.
   virtual void response_body(const std::vector<std::string_view>& pieces) = 0;
+  /// The live upstream's trailer fields (gRPC's status), as it sent them.
+  virtual void response_trailers(const http::header_list& fields) = 0;
   /// The exchange ended; the proxy drops its reference right after this call.
   virtual void finish(exchange_end end) = 0;
 };

@@ -155,6 +155,7 @@ public:
   void trailers(const http::header_list& fields) override {
     st_.trailers = fields;
     st_.have_trailers = true;
+    if (st_.tap) st_.tap->response_trailers(fields);
   }
 
   net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,

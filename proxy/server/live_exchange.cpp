@@ -150,6 +150,7 @@ public:
       trailer_block_.append(f.name).append(": ").append(f.value).append("\r\n");
     }
     trailer_block_.append("\r\n");
+    if (s_.tap_) s_.tap_->response_trailers(fields);
   }
 
   net::delivery deliver(const http::response_head& head, const std::vector<std::string_view>& body,

@@ -274,6 +274,31 @@ TEST(RecordJsonTest, ReadsBackWhatItWrote) {
   EXPECT_EQ(back->noise_suppressed, 1u);
 }
 
+TEST(RecordJsonTest, GrpcKindsAreWrittenAndReadBack) {
+  auto r = example_record();
+  r.endpoint = "gRPC /shop.Shop/GetItem";
+  r.differences.clear();
+  r.differences.push_back(make(difference_kind::grpc_status, json::value(0), json::value(13)));
+  auto trailer = make(difference_kind::trailer, std::nullopt, json::value("1"));
+  trailer.name = "x-debug";
+  r.differences.push_back(trailer);
+  auto secret = make(difference_kind::trailer, json::value("a"), json::value("b"));
+  secret.name = "authorization"; // redacted like the header of that name
+  r.differences.push_back(secret);
+  const auto o = record_json(r, config::reports{});
+  const auto& d = o.at("differences").as_array();
+  EXPECT_EQ(json::serialize(d.at(0)), R"({"kind":"grpc_status","live":0,"shadow":13})");
+  EXPECT_EQ(json::serialize(d.at(1)), R"({"kind":"trailer","name":"x-debug","shadow":"1"})");
+  EXPECT_EQ(d.at(2).at("live"), "[redacted]");
+  std::string error;
+  const auto back = record_from_json(o, error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_EQ(back->differences.size(), 3u);
+  EXPECT_EQ(back->differences[0], r.differences[0]);
+  EXPECT_EQ(back->differences[1], r.differences[1]);
+  EXPECT_EQ(back->endpoint, "gRPC /shop.Shop/GetItem");
+}
+
 TEST(RecordJsonTest, ReadingRejectsWhatIsNotARecord) {
   std::string error;
   EXPECT_FALSE(record_from_json(json::parse("[1]"), error));

@@ -146,6 +146,41 @@ TEST(LatencyHistogramTest, MalformedBucketsAreRejected) {
   }
 }
 
+TEST(SummaryMergeTest, GrpcKindsAreKeyedAndMergedLikeStatusAndHeaders) {
+  summary a;
+  difference status;
+  status.kind = difference_kind::grpc_status;
+  status.live = json::value(0);
+  status.shadow = json::value(13);
+  difference trailer;
+  trailer.kind = difference_kind::trailer;
+  trailer.name = "x-debug";
+  trailer.shadow = json::value("1");
+  for (int i = 0; i < 3; ++i)
+    a.add(make_record("gRPC /shop.Shop/GetItem", {status, trailer}));
+  const proxy_totals none{};
+  const auto text = json::serialize(a.to_json(t0, t0, none));
+  const auto doc = json::parse(text);
+  const auto& diffs = first_endpoint(doc.as_object()).at("differences").as_array();
+  ASSERT_EQ(diffs.size(), 2u);
+  EXPECT_EQ(diffs[0].at("kind"), "grpc_status");
+  EXPECT_EQ(diffs[0].at("live"), 0);
+  EXPECT_EQ(diffs[0].at("shadow"), 13);
+  EXPECT_FALSE(diffs[0].as_object().contains("noise"));
+  EXPECT_EQ(diffs[1].at("kind"), "trailer");
+  EXPECT_EQ(diffs[1].at("name"), "x-debug");
+  EXPECT_EQ(diffs[1].at("count"), 3);
+  summary merged;
+  std::string error;
+  ASSERT_TRUE(merged.merge_json(json::parse(text).as_object(), error)) << error;
+  ASSERT_TRUE(merged.merge_json(json::parse(text).as_object(), error)) << error;
+  const auto m = merged.to_json(t0, t0, none);
+  const auto& twice = first_endpoint(m).at("differences").as_array();
+  ASSERT_EQ(twice.size(), 2u);
+  EXPECT_EQ(twice[0].at("count"), 6);
+  EXPECT_EQ(twice[1].at("count"), 6);
+}
+
 TEST(SummaryMergeTest, MergedSummariesEqualTheSummaryOfAllTheirRecords) {
   std::mt19937_64 rng(11);
   std::lognormal_distribution<double> fast(0.2, 0.6);
