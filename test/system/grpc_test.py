@@ -15,8 +15,16 @@ GetItem (idempotency_level NO_SIDE_EFFECTS) reaches the preview; after a reload 
 "/shop.Shop/*", unary and server-streaming calls are mirrored and client-streaming and
 bidirectional ones are not (streaming: false); unreadable descriptor sets stop start-up naming
 the key.
+The comparison (reports.md): the preview upper-cases GetItem's name, answers id "typed" with
+field 3 as a string (a new version that changed a field's type, hand-encoded through a generic
+handler) and id "gone" with NOT_FOUND; the records name the endpoint `gRPC /shop.Shop/GetItem`
+and show the field by name, the type change, the `grpc_status` and the `trailer` differences,
+and `parallax report` reads them back. A preview stream that goes on after
+mirror.grpc.max_messages is cancelled there and compared by its first messages (a match,
+though its later messages differ).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -46,13 +54,15 @@ def start_server(shop_pb2, shop_pb2_grpc, preview=False):
             self.lock = threading.Lock()
 
         def _count(self):
+            self._count_as(sys._getframe(1).f_code.co_name)
+
+        def _count_as(self, method):
             with self.lock:
-                method = sys._getframe(1).f_code.co_name
                 self.calls[method] = self.calls.get(method, 0) + 1
 
         def GetItem(self, request, context):
             self._count()
-            if request.id == "missing":
+            if request.id == "missing" or (preview and request.id == "gone"):
                 context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
             if request.id == "slow" or (preview and request.id == "slow-preview"):
                 time.sleep(2)
@@ -63,8 +73,17 @@ def start_server(shop_pb2, shop_pb2_grpc, preview=False):
 
         def ListItems(self, request, context):
             self._count()
+            done = []
+            # Called when the call ends; before the last message only when it was cancelled.
+            context.add_callback(lambda: done or self.list_cancelled.set())
             for i in range(request.limit):
+                if preview and i >= 100:
+                    # Beyond max_messages the preview differs and is slow: parallax cancels it.
+                    time.sleep(0.05)
+                    yield shop_pb2.Item(id=str(i), name="late %d" % i)
+                    continue
                 yield shop_pb2.Item(id=str(i), name="item %d" % i)
+            done.append(True)
 
         def PutItem(self, request, context):
             self._count()
@@ -81,11 +100,34 @@ def start_server(shop_pb2, shop_pb2_grpc, preview=False):
                 yield shop_pb2.Item(id=item.id, name="re: " + item.name)
 
     servicer = Shop()
+    servicer.list_cancelled = threading.Event()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    if preview:
+        server.add_generic_rpc_handlers((preview_get_item(servicer, shop_pb2),))
     shop_pb2_grpc.add_ShopServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, servicer, port
+
+
+def preview_get_item(servicer, shop_pb2):
+    """The preview's GetItem, answering bytes: for id "typed" an Item whose field 3
+    (price_cents, int64) is a string, as a version that changed the field's type sends it."""
+    def get_item(request, context):
+        if request.id == "typed":
+            servicer._count_as("GetItem")
+            text = b"1999"
+            return b"\x0a\x05typed" + b"\x1a" + bytes([len(text)]) + text
+        return servicer.GetItem(request, context).SerializeToString()
+
+    class Handler(grpc.GenericRpcHandler):
+        def service(self, details):
+            if details.method != "/shop.Shop/GetItem":
+                return None
+            return grpc.unary_unary_rpc_method_handler(
+                get_item, request_deserializer=shop_pb2.GetItemRequest.FromString,
+                response_serializer=lambda raw: raw)
+    return Handler()
 
 
 def main():
@@ -122,6 +164,7 @@ reports: { discrepancies: { path: "%s" } }
         proxy = Parallax(args.binary, config("{}", '"%s"' % os.path.join(work, "shop.pb")), work)
         try:
             run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop)
+            comparison_checks(proxy, shop_pb2, shop_pb2_grpc, args.binary, os.path.join(work, "d.jsonl"))
             policy_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop, config, work)
         finally:
             if proxy.process.poll() is None:
@@ -197,6 +240,52 @@ def run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop):
     check(report["totals"]["compared"] >= 40, "mirrored gRPC calls compared: %r" % report["totals"])
 
 
+def records(path, endpoint):
+    with open(path) as f:
+        return [r for r in map(json.loads, f) if r["endpoint"] == endpoint]
+
+
+def comparison_checks(proxy, shop_pb2, shop_pb2_grpc, binary, log):
+    """The records of GetItem calls whose preview answer differs in a field, a type, a status."""
+    channel = grpc.insecure_channel("127.0.0.1:%d" % proxy.port)
+    stub = shop_pb2_grpc.ShopStub(channel)
+    compared = get_json(proxy.admin + "/report")["totals"]["compared"]
+    for item_id in ("typed", "gone"):
+        check(stub.GetItem(shop_pb2.GetItemRequest(id=item_id), timeout=10).id == item_id, "GetItem " + item_id)
+    channel.close()
+    wait_for("the two comparisons", lambda: get_json(proxy.admin + "/report")["totals"]["compared"] >= compared + 2, 10, poll=0.02)
+
+    def record_with(what, difference):
+        """The first GetItem record holding `difference` (the log is flushed within 100 ms)."""
+        return wait_for(what, lambda: next((r for r in records(log, "gRPC /shop.Shop/GetItem")
+                                            if difference in r["differences"]), None), 5, poll=0.05)
+
+    # A changed field, by name (the descriptors know shop.Item), and a changed trailer.
+    renamed = record_with("the renamed field's record", {
+        "kind": "body", "op": "replace", "path": "/messages/0/name", "live": "widget 7 for ann", "shadow": "WIDGET 7 FOR ANN"})
+    check({"kind": "trailer", "name": "x-served-by", "live": "live", "shadow": "preview"} in renamed["differences"],
+          "trailer difference: %r" % renamed["differences"])
+    check(renamed["request"]["method"] == "POST", "request of a gRPC record: %r" % renamed["request"])
+    # A field whose type changed: its default, and the value it now has as an unknown field.
+    typed = record_with("the type change's record", {
+        "kind": "body", "op": "replace", "path": "/messages/0/price_cents", "live": "1999", "shadow": "0"})
+    check({"kind": "body", "op": "add", "path": "/messages/0/unknown_fields", "shadow": {"3": "1999"}}
+          in typed["differences"], "type change: %r" % typed["differences"])
+    # A status: NOT_FOUND from the preview where live answered.
+    gone = record_with("the status change's record", {"kind": "grpc_status", "live": 0, "shadow": 5})
+    check({"kind": "body", "op": "replace", "path": "/grpc_message", "live": "", "shadow": "no such item"}
+          in gone["differences"], "status change: %r" % gone["differences"])
+    # The report reads the records back; the summary has the endpoint and the new kinds.
+    out = subprocess.run([binary, "report", "--format", "json", log], capture_output=True, text=True, timeout=30)
+    check(out.returncode == 0, "parallax report: %d %s" % (out.returncode, out.stderr))
+    endpoints = {e["endpoint"]: e for e in json.loads(out.stdout)["endpoints"]}
+    kinds = {d["kind"] for d in endpoints["gRPC /shop.Shop/GetItem"]["differences"]}
+    check({"grpc_status", "trailer", "body"} <= kinds, "kinds in the report: %r" % kinds)
+    live_report = get_json(proxy.admin + "/report")
+    check(any(e["endpoint"] == "gRPC /shop.Shop/GetItem" for e in live_report["endpoints"]),
+          "/report endpoints: %r" % [e["endpoint"] for e in live_report["endpoints"]])
+
+
 def policy_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop, config, work):
     """A reload to listed methods: the service's methods, client streaming left out."""
     with open(proxy.config_path, "w") as f:
@@ -215,6 +304,20 @@ def policy_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop, confi
              and preview_shop.calls.get("ListItems", 0) == before.get("ListItems", 0) + 1, 10)
     check(preview_shop.calls.get("Restock", 0) == 0 and preview_shop.calls.get("Chat", 0) == 0,
           "client-streaming calls were mirrored without streaming: true: %r" % preview_shop.calls)
+
+    # A server stream longer than max_messages (100): the preview's is cancelled after its first
+    # 100 messages (it would take 2 s more) and compared by them: a match, though it goes on
+    # differently.
+    def list_items():
+        return next((e for e in get_json(proxy.admin + "/report")["endpoints"]
+                     if e["endpoint"] == "gRPC /shop.Shop/ListItems"), {"match": 0, "compared": 0})
+    matched = list_items()["match"]
+    channel = grpc.insecure_channel("127.0.0.1:%d" % proxy.port)
+    items = list(shop_pb2_grpc.ShopStub(channel).ListItems(shop_pb2.ListItemsRequest(limit=140), timeout=10))
+    channel.close()
+    check(len(items) == 140 and items[120].name == "item 120", "live stream of 140: %d" % len(items))
+    check(preview_shop.list_cancelled.wait(10), "the preview's stream was not cancelled")
+    wait_for("the cut stream's comparison", lambda: list_items()["match"] == matched + 1, 10, poll=0.05)
 
 
 if __name__ == "__main__":
