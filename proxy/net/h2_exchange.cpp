@@ -1,10 +1,16 @@
 // The upstream exchange over HTTP/2 (`protocol: h2|h2c`): one stream on a connection shared
 // with other exchanges. The request is sent (head from the source's fields, body as DATA under
 // the upstream's flow control), then the response is relayed to the sink: interim heads, the
-// final head with the body as it arrives, trailers before the last piece. Every wait has a
-// deadline: io_timeout for room to send and for each piece of the body, request_timeout for
-// the final head. A stream the server refused (REFUSED_STREAM, or beyond its GOAWAY) is retried
-// once on another connection when the request can be sent again.
+// final head with the body as it arrives, trailers before the last piece. A request whose body
+// is still coming from a full-duplex source (an HTTP/2 client) is sent while the response is
+// relayed (gRPC's bidirectional streaming): two coroutines, the response's end stopping the
+// sending, a failed sending stopping the exchange. Every wait has a deadline: io_timeout for
+// room to send and for each piece of the body, request_timeout for the final head (counted
+// from the request's end, or while it is still sent from the stream's latest event). A stream
+// the server refused (REFUSED_STREAM, or beyond its GOAWAY) is retried once on another
+// connection when the request can be sent again.
+
+#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <nghttp2/nghttp2.h>
 
@@ -19,12 +25,32 @@ using clock = std::chrono::steady_clock;
 // Request body bytes queued for DATA frames before the source is asked for more.
 constexpr std::size_t request_queue_limit = 64UL * 1024UL;
 
-// Waits for `st` to be notified, until `deadline`; false when the deadline passed.
-awaitable<bool> wait(h2_upstream_stream& st, clock::time_point deadline) {
-  st.wake.expires_at(deadline);
-  const auto [ec] = co_await st.wake.async_wait(use_nothrow);
+// Waits on `timer` (one of the stream's) for a notification until `deadline`; false when the
+// deadline passed.
+awaitable<bool> wait(asio::steady_timer& timer, clock::time_point deadline) {
+  timer.expires_at(deadline);
+  const auto [ec] = co_await timer.async_wait(use_nothrow);
   co_return ec == asio::error::operation_aborted;
 }
+
+// What the receiving half of a full-duplex exchange returns: a type of its own, so the
+// parallel group's condition tells the two halves apart.
+struct received {
+  exchange_error error;
+};
+
+// When a half of a full-duplex exchange ends, whether the other is cancelled: the sending half
+// when the response ended (however), the receiving half when the sending failed.
+struct duplex_condition {
+  asio::cancellation_type_t operator()(const std::exception_ptr&, const received&) const {
+    return asio::cancellation_type::terminal;
+  }
+  asio::cancellation_type_t operator()(const std::exception_ptr& ep, exchange_error e) const {
+    return ep || (e != exchange_error::none && e != exchange_error::write_failed)
+               ? asio::cancellation_type::terminal
+               : asio::cancellation_type::none;
+  }
+};
 
 bool refused(const h2_upstream_stream& st) {
   return st.closed && st.close_code == NGHTTP2_REFUSED_STREAM && !st.have_head;
@@ -74,7 +100,11 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = "the HTTP/2 connection took no new stream";
       co_return h2_finish(exchange_error::connect_failed);
     }
-    auto e = co_await h2_send(source);
+    const auto step = source.take(gather_);
+    if (step == source_step::more && source.full_duplex()) {
+      co_return h2_finish(co_await h2_duplex(source, sink, step));
+    }
+    auto e = co_await h2_send(source, step);
     if (aborted_) {
       result_.detail = "aborted";
       co_return h2_finish(exchange_error::sink_failed);
@@ -92,11 +122,11 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
   }
 }
 
-// The request body into the stream's queue, as the upstream's window takes it.
-awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
+// The request body into the stream's queue, as the upstream's window takes it (`step` is what
+// the source's first take() gave).
+awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, source_step step) {
   auto& st = *h2_stream_;
   const auto io_timeout = pool_.config().io_timeout;
-  auto step = source.take(gather_);
   for (;;) {
     if (step == source_step::failed) co_return exchange_error::source_failed;
     for (const auto& b : gather_)
@@ -109,7 +139,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
     // not: a streaming call answers while the client still sends.)
     while (!st.closed && !st.ended &&
            (st.req.size() - st.req_off > request_queue_limit || (st.req_end && !st.req.empty()))) {
-      if (!co_await wait(st, clock::now() + io_timeout) && !st.closed && !st.ended &&
+      if (!co_await wait(st.room, clock::now() + io_timeout) && !st.closed && !st.ended &&
           !st.req.empty()) {
         co_return exchange_error::write_timeout; // the upstream stopped taking the body
       }
@@ -123,6 +153,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
     if (st.req_end) {
       result_.request_complete = true;
       source.sent();
+      if (h2_sending_) st.notify(); // the response's head deadline now counts from here
       co_return exchange_error::none;
     }
     step = co_await source.next(gather_, nullptr);
@@ -134,7 +165,8 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source) {
 awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
   auto& st = *h2_stream_;
   const auto& cfg = pool_.config();
-  const auto head_deadline = clock::now() + cfg.request_timeout;
+  auto head_deadline = clock::now() + cfg.request_timeout;
+  bool from_end = !h2_sending_; // the head deadline counts from the request's end
   for (;;) {
     // Interim heads first, in order, also when the final one came in the same read.
     for (const auto& interim : st.interims) {
@@ -147,7 +179,14 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
       co_return exchange_error::reset;
     }
-    if (!co_await wait(st, head_deadline) && !st.have_head && st.interims.empty() && !st.closed) {
+    // While the request is still sent, request_timeout counts from the stream's latest event
+    // (the sending wakes this on its progress and at its end).
+    if (!from_end) {
+      head_deadline = clock::now() + cfg.request_timeout;
+      from_end = result_.request_complete;
+    }
+    if (!co_await wait(st.wake, head_deadline) && !st.have_head && st.interims.empty() &&
+        !st.closed) {
       co_return exchange_error::head_timeout;
     }
   }
@@ -178,11 +217,35 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
       co_return exchange_error::body_reset;
     }
-    if (!co_await wait(st, clock::now() + cfg.io_timeout) && st.body.empty() && !st.ended &&
+    if (!co_await wait(st.wake, clock::now() + cfg.io_timeout) && st.body.empty() && !st.ended &&
         !st.closed) {
       co_return exchange_error::body_timeout;
     }
   }
+}
+
+// Both directions at once: the rest of the request body while the response is relayed. The
+// exchange ends with the response (a request still being sent is cancelled: the stream's
+// release resets it) or with a failed sending (the response's relay is cancelled).
+awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, response_sink& sink,
+                                                       source_step step) {
+  h2_sending_ = true;
+  const auto ex = co_await asio::this_coro::executor;
+  auto send = [this, &source, step]() -> awaitable<exchange_error> {
+    co_return co_await h2_send(source, step);
+  };
+  auto receive = [this, &sink]() -> awaitable<received> { co_return received{co_await h2_receive(sink)}; };
+  const auto [order, send_ep, sent, receive_ep, got] =
+      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, send(), asio::deferred),
+                                                       asio::co_spawn(ex, receive(), asio::deferred))
+          .async_wait(duplex_condition{}, asio::deferred);
+  h2_sending_ = false;
+  if (aborted_) co_return exchange_error::sink_failed;
+  // The response decides, unless the sending failed first (then the relay was cancelled).
+  const bool send_failed = send_ep || (sent != exchange_error::none && sent != exchange_error::write_failed);
+  if (order[0] == 0 && send_failed) co_return send_ep ? exchange_error::source_failed : sent;
+  if (receive_ep) co_return exchange_error::reset;
+  co_return got.error;
 }
 
 } // namespace parallax::proxy::net

@@ -29,9 +29,13 @@ namespace parallax::proxy::net {
 /// What one exchange's stream holds between the connection (which fills it from frames and
 /// drains its request body) and the exchange's coroutine (which waits on `wake`).
 struct h2_upstream_stream {
-  explicit h2_upstream_stream(asio::any_io_executor ex) : wake(std::move(ex)) {}
-  /// Wakes the exchange if it waits.
-  void notify() { wake.cancel(); }
+  explicit h2_upstream_stream(const asio::any_io_executor& ex) : wake(ex), room(ex) {}
+  /// Wakes the exchange if it waits (for the response on `wake`, for room to send on `room`:
+  /// both at once when it relays both directions).
+  void notify() {
+    wake.cancel();
+    room.cancel();
+  }
 
   std::int32_t id = 0;
   // The request body, queued for DATA frames: [req_off, size).
@@ -50,6 +54,7 @@ struct h2_upstream_stream {
   bool closed = false;          // the stream closed (`close_code` says how)
   std::uint32_t close_code = 0;
   asio::steady_timer wake;
+  asio::steady_timer room;
 };
 
 /// An HTTP/2 connection to one upstream endpoint.

@@ -99,6 +99,10 @@ public:
   virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, stream* watch) = 0;
   /// Whether the whole request can be written again (nothing taken that cannot be replayed).
   [[nodiscard]] virtual bool replayable() const = 0;
+  /// Whether next() may be awaited while the response is delivered to the sink (an HTTP/2
+  /// client's stream): an HTTP/2 upstream then relays both directions at once (gRPC's
+  /// bidirectional streaming); otherwise the request is sent whole before the response is read.
+  [[nodiscard]] virtual bool full_duplex() const { return false; }
   /// The whole request was written (once per attempt).
   virtual void sent() = 0;
 };
@@ -185,8 +189,10 @@ private:
   // HTTP/2 upstreams (h2_exchange.cpp): one stream on a shared connection.
   awaitable<exchange_result> run_h2(request_source& source, response_sink& sink,
                                     const exchange_options& options);
-  awaitable<exchange_error> h2_send(request_source& source);
+  awaitable<exchange_error> h2_send(request_source& source, source_step step);
   awaitable<exchange_error> h2_receive(response_sink& sink);
+  awaitable<exchange_error> h2_duplex(request_source& source, response_sink& sink,
+                                      source_step step);
   exchange_result h2_finish(exchange_error e);
   awaitable<exchange_result> retry(request_source& source, response_sink& sink,
                                    const exchange_options& options);
@@ -228,6 +234,7 @@ private:
   std::shared_ptr<h2_upstream_connection> h2_conn_; // HTTP/2: the connection in use
   std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
   bool aborted_ = false;                            // abort() was called
+  bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
 };
 
 } // namespace parallax::proxy::net

@@ -113,6 +113,7 @@ public:
   }
 
   [[nodiscard]] bool replayable() const override { return st_.body_less; }
+  [[nodiscard]] bool full_duplex() const override { return true; }
 
   void sent() override {
     if (st_.tap) st_.tap->request_complete();
@@ -195,7 +196,7 @@ public:
   awaitable<bool> flush() override {
     while (st_.queued() > c_.response_queue_limit() && !st_.closed) {
       const auto deadline = clock::now() + st_.rt->cfg->limits.client_io_timeout;
-      if (!co_await wait(deadline, st_.wake) && st_.queued() > c_.response_queue_limit()) break;
+      if (!co_await wait(deadline, st_.room) && st_.queued() > c_.response_queue_limit()) break;
     }
     if (st_.closed || st_.queued() > c_.response_queue_limit()) {
       st_.fault = client_fault::gone;

@@ -22,11 +22,15 @@
 namespace parallax::proxy::server {
 
 struct h2_connection::stream_state {
-  stream_state(std::int32_t stream_id, asio::any_io_executor ex)
-      : id(stream_id), wake(std::move(ex)) {}
+  stream_state(std::int32_t stream_id, const asio::any_io_executor& ex)
+      : id(stream_id), wake(ex), room(ex) {}
 
-  /// Wakes the stream's coroutine if it waits (for body bytes, queue room or the close).
-  void notify() { wake.cancel(); }
+  /// Wakes the stream's exchange if it waits (for body bytes on `wake`, for queue room on
+  /// `room`: an HTTP/2 upstream may await both at once), or for the close.
+  void notify() {
+    wake.cancel();
+    room.cancel();
+  }
 
   /// Makes a finished stream's state ready for stream `stream_id`, keeping its buffers.
   void reuse(std::int32_t stream_id) {
@@ -67,6 +71,7 @@ struct h2_connection::stream_state {
   bool closed = false;   // nghttp2 closed the stream (ended, or reset by either side)
   bool finished = false; // the exchange coroutine ended
   asio::steady_timer wake;
+  asio::steady_timer room;
 
   // The exchange.
   std::shared_ptr<const runtime> rt;

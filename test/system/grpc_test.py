@@ -6,7 +6,8 @@ A live and a preview gRPC server (the preview changes one field); parallax liste
 forwards the route `shop` to the live server over h2c, mirroring every call to the preview.
 Checked: unary calls (also 40 at once on one channel: streams multiplexed on parallax's
 upstream connection), server streaming (100 messages), client streaming, bidirectional
-streaming (the client sends, then reads), gzip-compressed messages both ways, request
+streaming (the client sends, then reads; and ping-pong, each message sent after the previous
+answer), gzip-compressed messages both ways, request
 metadata in and trailing metadata out, a trailers-only error (NOT_FOUND and its message), a
 client deadline that expires while the server is slow (DEADLINE_EXCEEDED; the next call is
 served), a shadow ended at the call's grpc-timeout rather
@@ -26,6 +27,7 @@ though its later messages differ).
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -196,6 +198,23 @@ def run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop):
 
     replies = list(stub.Chat(iter([shop_pb2.Item(id=str(i), name="hi %d" % i) for i in range(10)]), timeout=10))
     check([r.name for r in replies] == ["re: hi %d" % i for i in range(10)], "bidirectional: %r" % replies)
+
+    # Ping-pong: the client sends its next message only once the previous one's answer came, so
+    # parallax must relay both directions of the stream at once (a stall ends in the deadline).
+    answered = queue.Queue()
+
+    def pings():
+        for i in range(5):
+            yield shop_pb2.Item(id=str(i), name="ping %d" % i)
+            try:
+                answered.get(timeout=5)
+            except queue.Empty:
+                return
+    pongs = []
+    for reply in stub.Chat(pings(), timeout=5):
+        pongs.append(reply.name)
+        answered.put(reply)
+    check(pongs == ["re: ping %d" % i for i in range(5)], "bidirectional ping-pong: %r" % pongs)
 
     big = shop_pb2.Item(id="big", name="x" * 200000, tags=["t"] * 1000)
     echoed = stub.PutItem(big, timeout=10, compression=grpc.Compression.Gzip)
