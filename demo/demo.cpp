@@ -18,6 +18,7 @@
 
 #include "config/loader.hpp"
 #include "demo/demo_api.hpp"
+#include "demo/demo_steps.hpp"
 #include "mirror/engine.hpp"
 #include "mirror/report/format.hpp"
 #include "proxy/http/parser.hpp"
@@ -56,13 +57,6 @@ reports:
   endpoints: ["/api/products/{id}", "/api/users/{id}", "/api/orders/{id}"]
 logging: { level: warn }
 )";
-
-std::string substitute(std::string text, std::string_view key, const std::string& value) {
-  const std::string needle = "{" + std::string(key) + "}";
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle))
-    text.replace(pos, needle.size(), value);
-  return text;
-}
 
 // A blocking keep-alive HTTP/1.1 client for the generated traffic.
 class client {
@@ -114,57 +108,118 @@ private:
 
 } // namespace
 
+std::string substitute(std::string text, std::string_view key, const std::string& value) {
+  const std::string needle = "{" + std::string(key) + "}";
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle))
+    text.replace(pos, needle.size(), value);
+  return text;
+}
+
+run_files prepare_files(const demo_options& options) {
+  run_files files;
+  files.temp = std::filesystem::temp_directory_path() /
+               fmt::format("parallax-demo-{}",
+                           std::chrono::system_clock::now().time_since_epoch().count());
+  std::filesystem::create_directories(files.temp);
+  if (options.log_path.empty()) {
+    files.log_path = (files.temp / "discrepancies.jsonl").string();
+  } else {
+    files.log_path = options.log_path;
+    std::error_code ec;
+    std::filesystem::remove(files.log_path, ec); // a fresh log for this run
+  }
+  return files;
+}
+
+std::shared_ptr<const config::config> load_demo_config(const std::string& yaml) {
+  auto loaded = config::load_string(yaml, "demo.yaml");
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors)
+      std::cerr << e.text() << '\n';
+    return nullptr;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  return loaded.cfg;
+}
+
+std::optional<boost::json::object> run_proxy(const std::shared_ptr<const config::config>& cfg,
+                                             std::uint64_t mirrored, const std::string& banner,
+                                             const std::function<bool(std::uint16_t)>& traffic) {
+  mirror::engine engine(cfg);
+  proxy::server::server srv(cfg);
+  engine.attach(srv);
+  srv.start();
+  const auto port = srv.listeners().front().endpoint.port();
+  std::cout << substitute(banner, "port", std::to_string(port)) << std::flush;
+  const bool ok = traffic(port);
+  if (ok && !engine.wait_settled(mirrored, std::chrono::seconds(10))) {
+    std::cerr << "demo: some comparisons did not finish in time\n";
+  }
+  srv.drain(std::chrono::milliseconds(0), std::chrono::milliseconds(500));
+  srv.stop();
+  engine.shutdown();
+  if (!ok) return std::nullopt;
+  return engine.summary_json();
+}
+
+int finish_demo(const boost::json::object& summary, const demo_options& options,
+                mirror::report::report_format format, std::uint64_t sent, std::uint64_t mirrored,
+                clock::time_point started, run_files& files) {
+  auto text = mirror::report::render(summary, format);
+  if (!text.empty() && text.back() != '\n') text.push_back('\n');
+  int code = 0;
+  if (options.out_path.empty()) {
+    std::cout << text;
+  } else {
+    std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+      std::cerr << "demo: cannot write " << options.out_path << '\n';
+      code = 1;
+    }
+  }
+  const auto elapsed = std::chrono::duration<double>(clock::now() - started).count();
+  std::cout << fmt::format(
+      "\n{} requests through the proxy, {} mirrored and compared, in {:.1f} s.\n", sent, mirrored,
+      elapsed);
+  if (!options.log_path.empty()) {
+    std::cout << "Discrepancy log: " << files.log_path << "  (try: parallax report "
+              << files.log_path << ")\n";
+  } else {
+    std::cout << "Keep the discrepancy log with --log FILE, then: parallax report FILE\n";
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(files.temp, ec);
+  return code;
+}
+
 int run_demo(const demo_options& options) {
+  if (options.grpc) return run_grpc_demo(options);
   const auto started = clock::now();
   const auto format = mirror::report::parse_report_format(options.format);
   if (!format) {
     std::cerr << "demo: unknown --format " << options.format << " (text, markdown, html or json)\n";
     return 2;
   }
-  std::filesystem::path temp;
-  std::string log_path = options.log_path;
-  if (log_path.empty()) {
-    temp = std::filesystem::temp_directory_path() /
-           fmt::format("parallax-demo-{}",
-                       std::chrono::system_clock::now().time_since_epoch().count());
-    std::filesystem::create_directories(temp);
-    log_path = (temp / "discrepancies.jsonl").string();
-  } else {
-    std::error_code ec;
-    std::filesystem::remove(log_path, ec); // a fresh log for this run
-  }
-
+  auto files = prepare_files(options);
   demo_api live(false);
   demo_api preview(true);
   auto yaml = substitute(std::string(demo_yaml), "live", live.address());
   yaml = substitute(yaml, "preview", preview.address());
-  yaml = substitute(yaml, "log", log_path);
-  auto loaded = config::load_string(yaml, "demo.yaml");
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors)
-      std::cerr << e.text() << '\n';
-    return 1;
-  }
-  spdlog::set_level(spdlog::level::warn);
+  yaml = substitute(yaml, "log", files.log_path);
+  const auto cfg = load_demo_config(yaml);
+  if (!cfg) return 1;
 
   const std::uint64_t sent = options.requests;
   // Every request but the POSTs (i % 8 == 6) is a safe method and mirrored.
   const std::uint64_t mirrored = sent - (sent + 1) / 8;
-  boost::json::object summary;
-  {
-    mirror::engine engine(loaded.cfg);
-    proxy::server::server srv(loaded.cfg);
-    engine.attach(srv);
-    srv.start();
-    std::cout << fmt::format("parallax demo: live API at {}, preview API at {}, proxy at "
-                             "127.0.0.1:{}, mirroring 100% of safe requests\n\n",
-                             live.address(), preview.address(),
-                             srv.listeners().front().endpoint.port());
-
+  const auto banner = fmt::format("parallax demo: live API at {}, preview API at {}, proxy at "
+                                  "127.0.0.1:{{port}}, mirroring 100% of safe requests\n\n",
+                                  live.address(), preview.address());
+  const auto summary = run_proxy(cfg, mirrored, banner, [&](std::uint16_t port) {
     // Four keep-alive connections in parallel, each taking every fourth request of one
     // deterministic sequence.
     constexpr std::uint32_t connections = 4;
-    const auto port = srv.listeners().front().endpoint.port();
     std::vector<std::thread> clients;
     std::atomic<bool> failed{false};
     for (std::uint32_t t = 0; t < connections; ++t) {
@@ -192,40 +247,10 @@ int run_demo(const demo_options& options) {
     }
     for (auto& th : clients)
       th.join();
-    if (failed) return 1;
-    if (!engine.wait_settled(mirrored, std::chrono::seconds(10))) {
-      std::cerr << "demo: some comparisons did not finish in time\n";
-    }
-    srv.drain(std::chrono::milliseconds(0), std::chrono::milliseconds(500));
-    srv.stop();
-    engine.shutdown();
-    summary = engine.summary_json();
-  }
-
-  auto text = mirror::report::render(summary, *format);
-  if (!text.empty() && text.back() != '\n') text.push_back('\n');
-  if (options.out_path.empty()) {
-    std::cout << text;
-  } else {
-    std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) {
-      std::cerr << "demo: cannot write " << options.out_path << '\n';
-      return 1;
-    }
-  }
-  const auto elapsed = std::chrono::duration<double>(clock::now() - started).count();
-  std::cout << fmt::format(
-      "\n{} requests through the proxy, {} mirrored and compared, in {:.1f} s.\n", sent, mirrored,
-      elapsed);
-  if (temp.empty()) {
-    std::cout << "Discrepancy log: " << log_path << "  (try: parallax report " << log_path << ")\n";
-  } else {
-    std::error_code ec;
-    std::filesystem::remove_all(temp, ec);
-    std::cout << "Keep the discrepancy log with --log FILE, then: parallax report FILE\n";
-  }
-  return 0;
+    return !failed;
+  });
+  if (!summary) return 1;
+  return finish_demo(*summary, options, *format, sent, mirrored, started, files);
 }
 
 } // namespace parallax::demo

@@ -11,6 +11,7 @@
 //   - GET /api/products: the list comes back in another order (configured unordered: no diff)
 //   - every body has a volatile `generated_at` timestamp (configured ignored: no diff)
 //   - GET /api/health: identical (all matches); POST /api/orders: not mirrored (method)
+// With --grpc, the same tour with a gRPC service over h2c instead (grpc_shop.hpp).
 
 #include <cstdint>
 #include <string>
@@ -23,6 +24,7 @@ struct demo_options {
   std::string format = "text";   // report format: text | markdown | html | json
   std::string log_path;          // keep the discrepancy log here (default: a temporary file)
   std::string out_path;          // write the report here instead of standard output
+  bool grpc = false;             // the gRPC tour instead (demo_steps.hpp, grpc_shop.hpp)
 };
 
 /// Runs the demo; returns the process exit code (0 on success).

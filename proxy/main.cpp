@@ -263,6 +263,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   demo_cmd->add_option("--log", demo_opts.log_path, "keep the discrepancy log in FILE");
   demo_cmd->add_option("--out", demo_opts.out_path, "write the report to FILE");
+  demo_cmd->add_flag("--grpc", demo_opts.grpc,
+                     "the gRPC tour: a gRPC service over h2c, compared message by message");
 
   try {
     app.parse(argc, argv);

@@ -553,30 +553,6 @@ TEST(LifecycleTest, ReportNamesFileAndLineOfBadInputAndExits2) {
   EXPECT_EQ(run_to_exit(format), 2);
 }
 
-TEST(LifecycleTest, DemoShowsEachRegressionAndItsLogFeedsTheReportCommand) {
-  temp_dir dir;
-  const auto log = dir.file("demo.jsonl");
-  child_process demo({binary(), "demo", "--requests", "240", "--log", log});
-  ASSERT_EQ(run_to_exit(demo), 0) << demo.all_output();
-  const auto out = demo.stdout_text();
-  // The renamed field, the number that became a string, the 500s, the slower endpoint.
-  EXPECT_NE(out.find("body /email_address"), std::string::npos) << out;
-  EXPECT_NE(out.find("body /price"), std::string::npos) << out;
-  EXPECT_NE(out.find("status 200 -> 500"), std::string::npos) << out;
-  const auto search = out.find("GET /api/search");
-  ASSERT_NE(search, std::string::npos) << out;
-  EXPECT_NE(out.substr(search, out.find('\n', search) - search).find("LATENCY REGRESSION"),
-            std::string::npos)
-      << out;
-  // The reordered list (unordered) and the timestamp (ignored) are not differences.
-  EXPECT_EQ(out.find("/items"), std::string::npos) << out;
-  EXPECT_EQ(out.find("generated_at"), std::string::npos) << out;
-  EXPECT_NE(out.find("method 30"), std::string::npos) << out; // POSTs are not mirrored
-  child_process report({binary(), "report", log});
-  ASSERT_EQ(run_to_exit(report), 0) << report.all_output();
-  EXPECT_NE(report.stdout_text().find("GET /api/orders/{id}"), std::string::npos);
-}
-
 TEST(LifecycleTest, BlackHoleShadowAtFullMirroringKeepsLiveServedAndMemoryFlat) {
   temp_dir dir;
   http_backend live(echo_handler());
