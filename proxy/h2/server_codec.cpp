@@ -291,7 +291,8 @@ bool server_codec::submit(std::int32_t id, const response_fields& head, bool int
 
 void server_codec::submit_trailers(std::int32_t id, const http::header_list& trailers) {
   fields_.clear();
-  append_fields(fields_, names_, trailers, connection_specific);
+  append_fields(fields_, names_, trailers,
+                [](const http::header& h) { return !http::forwardable_trailer(h); });
   nghttp2_submit_trailer(session_, id, fields_.data(), fields_.size());
 }
 

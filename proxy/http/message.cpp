@@ -188,6 +188,10 @@ bool is_hop_by_hop(field id) noexcept {
   }
 }
 
+bool forwardable_trailer(const header& h) noexcept {
+  return !is_hop_by_hop(h.id) && h.id != field::content_length && h.id != field::host;
+}
+
 bool is_hop_by_hop(std::string_view name) noexcept {
   return is_hop_by_hop(field_of(name));
 }

@@ -154,6 +154,11 @@ std::string_view origin_form(std::string_view target) noexcept;
 bool is_hop_by_hop(std::string_view name) noexcept;
 bool is_hop_by_hop(field id) noexcept;
 
+/// Whether a trailer field may be passed on: not hop-by-hop (nor TE, Transfer-Encoding, Upgrade)
+/// and none of the fields RFC 9110 6.5.1 keeps out of trailers for framing and routing
+/// (Content-Length, Host). Fields a Connection header names are dropped by the caller.
+bool forwardable_trailer(const header& h) noexcept;
+
 /// Whether `name` is listed as a connection option in any Connection header of `headers`.
 bool named_in_connection(const header_list& headers, std::string_view name) noexcept;
 

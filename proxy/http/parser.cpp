@@ -37,6 +37,8 @@ struct parser::callbacks {
     s.in_value_ = false;
     s.trailer_fields_ = 0;
     s.trailer_bytes_ = 0;
+    s.trailers_.clear();
+    s.current_trailer_ = nullptr;
     s.in_trailers_ = false;
     s.head_done_ = false;
     s.message_done_ = false;
@@ -57,7 +59,7 @@ struct parser::callbacks {
   }
   static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = self(p);
-    if (s.head_done_) return s.on_trailer_bytes(true, n);
+    if (s.head_done_) return s.on_trailer_bytes(true, {at, n});
     if (s.current_header_ == nullptr || s.in_value_) {
       auto& list = s.mode_ == mode::request ? s.request_.headers : s.response_.headers;
       if (s.max_fields_ != 0 && list.size() >= s.max_fields_) {
@@ -73,7 +75,7 @@ struct parser::callbacks {
   }
   static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = self(p);
-    if (s.head_done_) return s.on_trailer_bytes(false, n);
+    if (s.head_done_) return s.on_trailer_bytes(false, {at, n});
     s.in_value_ = true;
     if (s.current_header_ != nullptr) s.current_header_->value.append(at, n);
     return 0;
@@ -93,6 +95,13 @@ struct parser::callbacks {
   static int on_message_complete(llhttp_t* p) {
     auto& s = self(p);
     s.message_done_ = true;
+    for (std::size_t i = 0; i < s.trailers_.size(); ++i) { // as the head's fields
+      auto& t = s.trailers_[i];
+      t.id = field_of(t.name);
+      if (const auto trimmed = trim_ows(t.value); trimmed.size() != t.value.size()) {
+        t.value = std::string(trimmed);
+      }
+    }
     return HPE_PAUSED;
   }
 
@@ -143,6 +152,8 @@ void parser::reset() {
   after_cr_ = false;
   trailer_fields_ = 0;
   trailer_bytes_ = 0;
+  trailers_.clear();
+  current_trailer_ = nullptr;
   trailers_next_ = false;
   in_trailers_ = false;
   failed_ = false;
@@ -223,10 +234,11 @@ int parser::on_headers_complete() {
 }
 
 // A trailer field's name or value bytes. llhttp (strict) checks their characters and
-// check_line_ends() the line ends; here only an empty name is refused. The fields are dropped
-// (the proxy re-frames chunked bodies without them); their count and bytes share the head's
-// limits, so a trailer section cannot grow without bound.
-int parser::on_trailer_bytes(bool name, std::size_t n) {
+// check_line_ends() the line ends; here only an empty name is refused. The fields are kept in
+// trailers(); their count and bytes share the head's limits, so a trailer section cannot grow
+// without bound.
+int parser::on_trailer_bytes(bool name, std::string_view bytes) {
+  const auto n = bytes.size();
   trailer_bytes_ += n;
   if (trailer_bytes_ > max_head_bytes_) {
     error_reason_ = "trailer section too large";
@@ -238,6 +250,7 @@ int parser::on_trailer_bytes(bool name, std::size_t n) {
       return -1;
     }
     in_value_ = true;
+    if (current_trailer_ != nullptr) current_trailer_->value.append(bytes);
     return 0;
   }
   if (trailer_fields_ == 0 || in_value_) { // a new field starts
@@ -248,8 +261,10 @@ int parser::on_trailer_bytes(bool name, std::size_t n) {
     ++trailer_fields_;
     trailer_name_bytes_ = 0;
     in_value_ = false;
+    current_trailer_ = &trailers_.append();
   }
   trailer_name_bytes_ += n;
+  current_trailer_->name.append(bytes);
   return 0;
 }
 

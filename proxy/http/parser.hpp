@@ -66,6 +66,9 @@ public:
   void clear_body() noexcept { body_.clear(); }
   /// Body bytes of the current message so far.
   [[nodiscard]] std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+  /// The trailer fields of the current message (a chunked body's trailer section), complete
+  /// once the message is (values as received, without surrounding spaces).
+  [[nodiscard]] const header_list& trailers() const noexcept { return trailers_; }
   /// Whether the current message's head has been completed.
   [[nodiscard]] bool head_done() const noexcept { return head_done_; }
   /// Whether the current message was complete (after message_complete).
@@ -86,7 +89,7 @@ private:
   int on_headers_complete();
   bool validate_request_head();
   bool check_line_ends(std::string_view head_bytes);
-  int on_trailer_bytes(bool name, std::size_t n);
+  int on_trailer_bytes(bool name, std::string_view bytes);
 
   struct llhttp_state;
   std::unique_ptr<llhttp_state> state_;
@@ -100,8 +103,9 @@ private:
   std::uint64_t head_bytes_ = 0;
   header* current_header_ = nullptr;
   bool in_value_ = false;
-  // Trailer fields (after a chunked body) are checked and dropped: the proxy re-frames chunked
-  // bodies without them. Their count and bytes share the head's limits.
+  // Trailer fields (after a chunked body). Their count and bytes share the head's limits.
+  header_list trailers_;
+  header* current_trailer_ = nullptr;
   std::uint64_t trailer_fields_ = 0;
   std::uint64_t trailer_name_bytes_ = 0;
   std::uint64_t trailer_bytes_ = 0;

@@ -399,6 +399,7 @@ delivery upstream_exchange::deliver_buffered(response_sink& sink, exchange_resul
     body.complete = r.status == http::parse_status::message_complete;
   }
   result.head_delivered = true;
+  if (body.complete && !parser_->trailers().empty()) sink.trailers(parser_->trailers());
   const auto d = sink.deliver(parser_->response(), parser_->body(), body.first, body.complete);
   if (d == delivery::failed) body.error = exchange_error::sink_failed;
   body.first = false;

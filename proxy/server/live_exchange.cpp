@@ -147,6 +147,7 @@ public:
     // otherwise (a length-delimited message has no place for them).
     trailer_block_.assign("0\r\n");
     for (const auto& f : fields) {
+      if (!http::forwardable_trailer(f)) continue;
       trailer_block_.append(f.name).append(": ").append(f.value).append("\r\n");
     }
     trailer_block_.append("\r\n");

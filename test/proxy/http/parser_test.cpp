@@ -62,14 +62,21 @@ TEST(ParserTest, LeavesPipelinedRequestInTheBuffer) {
   EXPECT_EQ(p.request().host(), "y");
 }
 
-TEST(ParserTest, DecodesChunkedBodyAndDropsTrailers) {
+TEST(ParserTest, DecodesChunkedBodyAndKeepsTrailers) {
   parser p(parser::mode::request);
   const std::string in = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nX-Trailer: t\r\n\r\n";
+                         "5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nX-Trailer: t  \r\n\r\n";
   const auto r = feed_until(p, in, parse_status::message_complete);
   EXPECT_EQ(r.status, parse_status::message_complete);
   EXPECT_EQ(r.body, "hello!");
   EXPECT_TRUE(p.request().frame.chunked);
+  ASSERT_EQ(p.trailers().size(), 1u);
+  EXPECT_EQ(p.trailers()[0].name, "X-Trailer");
+  EXPECT_EQ(p.trailers()[0].value, "t"); // without the spaces around it, as a head's field
+  // The next message starts without them.
+  const auto next = feed_until(p, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", parse_status::head_complete);
+  EXPECT_EQ(next.status, parse_status::head_complete);
+  EXPECT_TRUE(p.trailers().empty());
 }
 
 TEST(ParserTest, HandlesHeadSplitAcrossManyFeeds) {
@@ -359,8 +366,8 @@ TEST(ParserTest, RecognisesKnownFieldsWhateverTheirCase) {
   EXPECT_EQ(h.count(field::host), 1u);
 }
 
-// Trailer fields are checked like header fields and dropped; they never join the head's list.
-TEST(ParserTest, ChecksAndDropsTrailerFieldsInAnySplit) {
+// Trailer fields are checked like header fields and kept apart; they never join the head's list.
+TEST(ParserTest, ChecksAndKeepsTrailerFieldsInAnySplit) {
   const std::string in = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                          "3\r\nabc\r\n0\r\nX-Sum: 1\r\nY: two words\r\n\r\n"
                          "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -386,6 +393,11 @@ TEST(ParserTest, ChecksAndDropsTrailerFieldsInAnySplit) {
     EXPECT_EQ(at, first_end) << "split " << split;
     EXPECT_EQ(body, "abc");
     EXPECT_EQ(p.request().headers.size(), 2u) << "split " << split;
+    ASSERT_EQ(p.trailers().size(), 2u) << "split " << split;
+    EXPECT_EQ(p.trailers()[0].name, "X-Sum");
+    EXPECT_EQ(p.trailers()[0].value, "1");
+    EXPECT_EQ(p.trailers()[1].name, "Y");
+    EXPECT_EQ(p.trailers()[1].value, "two words") << "split " << split;
   }
 }
 
