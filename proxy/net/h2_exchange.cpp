@@ -1,10 +1,11 @@
 // The upstream exchange over HTTP/2 (`protocol: h2|h2c`): one stream on a connection shared
 // with other exchanges. The request is sent (head from the source's fields, body as DATA under
 // the upstream's flow control), then the response is relayed to the sink: interim heads, the
-// final head with the body as it arrives, trailers before the last piece. A request whose body
-// is still coming from a full-duplex source (an HTTP/2 client) is sent while the response is
-// relayed (gRPC's bidirectional streaming): two coroutines, the response's end stopping the
-// sending, a failed sending stopping the exchange. Every wait has a deadline: io_timeout for
+// final head with the body as it arrives, trailers before the last piece. When the response
+// begins while the rest of a full-duplex source's body (an HTTP/2 client's) is awaited, the
+// request goes on being sent while the response is relayed (gRPC's bidirectional streaming):
+// two coroutines, the response's end stopping the sending, a failed sending stopping the
+// exchange. Requests whose body is whole before any answer (most) take one coroutine. Every wait has a deadline: io_timeout for
 // room to send and for each piece of the body, request_timeout for the final head (counted
 // from the request's end, or while it is still sent from the stream's latest event). A stream
 // the server refused (REFUSED_STREAM, or beyond its GOAWAY) is retried once on another
@@ -100,11 +101,10 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = "the HTTP/2 connection took no new stream";
       co_return h2_finish(exchange_error::connect_failed);
     }
-    const auto step = source.take(gather_);
-    if (step == source_step::more && source.full_duplex()) {
-      co_return h2_finish(co_await h2_duplex(source, sink, step));
+    auto e = co_await h2_send(source, source.take(gather_));
+    if (h2_switch_ && !aborted_) {
+      co_return h2_finish(co_await h2_duplex(source, sink, source_step::more));
     }
-    auto e = co_await h2_send(source, step);
     if (aborted_) {
       result_.detail = "aborted";
       co_return h2_finish(exchange_error::sink_failed);
@@ -156,7 +156,23 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       if (h2_sending_) st.notify(); // the response's head deadline now counts from here
       co_return exchange_error::none;
     }
-    step = co_await source.next(gather_, nullptr);
+    if (!h2_sending_ && source.full_duplex()) {
+      // The rest of the body is awaited; a response that begins meanwhile (a bidirectional
+      // call's answer to what was sent, an early answer) switches to both directions at once.
+      if (st.have_head || !st.interims.empty() || !st.body.empty() || st.ended || st.closed) {
+        h2_switch_ = true;
+        co_return exchange_error::none;
+      }
+      st.waiting = &source;
+      step = co_await source.next(gather_, nullptr);
+      st.waiting = nullptr;
+      if (step == source_step::interrupted) {
+        h2_switch_ = true;
+        co_return exchange_error::none;
+      }
+    } else {
+      step = co_await source.next(gather_, nullptr);
+    }
     if (aborted_) co_return exchange_error::sink_failed;
   }
 }

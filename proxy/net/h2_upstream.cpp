@@ -1,5 +1,7 @@
 #include "proxy/net/h2_upstream.hpp"
 
+#include "proxy/net/upstream_exchange.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
@@ -81,6 +83,11 @@ void h2_upstream_connection::consume(h2_upstream_stream& st, std::size_t n) {
   wake_writer();
 }
 
+void h2_upstream_stream::response_event() {
+  notify();
+  if (waiting != nullptr) waiting->interrupt();
+}
+
 void h2_upstream_connection::release(h2_upstream_stream& st) {
   const auto it = streams_.find(st.id);
   if (it == streams_.end()) return;
@@ -109,7 +116,7 @@ void h2_upstream_connection::close() {
   for (auto& [id, st] : streams_) {
     st->closed = true;
     st->close_code = NGHTTP2_CONNECT_ERROR;
-    st->notify();
+    st->response_event();
   }
   clear_deadline();
 }
@@ -198,7 +205,7 @@ void h2_upstream_connection::on_response(std::int32_t id, const http::response_h
     st.head = head;
     st.have_head = true;
   }
-  st.notify();
+  st.response_event();
 }
 
 void h2_upstream_connection::on_body(std::int32_t id, std::string_view bytes) {
@@ -209,7 +216,7 @@ void h2_upstream_connection::on_body(std::int32_t id, std::string_view bytes) {
   }
   it->second->body.append(bytes);
   it->second->unconsumed += bytes.size();
-  it->second->notify();
+  it->second->response_event();
 }
 
 void h2_upstream_connection::on_trailers(std::int32_t id, const http::header_list& trailers) {
@@ -223,7 +230,7 @@ void h2_upstream_connection::on_end(std::int32_t id) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;
   it->second->ended = true;
-  it->second->notify();
+  it->second->response_event();
 }
 
 void h2_upstream_connection::on_close(std::int32_t id, std::uint32_t error_code) {
@@ -231,7 +238,7 @@ void h2_upstream_connection::on_close(std::int32_t id, std::uint32_t error_code)
   if (it == streams_.end()) return;
   it->second->closed = true;
   it->second->close_code = error_code;
-  it->second->notify();
+  it->second->response_event();
 }
 
 long h2_upstream_connection::read_request_body(std::int32_t id, std::uint8_t* buf,

@@ -26,6 +26,8 @@
 
 namespace parallax::proxy::net {
 
+class request_source;
+
 /// What one exchange's stream holds between the connection (which fills it from frames and
 /// drains its request body) and the exchange's coroutine (which waits on `wake`).
 struct h2_upstream_stream {
@@ -36,6 +38,9 @@ struct h2_upstream_stream {
     wake.cancel();
     room.cancel();
   }
+  /// Something of the response arrived (or the stream closed): notify(), and interrupt the
+  /// source the exchange awaits request bytes from, if any (it relays both ways from then on).
+  void response_event();
 
   std::int32_t id = 0;
   // The request body, queued for DATA frames: [req_off, size).
@@ -53,6 +58,7 @@ struct h2_upstream_stream {
   bool ended = false;           // the response is complete
   bool closed = false;          // the stream closed (`close_code` says how)
   std::uint32_t close_code = 0;
+  request_source* waiting = nullptr; // awaited for request bytes while nothing is relayed
   asio::steady_timer wake;
   asio::steady_timer room;
 };

@@ -103,6 +103,9 @@ public:
   /// client's stream): an HTTP/2 upstream then relays both directions at once (gRPC's
   /// bidirectional streaming); otherwise the request is sent whole before the response is read.
   [[nodiscard]] virtual bool full_duplex() const { return false; }
+  /// Makes a pending next() (without `watch`) return `interrupted` soon (a full-duplex
+  /// source: the HTTP/2 upstream's response began while the request body was awaited).
+  virtual void interrupt() {}
   /// The whole request was written (once per attempt).
   virtual void sent() = 0;
 };
@@ -235,6 +238,7 @@ private:
   std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
   bool aborted_ = false;                            // abort() was called
   bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
+  bool h2_switch_ = false;  // HTTP/2: the response began while request bytes were awaited
 };
 
 } // namespace parallax::proxy::net

@@ -97,6 +97,10 @@ public:
       const auto before = out.size();
       const auto step = take(out);
       if (step != net::source_step::more || out.size() != before) co_return step;
+      if (interrupt_) {
+        interrupt_ = false;
+        co_return net::source_step::interrupted;
+      }
       if (st_.closed) break;
       const auto deadline = clock::now() + st_.rt->cfg->limits.client_io_timeout;
       auto why = woken::notified;
@@ -114,6 +118,10 @@ public:
 
   [[nodiscard]] bool replayable() const override { return st_.body_less; }
   [[nodiscard]] bool full_duplex() const override { return true; }
+  void interrupt() override {
+    interrupt_ = true;
+    st_.wake.cancel();
+  }
 
   void sent() override {
     if (st_.tap) st_.tap->request_complete();
@@ -133,6 +141,7 @@ private:
   http::body_framing framing_;
   std::uint64_t body_bytes_ = 0;
   bool ended_ = false;
+  bool interrupt_ = false; // interrupt() was called: next() returns `interrupted`
   std::string chunk_line_;
 };
 
