@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
@@ -179,6 +180,9 @@ awaitable<void> h2_upstream_connection::writer(std::shared_ptr<h2_upstream_conne
       if (closed_ || !codec_.alive()) break;
       write_wake_.expires_at(clock::time_point::max());
       co_await write_wake_.async_wait(use_nothrow);
+      // Woken by one exchange: the others ready in this turn of the event loop submit their
+      // streams first, so one write carries them all.
+      co_await asio::post(write_wake_.get_executor(), asio::use_awaitable);
       continue;
     }
     if (closed_) break;
@@ -270,16 +274,32 @@ namespace parallax::proxy::net {
 
 awaitable<std::shared_ptr<h2_upstream_connection>>
 upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
-  forget_finished();
-  // The open connection with the fewest streams that has room.
-  std::shared_ptr<h2_upstream_connection> best;
-  for (const auto& c : h2_) {
-    if (c->available() && (!best || c->streams() < best->streams())) best = c;
+  for (bool waited = false;; waited = true) {
+    forget_finished();
+    // The open connection with the fewest streams that has room.
+    std::shared_ptr<h2_upstream_connection> best;
+    for (const auto& c : h2_) {
+      if (c->available() && (!best || c->streams() < best->streams())) best = c;
+    }
+    if (best) co_return best;
+    // Connections being opened take max_streams_per_connection streams each (until their
+    // SETTINGS say otherwise): wait for one rather than open another (once; within
+    // connect_timeout).
+    if (!waited && h2_waiting_ < h2_connecting_ * cfg_.max_streams_per_connection) {
+      // (Setting the expiry would cancel the other waiters: the first one sets it.)
+      if (h2_waiting_++ == 0) h2_opened_.expires_after(cfg_.connect_timeout);
+      co_await h2_opened_.async_wait(use_nothrow);
+      --h2_waiting_;
+      continue;
+    }
+    break;
   }
-  if (best) co_return best;
   std::size_t endpoint = next_++ % endpoints_.size();
+  ++h2_connecting_;
   auto connected = co_await connect(endpoint);
+  --h2_connecting_;
   if (!connected.conn) {
+    h2_opened_.cancel(); // the waiters open their own
     failure = std::move(connected);
     co_return nullptr;
   }
@@ -287,6 +307,7 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
   conn->start();
   if (retired_) conn->retire();
   h2_.push_back(conn);
+  h2_opened_.cancel();
   co_return conn;
 }
 

@@ -48,7 +48,7 @@ upstream_pool::upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
                              std::shared_ptr<asio::ssl::context> tls,
                              std::shared_ptr<name_resolver> resolver)
     : ioc_(ioc), cfg_(cfg), tls_(cfg.tls.enabled ? std::move(tls) : nullptr),
-      resolver_(resolver ? std::move(resolver) : system_resolver()) {
+      resolver_(resolver ? std::move(resolver) : system_resolver()), h2_opened_(ioc) {
   for (const auto& a : cfg_.endpoints) {
     auto ep = std::make_shared<endpoint_state>();
     ep->addr = a;
@@ -102,9 +102,12 @@ void upstream_pool::release(std::unique_ptr<upstream_connection> conn) {
   // close spoil it, so it leaves the pool the moment its socket turns readable (nginx's
   // keepalive close handler). Starting the wait costs one epoll_ctl (Asio re-arms the
   // descriptor for a wait), which also arms the next exchange's wait for its response (still
-  // queued behind this one: no second system call). Measured alternative: a MSG_PEEK on every
+  // queued behind this one: no second system call). Measured alternatives: a MSG_PEEK on every
   // reuse instead saves ~1,200 instructions per request but adds that system call back (the
-  // same CPU in total under load).
+  // same CPU in total under load); watching only connections idle for 100 ms moves the
+  // epoll_ctl to the next exchange's wait for its response, and a read instead of that wait
+  // costs a recv that finds nothing (Boost 1.81 tries every read first): one system call per
+  // exchange whichever way (h2load through parallax to nginx, 2026-12-04).
   ++conn->idle_periods_;
   watch_idle(*conn);
   ep.idle.push_back(std::move(conn));

@@ -3,6 +3,7 @@
 // endpoints, DNS names resolved asynchronously and refreshed every resolve_interval, idle
 // connections reused LIFO. Owned by one worker thread: no locks.
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
@@ -98,8 +99,9 @@ public:
   /// TLS handshake included: a lookup that does not answer in time is not waited for).
   awaitable<connect_result> connect(std::size_t endpoint_index);
   /// An HTTP/2 connection (`protocol: h2|h2c`) with room for one more stream: an open one, or
-  /// a new one to the next endpoint; its deadlines through `registry`. Null with `failure`
-  /// (error and detail) when none could be had.
+  /// one being opened by another exchange when it will have room (so a burst of exchanges opens
+  /// one connection, not one each), or a new one to the next endpoint; its deadlines through
+  /// `registry`. Null with `failure` (error and detail) when none could be had.
   awaitable<std::shared_ptr<h2_upstream_connection>> take_h2(connection_registry& registry,
                                                              connect_result& failure);
   /// Returns a connection whose last exchange ended cleanly, for reuse.
@@ -139,6 +141,9 @@ private:
   std::shared_ptr<name_resolver> resolver_;
   std::vector<std::shared_ptr<endpoint_state>> endpoints_;
   std::vector<std::shared_ptr<h2_upstream_connection>> h2_; // HTTP/2 connections, any endpoint
+  std::uint32_t h2_connecting_ = 0; // HTTP/2 connections being opened
+  std::uint32_t h2_waiting_ = 0;    // exchanges waiting for one of them
+  asio::steady_timer h2_opened_;    // cancelled when an opening ends (the waiters look again)
   std::size_t next_ = 0;
   std::uint32_t users_ = 0;
   bool retired_ = false;

@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <nghttp2/nghttp2.h>
@@ -103,6 +104,9 @@ awaitable<void> h2_connection::writer() {
       if (!reading_ && streams_.empty()) break;
       write_wake_.expires_at(clock::time_point::max());
       co_await write_wake_.async_wait(use_nothrow);
+      // Woken by one stream: the others that are ready in this turn of the event loop queue
+      // their frames first, so one write carries them all (as nghttpx's one writev per turn).
+      co_await asio::post(write_wake_.get_executor(), asio::use_awaitable);
       continue;
     }
     if (closed_) break;

@@ -4,11 +4,12 @@
 //   node node_h2_peer.js server
 //       An h2c server on 127.0.0.1:0; prints {"port": N} once listening. GET /node/NAME answers
 //       JSON {"hello": NAME, "protocol": ...} with a trailer x-checksum; POST /node/echo answers
-//       the body's length and SHA-256 (as text/plain) after reading it whole.
+//       the body's length and SHA-256 (as text/plain) after reading it whole; GET /node/stats
+//       answers {"sessions": N}, the connections it accepted so far.
 //   node node_h2_peer.js client URL [CA_FILE]
-//       Through URL (http:// for h2c prior knowledge, https:// with ALPN h2): a GET with
-//       trailers, a 2 MiB streamed POST, 20 concurrent GETs on the one session, and a GET of a
-//       path no route takes. Prints one JSON object with what it saw.
+//       Through URL (http:// for h2c prior knowledge, https:// with ALPN h2): 20 concurrent GETs
+//       on the one session first, a GET with trailers, a 2 MiB streamed POST, a GET of a path no
+//       route takes, and the server's stats. Prints one JSON object with what it saw.
 'use strict';
 
 const crypto = require('crypto');
@@ -17,8 +18,17 @@ const http2 = require('http2');
 
 function server() {
   const srv = http2.createServer();
+  let sessions = 0;
+  srv.on('session', () => {
+    sessions += 1;
+  });
   srv.on('stream', (stream, headers) => {
     const path = headers[':path'];
+    if (path === '/node/stats') {
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      stream.end(JSON.stringify({ sessions }));
+      return;
+    }
     if (headers[':method'] === 'POST' && path === '/node/echo') {
       const hash = crypto.createHash('sha256');
       let length = 0;
@@ -87,19 +97,20 @@ async function client(url, caFile) {
     process.exit(1);
   });
   const result = {};
-  const get = await request(session, { ':method': 'GET', ':path': '/node/ann' });
+  const many = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+    request(session, { ':method': 'GET', ':path': `/node/n${i}` })));
+  result.concurrent = many.map((r) => JSON.parse(r.body).hello);
   result.alpn = session.alpnProtocol; // known once connected
+  const get = await request(session, { ':method': 'GET', ':path': '/node/ann' });
   result.get = { status: get.status, body: get.body, trailers: get.trailers,
                  content_type: get.headers['content-type'] };
   const upload = crypto.randomBytes(2 * 1024 * 1024);
   const post = await request(session, { ':method': 'POST', ':path': '/node/echo' }, upload);
   result.post = { status: post.status, body: post.body,
                   expected: `${upload.length} ${crypto.createHash('sha256').update(upload).digest('hex')}` };
-  const many = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-    request(session, { ':method': 'GET', ':path': `/node/n${i}` })));
-  result.concurrent = many.map((r) => JSON.parse(r.body).hello);
   const missing = await request(session, { ':method': 'GET', ':path': '/nowhere' });
   result.missing = missing.status;
+  result.stats = JSON.parse((await request(session, { ':method': 'GET', ':path': '/node/stats' })).body);
   session.close();
   process.stdout.write(JSON.stringify(result) + '\n');
 }
