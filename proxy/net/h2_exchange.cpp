@@ -54,8 +54,14 @@ struct duplex_condition {
 };
 
 bool refused(const h2_upstream_stream& st) {
-  return st.closed && st.close_code == NGHTTP2_REFUSED_STREAM && !st.have_head;
+  return st.closed && st.close_code == NGHTTP2_REFUSED_STREAM && !st.have_head &&
+         st.interims.empty();
 }
+
+// A request body up to this size is kept while it is sent, so a stream the server refused
+// (REFUSED_STREAM, or above its GOAWAY: never processed) can be sent again on another
+// connection, as nghttpx does; nginx's http2_max_requests (1000) sends such GOAWAYs routinely.
+constexpr std::size_t retry_body_limit = 64UL * 1024UL;
 } // namespace
 
 exchange_result upstream_exchange::h2_finish(exchange_error e) {
@@ -101,7 +107,15 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = "the HTTP/2 connection took no new stream";
       co_return h2_finish(exchange_error::connect_failed);
     }
-    auto e = co_await h2_send(source, source.take(gather_));
+    h2_keep_ = attempt == 0 && body && !source.replayable();
+    source_step first = source_step::done;
+    if (attempt > 0 && h2_kept_whole_) { // the refused stream's body, sent again
+      gather_.clear();
+      gather_.emplace_back(h2_kept_.data(), h2_kept_.size());
+    } else {
+      first = source.take(gather_);
+    }
+    auto e = co_await h2_send(source, first);
     if (h2_switch_ && !aborted_) {
       co_return h2_finish(co_await h2_duplex(source, sink, source_step::more));
     }
@@ -109,7 +123,8 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = "aborted";
       co_return h2_finish(exchange_error::sink_failed);
     }
-    if (refused(*h2_stream_) && attempt == 0 && source.replayable()) {
+    const bool again = attempt == 0 && (source.replayable() || h2_kept_whole_);
+    if (refused(*h2_stream_) && again) {
       h2_conn_->release(*h2_stream_);
       continue;
     }
@@ -117,6 +132,10 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     // the exchange ends), or reset after a response head: the response decides.
     if (e == exchange_error::none || (e == exchange_error::write_failed && h2_stream_->have_head)) {
       e = co_await h2_receive(sink);
+      if (e == exchange_error::reset && refused(*h2_stream_) && again && !aborted_) {
+        h2_conn_->release(*h2_stream_); // refused after it was sent: nothing reached the sink
+        continue;
+      }
     }
     co_return h2_finish(e);
   }
@@ -129,10 +148,20 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
   const auto io_timeout = pool_.config().io_timeout;
   for (;;) {
     if (step == source_step::failed) co_return exchange_error::source_failed;
-    for (const auto& b : gather_)
-      st.req.append(static_cast<const char*>(b.data()), b.size());
+    for (const auto& b : gather_) {
+      const std::string_view piece(static_cast<const char*>(b.data()), b.size());
+      st.req.append(piece);
+      if (h2_keep_ && h2_kept_.size() + piece.size() <= retry_body_limit) {
+        h2_kept_.append(piece);
+      } else {
+        h2_keep_ = false;
+      }
+    }
     gather_.clear();
-    if (step == source_step::done) st.req_end = true;
+    if (step == source_step::done) {
+      st.req_end = true;
+      h2_kept_whole_ = h2_keep_;
+    }
     h2_conn_->resume(st);
     // Wait for room (or for the end of what was queued to go out). A complete response that
     // comes first ends the sending: the upstream answered early. (A response head alone does
@@ -149,7 +178,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       result_.early_response = true;
       co_return exchange_error::none;
     }
-    if (st.closed && !(st.req_end && st.req.empty())) co_return exchange_error::write_failed;
+    if (st.closed && !(st.req_end && st.req.empty())) co_return co_await h2_keep_rest(source);
     if (st.req_end) {
       result_.request_complete = true;
       source.sent();
@@ -159,6 +188,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
     if (!h2_sending_ && source.full_duplex()) {
       // The rest of the body is awaited; a response that begins meanwhile (a bidirectional
       // call's answer to what was sent, an early answer) switches to both directions at once.
+      if (refused(st)) co_return co_await h2_keep_rest(source);
       if (st.have_head || !st.interims.empty() || !st.body.empty() || st.ended || st.closed) {
         h2_switch_ = true;
         co_return exchange_error::none;
@@ -167,6 +197,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       step = co_await source.next(gather_, nullptr);
       st.waiting = nullptr;
       if (step == source_step::interrupted) {
+        if (refused(st)) co_return co_await h2_keep_rest(source);
         h2_switch_ = true;
         co_return exchange_error::none;
       }
@@ -175,6 +206,33 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
     }
     if (aborted_) co_return exchange_error::sink_failed;
   }
+}
+
+// The stream closed while the request was sent. When the server refused it (never processed),
+// the rest of the body is read into h2_kept_ (within retry_body_limit) so the request can go
+// again on another connection; otherwise, or beyond the limit, the sending failed.
+awaitable<exchange_error> upstream_exchange::h2_keep_rest(request_source& source) {
+  auto& st = *h2_stream_;
+  if (!refused(st) || h2_sending_) co_return exchange_error::write_failed;
+  while (h2_keep_ && !st.req_end) {
+    gather_.clear();
+    const auto step = co_await source.next(gather_, nullptr);
+    if (aborted_) co_return exchange_error::sink_failed;
+    if (step == source_step::failed) co_return exchange_error::source_failed;
+    for (const auto& b : gather_) {
+      if (h2_kept_.size() + b.size() > retry_body_limit) {
+        h2_keep_ = false;
+        break;
+      }
+      h2_kept_.append(static_cast<const char*>(b.data()), b.size());
+    }
+    if (step == source_step::done) {
+      st.req_end = true;
+      h2_kept_whole_ = h2_keep_;
+    }
+  }
+  gather_.clear();
+  co_return exchange_error::write_failed;
 }
 
 // The response: interim heads, the final head, the body as it comes, trailers, the end.

@@ -115,6 +115,7 @@ void h2_upstream_connection::close() {
   conn_->stream().close();
   wake_writer();
   for (auto& [id, st] : streams_) {
+    if (st->closed) continue; // already ended (a REFUSED_STREAM stays one)
     st->closed = true;
     st->close_code = NGHTTP2_CONNECT_ERROR;
     st->response_event();

@@ -194,6 +194,7 @@ private:
                                     const exchange_options& options);
   awaitable<exchange_error> h2_send(request_source& source, source_step step);
   awaitable<exchange_error> h2_receive(response_sink& sink);
+  awaitable<exchange_error> h2_keep_rest(request_source& source);
   awaitable<exchange_error> h2_duplex(request_source& source, response_sink& sink,
                                       source_step step);
   exchange_result h2_finish(exchange_error e);
@@ -239,6 +240,9 @@ private:
   bool aborted_ = false;                            // abort() was called
   bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
   bool h2_switch_ = false;  // HTTP/2: the response began while request bytes were awaited
+  bool h2_keep_ = false;       // HTTP/2: the body sent is kept in h2_kept_ (for a refused stream)
+  bool h2_kept_whole_ = false; // h2_kept_ holds the whole request body
+  std::string h2_kept_;
 };
 
 } // namespace parallax::proxy::net

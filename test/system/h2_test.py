@@ -94,9 +94,13 @@ class EarlyBackend(RawServer):
 
 class H2Upstream(RawServer):
     """An h2c upstream on python3-h2 that answers every request with 103 Early Hints, then 200
-    with the request's path as its body and a trailer field."""
+    with the request's path as its body and a trailer field. A POST to /hints/refuse is refused
+    the first time (GOAWAY with last stream 0, as a server going away does: the stream was never
+    processed) and answered with the body's length on the next connection."""
 
     def __init__(self):
+        self.refuse_next = True
+        self.refused = 0
         super().__init__(self._connection)
 
     def _connection(self, conn):
@@ -105,6 +109,7 @@ class H2Upstream(RawServer):
         import h2.events
         h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         h2c.initiate_connection()
+        bodies = {}  # stream id -> body, of the POSTs answered once they end
         with conn:
             conn.sendall(h2c.data_to_send())
             while True:
@@ -115,7 +120,22 @@ class H2Upstream(RawServer):
                 if not data:
                     return
                 for event in h2c.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
+                    if isinstance(event, h2.events.RequestReceived) and dict(event.headers)[":path"] == "/hints/refuse":
+                        if self.refuse_next:
+                            self.refuse_next = False
+                            self.refused += 1
+                            h2c.close_connection(last_stream_id=0)
+                            conn.sendall(h2c.data_to_send())
+                            return
+                        bodies[event.stream_id] = b""
+                    elif isinstance(event, h2.events.DataReceived):
+                        bodies[event.stream_id] += event.data
+                        h2c.acknowledge_received_data(len(event.data), event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in bodies:
+                        body = b"%d bytes" % len(bodies.pop(event.stream_id))
+                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                        h2c.send_data(event.stream_id, body, end_stream=True)
+                    elif isinstance(event, h2.events.RequestReceived):
                         path = dict(event.headers)[":path"]
                         h2c.send_headers(event.stream_id, [(":status", "103"), ("link", "</style.css>; rel=preload")])
                         h2c.send_headers(event.stream_id, [(":status", "200"), ("content-type", "text/plain")])
@@ -176,7 +196,7 @@ def main():
         proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, h2_upstream, cert, key,
                                              os.path.join(work, "discrepancies.jsonl")), work)
         try:
-            run_checks(proxy)
+            run_checks(proxy, h2_upstream)
             drain_check(proxy, live_backend)
         finally:
             if proxy.process.poll() is None:
@@ -187,7 +207,7 @@ def main():
             h2_upstream.close()
 
 
-def run_checks(proxy):
+def run_checks(proxy, h2_upstream):
     plain, secure = proxy.listeners["plain"], proxy.listeners["secure"]
     h2only, h1only = proxy.listeners["h2only"], proxy.listeners["h1only"]
     base = "http://127.0.0.1:%d" % plain
@@ -250,6 +270,14 @@ def run_checks(proxy):
 
     # An HTTP/2 upstream that sends 103 Early Hints, then the response with a trailer: HTTP/2
     # clients get all three, HTTP/1.1 clients the hints, the body and the trailer (chunked).
+    # A stream the upstream refused (GOAWAY above it: never processed) is sent again, body and
+    # all, on a new connection.
+    upload = os.path.join(os.path.dirname(proxy.config_path), "refused.bin")
+    with open(upload, "wb") as f:
+        f.write(os.urandom(5000))
+    code, out, err = curl("--http2-prior-knowledge", "--data-binary", "@" + upload, base + "/hints/refuse")
+    check(code == 0 and out == b"5000 bytes" and h2_upstream.refused == 1,
+          "refused stream retried: %d %r %s (refused %d)" % (code, out, err, h2_upstream.refused))
     r = client.get("/hints/a")
     check(r["status"] == 200 and bytes(r["body"]) == b"/hints/a", "1xx then 200 from an h2c upstream: %r" % r)
     code, out, err = curl("-v", "--raw", "--http1.1", "-H", "TE: trailers", base + "/hints/b")
