@@ -217,37 +217,20 @@ int run_demo(const demo_options& options) {
                                   "127.0.0.1:{{port}}, mirroring 100% of safe requests\n\n",
                                   live.address(), preview.address());
   const auto summary = run_proxy(cfg, mirrored, banner, [&](std::uint16_t port) {
-    // Four keep-alive connections in parallel, each taking every fourth request of one
-    // deterministic sequence.
-    constexpr std::uint32_t connections = 4;
-    std::vector<std::thread> clients;
-    std::atomic<bool> failed{false};
-    for (std::uint32_t t = 0; t < connections; ++t) {
-      clients.emplace_back([&, t] {
-        try {
-          client c(port);
-          for (std::uint32_t i = t; i < options.requests; i += connections) {
-            const auto id = 1 + i % 24;
-            switch (i % 8) {
-            case 0: c.exchange("GET", "/api/products"); break;
-            case 1: c.exchange("GET", fmt::format("/api/products/{}", 1 + i % 6)); break;
-            case 2: c.exchange("GET", fmt::format("/api/users/{}?token=t{}", id, i)); break;
-            case 3: c.exchange("GET", fmt::format("/api/orders/{}", 1 + (i / 8) % 24)); break;
-            case 4: c.exchange("GET", fmt::format("/api/search?q=lamp{}", i % 5)); break;
-            case 5: c.exchange("GET", "/api/health"); break;
-            case 6: c.exchange("POST", "/api/orders", R"({"product":3,"quantity":1})"); break;
-            default: c.exchange("GET", fmt::format("/api/users/{}", id)); break;
-            }
-          }
-        } catch (const std::exception& e) {
-          std::cerr << "demo client: " << e.what() << '\n';
-          failed = true;
-        }
-      });
-    }
-    for (auto& th : clients)
-      th.join();
-    return !failed;
+    // Four keep-alive connections, each taking every fourth request of one sequence.
+    return run_clients<client>(port, options.requests, [](client& c, std::uint32_t i) {
+      const auto id = 1 + i % 24;
+      switch (i % 8) {
+      case 0: c.exchange("GET", "/api/products"); break;
+      case 1: c.exchange("GET", fmt::format("/api/products/{}", 1 + i % 6)); break;
+      case 2: c.exchange("GET", fmt::format("/api/users/{}?token=t{}", id, i)); break;
+      case 3: c.exchange("GET", fmt::format("/api/orders/{}", 1 + (i / 8) % 24)); break;
+      case 4: c.exchange("GET", fmt::format("/api/search?q=lamp{}", i % 5)); break;
+      case 5: c.exchange("GET", "/api/health"); break;
+      case 6: c.exchange("POST", "/api/orders", R"({"product":3,"quantity":1})"); break;
+      default: c.exchange("GET", fmt::format("/api/users/{}", id)); break;
+      }
+    });
   });
   if (!summary) return 1;
   return finish_demo(*summary, options, *format, sent, mirrored, started, files);

@@ -10,8 +10,8 @@
 #include <array>
 #include <vector>
 #include <chrono>
-#include <thread>
 
+#include "demo/loopback_server.hpp"
 #include "mirror/report/record.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/http/serializer.hpp"
@@ -142,86 +142,67 @@ api_response answer(bool preview, std::string_view method, std::string_view targ
   return {404, R"({"error":"not found"})", 0};
 }
 
+namespace {
+// One keep-alive connection of the live or preview API.
+awaitable<void> serve(bool preview, tcp::socket socket) {
+  proxy::http::parser parser(proxy::http::parser::mode::request);
+  std::vector<char> buf(16384);
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::string out;
+  asio::steady_timer timer(socket.get_executor());
+  for (;;) {
+    // One request: feed buffered bytes first, read more when the parser needs them.
+    bool complete = false;
+    while (!complete) {
+      if (begin == end) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf.data(), buf.size()),
+                                                       proxy::use_nothrow);
+        if (ec) co_return;
+        begin = 0;
+        end = n;
+      }
+      parser.clear_body();
+      const auto r = parser.feed({buf.data() + begin, end - begin});
+      if (r.status == proxy::http::parse_status::error) co_return;
+      begin += r.consumed;
+      complete =
+          r.status == proxy::http::parse_status::message_complete ||
+          (r.status == proxy::http::parse_status::head_complete && !parser.request().has_body());
+      if (r.status == proxy::http::parse_status::head_complete && complete) {
+        parser.feed({}); // body-less: completes the message
+      }
+    }
+    const auto& req = parser.request();
+    const auto res = answer(preview, req.method, req.target);
+    if (res.delay_ms > 0) {
+      timer.expires_after(std::chrono::milliseconds(res.delay_ms));
+      co_await timer.async_wait(proxy::use_nothrow);
+    }
+    out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: application/json\r\n"
+                      "Content-Length: {}\r\nServer: demo-{}\r\n\r\n",
+                      res.status, proxy::http::reason_phrase(res.status), res.body.size(),
+                      preview ? "preview" : "live");
+    if (req.method != "HEAD") out += res.body;
+    const bool keep = req.frame.keep_alive;
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), proxy::use_nothrow);
+    if (ec || !keep) co_return;
+  }
+}
+} // namespace
+
 struct demo_api::impl {
-  bool preview;
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-
-  awaitable<void> serve(tcp::socket socket) {
-    proxy::http::parser parser(proxy::http::parser::mode::request);
-    std::vector<char> buf(16384);
-    std::size_t begin = 0;
-    std::size_t end = 0;
-    std::string out;
-    asio::steady_timer timer(io);
-    for (;;) {
-      // One request: feed buffered bytes first, read more when the parser needs them.
-      bool complete = false;
-      while (!complete) {
-        if (begin == end) {
-          auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf.data(), buf.size()),
-                                                         proxy::use_nothrow);
-          if (ec) co_return;
-          begin = 0;
-          end = n;
-        }
-        parser.clear_body();
-        const auto r = parser.feed({buf.data() + begin, end - begin});
-        if (r.status == proxy::http::parse_status::error) co_return;
-        begin += r.consumed;
-        complete =
-            r.status == proxy::http::parse_status::message_complete ||
-            (r.status == proxy::http::parse_status::head_complete && !parser.request().has_body());
-        if (r.status == proxy::http::parse_status::head_complete && complete) {
-          parser.feed({}); // body-less: completes the message
-        }
-      }
-      const auto& req = parser.request();
-      const auto res = answer(preview, req.method, req.target);
-      if (res.delay_ms > 0) {
-        timer.expires_after(std::chrono::milliseconds(res.delay_ms));
-        co_await timer.async_wait(proxy::use_nothrow);
-      }
-      out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: application/json\r\n"
-                        "Content-Length: {}\r\nServer: demo-{}\r\n\r\n",
-                        res.status, proxy::http::reason_phrase(res.status), res.body.size(),
-                        preview ? "preview" : "live");
-      if (req.method != "HEAD") out += res.body;
-      const bool keep = req.frame.keep_alive;
-      auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), proxy::use_nothrow);
-      if (ec || !keep) co_return;
-    }
-  }
-
-  awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(proxy::use_nothrow);
-      if (ec) co_return;
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
-    }
-  }
+  explicit impl(bool preview)
+      : server([preview](tcp::socket s) { return serve(preview, std::move(s)); }) {}
+  loopback_server server;
 };
 
-demo_api::demo_api(bool preview) : impl_(std::make_unique<impl>()) {
-  impl_->preview = preview;
-  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-  impl_->thread = std::thread([this] { impl_->io.run(); });
-}
+demo_api::demo_api(bool preview) : impl_(std::make_unique<impl>(preview)) {}
 
-demo_api::~demo_api() {
-  impl_->io.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+demo_api::~demo_api() = default;
 
 std::string demo_api::address() const {
-  return fmt::format("127.0.0.1:{}", impl_->acceptor.local_endpoint().port());
+  return impl_->server.address();
 }
 
 } // namespace parallax::demo

@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +13,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <iostream>
+#include <thread>
+#include <vector>
 
 #include "demo/demo.hpp"
 #include "mirror/report/format.hpp"
@@ -51,6 +55,31 @@ std::optional<boost::json::object> run_proxy(const std::shared_ptr<const config:
 int finish_demo(const boost::json::object& summary, const demo_options& options,
                 mirror::report::report_format format, std::uint64_t sent, std::uint64_t mirrored,
                 std::chrono::steady_clock::time_point started, run_files& files);
+
+/// Sends `requests` requests from four client threads, each with its own `Client(port)`
+/// connection and taking every fourth request in turn: `send(client, i)`. False when a client
+/// failed (its error printed).
+template <typename Client, typename Send>
+bool run_clients(std::uint16_t port, std::uint32_t requests, Send send) {
+  constexpr std::uint32_t connections = 4;
+  std::vector<std::thread> clients;
+  std::atomic<bool> failed{false};
+  for (std::uint32_t t = 0; t < connections; ++t) {
+    clients.emplace_back([&, t] {
+      try {
+        Client c(port);
+        for (std::uint32_t i = t; i < requests; i += connections)
+          send(c, i);
+      } catch (const std::exception& e) {
+        std::cerr << "demo client: " << e.what() << '\n';
+        failed = true;
+      }
+    });
+  }
+  for (auto& th : clients)
+    th.join();
+  return !failed;
+}
 
 /// `parallax demo --grpc`: the gRPC tour (grpc_shop.hpp).
 int run_grpc_demo(const demo_options& options);

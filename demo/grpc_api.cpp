@@ -7,11 +7,11 @@
 
 #include <fmt/format.h>
 
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "demo/grpc_shop.hpp"
+#include "demo/loopback_server.hpp"
 #include "proxy/h2/server_codec.hpp"
 #include "proxy/net/asio.hpp"
 
@@ -118,48 +118,26 @@ private:
   std::vector<std::pair<std::int32_t, std::size_t>> consumed_;
 };
 
+// One h2c connection of the live or preview service.
+awaitable<void> serve(bool preview, tcp::socket socket) {
+  grpc_connection c(preview);
+  co_await c.serve(std::move(socket));
+}
+
 } // namespace
 
 struct demo_grpc_api::impl {
-  bool preview = false;
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-
-  awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(proxy::use_nothrow);
-      if (ec) co_return;
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(
-          io,
-          [](tcp::socket s, bool is_preview) -> awaitable<void> {
-            grpc_connection c(is_preview);
-            co_await c.serve(std::move(s));
-          }(std::move(socket), preview),
-          asio::detached);
-    }
-  }
+  explicit impl(bool preview)
+      : server([preview](tcp::socket s) { return serve(preview, std::move(s)); }) {}
+  loopback_server server;
 };
 
-demo_grpc_api::demo_grpc_api(bool preview) : impl_(std::make_unique<impl>()) {
-  impl_->preview = preview;
-  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-  impl_->thread = std::thread([this] { impl_->io.run(); });
-}
+demo_grpc_api::demo_grpc_api(bool preview) : impl_(std::make_unique<impl>(preview)) {}
 
-demo_grpc_api::~demo_grpc_api() {
-  impl_->io.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+demo_grpc_api::~demo_grpc_api() = default;
 
 std::string demo_grpc_api::address() const {
-  return fmt::format("127.0.0.1:{}", impl_->acceptor.local_endpoint().port());
+  return impl_->server.address();
 }
 
 } // namespace parallax::demo

@@ -149,30 +149,15 @@ int run_grpc_demo(const demo_options& options) {
       "descriptor set\n\n",
       live.address(), preview.address());
   const auto summary = run_proxy(cfg, mirrored, banner, [&](std::uint16_t port) {
-    constexpr std::uint32_t connections = 4;
-    std::vector<std::thread> clients;
-    std::atomic<bool> failed{false};
-    for (std::uint32_t t = 0; t < connections; ++t) {
-      clients.emplace_back([&, t] {
-        try {
-          grpc_client c(port);
-          for (std::uint32_t i = t; i < options.requests; i += connections) {
-            switch (i % 4) {
-            case 0: c.call("/demo.Shop/GetProduct", product_request(1 + static_cast<int>(i / 4) % 6)); break;
-            case 1: c.call("/demo.Shop/ListProducts", product_request(6)); break;
-            case 2: c.call("/demo.Shop/GetProduct", product_request(1 + static_cast<int>(i / 8) % 6)); break;
-            default: c.call("/demo.Shop/PlaceOrder", product_request(3)); break;
-            }
-          }
-        } catch (const std::exception& e) {
-          std::cerr << "demo client: " << e.what() << '\n';
-          failed = true;
-        }
-      });
-    }
-    for (auto& th : clients)
-      th.join();
-    return !failed;
+    return run_clients<grpc_client>(port, options.requests, [](grpc_client& c, std::uint32_t i) {
+      const auto id = [&](std::uint32_t n) { return product_request(1 + static_cast<int>(n) % 6); };
+      switch (i % 4) {
+      case 0: c.call("/demo.Shop/GetProduct", id(i / 4)); break;
+      case 1: c.call("/demo.Shop/ListProducts", product_request(6)); break;
+      case 2: c.call("/demo.Shop/GetProduct", id(i / 8)); break;
+      default: c.call("/demo.Shop/PlaceOrder", product_request(3)); break;
+      }
+    });
   });
   if (!summary) return 1;
   return finish_demo(*summary, options, *format, sent, mirrored, started, files);

@@ -11,13 +11,6 @@
 namespace parallax::mirror::grpc {
 
 namespace {
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::optional<std::uint32_t> status_code(std::string_view value) noexcept {
   value = proxy::http::trim_ows(value);
   std::uint32_t code = 0;
@@ -32,8 +25,8 @@ std::string decode_grpc_message(std::string_view value) {
   out.reserve(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (value[i] == '%' && i + 2 < value.size()) {
-      const int hi = hex_digit(value[i + 1]);
-      const int lo = hex_digit(value[i + 2]);
+      const int hi = proxy::http::hex_value(value[i + 1]);
+      const int lo = proxy::http::hex_value(value[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

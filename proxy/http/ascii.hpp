@@ -1,6 +1,7 @@
 #pragma once
 // ASCII case folding for protocol text (header and parameter names, tokens, media types): only
-// 'A'..'Z' fold, every other byte (UTF-8 included) compares as it is, whatever the locale.
+// 'A'..'Z' fold, every other byte (UTF-8 included) compares as it is, whatever the locale. And
+// hexadecimal digits, for percent-decoding.
 
 #include <algorithm>
 #include <string>
@@ -37,6 +38,14 @@ constexpr bool istarts_with(std::string_view text, std::string_view prefix) noex
 /// Whether `text` ends with `suffix`, ignoring ASCII case.
 constexpr bool iends_with(std::string_view text, std::string_view suffix) noexcept {
   return text.size() >= suffix.size() && iequals(text.substr(text.size() - suffix.size()), suffix);
+}
+
+/// The value of hexadecimal digit `c` (either case), or -1 (percent-decoding).
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 /// Whether `needle` occurs in `haystack`, ignoring ASCII case.

@@ -9,13 +9,6 @@
 namespace parallax::proxy::http {
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Whether the raw (percent-encoded, '+' for space) parameter name equals `name`, ignoring case.
 bool encoded_name_equals(std::string_view raw, std::string_view name) noexcept {
   std::size_t j = 0;

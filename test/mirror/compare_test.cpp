@@ -3,6 +3,8 @@
 
 #include "mirror/compare.hpp"
 
+#include "test/mirror/describe.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
@@ -27,18 +29,7 @@ response_capture capture(int status, std::string_view content_type, std::string_
   return c;
 }
 
-std::string describe(const report::record& r) {
-  std::string out;
-  for (const auto& d : r.differences) {
-    if (!out.empty()) out += "; ";
-    out += std::string(diff::to_string(d.kind));
-    if (d.kind == diff::difference_kind::body)
-      out += " " + std::string(diff::to_string(d.op)) + " " + d.path;
-    if (d.kind == diff::difference_kind::header) out += " " + d.name;
-    if (d.kind == diff::difference_kind::body_text) out += " " + std::to_string(d.line);
-  }
-  return out;
-}
+using test::describe;
 
 report::record run(const config::compare_policy& policy, const response_capture& live,
                    const response_capture& shadow, const response_capture* secondary = nullptr) {

@@ -15,6 +15,8 @@
 #include "mirror/grpc/messages.hpp"
 #include "mirror/grpc/proto_json.hpp"
 #include "mirror/report/record.hpp"
+#include "test/mirror/describe.hpp"
+#include "test/mirror/grpc/shop_fixture.hpp"
 #include "test/mirror/grpc/wire.hpp"
 
 namespace parallax::mirror::grpc {
@@ -95,27 +97,11 @@ response_capture grpc_response(std::string_view body, int grpc_status = 0,
 }
 
 std::string describe(const report::record& r) {
-  std::string out;
-  for (const auto& d : r.differences) {
-    if (!out.empty()) out += "; ";
-    out += std::string(diff::to_string(d.kind));
-    if (d.kind == diff::difference_kind::body)
-      out += " " + std::string(diff::to_string(d.op)) + " " + d.path;
-    if (diff::is_named_kind(d.kind)) out += " " + d.name;
-    if (d.live) out += " " + boost::json::serialize(*d.live);
-    if (d.shadow) out += " -> " + boost::json::serialize(*d.shadow);
-  }
-  return out;
+  return mirror::test::describe(r, true);
 }
 
-class GrpcCompareTest : public ::testing::Test {
+class GrpcCompareTest : public ShopDescriptors {
 protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    set_ = descriptor_set::load({PARALLAX_SHOP_DESCRIPTORS}, error);
-    ASSERT_TRUE(set_) << error;
-  }
-  static void TearDownTestSuite() { set_.reset(); }
 
   report::record run(const response_capture& live, const response_capture& shadow,
                      std::string_view path = "/shop.Shop/GetItem", bool descriptors = true,
@@ -132,9 +118,7 @@ protected:
   }
 
   config::compare_policy policy;
-  static std::shared_ptr<const descriptor_set> set_;
 };
-std::shared_ptr<const descriptor_set> GrpcCompareTest::set_;
 
 TEST_F(GrpcCompareTest, AChangedFieldIsReportedByNameWithDescriptors) {
   const auto r = run(grpc_response(framed(item("Ann", 10))), grpc_response(framed(item("ann", 10))));

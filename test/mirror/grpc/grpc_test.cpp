@@ -9,6 +9,7 @@
 
 #include "mirror/grpc/messages.hpp"
 #include "mirror/grpc/proto_json.hpp"
+#include "test/mirror/grpc/shop_fixture.hpp"
 #include "test/mirror/grpc/wire.hpp"
 #include "test/mirror/zlib_compress.hpp"
 
@@ -116,17 +117,7 @@ TEST(WireJsonTest, NotAMessage) {
   EXPECT_EQ(json(message_json(nullptr, "", "\x08")), R"({"base64":"CA=="})");
 }
 
-class DescriptorTest : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    set_ = descriptor_set::load({PARALLAX_SHOP_DESCRIPTORS}, error);
-    ASSERT_TRUE(set_) << error;
-  }
-  static void TearDownTestSuite() { set_.reset(); }
-  static std::shared_ptr<const descriptor_set> set_;
-};
-std::shared_ptr<const descriptor_set> DescriptorTest::set_;
+class DescriptorTest : public ShopDescriptors {};
 
 TEST_F(DescriptorTest, MethodsResolveToTheirTypesAndIdempotency) {
   const auto get = set_->method("/shop.Shop/GetItem");
