@@ -286,11 +286,16 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
     // Connections being opened take max_streams_per_connection streams each (until their
     // SETTINGS say otherwise): wait for one rather than open another (once; within
     // connect_timeout).
-    if (!waited && h2_waiting_ < h2_connecting_ * cfg_.max_streams_per_connection) {
-      // (Setting the expiry would cancel the other waiters: the first one sets it.)
-      if (h2_waiting_++ == 0) h2_opened_.expires_after(cfg_.connect_timeout);
-      co_await h2_opened_.async_wait(use_nothrow);
-      --h2_waiting_;
+    if (!waited && h2_waiters_->size() < h2_connecting_ * cfg_.max_streams_per_connection) {
+      asio::steady_timer opened(ioc_);
+      opened.expires_after(cfg_.connect_timeout);
+      struct enlisted { // also when the frame is destroyed suspended (shutdown)
+        std::shared_ptr<std::vector<asio::steady_timer*>> list;
+        asio::steady_timer* timer;
+        ~enlisted() { std::erase(*list, timer); }
+      } guard{h2_waiters_, &opened};
+      h2_waiters_->push_back(&opened);
+      co_await opened.async_wait(use_nothrow);
       continue;
     }
     break;
@@ -300,7 +305,7 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
   auto connected = co_await connect(endpoint);
   --h2_connecting_;
   if (!connected.conn) {
-    h2_opened_.cancel(); // the waiters open their own
+    h2_opened(); // the waiters open their own
     failure = std::move(connected);
     co_return nullptr;
   }
@@ -308,8 +313,13 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
   conn->start();
   if (retired_) conn->retire();
   h2_.push_back(conn);
-  h2_opened_.cancel();
+  h2_opened();
   co_return conn;
+}
+
+void upstream_pool::h2_opened() {
+  for (auto* t : *h2_waiters_)
+    t->cancel();
 }
 
 void upstream_pool::close_idle_h2() {

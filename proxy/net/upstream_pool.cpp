@@ -48,7 +48,7 @@ upstream_pool::upstream_pool(asio::io_context& ioc, const config::upstream& cfg,
                              std::shared_ptr<asio::ssl::context> tls,
                              std::shared_ptr<name_resolver> resolver)
     : ioc_(ioc), cfg_(cfg), tls_(cfg.tls.enabled ? std::move(tls) : nullptr),
-      resolver_(resolver ? std::move(resolver) : system_resolver()), h2_opened_(ioc) {
+      resolver_(resolver ? std::move(resolver) : system_resolver()) {
   for (const auto& a : cfg_.endpoints) {
     auto ep = std::make_shared<endpoint_state>();
     ep->addr = a;

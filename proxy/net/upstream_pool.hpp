@@ -142,8 +142,12 @@ private:
   std::vector<std::shared_ptr<endpoint_state>> endpoints_;
   std::vector<std::shared_ptr<h2_upstream_connection>> h2_; // HTTP/2 connections, any endpoint
   std::uint32_t h2_connecting_ = 0; // HTTP/2 connections being opened
-  std::uint32_t h2_waiting_ = 0;    // exchanges waiting for one of them
-  asio::steady_timer h2_opened_;    // cancelled when an opening ends (the waiters look again)
+  // The timers of the exchanges waiting for one of them (in their coroutine frames, so none
+  // outlives the event loop; the list is shared with them, so neither outlives the other):
+  // cancelled when an opening ends, and the waiters look again.
+  std::shared_ptr<std::vector<asio::steady_timer*>> h2_waiters_ =
+      std::make_shared<std::vector<asio::steady_timer*>>();
+  void h2_opened();
   std::size_t next_ = 0;
   std::uint32_t users_ = 0;
   bool retired_ = false;
