@@ -5,11 +5,12 @@
 // begins while the rest of a full-duplex source's body (an HTTP/2 client's) is awaited, the
 // request goes on being sent while the response is relayed (gRPC's bidirectional streaming):
 // two coroutines, the response's end stopping the sending, a failed sending stopping the
-// exchange. Requests whose body is whole before any answer (most) take one coroutine. Every wait has a deadline: io_timeout for
-// room to send and for each piece of the body, request_timeout for the final head (counted
-// from the request's end, or while it is still sent from the stream's latest event). A stream
-// the server refused (REFUSED_STREAM, or beyond its GOAWAY) is retried once on another
-// connection when the request can be sent again.
+// exchange. Requests whose body is whole before any answer (most) take one coroutine. Every
+// wait has a deadline: io_timeout for room to send and for each piece of the body,
+// request_timeout for the final head (counted from the request's end, or while it is still
+// sent from the stream's latest event). A stream the server refused (REFUSED_STREAM, or beyond
+// its GOAWAY) is retried once on another connection when the request can be sent again: it
+// has no body, or one of at most retry_body_limit, kept while it was sent.
 
 #include <boost/asio/experimental/parallel_group.hpp>
 
