@@ -108,11 +108,15 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = "the HTTP/2 connection took no new stream";
       co_return h2_finish(exchange_error::connect_failed);
     }
+    // A refused stream's body (all that was taken of it) goes again first; the rest, if any,
+    // still comes from the source.
+    const bool resend = attempt > 0 && h2_keep_;
     h2_keep_ = attempt == 0 && body && !source.replayable();
     source_step first = source_step::done;
-    if (attempt > 0 && h2_kept_whole_) { // the refused stream's body, sent again
+    if (resend) {
       gather_.clear();
       gather_.emplace_back(h2_kept_.data(), h2_kept_.size());
+      if (!h2_kept_whole_) first = source_step::more;
     } else {
       first = source.take(gather_);
     }
@@ -124,7 +128,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = "aborted";
       co_return h2_finish(exchange_error::sink_failed);
     }
-    const bool again = attempt == 0 && (source.replayable() || h2_kept_whole_);
+    const bool again = attempt == 0 && (source.replayable() || h2_keep_);
     if (refused(*h2_stream_) && again) {
       h2_conn_->release(*h2_stream_);
       continue;
@@ -133,7 +137,8 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     // the exchange ends), or reset after a response head: the response decides.
     if (e == exchange_error::none || (e == exchange_error::write_failed && h2_stream_->have_head)) {
       e = co_await h2_receive(sink);
-      if (e == exchange_error::reset && refused(*h2_stream_) && again && !aborted_) {
+      if (e == exchange_error::reset && refused(*h2_stream_) && again && !aborted_ &&
+          !h2_interims_sent_) {
         h2_conn_->release(*h2_stream_); // refused after it was sent: nothing reached the sink
         continue;
       }
@@ -173,13 +178,20 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
           !st.req.empty()) {
         co_return exchange_error::write_timeout; // the upstream stopped taking the body
       }
+      // An answer while the body waits for room (the upstream may read no more until its
+      // response is taken): both directions at once from here.
+      if (!h2_sending_ && source.full_duplex() && !st.ended &&
+          (st.have_head || !st.interims.empty() || !st.body.empty())) {
+        h2_switch_ = true;
+        co_return exchange_error::none;
+      }
     }
     if (aborted_) co_return exchange_error::sink_failed;
     if (st.ended && !(st.req_end && st.req.empty())) {
       result_.early_response = true;
       co_return exchange_error::none;
     }
-    if (st.closed && !(st.req_end && st.req.empty())) co_return co_await h2_keep_rest(source);
+    if (st.closed && !(st.req_end && st.req.empty())) co_return exchange_error::write_failed;
     if (st.req_end) {
       result_.request_complete = true;
       source.sent();
@@ -189,7 +201,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
     if (!h2_sending_ && source.full_duplex()) {
       // The rest of the body is awaited; a response that begins meanwhile (a bidirectional
       // call's answer to what was sent, an early answer) switches to both directions at once.
-      if (refused(st)) co_return co_await h2_keep_rest(source);
+      if (refused(st)) co_return exchange_error::write_failed; // retried by the caller
       if (st.have_head || !st.interims.empty() || !st.body.empty() || st.ended || st.closed) {
         h2_switch_ = true;
         co_return exchange_error::none;
@@ -198,7 +210,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       step = co_await source.next(gather_, nullptr);
       st.waiting = nullptr;
       if (step == source_step::interrupted) {
-        if (refused(st)) co_return co_await h2_keep_rest(source);
+        if (refused(st)) co_return exchange_error::write_failed; // retried by the caller
         h2_switch_ = true;
         co_return exchange_error::none;
       }
@@ -207,33 +219,6 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
     }
     if (aborted_) co_return exchange_error::sink_failed;
   }
-}
-
-// The stream closed while the request was sent. When the server refused it (never processed),
-// the rest of the body is read into h2_kept_ (within retry_body_limit) so the request can go
-// again on another connection; otherwise, or beyond the limit, the sending failed.
-awaitable<exchange_error> upstream_exchange::h2_keep_rest(request_source& source) {
-  auto& st = *h2_stream_;
-  if (!refused(st) || h2_sending_) co_return exchange_error::write_failed;
-  while (h2_keep_ && !st.req_end) {
-    gather_.clear();
-    const auto step = co_await source.next(gather_, nullptr);
-    if (aborted_) co_return exchange_error::sink_failed;
-    if (step == source_step::failed) co_return exchange_error::source_failed;
-    for (const auto& b : gather_) {
-      if (h2_kept_.size() + b.size() > retry_body_limit) {
-        h2_keep_ = false;
-        break;
-      }
-      h2_kept_.append(static_cast<const char*>(b.data()), b.size());
-    }
-    if (step == source_step::done) {
-      st.req_end = true;
-      h2_kept_whole_ = h2_keep_;
-    }
-  }
-  gather_.clear();
-  co_return exchange_error::write_failed;
 }
 
 // The response: interim heads, the final head, the body as it comes, trailers, the end.
@@ -245,6 +230,7 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
   for (;;) {
     // Interim heads first, in order, also when the final one came in the same read.
     for (const auto& interim : st.interims) {
+      h2_interims_sent_ = true;
       if (!co_await sink.interim(interim)) co_return exchange_error::sink_failed;
     }
     st.interims.clear();
@@ -305,6 +291,7 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
 awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, response_sink& sink,
                                                        source_step step) {
   h2_sending_ = true;
+  source.relaying(); // its waits for the client end with the relay, not at a deadline of their own
   const auto ex = co_await asio::this_coro::executor;
   auto send = [this, &source, step]() -> awaitable<exchange_error> {
     co_return co_await h2_send(source, step);
@@ -320,6 +307,8 @@ awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, r
   const bool send_failed = send_ep || (sent != exchange_error::none && sent != exchange_error::write_failed);
   if (order[0] == 0 && send_failed) co_return send_ep ? exchange_error::source_failed : sent;
   if (receive_ep) co_return exchange_error::reset;
+  // The response ended while the client still sent: an early answer, as on the one-way path.
+  if (got.error == exchange_error::none && !result_.request_complete) result_.early_response = true;
   co_return got.error;
 }
 

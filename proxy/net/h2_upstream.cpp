@@ -286,16 +286,22 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
     // Connections being opened take max_streams_per_connection streams each (until their
     // SETTINGS say otherwise): wait for one rather than open another (once; within
     // connect_timeout).
-    if (!waited && h2_waiters_->size() < h2_connecting_ * cfg_.max_streams_per_connection) {
+    if (!waited && h2_waiters_->timers.size() < h2_connecting_ * cfg_.max_streams_per_connection) {
       asio::steady_timer opened(ioc_);
       opened.expires_after(cfg_.connect_timeout);
       struct enlisted { // also when the frame is destroyed suspended (shutdown)
-        std::shared_ptr<std::vector<asio::steady_timer*>> list;
+        std::shared_ptr<h2_wait_list> list;
         asio::steady_timer* timer;
-        ~enlisted() { std::erase(*list, timer); }
+        ~enlisted() { std::erase(list->timers, timer); }
       } guard{h2_waiters_, &opened};
-      h2_waiters_->push_back(&opened);
+      h2_waiters_->timers.push_back(&opened);
+      const auto failures = h2_waiters_->failures;
       co_await opened.async_wait(use_nothrow);
+      if (h2_waiters_->failures != failures) { // the opening it waited for failed: so does it
+        failure.error = h2_waiters_->error;
+        failure.detail = h2_waiters_->detail;
+        co_return nullptr;
+      }
       continue;
     }
     break;
@@ -305,7 +311,10 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
   auto connected = co_await connect(endpoint);
   --h2_connecting_;
   if (!connected.conn) {
-    h2_opened(); // the waiters open their own
+    ++h2_waiters_->failures; // its waiters fail with it (no burst of connects after a timeout)
+    h2_waiters_->error = connected.error;
+    h2_waiters_->detail = connected.detail;
+    h2_opened();
     failure = std::move(connected);
     co_return nullptr;
   }
@@ -318,7 +327,7 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
 }
 
 void upstream_pool::h2_opened() {
-  for (auto* t : *h2_waiters_)
+  for (auto* t : h2_waiters_->timers)
     t->cancel();
 }
 

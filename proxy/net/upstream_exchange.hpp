@@ -106,6 +106,10 @@ public:
   /// Makes a pending next() (without `watch`) return `interrupted` soon (a full-duplex
   /// source: the HTTP/2 upstream's response began while the request body was awaited).
   virtual void interrupt() {}
+  /// From now on the response is relayed while next() waits (full duplex): a client that is
+  /// quiet meanwhile is no fault; the relay's deadlines bound the exchange, and its end
+  /// cancels the wait.
+  virtual void relaying() {}
   /// The whole request was written (once per attempt).
   virtual void sent() = 0;
 };
@@ -194,7 +198,6 @@ private:
                                     const exchange_options& options);
   awaitable<exchange_error> h2_send(request_source& source, source_step step);
   awaitable<exchange_error> h2_receive(response_sink& sink);
-  awaitable<exchange_error> h2_keep_rest(request_source& source);
   awaitable<exchange_error> h2_duplex(request_source& source, response_sink& sink,
                                       source_step step);
   exchange_result h2_finish(exchange_error e);
@@ -240,8 +243,9 @@ private:
   bool aborted_ = false;                            // abort() was called
   bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
   bool h2_switch_ = false;  // HTTP/2: the response began while request bytes were awaited
-  bool h2_keep_ = false;       // HTTP/2: the body sent is kept in h2_kept_ (for a refused stream)
+  bool h2_keep_ = false;       // HTTP/2: all the body taken is kept in h2_kept_ (refused streams)
   bool h2_kept_whole_ = false; // h2_kept_ holds the whole request body
+  bool h2_interims_sent_ = false; // HTTP/2: 1xx heads reached the sink (no retry after them)
   std::string h2_kept_;
 };
 

@@ -142,11 +142,16 @@ private:
   std::vector<std::shared_ptr<endpoint_state>> endpoints_;
   std::vector<std::shared_ptr<h2_upstream_connection>> h2_; // HTTP/2 connections, any endpoint
   std::uint32_t h2_connecting_ = 0; // HTTP/2 connections being opened
-  // The timers of the exchanges waiting for one of them (in their coroutine frames, so none
-  // outlives the event loop; the list is shared with them, so neither outlives the other):
-  // cancelled when an opening ends, and the waiters look again.
-  std::shared_ptr<std::vector<asio::steady_timer*>> h2_waiters_ =
-      std::make_shared<std::vector<asio::steady_timer*>>();
+  // The exchanges waiting for one of them: their timers (in their coroutine frames, so none
+  // outlives the event loop; the list is shared with them, so neither outlives the other),
+  // cancelled when an opening ends; then they look again, or fail as the opening did.
+  struct h2_wait_list {
+    std::vector<asio::steady_timer*> timers;
+    std::uint64_t failures = 0; // openings that failed so far
+    upstream_error error = upstream_error::none; // the latest failure
+    std::string detail;
+  };
+  std::shared_ptr<h2_wait_list> h2_waiters_ = std::make_shared<h2_wait_list>();
   void h2_opened();
   std::size_t next_ = 0;
   std::uint32_t users_ = 0;

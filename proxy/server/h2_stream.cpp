@@ -110,7 +110,7 @@ public:
         why = woken::timed_out;
       }
       if (why == woken::upstream_readable) co_return net::source_step::interrupted;
-      if (why == woken::timed_out && st_.in.empty() && !st_.request_ended) break;
+      if (why == woken::timed_out && st_.in.empty() && !st_.request_ended && !relaying_) break;
     }
     st_.fault = client_fault::gone;
     co_return net::source_step::failed;
@@ -122,6 +122,7 @@ public:
     interrupt_ = true;
     st_.wake.cancel();
   }
+  void relaying() override { relaying_ = true; }
 
   void sent() override {
     if (st_.tap) st_.tap->request_complete();
@@ -142,6 +143,7 @@ private:
   std::uint64_t body_bytes_ = 0;
   bool ended_ = false;
   bool interrupt_ = false; // interrupt() was called: next() returns `interrupted`
+  bool relaying_ = false;  // relaying() was called: no client_io_timeout while waiting
   std::string chunk_line_;
 };
 

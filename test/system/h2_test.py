@@ -96,7 +96,8 @@ class H2Upstream(RawServer):
     """An h2c upstream on python3-h2 that answers every request with 103 Early Hints, then 200
     with the request's path as its body and a trailer field. A POST to /hints/refuse is refused
     the first time (GOAWAY with last stream 0, as a server going away does: the stream was never
-    processed) and answered with the body's length on the next connection."""
+    processed) and answered with the body's length on the next connection; a POST to
+    /hints/refuse-echo likewise, then echoed as its DATA arrives (a bidirectional stream)."""
 
     def __init__(self):
         self.refuse_next = True
@@ -110,6 +111,7 @@ class H2Upstream(RawServer):
         h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         h2c.initiate_connection()
         bodies = {}  # stream id -> body, of the POSTs answered once they end
+        echoes = set()  # streams echoed as they come
         with conn:
             conn.sendall(h2c.data_to_send())
             while True:
@@ -120,14 +122,24 @@ class H2Upstream(RawServer):
                 if not data:
                     return
                 for event in h2c.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived) and dict(event.headers)[":path"] == "/hints/refuse":
+                    if isinstance(event, h2.events.RequestReceived) and \
+                            dict(event.headers)[":path"] in ("/hints/refuse", "/hints/refuse-echo"):
                         if self.refuse_next:
                             self.refuse_next = False
                             self.refused += 1
                             h2c.close_connection(last_stream_id=0)
                             conn.sendall(h2c.data_to_send())
                             return
-                        bodies[event.stream_id] = b""
+                        if dict(event.headers)[":path"] == "/hints/refuse-echo":
+                            echoes.add(event.stream_id)
+                            h2c.send_headers(event.stream_id, [(":status", "200")])
+                        else:
+                            bodies[event.stream_id] = b""
+                    elif isinstance(event, h2.events.DataReceived) and event.stream_id in echoes:
+                        h2c.acknowledge_received_data(len(event.data), event.stream_id)
+                        h2c.send_data(event.stream_id, event.data)
+                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in echoes:
+                        h2c.end_stream(event.stream_id)
                     elif isinstance(event, h2.events.DataReceived):
                         bodies[event.stream_id] += event.data
                         h2c.acknowledge_received_data(len(event.data), event.stream_id)
@@ -278,6 +290,19 @@ def run_checks(proxy, h2_upstream):
     code, out, err = curl("--http2-prior-knowledge", "--data-binary", "@" + upload, base + "/hints/refuse")
     check(code == 0 and out == b"5000 bytes" and h2_upstream.refused == 1,
           "refused stream retried: %d %r %s (refused %d)" % (code, out, err, h2_upstream.refused))
+    # Refused while the client still sends and waits for an answer before sending more: what was
+    # taken goes again at once and the stream goes on both ways (no wait for a body that only
+    # comes after an answer).
+    h2_upstream.refuse_next = True
+    sid = client.request("/hints/refuse-echo", method="POST", body=b"ping", end_stream=False)
+    deadline = time.monotonic() + 10
+    while bytes(client.responses[sid]["body"]) != b"ping" and client.responses[sid]["reset"] is None:
+        check(time.monotonic() < deadline, "no echo of the refused stream's first message: %r" % client.responses[sid])
+        client.pump(10)
+    client.send_body(sid, b"pong")
+    r = client.response(sid)
+    check(r["status"] == 200 and bytes(r["body"]) == b"pingpong" and h2_upstream.refused == 2,
+          "refused bidirectional stream: %r (refused %d)" % (r, h2_upstream.refused))
     r = client.get("/hints/a")
     check(r["status"] == 200 and bytes(r["body"]) == b"/hints/a", "1xx then 200 from an h2c upstream: %r" % r)
     code, out, err = curl("-v", "--raw", "--http1.1", "-H", "TE: trailers", base + "/hints/b")
