@@ -67,6 +67,8 @@ constexpr std::size_t retry_body_limit = 64UL * 1024UL;
 
 exchange_result upstream_exchange::h2_finish(exchange_error e) {
   if (h2_conn_ && h2_stream_) h2_conn_->release(*h2_stream_);
+  // A large kept body is not held by an idle connection or stream until its next exchange.
+  if (head_.capacity() > 16UL * 1024UL) std::string().swap(head_);
   h2_conn_.reset();
   result_.error = e;
   return std::move(result_);
@@ -90,6 +92,9 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
   const h2::request_fields request{req.method, cfg.protocol == config::upstream_protocol::h2 ? "https" : "http",
                                    authority, path, &fields};
   const bool body = req.has_body();
+  // The caller's head storage (HTTP/1.1 heads only) keeps the body for a refused stream's retry:
+  // reused from exchange to exchange, it allocates nothing once it has grown.
+  head_.clear();
   (void)options; // HEAD: the upstream's HEADERS end the stream; no body is waited for
   for (int attempt = 0;; ++attempt) {
     connect_result failure;
@@ -115,7 +120,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     source_step first = source_step::done;
     if (resend) {
       gather_.clear();
-      gather_.emplace_back(h2_kept_.data(), h2_kept_.size());
+      gather_.emplace_back(head_.data(), head_.size());
       if (!h2_kept_whole_) first = source_step::more;
     } else {
       first = source.take(gather_);
@@ -157,8 +162,8 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
     for (const auto& b : gather_) {
       const std::string_view piece(static_cast<const char*>(b.data()), b.size());
       st.req.append(piece);
-      if (h2_keep_ && h2_kept_.size() + piece.size() <= retry_body_limit) {
-        h2_kept_.append(piece);
+      if (h2_keep_ && head_.size() + piece.size() <= retry_body_limit) {
+        head_.append(piece);
       } else {
         h2_keep_ = false;
       }

@@ -236,17 +236,16 @@ private:
   bool got_bytes_ = false;                  // the attempt received response bytes
   bool fresh_ = false;                      // the retry: a new connection, never a pooled one
   std::size_t endpoint_ = 0;                // this exchange's endpoint (round-robin pick)
-  std::string& head_;                       // the serialized request head (caller's)
+  std::string& head_; // the serialized request head; HTTP/2: the body kept for a retry (caller's)
   std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
   std::shared_ptr<h2_upstream_connection> h2_conn_; // HTTP/2: the connection in use
   std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
   bool aborted_ = false;                            // abort() was called
   bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
   bool h2_switch_ = false;  // HTTP/2: the response began while request bytes were awaited
-  bool h2_keep_ = false;       // HTTP/2: all the body taken is kept in h2_kept_ (refused streams)
-  bool h2_kept_whole_ = false; // h2_kept_ holds the whole request body
+  bool h2_keep_ = false;       // HTTP/2: all the body taken is kept in head_ (refused streams)
+  bool h2_kept_whole_ = false; // head_ holds the whole request body
   bool h2_interims_sent_ = false; // HTTP/2: 1xx heads reached the sink (no retry after them)
-  std::string h2_kept_;
 };
 
 } // namespace parallax::proxy::net
