@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <map>
 #include <optional>
@@ -213,7 +214,11 @@ void render_latency_bars(std::string& out, const json::object& e) {
            "</text>\n";
     for (const auto side : {"live", "shadow"}) {
       const auto v = latency_at(e, side, q);
-      const int width = v ? std::max(1, static_cast<int>(*v / largest * bar_area)) : 0;
+      // A share of the largest in [0, 1]: infinite or negative latencies (a crafted summary)
+      // give no NaN and no int overflow.
+      const double share = v ? *v / largest : 0.0;
+      const double bounded = std::isfinite(share) ? std::clamp(share, 0.0, 1.0) : 0.0;
+      const int width = v ? std::max(1, static_cast<int>(bounded * bar_area)) : 0;
       const auto colour = std::string_view(side) == "live" ? live_colour : shadow_colour;
       out += "<rect x=\"" + std::to_string(label_width) + "\" y=\"" + std::to_string(y) +
              "\" width=\"" + std::to_string(width) + "\" height=\"" +

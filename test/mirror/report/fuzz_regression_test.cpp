@@ -95,5 +95,21 @@ TEST(SummaryFuzzRegressionTest, NegativeOrHugeCountsRenderWithinRange) {
   }
 }
 
+// report_reader_fuzz: an infinite latency in a summary made the page's bar width inf / inf =
+// NaN, converted to int (UBSan: -nan is outside the range of int). Bars are now a share of the
+// largest bounded to [0, 1].
+TEST(SummaryFuzzRegressionTest, InfiniteLatenciesDrawBoundedBars) {
+  const double inf = std::numeric_limits<double>::infinity();
+  boost::json::object latency{{"p50", inf}, {"p90", inf}, {"p99", inf}};
+  boost::json::object shadow{{"p50", -5.0}, {"p90", 1.0}, {"p99", 2.0}};
+  boost::json::object endpoint{{"endpoint", "GET /"}, {"route", "api"}, {"compared", 3},
+                               {"latency_ms", boost::json::object{{"live", latency}, {"shadow", shadow}}}};
+  boost::json::object summary{{"schema", "parallax.summary/v1"}, {"totals", boost::json::object{}},
+                              {"endpoints", boost::json::array{endpoint}}};
+  const auto page = render(summary, report_format::html);
+  EXPECT_NE(page.find("<svg class=\"latency\""), std::string::npos);
+  EXPECT_EQ(page.find("width=\"-"), std::string::npos);
+}
+
 } // namespace
 } // namespace parallax::mirror::report
