@@ -120,4 +120,31 @@ TEST(ParserFuzzRegressionTest, A101EndsAtItsHeadWhateverItsFields) {
 }
 
 } // namespace
+// chunked_fuzz: a chunk extension holding a DEL byte (and other bytes no chunk line may hold)
+// was accepted: llhttp 8.1 passes chunk-extension bytes on unchecked.
+TEST(ParserFuzzRegressionTest, RefusesControlBytesInChunkExtensions) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string found = "3;q=a\";\xcd\xff\xff\xff\xff\xff\xff\x7f\xfc" "c\"\r\nabc\r\n0\r\n\r\n";
+  for (const std::string& chunk : {found, std::string("3;x=\x7f\r\nabc\r\n0\r\n\r\n"),
+                                   std::string("3;\x01\r\nabc\r\n0\r\n\r\n")}) {
+    parser p(parser::mode::request);
+    const auto r = p.feed(head + chunk);
+    std::size_t at = r.consumed;
+    auto status = r.status;
+    while (status != parse_status::error && status != parse_status::message_complete && at < (head + chunk).size()) {
+      const auto more = p.feed(std::string_view(head + chunk).substr(at));
+      status = more.status;
+      at += more.consumed;
+      if (more.consumed == 0) break;
+    }
+    EXPECT_EQ(status, parse_status::error) << chunk;
+  }
+  // Extensions of text are fine.
+  parser ok(parser::mode::request);
+  std::string fine = head + "3;name=value\r\nabc\r\n0\r\n\r\n";
+  auto status = ok.feed(fine).status;
+  if (status == parse_status::head_complete) status = ok.feed(std::string_view(fine).substr(head.size())).status;
+  EXPECT_EQ(status, parse_status::message_complete);
+}
+
 } // namespace parallax::proxy::http
