@@ -97,7 +97,8 @@ private:
   void on_trailers(std::int32_t, const http::header_list& trailers) override { status_from(trailers); }
   void on_end(std::int32_t) override {}
   void on_close(std::int32_t, std::uint32_t) override { done_ = true; }
-  long read_request_body(std::int32_t, std::uint8_t* buf, std::size_t length, bool& eof) override {
+  long read_request_body(std::int32_t, std::uint8_t* buf, std::size_t length, bool& eof,
+                         const http::header_list*& /*trailers: none*/) override {
     const auto n = std::min(length, request_.size() - sent_);
     std::copy_n(request_.data() + sent_, n, buf);
     sent_ += n;

@@ -105,10 +105,17 @@ struct client_codec::callbacks {
   static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf,
                            std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
                            void* user) {
+    auto& c = self(user);
     bool eof = false;
-    const long n = self(user).events_.read_request_body(id, buf, length, eof);
+    const http::header_list* trailers = nullptr;
+    const long n = c.events_.read_request_body(id, buf, length, eof, trailers);
     if (n < 0) return NGHTTP2_ERR_DEFERRED;
-    if (eof) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (eof) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (trailers != nullptr && c.submit_trailers(id, *trailers)) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
+      }
+    }
     return n;
   }
 
@@ -181,6 +188,14 @@ std::int32_t client_codec::submit(const request_fields& request, bool body) {
   provider.read_callback = &callbacks::read_body;
   return nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
                                 body ? &provider : nullptr, nullptr);
+}
+
+bool client_codec::submit_trailers(std::int32_t id, const http::header_list& trailers) {
+  fields_.clear();
+  append_fields(fields_, names_, trailers,
+                [](const http::header& h) { return !http::forwardable_trailer(h); });
+  return !fields_.empty() &&
+         nghttp2_submit_trailer(session_, id, fields_.data(), fields_.size()) == 0;
 }
 
 void client_codec::resume(std::int32_t id) {

@@ -33,10 +33,11 @@ public:
   /// The stream closed; `error_code` 0 after a complete exchange, else the RST_STREAM code (or
   /// REFUSED_STREAM for a stream the server never processed: above a GOAWAY's last id).
   virtual void on_close(std::int32_t id, std::uint32_t error_code) = 0;
-  /// Copies up to `length` request body bytes of `id` into `buf`; sets `eof` after the last;
-  /// returns the count, or -1 when none are at hand (the stream is resumed later).
+  /// Copies up to `length` request body bytes of `id` into `buf`; sets `eof` after the last,
+  /// and `trailers` when trailer fields end the request; returns the count, or -1 when none
+  /// are at hand (the stream is resumed later).
   virtual long read_request_body(std::int32_t id, std::uint8_t* buf, std::size_t length,
-                                 bool& eof) = 0;
+                                 bool& eof, const http::header_list*& trailers) = 0;
 };
 
 /// A request to submit: pseudo-header values and the regular fields (names lower-cased here).
@@ -85,6 +86,10 @@ public:
   struct callbacks;
 
 private:
+  // Submits the fields of `trailers` that may be passed on as the last HEADERS of `id`; false
+  // when there are none (the DATA then ends the stream).
+  bool submit_trailers(std::int32_t id, const http::header_list& trailers);
+
   client_events& events_;
   nghttp2_session* session_ = nullptr;
   // The head being decoded (header blocks never interleave).

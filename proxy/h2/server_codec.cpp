@@ -31,7 +31,14 @@ struct server_codec::callbacks {
 
   static int begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) { // a request's trailer section
+      c.trailers_.id = frame->hd.stream_id;
+      c.trailers_.fields.clear();
+      c.trailers_.bytes = c.trailers_.count = 0;
+      return 0;
+    }
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     ++c.streams_;
     if (++c.new_streams_this_read_ > 2 * c.settings_.max_concurrent_streams) {
       c.flood("too many new streams in one read");
@@ -54,7 +61,17 @@ struct server_codec::callbacks {
                     std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
                     std::uint8_t, void* user) {
     auto& c = self(user);
-    if (c.current_.id != frame->hd.stream_id) return 0; // trailers: not forwarded yet
+    if (c.current_.id != frame->hd.stream_id) {
+      auto& t = c.trailers_;
+      if (t.id != frame->hd.stream_id) return 0;
+      t.bytes += static_cast<std::uint32_t>(namelen + valuelen + 32);
+      if (t.bytes > c.settings_.max_header_list_bytes || ++t.count > c.settings_.max_headers) {
+        t.id = 0;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // the stream is reset
+      }
+      t.fields.add(view(name, namelen), view(value, valuelen)); // no pseudo-fields: nghttp2
+      return 0;
+    }
     auto& p = c.current_;
     p.bytes += static_cast<std::uint32_t>(namelen + valuelen + 32);
     ++p.fields;
@@ -114,6 +131,10 @@ struct server_codec::callbacks {
         c.current_.id = 0;
         deliver_head(c, id, c.current_, end_stream);
       } else if (end_stream) {
+        if (c.trailers_.id == id) {
+          c.trailers_.id = 0;
+          c.events_.on_request_trailers(id, c.trailers_.fields);
+        }
         c.events_.on_request_end(id); // after trailers
       }
       break;

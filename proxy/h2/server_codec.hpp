@@ -52,6 +52,9 @@ public:
   /// Request body bytes of stream `id`; the stream's window reopens only when the connection
   /// calls consume() for them.
   virtual void on_data(std::int32_t id, std::string_view bytes) = 0;
+  /// The request of stream `id` ends with trailer fields (before on_request_end); ignored
+  /// unless overridden.
+  virtual void on_request_trailers(std::int32_t /*id*/, const http::header_list& /*fields*/) {}
   /// The request of stream `id` is complete (END_STREAM).
   virtual void on_request_end(std::int32_t id) = 0;
   /// Stream `id` closed (`error_code` 0: both sides ended normally; otherwise an RST_STREAM
@@ -124,6 +127,13 @@ private:
     bool too_large = false;
     bool has_authority = false;
   };
+  // The trailer section being decoded (within the same limits as a head).
+  struct pending_trailers {
+    std::int32_t id = 0; // 0: none
+    http::header_list fields;
+    std::uint32_t bytes = 0;
+    std::uint32_t count = 0;
+  };
   void flood(const char* why);
   bool submit(std::int32_t id, const response_fields& head, bool interim, bool body);
   void submit_trailers(std::int32_t id, const http::header_list& trailers);
@@ -133,6 +143,7 @@ private:
   settings settings_;
   nghttp2_session* session_ = nullptr;
   pending_head current_;
+  pending_trailers trailers_;
   // The response head being submitted: lower-case names in one buffer, the fields pointing
   // into it (reused, so a response head allocates nothing once they have grown).
   std::string names_;

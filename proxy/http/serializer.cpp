@@ -212,6 +212,14 @@ void write_chunk_size(std::string& out, std::uint64_t size) {
   out.append("\r\n");
 }
 
+void write_last_chunk(std::string& out, const header_list& trailers) {
+  out.append("0\r\n");
+  for (const auto& f : trailers) {
+    if (forwardable_trailer(f)) out.append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  out.append("\r\n");
+}
+
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
   case 100: return "Continue";

@@ -45,6 +45,10 @@ void write_error_response(std::string& out, int status, std::string_view body, b
 /// Appends a chunk-size line ("1a2b\r\n") for a chunk of `size` bytes.
 void write_chunk_size(std::string& out, std::uint64_t size);
 
+/// Appends the last chunk with the trailer section: "0\r\n", the fields of `trailers` that
+/// may be passed on (forwardable_trailer), "\r\n".
+void write_last_chunk(std::string& out, const header_list& trailers);
+
 /// The standard reason phrase for `status` ("Unknown" when none).
 std::string_view reason_phrase(int status) noexcept;
 

@@ -171,6 +171,7 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
     gather_.clear();
     if (step == source_step::done) {
       st.req_end = true;
+      st.req_trailers = source.trailers();
       h2_kept_whole_ = h2_keep_;
     }
     h2_conn_->resume(st);

@@ -247,7 +247,8 @@ void h2_upstream_connection::on_close(std::int32_t id, std::uint32_t error_code)
 }
 
 long h2_upstream_connection::read_request_body(std::int32_t id, std::uint8_t* buf,
-                                               std::size_t length, bool& eof) {
+                                               std::size_t length, bool& eof,
+                                               const http::header_list*& trailers) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) {
     eof = true;
@@ -264,6 +265,7 @@ long h2_upstream_connection::read_request_body(std::int32_t id, std::uint8_t* bu
     st.notify(); // room for more
   }
   eof = st.req_end && st.req.empty();
+  if (eof) trailers = st.req_trailers;
   return static_cast<long>(n);
 }
 

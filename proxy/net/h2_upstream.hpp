@@ -47,6 +47,7 @@ struct h2_upstream_stream {
   std::string req;
   std::size_t req_off = 0;
   bool req_end = false; // the last request byte is queued
+  const http::header_list* req_trailers = nullptr; // sent after the body (the source's)
   // The response.
   http::response_head head;
   bool have_head = false;       // a final head arrived
@@ -120,8 +121,8 @@ private:
   void on_trailers(std::int32_t id, const http::header_list& trailers) override;
   void on_end(std::int32_t id) override;
   void on_close(std::int32_t id, std::uint32_t error_code) override;
-  long read_request_body(std::int32_t id, std::uint8_t* buf, std::size_t length,
-                         bool& eof) override;
+  long read_request_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,
+                         const http::header_list*& trailers) override;
 
   std::unique_ptr<upstream_connection> conn_;
   connection_registry& registry_;

@@ -99,6 +99,10 @@ public:
   virtual awaitable<source_step> next(std::vector<asio::const_buffer>& out, stream* watch) = 0;
   /// Whether the whole request can be written again (nothing taken that cannot be replayed).
   [[nodiscard]] virtual bool replayable() const = 0;
+  /// The request's trailer fields, once take()/next() returned `done` (null: none). An
+  /// HTTP/1.1 source writes them into its last chunk itself; an HTTP/2 upstream sends them as
+  /// the stream's last HEADERS.
+  virtual const http::header_list* trailers() { return nullptr; }
   /// Whether next() may be awaited while the response is delivered to the sink (an HTTP/2
   /// client's stream): an HTTP/2 upstream then relays both directions at once (gRPC's
   /// bidirectional streaming); otherwise the request is sent whole before the response is read.

@@ -226,6 +226,11 @@ void h2_connection::on_data(std::int32_t id, std::string_view bytes) {
   it->second->notify();
 }
 
+void h2_connection::on_request_trailers(std::int32_t id, const http::header_list& fields) {
+  const auto it = streams_.find(id);
+  if (it != streams_.end()) it->second->request_trailers = fields;
+}
+
 void h2_connection::on_request_end(std::int32_t id) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;

@@ -76,6 +76,7 @@ private:
   void on_request(std::int32_t id, http::request_head& head, bool end_stream,
                   h2::head_refusal refused) override;
   void on_data(std::int32_t id, std::string_view bytes) override;
+  void on_request_trailers(std::int32_t id, const http::header_list& fields) override;
   void on_request_end(std::int32_t id) override;
   void on_stream_close(std::int32_t id, std::uint32_t error_code) override;
   long read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,

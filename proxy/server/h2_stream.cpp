@@ -86,7 +86,15 @@ public:
       if (st_.tap) st_.tap->request_body({std::string_view(st_.lent)});
     }
     if (!st_.request_ended) return net::source_step::more;
-    if (chunked) out.emplace_back(last_chunk.data(), last_chunk.size());
+    if (chunked) {
+      // The client's trailer fields (those that may be passed on) end the body.
+      std::string_view end = last_chunk;
+      if (!st_.request_trailers.empty()) {
+        http::write_last_chunk(trailer_block_, st_.request_trailers);
+        end = trailer_block_;
+      }
+      out.emplace_back(end.data(), end.size());
+    }
     ended_ = true;
     return net::source_step::done;
   }
@@ -117,6 +125,9 @@ public:
   }
 
   [[nodiscard]] bool replayable() const override { return st_.body_less; }
+  const http::header_list* trailers() override {
+    return st_.request_trailers.empty() ? nullptr : &st_.request_trailers;
+  }
   [[nodiscard]] bool full_duplex() const override { return true; }
   void interrupt() override {
     interrupt_ = true;
@@ -145,6 +156,7 @@ private:
   bool interrupt_ = false; // interrupt() was called: next() returns `interrupted`
   bool relaying_ = false;  // relaying() was called: no client_io_timeout while waiting
   std::string chunk_line_;
+  std::string trailer_block_; // the last chunk with the client's trailer fields
 };
 
 /// The stream's response: interim heads as HEADERS, the final head (HTTP/1.1 connection

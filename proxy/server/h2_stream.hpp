@@ -42,6 +42,7 @@ struct h2_connection::stream_state {
     out.clear();
     out_off = 0;
     out_end = responded = closed = finished = have_trailers = false;
+    request_trailers.clear();
     rt.reset();
     active = nullptr;
     tap.reset();
@@ -60,6 +61,7 @@ struct h2_connection::stream_state {
 
   std::string in;   // body bytes received, not yet taken by the upstream exchange
   std::string lent; // body bytes taken (their buffers are in use); consumed at the next take
+  http::header_list request_trailers; // the client's trailer fields (complete once request_ended)
 
   std::string out;          // response body bytes queued for DATA frames: [out_off, size)
   std::size_t out_off = 0;

@@ -65,7 +65,16 @@ public:
     for (auto piece : parser.body())
       out.emplace_back(piece.data(), piece.size());
     if (chunked && total > 0) out.emplace_back(crlf.data(), crlf.size());
-    if (chunked && done) out.emplace_back(last_chunk.data(), last_chunk.size());
+    if (chunked && done) {
+      // The client's trailer fields (those that may be passed on) end the body.
+      std::string_view end = last_chunk;
+      if (!parser.trailers().empty()) {
+        trailer_block_.clear();
+        http::write_last_chunk(trailer_block_, parser.trailers());
+        end = trailer_block_;
+      }
+      out.emplace_back(end.data(), end.size());
+    }
     if (s_.tap_ && total > 0) s_.tap_->request_body(parser.body());
     return done ? net::source_step::done : net::source_step::more;
   }
@@ -114,6 +123,11 @@ public:
     return !s_.request_parser_.request().has_body();
   }
 
+  const http::header_list* trailers() override {
+    const auto& fields = s_.request_parser_.trailers();
+    return fields.empty() ? nullptr : &fields;
+  }
+
   void sent() override {
     if (s_.tap_) s_.tap_->request_complete(); // idempotent: a retried attempt calls it again
   }
@@ -123,6 +137,7 @@ private:
   http::body_framing framing_;
   bool expect_continue_;
   std::string chunk_line_;
+  std::string trailer_block_; // the last chunk with the client's trailer fields
 };
 
 /// The client: interim responses, then the final head with the first body bytes, then the body
@@ -145,12 +160,8 @@ public:
   void trailers(const http::header_list& fields) override {
     // Sent in the last chunk (RFC 9112 7.1.2) when the client gets the body chunked; dropped
     // otherwise (a length-delimited message has no place for them).
-    trailer_block_.assign("0\r\n");
-    for (const auto& f : fields) {
-      if (!http::forwardable_trailer(f)) continue;
-      trailer_block_.append(f.name).append(": ").append(f.value).append("\r\n");
-    }
-    trailer_block_.append("\r\n");
+    trailer_block_.clear();
+    http::write_last_chunk(trailer_block_, fields);
     if (s_.tap_) s_.tap_->response_trailers(fields);
   }
 

@@ -141,17 +141,26 @@ TEST(HttpProxyTest, StripsHopByHopHeadersAndAddsForwardedHeaders) {
   EXPECT_EQ(req.header("x-forwarded-host").value_or(""), "shop.example.com");
 }
 
-TEST(HttpProxyTest, ForwardsChunkedRequestBodyChunked) {
+TEST(HttpProxyTest, ForwardsChunkedRequestBodyChunkedWithItsTrailers) {
   http_backend live(echo_handler());
   running_proxy proxy(simple_config(), {{"live", live.address()}});
   auto client = connect_to(proxy.port());
   auto res = client.round_trip(raw_client::chunked_request(
-      "POST", "/upload", {}, {"hello ", "chunked ", "world"}, {{"X-Trailer", "dropped"}}));
+      "POST", "/upload", {}, {"hello ", "chunked ", "world"},
+      {{"X-Checksum", "abc"}, {"Host", "elsewhere"}, {"Content-Length", "5"}, {"X-Digest", "d"}}));
   ASSERT_TRUE(res.ok()) << res.error;
   const auto req = live.last_request();
   EXPECT_TRUE(req.chunked);
   EXPECT_EQ(req.body, "hello chunked world");
-  EXPECT_TRUE(req.trailers.empty());
+  // Passed on in the last chunk, but not the routing and framing fields (RFC 9110 6.5.1).
+  ASSERT_EQ(req.trailers.size(), 2u);
+  EXPECT_EQ(req.trailers[0].first, "X-Checksum");
+  EXPECT_EQ(req.trailers[0].second, "abc");
+  EXPECT_EQ(req.trailers[1].first, "X-Digest");
+  // The connection carries the next request.
+  auto again = client.round_trip(raw_client::request("GET", "/next"));
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(live.last_request().target, "/next");
 }
 
 TEST(HttpProxyTest, RelaysChunkedResponseWithItsTrailers) {

@@ -7,7 +7,7 @@ forwards the route `shop` to the live server over h2c, mirroring every call to t
 Checked: unary calls (also 40 at once on one channel: streams multiplexed on parallax's
 upstream connection), server streaming (100 messages), client streaming, bidirectional
 streaming (the client sends, then reads; and ping-pong, each message sent after the previous
-answer), gzip-compressed messages both ways, request
+answer, also with a client quiet for longer than client_io_timeout meanwhile), gzip-compressed messages both ways, request
 metadata in and trailing metadata out, a trailers-only error (NOT_FOUND and its message), a
 client deadline that expires while the server is slow (DEADLINE_EXCEEDED; the next call is
 served), a shadow ended at the call's grpc-timeout rather
@@ -145,6 +145,7 @@ def main():
 listeners: [{ name: public, address: "127.0.0.1:0" }]
 admin: { address: "127.0.0.1:0" }
 logging: { access_log: true }
+limits: { client_io_timeout: 2s }
 upstreams:
   live: { endpoints: ["127.0.0.1:%d"], protocol: h2c, request_timeout: 10s }
   preview: { endpoints: ["127.0.0.1:%d"], protocol: h2c, request_timeout: 10s }
@@ -215,6 +216,23 @@ def run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop):
         pongs.append(reply.name)
         answered.put(reply)
     check(pongs == ["re: ping %d" % i for i in range(5)], "bidirectional ping-pong: %r" % pongs)
+
+    # A client quiet for longer than client_io_timeout (2 s) in the middle of a bidirectional
+    # call whose answers are relayed is no fault (a chat's client may think): the call goes on.
+    def slow_pings():
+        for i in range(2):
+            yield shop_pb2.Item(id=str(i), name="slow %d" % i)
+            try:
+                answered.get(timeout=10)
+            except queue.Empty:
+                return
+            if i == 0:
+                time.sleep(3)
+    pongs = []
+    for reply in stub.Chat(slow_pings(), timeout=15):
+        pongs.append(reply.name)
+        answered.put(reply)
+    check(pongs == ["re: slow 0", "re: slow 1"], "bidirectional call with a quiet client: %r" % pongs)
 
     big = shop_pb2.Item(id="big", name="x" * 200000, tags=["t"] * 1000)
     echoed = stub.PutItem(big, timeout=10, compression=grpc.Compression.Gzip)

@@ -13,7 +13,8 @@ served.
 - invalid pseudo-headers (unknown, missing :path, uppercase name): the stream is reset with
   PROTOCOL_ERROR and the connection goes on serving;
 - more header fields than max_request_headers, and a header list above
-  limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that stream.
+  limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that stream;
+  a request whose trailer section has more fields than that: the stream is reset;
 - an idle connection (no stream open) kept busy with PINGs is still closed after idle_timeout
   with GOAWAY NO_ERROR.
 After every attack a new client gets 200 (curl --http2-prior-knowledge); parallax's resident
@@ -167,6 +168,17 @@ def oversized_heads(proxy):
     conn.close()
 
 
+def oversized_trailers(proxy):
+    conn = RawConnection(proxy.port)
+    conn.send(headers_frame(1, request_fields("/ok", method="POST"), flags=END_HEADERS) + frame(DATA, 0, 1, b"x")
+              + headers_frame(1, [("x-trailer-%d" % i, "v") for i in range(150)]))
+    conn.send(headers_frame(3, request_fields("/ok")))
+    frames = conn.read_until(lambda fs: any(k == HEADERS and s == 3 for k, _, s, _ in fs)
+                             and any(k == RST_STREAM and s == 1 for k, _, s, _ in fs), what="reset 1, answer 3")
+    check(goaway_code(frames) is None, "oversized trailers ended the connection")
+    conn.close()
+
+
 def pings_do_not_keep_an_idle_connection(proxy):
     conn = RawConnection(proxy.port)
     conn.send(headers_frame(1, request_fields("/ok")))
@@ -204,6 +216,7 @@ reports: { discrepancies: { path: "%s" } }
                        ("SETTINGS flood", lambda p: ack_flood(p, "SETTINGS", lambda i: frame(SETTINGS, 0, 0))),
                        ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
                        ("invalid requests", invalid_requests), ("oversized heads", oversized_heads),
+                       ("oversized trailers", oversized_trailers),
                        ("idle connection kept with PINGs", pings_do_not_keep_an_idle_connection)]
             for name, attack in attacks:
                 attack(proxy)

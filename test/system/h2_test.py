@@ -97,7 +97,9 @@ class H2Upstream(RawServer):
     with the request's path as its body and a trailer field. A POST to /hints/refuse is refused
     the first time (GOAWAY with last stream 0, as a server going away does: the stream was never
     processed) and answered with the body's length on the next connection; a POST to
-    /hints/refuse-echo likewise, then echoed as its DATA arrives (a bidirectional stream)."""
+    /hints/refuse-echo likewise, then echoed as its DATA arrives (a bidirectional stream). A
+    POST to /hints/trailers is answered with its body's length and the trailer fields it ended
+    with, as JSON."""
 
     def __init__(self):
         self.refuse_next = True
@@ -112,6 +114,7 @@ class H2Upstream(RawServer):
         h2c.initiate_connection()
         bodies = {}  # stream id -> body, of the POSTs answered once they end
         echoes = set()  # streams echoed as they come
+        trailers = {}  # stream id -> trailer fields, of the POSTs to /hints/trailers
         with conn:
             conn.sendall(h2c.data_to_send())
             while True:
@@ -122,7 +125,17 @@ class H2Upstream(RawServer):
                 if not data:
                     return
                 for event in h2c.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived) and \
+                    if isinstance(event, h2.events.RequestReceived) and dict(event.headers)[":path"] == "/hints/trailers":
+                        bodies[event.stream_id] = b""
+                        trailers[event.stream_id] = []
+                    elif isinstance(event, h2.events.TrailersReceived):
+                        trailers[event.stream_id] = [list(f) for f in event.headers]
+                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in trailers:
+                        body = json.dumps({"length": len(bodies.pop(event.stream_id)),
+                                           "trailers": trailers.pop(event.stream_id)}).encode()
+                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                        h2c.send_data(event.stream_id, body, end_stream=True)
+                    elif isinstance(event, h2.events.RequestReceived) and \
                             dict(event.headers)[":path"] in ("/hints/refuse", "/hints/refuse-echo"):
                         if self.refuse_next:
                             self.refuse_next = False
@@ -208,7 +221,7 @@ def main():
         proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, h2_upstream, cert, key,
                                              os.path.join(work, "discrepancies.jsonl")), work)
         try:
-            run_checks(proxy, h2_upstream)
+            run_checks(proxy, h2_upstream, live_backend)
             drain_check(proxy, live_backend)
         finally:
             if proxy.process.poll() is None:
@@ -219,7 +232,7 @@ def main():
             h2_upstream.close()
 
 
-def run_checks(proxy, h2_upstream):
+def run_checks(proxy, h2_upstream, live_backend):
     plain, secure = proxy.listeners["plain"], proxy.listeners["secure"]
     h2only, h1only = proxy.listeners["h2only"], proxy.listeners["h1only"]
     base = "http://127.0.0.1:%d" % plain
@@ -305,6 +318,29 @@ def run_checks(proxy, h2_upstream):
           "refused bidirectional stream: %r (refused %d)" % (r, h2_upstream.refused))
     r = client.get("/hints/a")
     check(r["status"] == 200 and bytes(r["body"]) == b"/hints/a", "1xx then 200 from an h2c upstream: %r" % r)
+
+    # Request trailers pass through (RFC 9110 6.5: the fields that may be, not Host), both
+    # ways between the versions: HTTP/2 client to HTTP/2 and (in the last chunk) to HTTP/1.1
+    # upstreams, HTTP/1.1 client to an HTTP/2 upstream (its trailing HEADERS).
+    sid = client.request("/hints/trailers", method="POST", body=b"abc", end_stream=False)
+    client.send_trailers(sid, [("x-checksum", "99"), ("host", "elsewhere")])
+    r = client.response(sid)
+    check(r["status"] == 200 and json.loads(bytes(r["body"])) == {"length": 3, "trailers": [["x-checksum", "99"]]},
+          "HTTP/2 request trailers to an h2c upstream: %r" % r)
+    sid = client.request("/echo", method="POST", body=b"abcd", end_stream=False)
+    client.send_trailers(sid, [("x-checksum", "100")])
+    r = client.response(sid)
+    check(r["status"] == 200 and json.loads(bytes(r["body"]))["length"] == 4 and live_backend.trailers == [("x-checksum", "100")],
+          "HTTP/2 request trailers to an HTTP/1.1 upstream: %r, trailers %r" % (r, live_backend.trailers))
+    with socket.create_connection(("127.0.0.1", plain), timeout=10) as raw:
+        raw.sendall(b"POST /hints/trailers HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+                    b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: 101\r\nHost: elsewhere\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 200") and json.loads(body) == {"length": 5, "trailers": [["x-checksum", "101"]]},
+          "HTTP/1.1 request trailers to an h2c upstream: %r" % answer)
     code, out, err = curl("-v", "--raw", "--http1.1", "-H", "TE: trailers", base + "/hints/b")
     check(code == 0 and out == b"8\r\n/hints/b\r\n0\r\nx-checksum: 42\r\n\r\n" and "< HTTP/1.1 103" in err,
           "HTTP/1.1 client of an h2c upstream: %d %r\n%s" % (code, out, err[-1500:]))

@@ -88,6 +88,11 @@ class H2Client:
             self.conn.end_stream(sid)
             self.flush()
 
+    def send_trailers(self, sid, fields):
+        """Ends the request of `sid` with trailer fields (a list of (name, value))."""
+        self.conn.send_headers(sid, fields, end_stream=True)
+        self.flush()
+
     def reset(self, sid, code=0x8):
         self.conn.reset_stream(sid, code)
         self.flush()

@@ -70,12 +70,14 @@ def wait_for(what, condition, timeout, poll=0.1):
 class Backend:
     """An HTTP/1.1 backend on 127.0.0.1:0 in a thread. `respond(method, path, body)` returns
     (status, content_type, body bytes), or None to drop the connection without an answer;
-    every request is counted in `requests`; request bodies may be chunked. Nagle is off (head and body are two writes) and the
+    every request is counted in `requests`; request bodies may be chunked (the latest trailer
+    section is kept in `trailers`). Nagle is off (head and body are two writes) and the
     listen backlog is large (bursts of connects are not refused)."""
 
     def __init__(self, respond):
         owner = self
         self.requests = 0
+        self.trailers = []  # the trailer fields (name, value) of the latest chunked request body
         self._lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -110,8 +112,11 @@ class Backend:
                 while True:
                     size = int(self.rfile.readline().split(b";")[0], 16)
                     if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass  # trailer fields
+                        trailers = []
+                        while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                            name, _, value = line.decode("latin-1").partition(":")
+                            trailers.append((name.strip().lower(), value.strip()))
+                        owner.trailers = trailers
                         return bytes(body)
                     body += self.rfile.read(size)
                     self.rfile.readline()

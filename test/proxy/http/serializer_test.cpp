@@ -87,5 +87,20 @@ TEST(SerializerTest, WritesErrorResponsesAndChunkSizes) {
   EXPECT_EQ(out, "1a2b\r\n");
 }
 
+TEST(SerializerTest, LastChunkCarriesOnlyForwardableTrailers) {
+  std::string out;
+  write_last_chunk(out, {});
+  EXPECT_EQ(out, "0\r\n\r\n");
+  header_list trailers;
+  trailers.add("X-Checksum", "abc");
+  trailers.add("Host", "elsewhere");
+  trailers.add("Content-Length", "5");
+  trailers.add("Connection", "close");
+  trailers.add("grpc-status", "0");
+  out.clear();
+  write_last_chunk(out, trailers);
+  EXPECT_EQ(out, "0\r\nX-Checksum: abc\r\ngrpc-status: 0\r\n\r\n");
+}
+
 } // namespace
 } // namespace parallax::proxy::http
