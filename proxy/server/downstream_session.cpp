@@ -142,6 +142,9 @@ awaitable<bool> downstream_session::sniff_preface(std::size_t& n) {
 
 awaitable<void> downstream_session::serve_h2(std::string_view received) {
   phase_ = phase::h2;
+  // The connection keeps its own deadlines: the one left armed by reading the preface
+  // (header_timeout) would otherwise cancel its reads later, ending a busy connection.
+  client_io_.clear_deadline();
   h2_connection connection(worker_, client_, listener_, client_ip_);
   co_await connection.run(received);
   closed_ = true;

@@ -16,7 +16,7 @@ served.
   limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that stream;
   a request whose trailer section has more fields than that: the stream is reset;
 - an idle connection (no stream open) kept busy with PINGs is still closed after idle_timeout
-  with GOAWAY NO_ERROR.
+  with GOAWAY NO_ERROR, while one with requests going on is served past header_timeout.
 After every attack a new client gets 200 (curl --http2-prior-knowledge); parallax's resident
 memory grows by less than 64 MiB over the whole suite (320 MiB under AddressSanitizer, whose
 quarantine keeps freed memory).
@@ -33,7 +33,7 @@ import hpack
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Backend, Parallax, arguments, check, scratch_dir, wait_for  # noqa: E402
 from h2client import (ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
-                      PING, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
+                      PING, H2Client, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
                       header_block, request_fields)
 
 PROTOCOL_ERROR, FLOW_CONTROL_ERROR, CANCEL = 0x1, 0x3, 0x8
@@ -196,6 +196,21 @@ def pings_do_not_keep_an_idle_connection(proxy):
     conn.close()
 
 
+def busy_connection_outlives_header_timeout(proxy):
+    # A regression: the deadline of reading an h2c connection's preface (header_timeout, 2 s
+    # here) stayed armed and ended the connection (GOAWAY) mid-traffic.
+    client = H2Client(proxy.port)
+    started = time.monotonic()
+    answered = 0
+    while time.monotonic() - started < 3.0:
+        r = client.get("/ok")
+        check(r["status"] == 200 and client.goaway is None,
+              "request %d at %.1f s on one connection: %r, GOAWAY %r" % (answered, time.monotonic() - started, r, client.goaway))
+        answered += 1
+        time.sleep(0.05)
+    client.close()
+
+
 def main():
     args = arguments()
     backend = Backend(lambda method, path, body: (200, "text/plain", b"ok"))
@@ -217,7 +232,8 @@ reports: { discrepancies: { path: "%s" } }
                        ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
                        ("invalid requests", invalid_requests), ("oversized heads", oversized_heads),
                        ("oversized trailers", oversized_trailers),
-                       ("idle connection kept with PINGs", pings_do_not_keep_an_idle_connection)]
+                       ("idle connection kept with PINGs", pings_do_not_keep_an_idle_connection),
+                       ("busy connection past header_timeout", busy_connection_outlives_header_timeout)]
             for name, attack in attacks:
                 attack(proxy)
                 check(served(proxy), "after the %s the next client was not served" % name)
