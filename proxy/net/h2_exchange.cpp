@@ -65,8 +65,17 @@ bool refused(const h2_upstream_stream& st) {
 constexpr std::size_t retry_body_limit = 64UL * 1024UL;
 } // namespace
 
+void upstream_exchange::drop_h2_stream() {
+  if (!h2_conn_ || !h2_stream_) return;
+  h2_conn_->release(*h2_stream_);
+  h2_conn_->recycle(std::move(h2_stream_));
+}
+
 exchange_result upstream_exchange::h2_finish(exchange_error e) {
-  if (h2_conn_ && h2_stream_) h2_conn_->release(*h2_stream_);
+  if (h2_conn_ && h2_stream_) {
+    h2_conn_->release(*h2_stream_);
+    h2_home_ = h2_conn_; // the stream (its head: response()) goes back when the exchange ends
+  }
   // A large kept body is not held by an idle connection or stream until its next exchange.
   if (head_.capacity() > 16UL * 1024UL) std::string().swap(head_);
   h2_conn_.reset();
@@ -84,13 +93,15 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     co_return h2_finish(exchange_error::source_failed);
   }
   const auto& req = *parts.head;
-  http::header_list fields;
-  http::forwarded_fields(fields, req, parts.forwarding);
-  std::string path(http::origin_form(req.target));
-  if (path.empty() || path.front() == '?') path.insert(0, "/");
+  std::string_view path = http::origin_form(req.target);
+  std::string fixed_path; // only for a target without its leading "/"
+  if (path.empty() || path.front() == '?') {
+    fixed_path.assign("/").append(path);
+    path = fixed_path;
+  }
   const auto authority = req.headers.find(http::field::host).value_or(cfg.endpoints.front().host);
-  const h2::request_fields request{req.method, cfg.protocol == config::upstream_protocol::h2 ? "https" : "http",
-                                   authority, path, &fields};
+  h2::request_fields request{req.method, cfg.protocol == config::upstream_protocol::h2 ? "https" : "http",
+                             authority, path, nullptr};
   const bool body = req.has_body();
   // The caller's head storage (HTTP/1.1 heads only) keeps the body for a refused stream's retry:
   // reused from exchange to exchange, it allocates nothing once it has grown.
@@ -98,7 +109,8 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
   (void)options; // HEAD: the upstream's HEADERS end the stream; no body is waited for
   for (int attempt = 0;; ++attempt) {
     connect_result failure;
-    h2_conn_ = co_await pool_.take_h2(res_.deadlines, failure);
+    h2_conn_ = pool_.available_h2();
+    if (!h2_conn_) h2_conn_ = co_await pool_.take_h2(res_.deadlines, failure);
     if (aborted_) {
       result_.detail = "aborted";
       co_return h2_finish(exchange_error::sink_failed); // the caller gave up meanwhile
@@ -107,7 +119,11 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       result_.detail = std::move(failure.detail);
       co_return h2_finish(connect_error(failure.error));
     }
-    h2_stream_ = std::make_unique<h2_upstream_stream>(h2_conn_->executor());
+    h2_stream_ = h2_conn_->new_stream();
+    // The fields go into the connection's reused list right before nghttp2 copies them.
+    auto& fields = h2_conn_->request_fields();
+    http::forwarded_fields(fields, req, parts.forwarding);
+    request.headers = &fields;
     if (!h2_conn_->submit(*h2_stream_, request, body)) {
       if (attempt == 0) continue; // it went away meanwhile: another connection
       result_.detail = "the HTTP/2 connection took no new stream";
@@ -135,7 +151,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     }
     const bool again = attempt == 0 && (source.replayable() || h2_keep_);
     if (refused(*h2_stream_) && again) {
-      h2_conn_->release(*h2_stream_);
+      drop_h2_stream();
       continue;
     }
     // Sent, or answered early (the rest of the body is not sent; the stream is cancelled when
@@ -144,7 +160,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
       e = co_await h2_receive(sink);
       if (e == exchange_error::reset && refused(*h2_stream_) && again && !aborted_ &&
           !h2_interims_sent_) {
-        h2_conn_->release(*h2_stream_); // refused after it was sent: nothing reached the sink
+        drop_h2_stream(); // refused after it was sent: nothing reached the sink
         continue;
       }
     }
@@ -258,8 +274,10 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
     }
   }
   bool first = true;
-  std::string piece;
-  std::vector<std::string_view> pieces;
+  // The body at hand is swapped into the stream's relay buffer while it is handed on (more may
+  // arrive meanwhile); both buffers stay with the stream for its next exchange.
+  auto& piece = st.relay;
+  auto& pieces = st.pieces;
   for (;;) {
     if (first || !st.body.empty() || st.ended) {
       piece.clear();

@@ -89,6 +89,43 @@ void h2_upstream_stream::response_event() {
   if (waiting != nullptr) waiting->interrupt();
 }
 
+void h2_upstream_stream::reset() {
+  constexpr std::size_t keep = 16UL * 1024UL; // larger buffers are not held by an idle stream
+  const auto trim = [](std::string& b) {
+    if (b.capacity() > keep) std::string().swap(b);
+    b.clear();
+  };
+  id = 0;
+  trim(req);
+  req_off = 0;
+  req_end = false;
+  req_trailers = nullptr;
+  head.clear();
+  have_head = false;
+  interims.clear();
+  trim(body);
+  trim(relay);
+  unconsumed = 0;
+  trailers.clear();
+  have_trailers = false;
+  ended = closed = false;
+  close_code = 0;
+  waiting = nullptr;
+}
+
+std::unique_ptr<h2_upstream_stream> h2_upstream_connection::new_stream() {
+  if (spare_.empty()) return std::make_unique<h2_upstream_stream>(executor());
+  auto st = std::move(spare_.back());
+  spare_.pop_back();
+  return st;
+}
+
+void h2_upstream_connection::recycle(std::unique_ptr<h2_upstream_stream> st) {
+  if (!st || spare_.size() >= max_streams_ || closed_) return;
+  st->reset();
+  spare_.push_back(std::move(st));
+}
+
 void h2_upstream_connection::release(h2_upstream_stream& st) {
   const auto it = streams_.find(st.id);
   if (it == streams_.end()) return;
@@ -278,13 +315,7 @@ namespace parallax::proxy::net {
 awaitable<std::shared_ptr<h2_upstream_connection>>
 upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
   for (bool waited = false;; waited = true) {
-    forget_finished();
-    // The open connection with the fewest streams that has room.
-    std::shared_ptr<h2_upstream_connection> best;
-    for (const auto& c : h2_) {
-      if (c->available() && (!best || c->streams() < best->streams())) best = c;
-    }
-    if (best) co_return best;
+    if (auto best = available_h2()) co_return best;
     // Connections being opened take max_streams_per_connection streams each (until their
     // SETTINGS say otherwise): wait for one rather than open another (once; within
     // connect_timeout).
@@ -326,6 +357,15 @@ upstream_pool::take_h2(connection_registry& registry, connect_result& failure) {
   h2_.push_back(conn);
   h2_opened();
   co_return conn;
+}
+
+std::shared_ptr<h2_upstream_connection> upstream_pool::available_h2() {
+  forget_finished();
+  h2_upstream_connection* best = nullptr;
+  for (const auto& c : h2_) {
+    if (c->available() && (best == nullptr || c->streams() < best->streams())) best = c.get();
+  }
+  return best == nullptr ? nullptr : best->shared_from_this();
 }
 
 void upstream_pool::h2_opened() {

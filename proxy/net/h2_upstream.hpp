@@ -41,6 +41,9 @@ struct h2_upstream_stream {
   /// Something of the response arrived (or the stream closed): notify(), and interrupt the
   /// source the exchange awaits request bytes from, if any (it relays both ways from then on).
   void response_event();
+  /// Makes a released stream ready for another exchange, keeping its buffers (large ones are
+  /// given back).
+  void reset();
 
   std::int32_t id = 0;
   // The request body, queued for DATA frames: [req_off, size).
@@ -60,6 +63,9 @@ struct h2_upstream_stream {
   bool closed = false;          // the stream closed (`close_code` says how)
   std::uint32_t close_code = 0;
   request_source* waiting = nullptr; // awaited for request bytes while nothing is relayed
+  // The exchange's relay: the body taken from `body` while it is handed on, and its pieces.
+  std::string relay;
+  std::vector<std::string_view> pieces;
   asio::steady_timer wake;
   asio::steady_timer room;
 };
@@ -86,6 +92,13 @@ public:
   [[nodiscard]] bool finished() const;
   /// Streams open now.
   [[nodiscard]] std::size_t streams() const noexcept { return streams_.size(); }
+  /// A stream for an exchange on this connection: a recycled one when there is one.
+  [[nodiscard]] std::unique_ptr<h2_upstream_stream> new_stream();
+  /// Takes back a released stream for a later exchange (up to the connection's stream cap).
+  void recycle(std::unique_ptr<h2_upstream_stream> st);
+  /// The fields of the request about to be submitted: filled by the caller right before
+  /// submit() (reused from request to request; nghttp2 copies them).
+  [[nodiscard]] http::header_list& request_fields() noexcept { return fields_; }
   /// Starts a request on `st` (with a body when `body`); false when the connection takes no
   /// new stream after all.
   bool submit(h2_upstream_stream& st, const h2::request_fields& request, bool body);
@@ -130,6 +143,8 @@ private:
   std::uint32_t max_streams_;
   h2::client_codec codec_;
   std::unordered_map<std::int32_t, h2_upstream_stream*> streams_;
+  std::vector<std::unique_ptr<h2_upstream_stream>> spare_; // released streams, for reuse
+  http::header_list fields_;                                // request_fields()
   asio::steady_timer write_wake_;
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point idle_deadline_ = clock::time_point::max();

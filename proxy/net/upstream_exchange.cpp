@@ -85,6 +85,7 @@ upstream_exchange::upstream_exchange(const exchange_resources& res, upstream_poo
 
 upstream_exchange::~upstream_exchange() {
   if (h2_conn_ && h2_stream_) h2_conn_->release(*h2_stream_);
+  if (const auto home = h2_home_.lock()) home->recycle(std::move(h2_stream_));
   pool_.remove_user();
   res_.buffers.give(std::move(buf_));
   res_.parsers.give(std::move(parser_));

@@ -205,6 +205,7 @@ private:
   awaitable<exchange_error> h2_duplex(request_source& source, response_sink& sink,
                                       source_step step);
   exchange_result h2_finish(exchange_error e);
+  void drop_h2_stream(); // releases the stream and gives it back to its connection
   awaitable<exchange_result> retry(request_source& source, response_sink& sink,
                                    const exchange_options& options);
   exchange_result finish(exchange_error e);
@@ -244,6 +245,7 @@ private:
   std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
   std::shared_ptr<h2_upstream_connection> h2_conn_; // HTTP/2: the connection in use
   std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
+  std::weak_ptr<h2_upstream_connection> h2_home_;   // HTTP/2: where the stream goes back
   bool aborted_ = false;                            // abort() was called
   bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
   bool h2_switch_ = false;  // HTTP/2: the response began while request bytes were awaited

@@ -104,6 +104,9 @@ public:
   /// `registry`. Null with `failure` (error and detail) when none could be had.
   awaitable<std::shared_ptr<h2_upstream_connection>> take_h2(connection_registry& registry,
                                                              connect_result& failure);
+  /// The open HTTP/2 connection with the fewest streams that has room for one more, if any
+  /// (take_h2() without waiting: most exchanges find one).
+  [[nodiscard]] std::shared_ptr<h2_upstream_connection> available_h2();
   /// Returns a connection whose last exchange ended cleanly, for reuse.
   void release(std::unique_ptr<upstream_connection> conn);
   /// Closes every idle connection (drain, shutdown).

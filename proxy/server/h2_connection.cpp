@@ -65,6 +65,7 @@ awaitable<void> h2_connection::run(std::string_view received) {
 awaitable<void> h2_connection::reader(std::string_view received) {
   auto buf = worker_.resources().take_buffer();
   bool fine = codec_->receive(received);
+  start_streams();
   while (fine && !closed_) {
     wake_writer();
     read_deadline_ = streams_.empty() ? idle_deadline() : clock::time_point::max();
@@ -79,6 +80,7 @@ awaitable<void> h2_connection::reader(std::string_view received) {
       break;
     }
     fine = codec_->receive({buf.get(), n});
+    start_streams();
   }
   if (!codec_->failure().empty()) {
     spdlog::info("http2 connection from {} ended: {}", client_ip_, codec_->failure());
@@ -213,7 +215,16 @@ void h2_connection::on_request(std::int32_t id, http::request_head& head, bool e
   streams_[id] = st;
   served_ = true;
   ++running_;
-  asio::co_spawn(worker_.io(), serve(std::move(st)), asio::detached);
+  to_start_.push_back(std::move(st)); // once the read's frames are in (start_streams())
+}
+
+void h2_connection::start_streams() {
+  // After the whole read: a request's DATA and END_STREAM that came with its HEADERS are in
+  // its state before its exchange starts (a unary call then needs no wait for its body), and
+  // a stream reset in the same read is never forwarded.
+  for (auto& st : to_start_)
+    asio::co_spawn(worker_.io(), serve(std::move(st)), asio::detached);
+  to_start_.clear();
 }
 
 void h2_connection::on_data(std::int32_t id, std::string_view bytes) {

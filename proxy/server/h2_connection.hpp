@@ -67,6 +67,7 @@ private:
   void finish_stream(stream_state& st);
   void close_now();
   void stream_gone(std::shared_ptr<stream_state> st); // left streams_ (idle if it was the last)
+  void start_streams(); // starts the exchanges of the heads the last read brought
   [[nodiscard]] clock::time_point idle_deadline() const;
   void wake_writer();
   void update_deadline();
@@ -91,6 +92,8 @@ private:
   std::unordered_map<std::int32_t, std::shared_ptr<stream_state>> streams_;
   // Finished streams' states, reused with their buffers (at most max_concurrent_streams).
   std::vector<std::shared_ptr<stream_state>> spare_;
+  // Streams whose heads came in the current read, started once it is processed.
+  std::vector<std::shared_ptr<stream_state>> to_start_;
   asio::steady_timer write_wake_;   // cancelled to wake the writer
   asio::steady_timer streams_done_; // cancelled when the last stream coroutine ends
   std::size_t running_ = 0;         // stream coroutines not yet ended

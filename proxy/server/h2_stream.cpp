@@ -245,6 +245,8 @@ awaitable<void> h2_connection::serve(std::shared_ptr<stream_state> st) {
   std::size_t route = 0;
   if (st->refused == h2::head_refusal::too_large) {
     respond_failure(*st, failure::head_too_large);
+  } else if (st->closed) {
+    st->fault = client_fault::gone; // reset in the read that opened it: never forwarded
   } else if (const auto refused = admit(rt, st->head, route)) {
     respond_failure(*st, refused->why);
   } else {
