@@ -1,5 +1,6 @@
 #include "proxy/h2/client_codec.hpp"
 #include "proxy/h2/session_io.hpp"
+#include "proxy/h2/session_memory.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -139,7 +140,7 @@ client_codec::client_codec(client_events& events, std::uint32_t stream_window,
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_session_client_new2(&session_, cbs, this, opt);
+  nghttp2_session_client_new3(&session_, cbs, this, opt, session_memory());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   const std::array<nghttp2_settings_entry, 2> iv{{

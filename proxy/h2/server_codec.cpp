@@ -1,5 +1,6 @@
 #include "proxy/h2/server_codec.hpp"
 #include "proxy/h2/session_io.hpp"
+#include "proxy/h2/session_memory.hpp"
 
 #include <nghttp2/nghttp2.h>
 
@@ -17,6 +18,17 @@ using clock = std::chrono::steady_clock;
 constexpr std::uint64_t premature_reset_min_streams = 500;
 constexpr auto premature_reset_lifetime = std::chrono::seconds(1);
 
+// A request stream's nghttp2 user data: when it was opened (milliseconds of the steady clock,
+// plus one, so that an open stream's is never null). No map of our own per stream.
+std::uintptr_t now_mark() {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch());
+  return static_cast<std::uintptr_t>(ms.count()) + 1;
+}
+void* opened_mark(nghttp2_session* session, std::int32_t id) {
+  return nghttp2_session_get_stream_user_data(session, id);
+}
+
 
 // Fields of an HTTP/1.1 head that HTTP/2 forbids (RFC 9113 8.2.2).
 bool connection_specific(const http::header& h) {
@@ -29,7 +41,7 @@ bool connection_specific(const http::header& h) {
 struct server_codec::callbacks {
   static server_codec& self(void* user) { return *static_cast<server_codec*>(user); }
 
-  static int begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  static int begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) { // a request's trailer section
@@ -53,7 +65,8 @@ struct server_codec::callbacks {
     pending.fields = 0;
     pending.too_large = false;
     pending.has_authority = false;
-    c.opened_[frame->hd.stream_id] = clock::now();
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id,
+                                         reinterpret_cast<void*>(now_mark()));
     return 0;
   }
 
@@ -121,7 +134,7 @@ struct server_codec::callbacks {
                          p.too_large ? head_refusal::too_large : head_refusal::none);
   }
 
-  static int frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  static int frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
     const auto id = frame->hd.stream_id;
     const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
@@ -143,8 +156,10 @@ struct server_codec::callbacks {
       if (end_stream) c.events_.on_request_end(id);
       break;
     case NGHTTP2_RST_STREAM: {
-      const auto it = c.opened_.find(id);
-      if (it != c.opened_.end() && clock::now() - it->second < premature_reset_lifetime) {
+      const auto opened = reinterpret_cast<std::uintptr_t>(opened_mark(session, id));
+      const auto lifetime_ms = static_cast<std::uintptr_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(premature_reset_lifetime).count());
+      if (opened != 0 && now_mark() - opened < lifetime_ms) {
         ++c.premature_resets_;
         if (c.premature_resets_exceeded()) c.flood("premature stream resets");
       }
@@ -170,7 +185,7 @@ struct server_codec::callbacks {
   static int data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
                         const std::uint8_t* data, std::size_t len, void* user) {
     auto& c = self(user);
-    if (c.opened_.count(id) == 0) {
+    if (opened_mark(session, id) == nullptr) {
       nghttp2_session_consume(session, id, len); // a stream no longer served
       return 0;
     }
@@ -178,11 +193,14 @@ struct server_codec::callbacks {
     return 0;
   }
 
-  static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code,
+  static int stream_close(nghttp2_session* session, std::int32_t id, std::uint32_t error_code,
                           void* user) {
     auto& c = self(user);
     if (c.current_.id == id) c.current_.id = 0;
-    if (c.opened_.erase(id) != 0) c.events_.on_stream_close(id, error_code);
+    if (opened_mark(session, id) != nullptr) {
+      nghttp2_session_set_stream_user_data(session, id, nullptr);
+      c.events_.on_stream_close(id, error_code);
+    }
     return 0;
   }
 
@@ -229,7 +247,7 @@ server_codec::server_codec(server_events& events, const settings& s)
   nghttp2_option_set_max_continuations(opt, s.max_continuation_frames);
   nghttp2_option_set_max_outbound_ack(opt, 1000);
   nghttp2_option_set_max_settings(opt, 32);
-  nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_session_server_new3(&session_, cbs, this, opt, session_memory());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   const std::array<nghttp2_settings_entry, 4> iv{{

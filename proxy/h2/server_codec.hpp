@@ -15,7 +15,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <nghttp2/nghttp2.h>
@@ -149,7 +148,6 @@ private:
   std::string names_;
   std::string status_;
   std::vector<nghttp2_nv> fields_;
-  std::unordered_map<std::int32_t, std::chrono::steady_clock::time_point> opened_;
   std::uint32_t new_streams_this_read_ = 0;
   std::uint64_t streams_ = 0;          // streams the client opened
   std::uint64_t premature_resets_ = 0; // of those, reset by the client within a second
