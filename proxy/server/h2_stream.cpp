@@ -245,13 +245,15 @@ awaitable<void> h2_connection::serve(std::shared_ptr<stream_state> st) {
   std::size_t route = 0;
   if (st->refused == h2::head_refusal::too_large) {
     respond_failure(*st, failure::head_too_large);
-  } else if (st->closed) {
-    st->fault = client_fault::gone; // reset in the read that opened it: never forwarded
   } else if (const auto refused = admit(rt, st->head, route)) {
     respond_failure(*st, refused->why);
   } else {
     st->route_index = static_cast<int>(route);
-    co_await forward(*st, route);
+    if (st->closed) {
+      st->fault = client_fault::gone; // reset in the read that opened it: never forwarded
+    } else {
+      co_await forward(*st, route);
+    }
   }
   record_exchange(rt, {&st->head, client_ip_, "HTTP/2.0", st->route_index, st->status,
                        st->response_bytes, st->started});

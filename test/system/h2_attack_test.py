@@ -4,6 +4,7 @@ served.
 
 - rapid reset (CVE-2023-44487): streams opened and reset at once, in batches each confirmed by
   a PING, so that Envoy's premature-reset rule is what ends it: GOAWAY ENHANCE_YOUR_CALM;
+  streams reset in the read that opened them never reach the backend;
 - many new streams in one read (more than twice max_concurrent_streams): GOAWAY
   ENHANCE_YOUR_CALM;
 - PING and SETTINGS floods from a client that never reads: the connection is closed once
@@ -83,6 +84,21 @@ def rapid_reset(proxy):
     check(500 <= sid // 2 <= 600, "rapid reset: ended after %d streams, expected just after 500" % (sid // 2))
     wait_for("the log to say why the rapid reset connection ended", lambda: "premature stream resets" in proxy.lines(), 5)
     conn.close()
+
+
+def reset_in_the_opening_read(proxy, backend):
+    # Streams opened and reset in the same read are never forwarded: the backend sees only the
+    # stream that was left open.
+    before = backend.requests
+    conn = RawConnection(proxy.port)
+    data = b""
+    for sid in range(1, 40, 2):
+        data += headers_frame(sid, request_fields("/ok")) + frame(RST_STREAM, 0, sid, struct.pack(">I", CANCEL))
+    conn.send(data + headers_frame(41, request_fields("/ok")))
+    conn.read_until(lambda fs: any(k == HEADERS and s == 41 for k, _, s, _ in fs), what="answer stream 41")
+    conn.close()
+    check(backend.requests - before == 1, "streams reset in their opening read reached the backend: %d requests"
+          % (backend.requests - before))
 
 
 def many_streams_in_one_read(proxy):
@@ -226,7 +242,8 @@ reports: { discrepancies: { path: "%s" } }
         try:
             check(served(proxy), "the first request was not served")
             before = resident_kib(proxy.process.pid)
-            attacks = [("rapid reset", rapid_reset), ("many new streams in one read", many_streams_in_one_read),
+            attacks = [("rapid reset", rapid_reset),
+                       ("streams reset in their opening read", lambda p: reset_in_the_opening_read(p, backend)), ("many new streams in one read", many_streams_in_one_read),
                        ("PING flood", lambda p: ack_flood(p, "PING", lambda i: frame(PING, 0, 0, struct.pack(">Q", i)))),
                        ("SETTINGS flood", lambda p: ack_flood(p, "SETTINGS", lambda i: frame(SETTINGS, 0, 0))),
                        ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
