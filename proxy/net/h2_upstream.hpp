@@ -14,11 +14,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
 #include "proxy/h2/client_codec.hpp"
+#include "proxy/h2/stream_map.hpp"
 #include "proxy/http/message.hpp"
 #include "proxy/net/asio.hpp"
 #include "proxy/net/connection_registry.hpp"
@@ -142,7 +142,7 @@ private:
   std::chrono::steady_clock::duration io_timeout_;
   std::uint32_t max_streams_;
   h2::client_codec codec_;
-  std::unordered_map<std::int32_t, h2_upstream_stream*> streams_;
+  h2::stream_map<h2_upstream_stream*> streams_;
   std::vector<std::unique_ptr<h2_upstream_stream>> spare_; // released streams, for reuse
   http::header_list fields_;                                // request_fields()
   asio::steady_timer write_wake_;

@@ -15,12 +15,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 
 #include "proxy/h2/server_codec.hpp"
+#include "proxy/h2/stream_map.hpp"
 #include "proxy/net/asio.hpp"
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/net/stream.hpp"
@@ -89,7 +89,7 @@ private:
   std::string client_ip_;
   std::shared_ptr<const runtime> rt_; // the snapshot the connection started with (limits)
   std::unique_ptr<h2::server_codec> codec_;
-  std::unordered_map<std::int32_t, std::shared_ptr<stream_state>> streams_;
+  h2::stream_map<std::shared_ptr<stream_state>> streams_;
   // Finished streams' states, reused with their buffers (at most max_concurrent_streams).
   std::vector<std::shared_ptr<stream_state>> spare_;
   // Streams whose heads came in the current read, started once it is processed.
