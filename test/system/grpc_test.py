@@ -202,36 +202,31 @@ def run_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop):
 
     # Ping-pong: the client sends its next message only once the previous one's answer came, so
     # parallax must relay both directions of the stream at once (a stall ends in the deadline).
-    answered = queue.Queue()
+    def ping_pong(names, pause, timeout):
+        """The replies to `names`, each sent once the previous one's answer came, with `pause`
+        seconds of client silence after the first answer."""
+        answered = queue.Queue()
 
-    def pings():
-        for i in range(5):
-            yield shop_pb2.Item(id=str(i), name="ping %d" % i)
-            try:
-                answered.get(timeout=5)
-            except queue.Empty:
-                return
-    pongs = []
-    for reply in stub.Chat(pings(), timeout=5):
-        pongs.append(reply.name)
-        answered.put(reply)
+        def pings():
+            for i, name in enumerate(names):
+                yield shop_pb2.Item(id=str(i), name=name)
+                try:
+                    answered.get(timeout=10)
+                except queue.Empty:
+                    return
+                if i == 0:
+                    time.sleep(pause)
+        replies = []
+        for reply in stub.Chat(pings(), timeout=timeout):
+            replies.append(reply.name)
+            answered.put(reply)
+        return replies
+
+    pongs = ping_pong(["ping %d" % i for i in range(5)], 0, 5)
     check(pongs == ["re: ping %d" % i for i in range(5)], "bidirectional ping-pong: %r" % pongs)
-
     # A client quiet for longer than client_io_timeout (2 s) in the middle of a bidirectional
     # call whose answers are relayed is no fault (a chat's client may think): the call goes on.
-    def slow_pings():
-        for i in range(2):
-            yield shop_pb2.Item(id=str(i), name="slow %d" % i)
-            try:
-                answered.get(timeout=10)
-            except queue.Empty:
-                return
-            if i == 0:
-                time.sleep(3)
-    pongs = []
-    for reply in stub.Chat(slow_pings(), timeout=15):
-        pongs.append(reply.name)
-        answered.put(reply)
+    pongs = ping_pong(["slow 0", "slow 1"], 3, 15)
     check(pongs == ["re: slow 0", "re: slow 1"], "bidirectional call with a quiet client: %r" % pongs)
 
     big = shop_pb2.Item(id="big", name="x" * 200000, tags=["t"] * 1000)
