@@ -113,7 +113,8 @@ struct client_codec::callbacks {
     if (n < 0) return NGHTTP2_ERR_DEFERRED;
     if (eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (trailers != nullptr && c.submit_trailers(id, *trailers)) {
+      if (trailers != nullptr &&
+          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.names_)) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
       }
     }
@@ -189,14 +190,6 @@ std::int32_t client_codec::submit(const request_fields& request, bool body) {
   provider.read_callback = &callbacks::read_body;
   return nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
                                 body ? &provider : nullptr, nullptr);
-}
-
-bool client_codec::submit_trailers(std::int32_t id, const http::header_list& trailers) {
-  fields_.clear();
-  append_fields(fields_, names_, trailers,
-                [](const http::header& h) { return !http::forwardable_trailer(h); });
-  return !fields_.empty() &&
-         nghttp2_submit_trailer(session_, id, fields_.data(), fields_.size()) == 0;
 }
 
 void client_codec::resume(std::int32_t id) {

@@ -86,10 +86,6 @@ public:
   struct callbacks;
 
 private:
-  // Submits the fields of `trailers` that may be passed on as the last HEADERS of `id`; false
-  // when there are none (the DATA then ends the stream).
-  bool submit_trailers(std::int32_t id, const http::header_list& trailers);
-
   client_events& events_;
   nghttp2_session* session_ = nullptr;
   // The head being decoded (header blocks never interleave).

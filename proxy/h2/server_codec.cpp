@@ -16,7 +16,7 @@ using clock = std::chrono::steady_clock;
 
 // Envoy's premature-reset rule: judged once this many streams were opened.
 constexpr std::uint64_t premature_reset_min_streams = 500;
-constexpr auto premature_reset_lifetime = std::chrono::seconds(1);
+constexpr std::uintptr_t premature_reset_lifetime_ms = 1000; // a reset sooner is premature
 
 // A request stream's nghttp2 user data: when it was opened (milliseconds of the steady clock,
 // plus one, so that an open stream's is never null). No map of our own per stream.
@@ -157,9 +157,7 @@ struct server_codec::callbacks {
       break;
     case NGHTTP2_RST_STREAM: {
       const auto opened = reinterpret_cast<std::uintptr_t>(opened_mark(session, id));
-      const auto lifetime_ms = static_cast<std::uintptr_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(premature_reset_lifetime).count());
-      if (opened != 0 && now_mark() - opened < lifetime_ms) {
+      if (opened != 0 && now_mark() - opened < premature_reset_lifetime_ms) {
         ++c.premature_resets_;
         if (c.premature_resets_exceeded()) c.flood("premature stream resets");
       }
@@ -214,9 +212,9 @@ struct server_codec::callbacks {
     if (n < 0) return NGHTTP2_ERR_DEFERRED;
     if (eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (trailers != nullptr) {
+      if (trailers != nullptr &&
+          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.names_)) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
-        c.submit_trailers(id, *trailers);
       }
     }
     return n;
@@ -326,13 +324,6 @@ bool server_codec::submit(std::int32_t id, const response_fields& head, bool int
   provider.read_callback = &callbacks::read_body;
   return nghttp2_submit_response(session_, id, fields_.data(), fields_.size(),
                                  body ? &provider : nullptr) == 0;
-}
-
-void server_codec::submit_trailers(std::int32_t id, const http::header_list& trailers) {
-  fields_.clear();
-  append_fields(fields_, names_, trailers,
-                [](const http::header& h) { return !http::forwardable_trailer(h); });
-  nghttp2_submit_trailer(session_, id, fields_.data(), fields_.size());
 }
 
 bool server_codec::respond(std::int32_t id, const response_fields& head, bool body) {

@@ -135,7 +135,6 @@ private:
   };
   void flood(const char* why);
   bool submit(std::int32_t id, const response_fields& head, bool interim, bool body);
-  void submit_trailers(std::int32_t id, const http::header_list& trailers);
   bool premature_resets_exceeded() const noexcept;
 
   server_events& events_;

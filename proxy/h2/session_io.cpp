@@ -21,4 +21,14 @@ bool session_alive(nghttp2_session* session) {
   return nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0;
 }
 
+bool submit_trailer_fields(nghttp2_session* session, std::int32_t id,
+                           const http::header_list& trailers, std::vector<nghttp2_nv>& fields,
+                           std::string& names) {
+  fields.clear();
+  append_fields(fields, names, trailers,
+                [](const http::header& h) { return !http::forwardable_trailer(h); });
+  return !fields.empty() &&
+         nghttp2_submit_trailer(session, id, fields.data(), fields.size()) == 0;
+}
+
 } // namespace parallax::proxy::h2

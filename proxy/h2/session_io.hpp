@@ -34,6 +34,13 @@ bool gather_frames(nghttp2_session* session, std::string& out, std::size_t limit
 /// Whether `session` still reads or has something to send.
 bool session_alive(nghttp2_session* session);
 
+/// Submits the fields of `trailers` that may be passed on (http::forwardable_trailer) as the
+/// last HEADERS of stream `id` (`fields` and `names` are the caller's reused storage); false
+/// when none may (the last DATA then ends the stream).
+bool submit_trailer_fields(nghttp2_session* session, std::int32_t id,
+                           const http::header_list& trailers, std::vector<nghttp2_nv>& fields,
+                           std::string& names);
+
 /// Appends `headers` to `fields` with lower-case names kept in `names` (cleared first), less
 /// those `skip` rejects; `fields` point into `names`, valid until it changes.
 template <typename Skip>

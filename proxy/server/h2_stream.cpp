@@ -18,7 +18,6 @@ namespace parallax::proxy::server {
 
 namespace {
 constexpr std::string_view crlf = "\r\n";
-constexpr std::string_view last_chunk = "0\r\n\r\n";
 
 // Waits until `st` is notified or `deadline` passes; false when it passed.
 awaitable<bool> wait(std::chrono::steady_clock::time_point deadline, asio::steady_timer& wake) {
@@ -86,14 +85,10 @@ public:
       if (st_.tap) st_.tap->request_body({std::string_view(st_.lent)});
     }
     if (!st_.request_ended) return net::source_step::more;
-    if (chunked) {
-      // The client's trailer fields (those that may be passed on) end the body.
-      std::string_view end = last_chunk;
-      if (!st_.request_trailers.empty()) {
-        http::write_last_chunk(trailer_block_, st_.request_trailers);
-        end = trailer_block_;
-      }
-      out.emplace_back(end.data(), end.size());
+    if (chunked) { // the last chunk, with the client's trailer fields that may be passed on
+      last_chunk_.clear();
+      http::write_last_chunk(last_chunk_, st_.request_trailers);
+      out.emplace_back(last_chunk_.data(), last_chunk_.size());
     }
     ended_ = true;
     return net::source_step::done;
@@ -156,7 +151,7 @@ private:
   bool interrupt_ = false; // interrupt() was called: next() returns `interrupted`
   bool relaying_ = false;  // relaying() was called: no client_io_timeout while waiting
   std::string chunk_line_;
-  std::string trailer_block_; // the last chunk with the client's trailer fields
+  std::string last_chunk_; // with the client's trailer fields, if any
 };
 
 /// The stream's response: interim heads as HEADERS, the final head (HTTP/1.1 connection

@@ -65,15 +65,10 @@ public:
     for (auto piece : parser.body())
       out.emplace_back(piece.data(), piece.size());
     if (chunked && total > 0) out.emplace_back(crlf.data(), crlf.size());
-    if (chunked && done) {
-      // The client's trailer fields (those that may be passed on) end the body.
-      std::string_view end = last_chunk;
-      if (!parser.trailers().empty()) {
-        trailer_block_.clear();
-        http::write_last_chunk(trailer_block_, parser.trailers());
-        end = trailer_block_;
-      }
-      out.emplace_back(end.data(), end.size());
+    if (chunked && done) { // the last chunk, with the client's trailer fields that may be passed on
+      last_chunk_.clear();
+      http::write_last_chunk(last_chunk_, parser.trailers());
+      out.emplace_back(last_chunk_.data(), last_chunk_.size());
     }
     if (s_.tap_ && total > 0) s_.tap_->request_body(parser.body());
     return done ? net::source_step::done : net::source_step::more;
@@ -137,7 +132,7 @@ private:
   http::body_framing framing_;
   bool expect_continue_;
   std::string chunk_line_;
-  std::string trailer_block_; // the last chunk with the client's trailer fields
+  std::string last_chunk_; // with the client's trailer fields, if any
 };
 
 /// The client: interim responses, then the final head with the first body bytes, then the body
