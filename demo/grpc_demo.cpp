@@ -57,18 +57,18 @@ public:
   explicit grpc_client(std::uint16_t port) : socket_(io_), codec_(*this, 1 << 20, 1 << 22) {
     socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     socket_.set_option(tcp::no_delay(true));
-    fields_.add("content-type", "application/grpc");
-    fields_.add("te", "trailers");
   }
 
   // Calls `path` with `message`; returns the call's grpc-status.
   int call(std::string_view path, std::string_view message) {
+    static constexpr std::array<http::field_view, 2> fields{
+        {{"content-type", "application/grpc"}, {"te", "trailers"}}};
     request_.clear();
     mirror::grpc::wire::put_framed(request_, message);
     sent_ = 0;
     done_ = false;
     status_ = -1;
-    const auto id = codec_.submit({"POST", "http", "shop.example", path, &fields_}, true);
+    const auto id = codec_.submit({"POST", "http", "shop.example", path, fields}, true);
     if (id < 0) throw std::runtime_error("the proxy took no new stream");
     std::string out;
     std::array<char, 16384> buf{};
@@ -90,11 +90,11 @@ private:
   void status_from(const http::header_list& fields) {
     if (const auto s = fields.find("grpc-status")) status_ = std::atoi(std::string(*s).c_str());
   }
-  void on_response(std::int32_t, const http::response_head& head, bool end_stream) override {
+  void on_response(std::int32_t, http::response_head& head, bool end_stream) override {
     if (end_stream) status_from(head.headers); // trailers-only
   }
   void on_body(std::int32_t, std::string_view bytes) override { unconsumed_ += bytes.size(); }
-  void on_trailers(std::int32_t, const http::header_list& trailers) override { status_from(trailers); }
+  void on_trailers(std::int32_t, http::header_list& trailers) override { status_from(trailers); }
   void on_end(std::int32_t) override {}
   void on_close(std::int32_t, std::uint32_t) override { done_ = true; }
   long read_request_body(std::int32_t, std::uint8_t* buf, std::size_t length, bool& eof,
@@ -109,7 +109,6 @@ private:
   asio::io_context io_;
   tcp::socket socket_;
   h2::client_codec codec_;
-  http::header_list fields_;
   std::string request_;
   std::size_t sent_ = 0;
   std::size_t unconsumed_ = 0;
@@ -145,7 +144,8 @@ int run_grpc_demo(const demo_options& options) {
   // Every call but PlaceOrder (i % 4 == 3: it has side effects) is mirrored.
   const std::uint64_t mirrored = sent - (sent + 1) / 4;
   const auto banner = fmt::format(
-      "parallax demo --grpc: live demo.Shop at {}, preview at {}, proxy at 127.0.0.1:{{port}} (h2c), "
+      "parallax demo --grpc: live demo.Shop at {}, preview at {}, proxy at 127.0.0.1:{{port}} "
+      "(h2c), "
       "mirroring the calls without side effects (GetProduct, ListProducts) with the service's "
       "descriptor set\n\n",
       live.address(), preview.address());

@@ -4,14 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 namespace parallax::proxy::h2 {
-
-namespace {
-
-
-} // namespace
 
 struct client_codec::callbacks {
   static client_codec& self(void* user) { return *static_cast<client_codec*>(user); }
@@ -78,8 +74,9 @@ struct client_codec::callbacks {
         }
         // Without a length the body ends with the stream: HTTP/1.1 clients get it chunked.
         c.head_.frame.chunked = !c.head_.frame.content_length && !end_stream;
+        const int status = c.head_.status; // the events may take the head
         c.events_.on_response(id, c.head_, end_stream);
-        if (end_stream && c.head_.status >= 200) c.events_.on_end(id);
+        if (end_stream && status >= 200) c.events_.on_end(id);
       }
       break;
     case NGHTTP2_DATA:
@@ -97,15 +94,13 @@ struct client_codec::callbacks {
     return 0;
   }
 
-  static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code,
-                          void* user) {
+  static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code, void* user) {
     self(user).events_.on_close(id, error_code);
     return 0;
   }
 
-  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf,
-                           std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
-                           void* user) {
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
     auto& c = self(user);
     bool eof = false;
     const http::header_list* trailers = nullptr;
@@ -183,9 +178,7 @@ std::int32_t client_codec::submit(const request_fields& request, bool body) {
   fields_.push_back(field(":scheme", request.scheme));
   fields_.push_back(field(":authority", request.authority));
   fields_.push_back(field(":path", request.path));
-  if (request.headers != nullptr) {
-    append_fields(fields_, names_, *request.headers, [](const http::header&) { return false; });
-  }
+  append_fields(fields_, names_, request.headers, [](const http::field_view&) { return false; });
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;
   return nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
@@ -194,6 +187,17 @@ std::int32_t client_codec::submit(const request_fields& request, bool body) {
 
 void client_codec::resume(std::int32_t id) {
   nghttp2_session_resume_data(session_, id);
+}
+
+std::size_t client_codec::send_window(std::int32_t id) const {
+  // A stream whose HEADERS are not out yet is not open: it will start with the peer's initial
+  // window.
+  const auto stream = nghttp2_session_find_stream(session_, id) != nullptr
+                          ? nghttp2_session_get_stream_remote_window_size(session_, id)
+                          : static_cast<std::int32_t>(nghttp2_session_get_remote_settings(
+                                session_, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE));
+  const auto connection = nghttp2_session_get_remote_window_size(session_);
+  return static_cast<std::size_t>(std::max(0, std::min(stream, connection)));
 }
 
 void client_codec::consume(std::int32_t id, std::size_t n) {

@@ -6,6 +6,7 @@
 // reopen the windows only when the connection calls consume() for them.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,12 +23,13 @@ class client_events {
 public:
   virtual ~client_events() = default;
   /// A response head (interim when `status` < 200) with its fields; `end_stream` when it ended
-  /// the stream (a body-less or trailers-only response).
-  virtual void on_response(std::int32_t id, const http::response_head& head, bool end_stream) = 0;
+  /// the stream (a body-less or trailers-only response). The receiver may take `head` by
+  /// swapping it with storage of its own: the codec clears it before the next head.
+  virtual void on_response(std::int32_t id, http::response_head& head, bool end_stream) = 0;
   /// Response body bytes.
   virtual void on_body(std::int32_t id, std::string_view bytes) = 0;
-  /// Trailer fields (the response ends with them).
-  virtual void on_trailers(std::int32_t id, const http::header_list& trailers) = 0;
+  /// Trailer fields (the response ends with them); they may be taken as a head may.
+  virtual void on_trailers(std::int32_t id, http::header_list& trailers) = 0;
   /// The response ended (END_STREAM after the body).
   virtual void on_end(std::int32_t id) = 0;
   /// The stream closed; `error_code` 0 after a complete exchange, else the RST_STREAM code (or
@@ -36,8 +38,8 @@ public:
   /// Copies up to `length` request body bytes of `id` into `buf`; sets `eof` after the last,
   /// and `trailers` when trailer fields end the request; returns the count, or -1 when none
   /// are at hand (the stream is resumed later).
-  virtual long read_request_body(std::int32_t id, std::uint8_t* buf, std::size_t length,
-                                 bool& eof, const http::header_list*& trailers) = 0;
+  virtual long read_request_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,
+                                 const http::header_list*& trailers) = 0;
 };
 
 /// A request to submit: pseudo-header values and the regular fields (names lower-cased here).
@@ -46,15 +48,14 @@ struct request_fields {
   std::string_view scheme;
   std::string_view authority;
   std::string_view path;
-  const http::header_list* headers = nullptr;
+  std::span<const http::field_view> headers;
 };
 
 /// One connection's nghttp2 client session.
 class client_codec {
 public:
   /// A session announcing `stream_window` and `connection_window` as its receive windows.
-  client_codec(client_events& events, std::uint32_t stream_window,
-               std::uint32_t connection_window);
+  client_codec(client_events& events, std::uint32_t stream_window, std::uint32_t connection_window);
   ~client_codec();
   client_codec(const client_codec&) = delete;
   client_codec& operator=(const client_codec&) = delete;
@@ -70,6 +71,9 @@ public:
   std::int32_t submit(const request_fields& request, bool body);
   /// The request body of `id` has bytes (or its end) at hand again.
   void resume(std::int32_t id);
+  /// Bytes of request body stream `id` may send now: the smaller of its and the connection's
+  /// flow-control windows (a stream not yet open: the peer's initial window).
+  [[nodiscard]] std::size_t send_window(std::int32_t id) const;
   /// `n` response body bytes of `id` were handed on: the windows may reopen.
   void consume(std::int32_t id, std::size_t n);
   /// Cancels stream `id` (RST_STREAM CANCEL).

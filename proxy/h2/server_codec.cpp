@@ -29,7 +29,6 @@ void* opened_mark(nghttp2_session* session, std::int32_t id) {
   return nghttp2_session_get_stream_user_data(session, id);
 }
 
-
 // Fields of an HTTP/1.1 head that HTTP/2 forbids (RFC 9113 8.2.2).
 bool connection_specific(const http::header& h) {
   return http::is_hop_by_hop(h.id) || h.id == http::field::te ||
@@ -202,9 +201,8 @@ struct server_codec::callbacks {
     return 0;
   }
 
-  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf,
-                           std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
-                           void* user) {
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
     bool eof = false;
     const http::header_list* trailers = nullptr;
     auto& c = self(user);
@@ -225,7 +223,6 @@ struct server_codec::callbacks {
     return 0;
   }
 };
-
 
 server_codec::server_codec(server_events& events, const settings& s)
     : events_(events), settings_(s) {
@@ -304,15 +301,15 @@ bool server_codec::wants_write() const {
   return nghttp2_session_want_write(session_) != 0;
 }
 
-bool server_codec::submit(std::int32_t id, const response_fields& head, bool interim,
-                          bool body) {
+bool server_codec::submit(std::int32_t id, const response_fields& head, bool interim, bool body) {
   fields_.clear();
   names_.clear();
   status_ = std::to_string(head.status);
   fields_.push_back(field(":status", status_));
   if (head.headers != nullptr) {
+    const bool listed = head.headers->find(http::field::connection).has_value();
     append_fields(fields_, names_, *head.headers, [&](const http::header& h) {
-      return connection_specific(h) || http::named_in_connection(*head.headers, h.name);
+      return connection_specific(h) || (listed && http::named_in_connection(*head.headers, h.name));
     });
   }
   if (!head.content_type.empty()) fields_.push_back(field("content-type", head.content_type));

@@ -21,7 +21,6 @@
 
 #include "proxy/http/message.hpp"
 
-
 namespace parallax::proxy::h2 {
 
 /// The connection's limits (config `limits.http2` plus the request head limits).
@@ -45,7 +44,9 @@ enum class head_refusal {
 class server_events {
 public:
   virtual ~server_events() = default;
-  /// A complete request head on stream `id`; `end_stream` when it has no body.
+  /// A complete request head on stream `id`; `end_stream` when it has no body. The receiver
+  /// may take `head` by swapping it with storage of its own: the codec clears it before the
+  /// next head.
   virtual void on_request(std::int32_t id, http::request_head& head, bool end_stream,
                           head_refusal refused) = 0;
   /// Request body bytes of stream `id`; the stream's window reopens only when the connection

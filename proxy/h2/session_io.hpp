@@ -1,8 +1,8 @@
 #pragma once
 // What the server and client codecs share around an nghttp2 session: gathering frames to send,
-// whether the session is alive, and header fields as nghttp2 takes them (names lower-cased
-// into one reused buffer).
+// whether the session is alive, and header fields as nghttp2 takes them (names in lower case).
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +10,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/http/ascii.hpp"
 #include "proxy/http/message.hpp"
 
 namespace parallax::proxy::h2 {
@@ -41,22 +42,31 @@ bool submit_trailer_fields(nghttp2_session* session, std::int32_t id,
                            const http::header_list& trailers, std::vector<nghttp2_nv>& fields,
                            std::string& names);
 
-/// Appends `headers` to `fields` with lower-case names kept in `names` (cleared first), less
-/// those `skip` rejects; `fields` point into `names`, valid until it changes.
-template <typename Skip>
-void append_fields(std::vector<nghttp2_nv>& fields, std::string& names,
-                   const http::header_list& headers, Skip skip) {
+/// Appends `headers` (http::header or http::field_view items) to `fields`, less those `skip`
+/// rejects, with lower-case names: a name that is already (always so from an HTTP/2 peer) is
+/// used as it is, the others are folded into `names` (cleared first). `fields` point into
+/// `headers` and `names`, valid until either changes.
+template <typename Fields, typename Skip>
+void append_fields(std::vector<nghttp2_nv>& fields, std::string& names, const Fields& headers,
+                   Skip skip) {
   names.clear();
-  std::size_t room = 0;
-  for (const auto& h : headers)
-    room += h.name.size();
-  names.reserve(room); // no reallocation below: the fields point into it
   for (const auto& h : headers) {
     if (skip(h)) continue;
-    const auto at = names.size();
-    for (char ch : h.name)
-      names.push_back(http::to_lower(ch));
-    fields.push_back(field(std::string_view(names).substr(at, h.name.size()), h.value));
+    std::string_view name = h.name;
+    if (http::has_upper(name)) {
+      if (names.empty()) {
+        std::size_t room = 0;
+        for (const auto& other : headers)
+          room += other.name.size();
+        names.reserve(room); // no reallocation below: earlier fields point into it
+      }
+      const auto at = names.size();
+      names.append(name);
+      std::transform(names.begin() + static_cast<std::ptrdiff_t>(at), names.end(),
+                     names.begin() + static_cast<std::ptrdiff_t>(at), http::to_lower);
+      name = std::string_view(names).substr(at);
+    }
+    fields.push_back(field(name, h.value));
   }
 }
 

@@ -14,6 +14,11 @@ constexpr char to_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+/// Whether `text` holds an ASCII capital letter (so that folding would change it).
+constexpr bool has_upper(std::string_view text) noexcept {
+  return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
 /// A copy of `text` with ASCII letters in lower case.
 inline std::string to_lower_copy(std::string_view text) {
   std::string out(text);
@@ -24,6 +29,7 @@ inline std::string to_lower_copy(std::string_view text) {
 /// ASCII case-insensitive equality, as header names need.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
+  if (a == b) return true; // the usual case (HTTP/2 names are lower case): one memcmp
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (to_lower(a[i]) != to_lower(b[i])) return false;
   }

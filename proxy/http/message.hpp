@@ -61,6 +61,12 @@ struct header {
   field id = field::other; // field_of(name): kept by the parser and by header_list::add
 };
 
+/// A header field by reference: its name and value are owned elsewhere.
+struct field_view {
+  std::string_view name;
+  std::string_view value;
+};
+
 /// An ordered list of header fields whose storage survives clear().
 class header_list {
 public:

@@ -111,12 +111,13 @@ void write_request_head(std::string& out, const request_head& req, const forward
   out.append("\r\n");
 }
 
-void forwarded_fields(header_list& out, const request_head& req, const forwarding_info& info) {
+void forwarded_fields(std::vector<field_view>& out, std::string& scratch, const request_head& req,
+                      const forwarding_info& info) {
   out.clear();
+  scratch.clear();
   const bool other_options = names_other_options(req.headers);
   bool have_proto = false;
   bool have_fwd_host = false;
-  std::string xff;
   std::string_view host;
   for (const auto& h : req.headers) {
     if (h.id == field::host) {
@@ -125,24 +126,26 @@ void forwarded_fields(header_list& out, const request_head& req, const forwardin
     }
     if (h.id == field::te) {
       // The one TE value HTTP/2 allows (RFC 9113 8.2.2): gRPC needs it.
-      if (list_contains(h.value, "trailers")) out.add("te", "trailers");
+      if (list_contains(h.value, "trailers")) out.push_back({"te", "trailers"});
       continue;
     }
     if (skip_forwarded(req.headers, h, other_options)) continue;
     if (h.id == field::x_forwarded_for) {
-      if (!xff.empty()) xff.append(", ");
-      xff.append(h.value);
+      scratch.append(h.value).append(", ");
       continue;
     }
     if (h.id == field::x_forwarded_proto) have_proto = true;
     if (h.id == field::x_forwarded_host) have_fwd_host = true;
-    out.add(h);
+    out.push_back({h.name, h.value});
   }
-  if (!xff.empty()) xff.append(", ");
-  xff.append(info.client_ip);
-  out.add("x-forwarded-for", xff);
-  if (!have_proto) out.add("x-forwarded-proto", info.downstream_tls ? "https" : "http");
-  if (!have_fwd_host && !host.empty()) out.add("x-forwarded-host", host);
+  if (scratch.empty()) {
+    out.push_back({"x-forwarded-for", info.client_ip});
+  } else {
+    scratch.append(info.client_ip);
+    out.push_back({"x-forwarded-for", scratch});
+  }
+  if (!have_proto) out.push_back({"x-forwarded-proto", info.downstream_tls ? "https" : "http"});
+  if (!have_fwd_host && !host.empty()) out.push_back({"x-forwarded-host", host});
 }
 
 namespace {

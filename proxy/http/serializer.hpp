@@ -30,8 +30,10 @@ void write_request_head(std::string& out, const request_head& req, const forward
 
 /// The fields an HTTP/2 upstream gets for `req` (into `out`, cleared first): what
 /// write_request_head() would send, less Host (the :authority), the framing and connection
-/// fields, and TE other than `trailers`.
-void forwarded_fields(header_list& out, const request_head& req, const forwarding_info& info);
+/// fields, and TE other than `trailers`. They are views of `req`, `info` and `scratch` (which
+/// holds a merged X-Forwarded-For value): valid while those are unchanged.
+void forwarded_fields(std::vector<field_view>& out, std::string& scratch, const request_head& req,
+                      const forwarding_info& info);
 /// Appends the client response head for `res`; `keep_alive` false adds Connection: close.
 void write_response_head(std::string& out, const response_head& res, body_framing framing,
                          std::uint64_t content_length, bool keep_alive, int client_minor);

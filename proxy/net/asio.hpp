@@ -2,6 +2,9 @@
 // Asio vocabulary shared by the network code: coroutines whose I/O results are returned as
 // (error_code, value) tuples, because errors on the data path are values, not exceptions.
 
+#include <chrono>
+#include <tuple>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,5 +24,18 @@ using awaitable = asio::awaitable<T>;
 
 /// Completion token for coroutines that get errors as values: `auto [ec, n] = co_await ...`.
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+/// Arms `wake`, a timer another coroutine cancels to notify its waiter, until `deadline`:
+/// `notified(co_await wait_notice(wake, deadline))` is true when it was notified, false when
+/// the deadline passed. Not a coroutine of its own: a wait costs no frame of ours.
+inline auto wait_notice(asio::steady_timer& wake, std::chrono::steady_clock::time_point deadline) {
+  wake.expires_at(deadline);
+  return wake.async_wait(use_nothrow);
+}
+
+/// See wait_notice().
+inline bool notified(const std::tuple<error_code>& waited) noexcept {
+  return std::get<0>(waited) == asio::error::operation_aborted;
+}
 
 } // namespace parallax::proxy

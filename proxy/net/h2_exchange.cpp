@@ -27,14 +27,6 @@ using clock = std::chrono::steady_clock;
 // Request body bytes queued for DATA frames before the source is asked for more.
 constexpr std::size_t request_queue_limit = 64UL * 1024UL;
 
-// Waits on `timer` (one of the stream's) for a notification until `deadline`; false when the
-// deadline passed.
-awaitable<bool> wait(asio::steady_timer& timer, clock::time_point deadline) {
-  timer.expires_at(deadline);
-  const auto [ec] = co_await timer.async_wait(use_nothrow);
-  co_return ec == asio::error::operation_aborted;
-}
-
 // What the receiving half of a full-duplex exchange returns: a type of its own, so the
 // parallel group's condition tells the two halves apart.
 struct received {
@@ -83,8 +75,7 @@ exchange_result upstream_exchange::h2_finish(exchange_error e) {
   return std::move(result_);
 }
 
-awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
-                                                     response_sink& sink,
+awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, response_sink& sink,
                                                      const exchange_options& options) {
   const auto& cfg = pool_.config();
   const auto parts = source.parts();
@@ -100,8 +91,9 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     path = fixed_path;
   }
   const auto authority = req.headers.find(http::field::host).value_or(cfg.endpoints.front().host);
-  h2::request_fields request{req.method, cfg.protocol == config::upstream_protocol::h2 ? "https" : "http",
-                             authority, path, nullptr};
+  h2::request_fields request{req.method,
+                             cfg.protocol == config::upstream_protocol::h2 ? "https" : "http",
+                             authority, path, {}};
   const bool body = req.has_body();
   // The caller's head storage (HTTP/1.1 heads only) keeps the body for a refused stream's retry:
   // reused from exchange to exchange, it allocates nothing once it has grown.
@@ -121,9 +113,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source,
     }
     h2_stream_ = h2_conn_->new_stream();
     // The fields go into the connection's reused list right before nghttp2 copies them.
-    auto& fields = h2_conn_->request_fields();
-    http::forwarded_fields(fields, req, parts.forwarding);
-    request.headers = &fields;
+    request.headers = h2_conn_->forwarded_fields(req, parts.forwarding);
     if (!h2_conn_->submit(*h2_stream_, request, body)) {
       if (attempt == 0) continue; // it went away meanwhile: another connection
       result_.detail = "the HTTP/2 connection took no new stream";
@@ -191,13 +181,17 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       h2_kept_whole_ = h2_keep_;
     }
     h2_conn_->resume(st);
-    // Wait for room (or for the end of what was queued to go out). A complete response that
-    // comes first ends the sending: the upstream answered early. (A response head alone does
-    // not: a streaming call answers while the client still sends.)
-    while (!st.closed && !st.ended &&
+    // A whole request whose body the windows take at once (most unary calls) is sent with the
+    // connection's next write: nothing to wait for; the response's wait covers the rest (a
+    // connection that cannot write fails, and its streams with it).
+    const bool at_once = st.req_end && !st.closed && !st.ended && h2_conn_->window_takes(st);
+    // Otherwise wait for room (or for the end of what was queued to go out). A complete
+    // response that comes first ends the sending: the upstream answered early. (A response
+    // head alone does not: a streaming call answers while the client still sends.)
+    while (!at_once && !st.closed && !st.ended &&
            (st.req.size() - st.req_off > request_queue_limit || (st.req_end && !st.req.empty()))) {
-      if (!co_await wait(st.room, clock::now() + io_timeout) && !st.closed && !st.ended &&
-          !st.req.empty()) {
+      if (!notified(co_await wait_notice(st.room, clock::now() + io_timeout)) && !st.closed &&
+          !st.ended && !st.req.empty()) {
         co_return exchange_error::write_timeout; // the upstream stopped taking the body
       }
       // An answer while the body waits for room (the upstream may read no more until its
@@ -209,11 +203,12 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       }
     }
     if (aborted_) co_return exchange_error::sink_failed;
-    if (st.ended && !(st.req_end && st.req.empty())) {
+    if (!at_once && st.ended && !(st.req_end && st.req.empty())) {
       result_.early_response = true;
       co_return exchange_error::none;
     }
-    if (st.closed && !(st.req_end && st.req.empty())) co_return exchange_error::write_failed;
+    if (!at_once && st.closed && !(st.req_end && st.req.empty()))
+      co_return exchange_error::write_failed;
     if (st.req_end) {
       result_.request_complete = true;
       source.sent();
@@ -256,7 +251,8 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       if (!co_await sink.interim(interim)) co_return exchange_error::sink_failed;
     }
     st.interims.clear();
-    if (aborted_) co_return exchange_error::sink_failed; // the caller gave up: not the upstream's fault
+    if (aborted_)
+      co_return exchange_error::sink_failed; // the caller gave up: not the upstream's fault
     if (st.have_head) break;
     if (st.closed) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
@@ -268,8 +264,8 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       head_deadline = clock::now() + cfg.request_timeout;
       from_end = result_.request_complete;
     }
-    if (!co_await wait(st.wake, head_deadline) && !st.have_head && st.interims.empty() &&
-        !st.closed) {
+    if (!notified(co_await wait_notice(st.wake, head_deadline)) && !st.have_head &&
+        st.interims.empty() && !st.closed) {
       co_return exchange_error::head_timeout;
     }
   }
@@ -302,8 +298,8 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
       result_.detail = "HTTP/2 stream reset with code " + std::to_string(st.close_code);
       co_return exchange_error::body_reset;
     }
-    if (!co_await wait(st.wake, clock::now() + cfg.io_timeout) && st.body.empty() && !st.ended &&
-        !st.closed) {
+    if (!notified(co_await wait_notice(st.wake, clock::now() + cfg.io_timeout)) &&
+        st.body.empty() && !st.ended && !st.closed) {
       co_return exchange_error::body_timeout;
     }
   }
@@ -320,15 +316,18 @@ awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, r
   auto send = [this, &source, step]() -> awaitable<exchange_error> {
     co_return co_await h2_send(source, step);
   };
-  auto receive = [this, &sink]() -> awaitable<received> { co_return received{co_await h2_receive(sink)}; };
+  auto receive = [this, &sink]() -> awaitable<received> {
+    co_return received{co_await h2_receive(sink)};
+  };
   const auto [order, send_ep, sent, receive_ep, got] =
-      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, send(), asio::deferred),
-                                                       asio::co_spawn(ex, receive(), asio::deferred))
+      co_await asio::experimental::make_parallel_group(
+          asio::co_spawn(ex, send(), asio::deferred), asio::co_spawn(ex, receive(), asio::deferred))
           .async_wait(duplex_condition{}, asio::deferred);
   h2_sending_ = false;
   if (aborted_) co_return exchange_error::sink_failed;
   // The response decides, unless the sending failed first (then the relay was cancelled).
-  const bool send_failed = send_ep || (sent != exchange_error::none && sent != exchange_error::write_failed);
+  const bool send_failed =
+      send_ep || (sent != exchange_error::none && sent != exchange_error::write_failed);
   if (order[0] == 0 && send_failed) co_return send_ep ? exchange_error::source_failed : sent;
   if (receive_ep) co_return exchange_error::reset;
   // The response ended while the client still sent: an early answer, as on the one-way path.

@@ -195,7 +195,8 @@ void h2_upstream_connection::force_close() {
   close();
 }
 
-awaitable<void> h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
+awaitable<void>
+h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
   std::string buf(read_size, '\0');
   while (!closed_) {
     const auto [ec, n] = co_await conn_->stream().read_some(asio::buffer(buf.data(), buf.size()));
@@ -209,7 +210,8 @@ awaitable<void> h2_upstream_connection::reader(std::shared_ptr<h2_upstream_conne
   close();
 }
 
-awaitable<void> h2_upstream_connection::writer(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
+awaitable<void>
+h2_upstream_connection::writer(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
   std::string out;
   for (;;) {
     out.clear();
@@ -236,15 +238,14 @@ awaitable<void> h2_upstream_connection::writer(std::shared_ptr<h2_upstream_conne
 
 // --- codec events ----------------------------------------------------------------------------
 
-void h2_upstream_connection::on_response(std::int32_t id, const http::response_head& head,
-                                         bool) {
+void h2_upstream_connection::on_response(std::int32_t id, http::response_head& head, bool) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;
   auto& st = *it->second;
   if (head.status < 200) {
     if (st.interims.size() < 8) st.interims.push_back(head); // a peer cannot pile them up
   } else {
-    st.head = head;
+    std::swap(st.head, head); // the codec gets the stream's previous buffers to fill next
     st.have_head = true;
   }
   st.response_event();
@@ -261,10 +262,10 @@ void h2_upstream_connection::on_body(std::int32_t id, std::string_view bytes) {
   it->second->response_event();
 }
 
-void h2_upstream_connection::on_trailers(std::int32_t id, const http::header_list& trailers) {
+void h2_upstream_connection::on_trailers(std::int32_t id, http::header_list& trailers) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;
-  it->second->trailers = trailers;
+  std::swap(it->second->trailers, trailers);
   it->second->have_trailers = true;
 }
 

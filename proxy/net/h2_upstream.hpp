@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "proxy/h2/client_codec.hpp"
 #include "proxy/h2/stream_map.hpp"
 #include "proxy/http/message.hpp"
+#include "proxy/http/serializer.hpp"
 #include "proxy/net/asio.hpp"
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/net/upstream_pool.hpp"
@@ -49,18 +51,18 @@ struct h2_upstream_stream {
   // The request body, queued for DATA frames: [req_off, size).
   std::string req;
   std::size_t req_off = 0;
-  bool req_end = false; // the last request byte is queued
+  bool req_end = false;                            // the last request byte is queued
   const http::header_list* req_trailers = nullptr; // sent after the body (the source's)
   // The response.
   http::response_head head;
-  bool have_head = false;       // a final head arrived
+  bool have_head = false;                    // a final head arrived
   std::vector<http::response_head> interims; // 1xx heads not relayed yet (before the final one)
-  std::string body;             // received, not yet handed on
-  std::size_t unconsumed = 0;   // received bytes not yet given back to the flow-control windows
+  std::string body;                          // received, not yet handed on
+  std::size_t unconsumed = 0; // received bytes not yet given back to the flow-control windows
   http::header_list trailers;
   bool have_trailers = false;
-  bool ended = false;           // the response is complete
-  bool closed = false;          // the stream closed (`close_code` says how)
+  bool ended = false;  // the response is complete
+  bool closed = false; // the stream closed (`close_code` says how)
   std::uint32_t close_code = 0;
   request_source* waiting = nullptr; // awaited for request bytes while nothing is relayed
   // The exchange's relay: the body taken from `body` while it is handed on, and its pieces.
@@ -96,14 +98,24 @@ public:
   [[nodiscard]] std::unique_ptr<h2_upstream_stream> new_stream();
   /// Takes back a released stream for a later exchange (up to the connection's stream cap).
   void recycle(std::unique_ptr<h2_upstream_stream> st);
-  /// The fields of the request about to be submitted: filled by the caller right before
-  /// submit() (reused from request to request; nghttp2 copies them).
-  [[nodiscard]] http::header_list& request_fields() noexcept { return fields_; }
+  /// The fields an HTTP/2 upstream gets for `req` (http::forwarded_fields), for the request
+  /// about to be submitted: views valid until the next call (the list is reused from request
+  /// to request; nghttp2 copies the fields when submit() takes them).
+  [[nodiscard]] std::span<const http::field_view>
+  forwarded_fields(const http::request_head& req, const http::forwarding_info& info) {
+    http::forwarded_fields(fields_, forwarded_for_, req, info);
+    return fields_;
+  }
   /// Starts a request on `st` (with a body when `body`); false when the connection takes no
   /// new stream after all.
   bool submit(h2_upstream_stream& st, const h2::request_fields& request, bool body);
   /// `st` has request body bytes (or its end) queued.
   void resume(h2_upstream_stream& st);
+  /// Whether the whole of `st`'s queued request body fits the flow-control windows now: the
+  /// next write sends all of it.
+  [[nodiscard]] bool window_takes(const h2_upstream_stream& st) const {
+    return st.req.size() - st.req_off <= codec_.send_window(st.id);
+  }
   /// `n` response body bytes of `st` were handed on.
   void consume(h2_upstream_stream& st, std::size_t n);
   /// The exchange is done with `st`: cancels it if still open, and forgets it.
@@ -129,9 +141,9 @@ private:
   void idle_check();
 
   // h2::client_events
-  void on_response(std::int32_t id, const http::response_head& head, bool end_stream) override;
+  void on_response(std::int32_t id, http::response_head& head, bool end_stream) override;
   void on_body(std::int32_t id, std::string_view bytes) override;
-  void on_trailers(std::int32_t id, const http::header_list& trailers) override;
+  void on_trailers(std::int32_t id, http::header_list& trailers) override;
   void on_end(std::int32_t id) override;
   void on_close(std::int32_t id, std::uint32_t error_code) override;
   long read_request_body(std::int32_t id, std::uint8_t* buf, std::size_t length, bool& eof,
@@ -144,7 +156,8 @@ private:
   h2::client_codec codec_;
   h2::stream_map<h2_upstream_stream*> streams_;
   std::vector<std::unique_ptr<h2_upstream_stream>> spare_; // released streams, for reuse
-  http::header_list fields_;                                // request_fields()
+  std::vector<http::field_view> fields_;                   // forwarded_fields()
+  std::string forwarded_for_;                              // a merged X-Forwarded-For
   asio::steady_timer write_wake_;
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point idle_deadline_ = clock::time_point::max();

@@ -143,7 +143,8 @@ h2_connection::clock::time_point h2_connection::idle_deadline() const {
 }
 
 void h2_connection::stream_gone(std::shared_ptr<stream_state> st) {
-  if (spare_.size() < rt_->cfg->limits.http2.max_concurrent_streams) spare_.push_back(std::move(st));
+  if (spare_.size() < rt_->cfg->limits.http2.max_concurrent_streams)
+    spare_.push_back(std::move(st));
   if (!streams_.empty()) return;
   idle_from_ = clock::now();
   if (reading_ && !closed_) {
@@ -208,7 +209,7 @@ void h2_connection::on_request(std::int32_t id, http::request_head& head, bool e
   } else {
     st = std::make_shared<stream_state>(id, worker_.io().get_executor());
   }
-  st->head = head; // a copy into reused buffers: the codec reuses its own for the next head
+  std::swap(st->head, head); // the codec fills the stream's previous buffers next
   st->refused = refused;
   st->request_ended = end_stream;
   st->body_less = end_stream;

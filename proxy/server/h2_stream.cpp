@@ -19,16 +19,9 @@ namespace parallax::proxy::server {
 namespace {
 constexpr std::string_view crlf = "\r\n";
 
-// Waits until `st` is notified or `deadline` passes; false when it passed.
-awaitable<bool> wait(std::chrono::steady_clock::time_point deadline, asio::steady_timer& wake) {
-  wake.expires_at(deadline);
-  const auto [ec] = co_await wake.async_wait(use_nothrow);
-  co_return ec == asio::error::operation_aborted;
-}
-
 enum class woken { notified, timed_out, upstream_readable };
 
-// Like wait(), but also ends when `watched` (the upstream) turns readable: an early answer.
+// Like wait_notice(), but also ends when `watched` (the upstream) turns readable: an early answer.
 awaitable<woken> wait_or_readable(std::chrono::steady_clock::time_point deadline,
                                   asio::steady_timer& wake, net::stream& watched) {
   wake.expires_at(deadline);
@@ -53,9 +46,7 @@ public:
 
   ~stream_source() override { release(); }
 
-  net::request_parts parts() override {
-    return {&st_.head, {c_.client_ip_, c_.client_.is_tls()}};
-  }
+  net::request_parts parts() override { return {&st_.head, {c_.client_ip_, c_.client_.is_tls()}}; }
 
   std::string_view head(std::string& scratch) override {
     http::write_request_head(scratch, st_.head, {c_.client_ip_, c_.client_.is_tls()}, framing_,
@@ -109,7 +100,7 @@ public:
       auto why = woken::notified;
       if (watch != nullptr) {
         why = co_await wait_or_readable(deadline, st_.wake, *watch);
-      } else if (!co_await wait(deadline, st_.wake)) {
+      } else if (!notified(co_await wait_notice(st_.wake, deadline))) {
         why = woken::timed_out;
       }
       if (why == woken::upstream_readable) co_return net::source_step::interrupted;
@@ -214,7 +205,9 @@ public:
   awaitable<bool> flush() override {
     while (st_.queued() > c_.response_queue_limit() && !st_.closed) {
       const auto deadline = clock::now() + st_.rt->cfg->limits.client_io_timeout;
-      if (!co_await wait(deadline, st_.room) && st_.queued() > c_.response_queue_limit()) break;
+      if (!notified(co_await wait_notice(st_.room, deadline)) &&
+          st_.queued() > c_.response_queue_limit())
+        break;
     }
     if (st_.closed || st_.queued() > c_.response_queue_limit()) {
       st_.fault = client_fault::gone;

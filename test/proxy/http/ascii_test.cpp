@@ -27,6 +27,15 @@ TEST(AsciiTest, IequalsIgnoresOnlyAsciiCase) {
   static_assert(iequals("TE", "te"));
 }
 
+TEST(AsciiTest, HasUpperSeesOnlyAsciiCapitals) {
+  EXPECT_TRUE(has_upper("Content-Type"));
+  EXPECT_TRUE(has_upper("x-Z"));
+  EXPECT_FALSE(has_upper("content-type"));
+  EXPECT_FALSE(has_upper(""));
+  EXPECT_FALSE(has_upper("\xC3\x84@[")); // UTF-8 and the bytes around 'A'..'Z'
+  static_assert(has_upper("A") && !has_upper("a"));
+}
+
 TEST(AsciiTest, PrefixSuffixAndSubstringIgnoreCase) {
   EXPECT_TRUE(istarts_with("Text/HTML", "text/"));
   EXPECT_FALSE(istarts_with("tex", "text/"));

@@ -107,7 +107,8 @@ TEST(ParserFuzzRegressionTest, RefusesObsFoldInTrailers) {
 // protocol's.
 TEST(ParserFuzzRegressionTest, A101EndsAtItsHeadWhateverItsFields) {
   for (const std::string_view fields :
-       {"Transfer-Encoding: chunkols\r\nConnection: Up\xa2\x8d" "ade\r\nUpgrade: websocket\r\n",
+       {"Transfer-Encoding: chunkols\r\nConnection: Up\xa2\x8d"
+        "ade\r\nUpgrade: websocket\r\n",
         "Content-Length: 5\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n", ""}) {
     parser p(parser::mode::response);
     const std::string head = "HTTP/1.1 101 Switching Protocols\r\n" + std::string(fields) + "\r\n";
@@ -124,14 +125,16 @@ TEST(ParserFuzzRegressionTest, A101EndsAtItsHeadWhateverItsFields) {
 // was accepted: llhttp 8.1 passes chunk-extension bytes on unchecked.
 TEST(ParserFuzzRegressionTest, RefusesControlBytesInChunkExtensions) {
   const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-  const std::string found = "3;q=a\";\xcd\xff\xff\xff\xff\xff\xff\x7f\xfc" "c\"\r\nabc\r\n0\r\n\r\n";
+  const std::string found = "3;q=a\";\xcd\xff\xff\xff\xff\xff\xff\x7f\xfc"
+                            "c\"\r\nabc\r\n0\r\n\r\n";
   for (const std::string& chunk : {found, std::string("3;x=\x7f\r\nabc\r\n0\r\n\r\n"),
                                    std::string("3;\x01\r\nabc\r\n0\r\n\r\n")}) {
     parser p(parser::mode::request);
     const auto r = p.feed(head + chunk);
     std::size_t at = r.consumed;
     auto status = r.status;
-    while (status != parse_status::error && status != parse_status::message_complete && at < (head + chunk).size()) {
+    while (status != parse_status::error && status != parse_status::message_complete &&
+           at < (head + chunk).size()) {
       const auto more = p.feed(std::string_view(head + chunk).substr(at));
       status = more.status;
       at += more.consumed;
@@ -143,7 +146,8 @@ TEST(ParserFuzzRegressionTest, RefusesControlBytesInChunkExtensions) {
   parser ok(parser::mode::request);
   std::string fine = head + "3;name=value\r\nabc\r\n0\r\n\r\n";
   auto status = ok.feed(fine).status;
-  if (status == parse_status::head_complete) status = ok.feed(std::string_view(fine).substr(head.size())).status;
+  if (status == parse_status::head_complete)
+    status = ok.feed(std::string_view(fine).substr(head.size())).status;
   EXPECT_EQ(status, parse_status::message_complete);
 }
 

@@ -403,8 +403,8 @@ TEST(ParserTest, ChecksAndKeepsTrailerFieldsInAnySplit) {
 
 TEST(ParserTest, RejectsBadTrailerFields) {
   const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
-  for (const std::string trailer : {"Bad Name: x\r\n\r\n", "X: a\x01b\r\n\r\n", "X: a\r\n\tb\r\n\r\n",
-                                    "X: a\rY: b\r\n\r\n"}) {
+  for (const std::string trailer :
+       {"Bad Name: x\r\n\r\n", "X: a\x01b\r\n\r\n", "X: a\r\n\tb\r\n\r\n", "X: a\rY: b\r\n\r\n"}) {
     EXPECT_EQ(request_status(head + trailer), parse_status::error) << trailer;
   }
 }
@@ -426,7 +426,8 @@ TEST(ParserTest, BoundsTheTrailerSection) {
   }
   {
     parser p(parser::mode::request, 64 * 1024, 3);
-    const auto r = feed_until(p, head + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", parse_status::message_complete);
+    const auto r =
+        feed_until(p, head + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", parse_status::message_complete);
     EXPECT_EQ(r.status, parse_status::message_complete);
   }
 }

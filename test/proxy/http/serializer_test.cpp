@@ -41,6 +41,40 @@ TEST(SerializerTest, MergesAndAppendsXForwardedFor) {
   EXPECT_EQ(out.find("X-Forwarded-Proto: http\r\n"), std::string::npos);
 }
 
+// What an HTTP/2 upstream gets: the same fields as write_request_head() less Host, framing and
+// connection fields; TE only as "trailers"; X-Forwarded-For merged into one value.
+TEST(SerializerTest, ForwardedFieldsForHttp2Upstreams) {
+  auto req = parse_request("POST /p HTTP/1.1\r\nHost: shop\r\nConnection: X-Hop\r\nX-Hop: 1\r\n"
+                           "TE: gzip, Trailers\r\nContent-Length: 0\r\nX-Forwarded-For: 1.1.1.1\r\n"
+                           "X-Keep: yes\r\nX-Forwarded-For: 2.2.2.2\r\n\r\n");
+  std::vector<field_view> out{{"stale", "field"}};
+  std::string scratch = "stale";
+  forwarded_fields(out, scratch, req, {"3.3.3.3", false});
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& f : out)
+    got.emplace_back(f.name, f.value);
+  const std::vector<std::pair<std::string, std::string>> want{
+      {"te", "trailers"},
+      {"X-Keep", "yes"},
+      {"x-forwarded-for", "1.1.1.1, 2.2.2.2, 3.3.3.3"},
+      {"x-forwarded-proto", "http"},
+      {"x-forwarded-host", "shop"}};
+  EXPECT_EQ(got, want);
+
+  // Without a client's X-Forwarded-For the client address goes alone; TE without "trailers"
+  // and a client's own X-Forwarded-Proto and -Host are kept as they are.
+  req = parse_request("GET / HTTP/1.1\r\nHost: shop\r\nTE: gzip\r\nX-Forwarded-Proto: https\r\n"
+                      "X-Forwarded-Host: front\r\n\r\n");
+  forwarded_fields(out, scratch, req, {"3.3.3.3", true});
+  got.clear();
+  for (const auto& f : out)
+    got.emplace_back(f.name, f.value);
+  const std::vector<std::pair<std::string, std::string>> alone{{"X-Forwarded-Proto", "https"},
+                                                               {"X-Forwarded-Host", "front"},
+                                                               {"x-forwarded-for", "3.3.3.3"}};
+  EXPECT_EQ(got, alone);
+}
+
 TEST(SerializerTest, RewritesRequestFraming) {
   auto req = parse_request("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
   std::string out;

@@ -1,0 +1,50 @@
+// Header fields as nghttp2 takes them: names in lower case (folded only when they need it),
+// values as they are, the skipped ones left out.
+
+#include "proxy/h2/session_io.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace parallax::proxy::h2 {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> as_pairs(const std::vector<nghttp2_nv>& fields) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : fields)
+    out.emplace_back(std::string(view(f.name, f.namelen)), std::string(view(f.value, f.valuelen)));
+  return out;
+}
+
+TEST(SessionIoTest, AppendFieldsLowerCasesNamesAndSkips) {
+  http::header_list headers;
+  headers.add("content-type", "Application/JSON"); // already lower case: used as it is
+  headers.add("X-Trace-Id", "AbC");
+  headers.add("x-skip", "1");
+  for (int i = 0; i < 40; ++i) // many folded names: earlier views stay valid as `names` grows
+    headers.add("X-Field-" + std::to_string(i), std::to_string(i));
+  std::vector<nghttp2_nv> fields{field(":status", "200")};
+  std::string names = "stale";
+  append_fields(fields, names, headers, [](const http::header& h) { return h.name == "x-skip"; });
+  const auto got = as_pairs(fields);
+  ASSERT_EQ(got.size(), 43u);
+  EXPECT_EQ(got[0], (std::pair<std::string, std::string>{":status", "200"}));
+  EXPECT_EQ(got[1], (std::pair<std::string, std::string>{"content-type", "Application/JSON"}));
+  EXPECT_EQ(got[2], (std::pair<std::string, std::string>{"x-trace-id", "AbC"}));
+  for (int i = 0; i < 40; ++i)
+    EXPECT_EQ(got[3 + i].first, "x-field-" + std::to_string(i));
+  // The lower-case name points at the header's own storage, not a copy.
+  EXPECT_EQ(reinterpret_cast<const char*>(fields[1].name), headers[0].name.data());
+
+  const std::vector<http::field_view> views{{"TE", "trailers"}, {"grpc-timeout", "1S"}};
+  fields.clear();
+  append_fields(fields, names, views, [](const http::field_view&) { return false; });
+  EXPECT_EQ(as_pairs(fields), (std::vector<std::pair<std::string, std::string>>{
+                                  {"te", "trailers"}, {"grpc-timeout", "1S"}}));
+}
+
+} // namespace
+} // namespace parallax::proxy::h2
