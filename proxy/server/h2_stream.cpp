@@ -315,7 +315,6 @@ void h2_connection::finish_stream(stream_state& st) {
   st.in.clear();
   st.lent.clear();
   wake_writer();
-  if (--running_ == 0) streams_done_.cancel();
   if (const auto it = streams_.find(st.id); st.closed && it != streams_.end()) {
     auto gone = std::move(it->second); // `st` lives on in serve()'s frame until it returns
     streams_.erase(it);
