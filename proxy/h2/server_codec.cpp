@@ -307,7 +307,7 @@ bool server_codec::submit(std::int32_t id, const response_fields& head, bool int
   status_ = std::to_string(head.status);
   fields_.push_back(field(":status", status_));
   if (head.headers != nullptr) {
-    const bool listed = head.headers->find(http::field::connection).has_value();
+    const bool listed = http::names_other_options(*head.headers);
     append_fields(fields_, names_, *head.headers, [&](const http::header& h) {
       return connection_specific(h) || (listed && http::named_in_connection(*head.headers, h.name));
     });

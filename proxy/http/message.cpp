@@ -201,6 +201,16 @@ bool is_hop_by_hop(std::string_view name) noexcept {
   return is_hop_by_hop(field_of(name));
 }
 
+bool names_other_options(const header_list& headers) noexcept {
+  const auto other = [](std::string_view item) {
+    return !item.empty() && !iequals(item, "close") && !iequals(item, "keep-alive") &&
+           !iequals(item, "upgrade");
+  };
+  return std::any_of(headers.begin(), headers.end(), [&](const header& h) {
+    return h.id == field::connection && any_list_item(h.value, other);
+  });
+}
+
 bool named_in_connection(const header_list& headers, std::string_view name) noexcept {
   for (const auto& h : headers) {
     if (h.id == field::connection && list_contains(h.value, name)) return true;

@@ -168,4 +168,9 @@ bool forwardable_trailer(const header& h) noexcept;
 /// Whether `name` is listed as a connection option in any Connection header of `headers`.
 bool named_in_connection(const header_list& headers, std::string_view name) noexcept;
 
+/// Whether a Connection field of `headers` names an option beyond close/keep-alive/upgrade
+/// (which are not field names, or hop-by-hop anyway). Most messages have none: then no field
+/// needs to be checked with named_in_connection().
+bool names_other_options(const header_list& headers) noexcept;
+
 } // namespace parallax::proxy::http

@@ -25,19 +25,6 @@ bool is_framing(field id) noexcept {
   return id == field::content_length || id == field::transfer_encoding;
 }
 
-// Whether a Connection field names an option beyond close/keep-alive/upgrade (which are not
-// field names, or hop-by-hop anyway). Most messages have none: then no field needs to be
-// checked against the Connection lists.
-bool names_other_options(const header_list& headers) noexcept {
-  const auto other = [](std::string_view item) {
-    return !item.empty() && !iequals(item, "close") && !iequals(item, "keep-alive") &&
-           !iequals(item, "upgrade");
-  };
-  return std::any_of(headers.begin(), headers.end(), [&](const header& h) {
-    return h.id == field::connection && any_list_item(h.value, other);
-  });
-}
-
 // `other_options`: names_other_options(headers), computed once per message.
 bool skip_forwarded(const header_list& headers, const header& h, bool other_options) {
   return is_hop_by_hop(h.id) || is_framing(h.id) ||

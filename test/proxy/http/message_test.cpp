@@ -44,5 +44,16 @@ TEST(MessageTest, HeaderListFindsByNameInAnyCase) {
   EXPECT_FALSE(h.find("host").has_value());
 }
 
+TEST(MessageTest, ConnectionOptionsBeyondTheHopByHopOnes) {
+  header_list h;
+  h.add("Connection", "keep-alive, Close");
+  h.add("Connection", "upgrade");
+  EXPECT_FALSE(names_other_options(h)); // nothing to look up field by field
+  h.add("connection", "X-Hop");
+  EXPECT_TRUE(names_other_options(h));
+  EXPECT_TRUE(named_in_connection(h, "x-hop"));
+  EXPECT_FALSE(named_in_connection(h, "x-other"));
+}
+
 } // namespace
 } // namespace parallax::proxy::http
