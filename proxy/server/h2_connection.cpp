@@ -254,7 +254,10 @@ void h2_connection::start_streams() {
 awaitable<void> h2_connection::run_streams(std::shared_ptr<stream_state> st) {
   stream_runner self(worker_.io().get_executor());
   while (st) {
-    co_await serve(std::move(st));
+    // The stream's exchange, in this frame: no coroutine frame of its own but forward()'s.
+    if (std::size_t route = 0; admit_stream(*st, route)) co_await forward(*st, route);
+    end_stream(*st);
+    st.reset(); // its state may be reused (spare_) once it left streams_
     // Idle until the next stream; none comes once the reader stopped.
     if (!reading_ || closed_ || idle_runners_.size() >= idle_runner_limit) break;
     idle_runners_.push_back(&self);

@@ -1,8 +1,9 @@
 #pragma once
 // One HTTP/2 client connection (RFC 9113): a reader coroutine feeds received bytes to the
 // nghttp2 codec, a writer coroutine sends what it gathers, and every request stream is an
-// exchange of its own coroutine: admitted, routed, observed and forwarded through the same
-// upstream exchange as an HTTP/1.1 request (translated to HTTP/1.1 for the upstream).
+// exchange, run by one of the connection's stream runners (coroutines that take one stream
+// after another): admitted, routed, observed and forwarded through the same upstream exchange
+// as an HTTP/1.1 request (translated to HTTP/1.1 for the upstream).
 //
 // Flow control is manual: a stream's received body bytes reopen its window only once they
 // were handed to the upstream, and a response body waits in a bounded per-stream queue, so a
@@ -63,7 +64,10 @@ private:
   awaitable<void> reader(std::string_view received);
   awaitable<void> writer();
   awaitable<void> run_streams(std::shared_ptr<stream_state> first);
-  awaitable<void> serve(std::shared_ptr<stream_state> st);
+  // A stream's exchange: admit_stream() (false: answered or never forwarded), forward(), and
+  // end_stream() (accounting, the tap's end, finish_stream()); run by a runner.
+  bool admit_stream(stream_state& st, std::size_t& route);
+  void end_stream(stream_state& st);
   awaitable<void> forward(stream_state& st, std::size_t route_index);
   void respond_failure(stream_state& st, failure f);
   void finish_stream(stream_state& st);

@@ -226,30 +226,33 @@ private:
   pending_delivery pending_;
 };
 
-awaitable<void> h2_connection::serve(std::shared_ptr<stream_state> st) {
-  st->started = clock::now();
-  st->rt = worker_.rt(); // the snapshot in force when the head arrived, for the whole stream
-  const auto& rt = *st->rt;
-  std::size_t route = 0;
-  if (st->refused == h2::head_refusal::too_large) {
-    respond_failure(*st, failure::head_too_large);
-  } else if (const auto refused = admit(rt, st->head, route)) {
-    respond_failure(*st, refused->why);
-  } else {
-    st->route_index = static_cast<int>(route);
-    if (st->closed) {
-      st->fault = client_fault::gone; // reset in the read that opened it: never forwarded
-    } else {
-      co_await forward(*st, route);
-    }
+bool h2_connection::admit_stream(stream_state& st, std::size_t& route) {
+  st.started = clock::now();
+  st.rt = worker_.rt(); // the snapshot in force when the head arrived, for the whole stream
+  if (st.refused == h2::head_refusal::too_large) {
+    respond_failure(st, failure::head_too_large);
+    return false;
   }
-  record_exchange(rt, {&st->head, client_ip_, "HTTP/2.0", st->route_index, st->status,
-                       st->response_bytes, st->started});
-  if (st->tap) {
-    st->tap->finish(st->tap_end);
-    st->tap.reset();
+  if (const auto refused = admit(*st.rt, st.head, route)) {
+    respond_failure(st, refused->why);
+    return false;
   }
-  finish_stream(*st);
+  st.route_index = static_cast<int>(route);
+  if (st.closed) {
+    st.fault = client_fault::gone; // reset in the read that opened it: never forwarded
+    return false;
+  }
+  return true;
+}
+
+void h2_connection::end_stream(stream_state& st) {
+  record_exchange(*st.rt, {&st.head, client_ip_, "HTTP/2.0", st.route_index, st.status,
+                           st.response_bytes, st.started});
+  if (st.tap) {
+    st.tap->finish(st.tap_end);
+    st.tap.reset();
+  }
+  finish_stream(st);
 }
 
 awaitable<void> h2_connection::forward(stream_state& st, std::size_t route_index) {
@@ -316,7 +319,7 @@ void h2_connection::finish_stream(stream_state& st) {
   st.lent.clear();
   wake_writer();
   if (const auto it = streams_.find(st.id); st.closed && it != streams_.end()) {
-    auto gone = std::move(it->second); // `st` lives on in serve()'s frame until it returns
+    auto gone = std::move(it->second); // `st` lives on in its runner until end_stream() returns
     streams_.erase(it);
     stream_gone(std::move(gone));
   }
