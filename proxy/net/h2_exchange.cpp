@@ -93,7 +93,9 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
   const auto authority = req.headers.find(http::field::host).value_or(cfg.endpoints.front().host);
   h2::request_fields request{req.method,
                              cfg.protocol == config::upstream_protocol::h2 ? "https" : "http",
-                             authority, path, {}};
+                             authority,
+                             path,
+                             {}};
   const bool body = req.has_body();
   // The caller's head storage (HTTP/1.1 heads only) keeps the body for a refused stream's retry:
   // reused from exchange to exchange, it allocates nothing once it has grown.
@@ -131,7 +133,10 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
     } else {
       first = source.take(gather_);
     }
-    auto e = co_await h2_send(source, first);
+    // A whole request the windows take at once needs no sending coroutine (most unary calls).
+    const bool sent = first != source_step::failed && h2_queue(source, first);
+    auto e =
+        sent ? exchange_error::none : co_await h2_send(source, first, first != source_step::failed);
     if (h2_switch_ && !aborted_) {
       co_return h2_finish(co_await h2_duplex(source, sink, source_step::more));
     }
@@ -158,37 +163,51 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
   }
 }
 
+// Queues what the source's last take gave (`step`) on the stream. True when that completed a
+// request the flow-control windows take at once (most unary calls): it goes out with the
+// connection's next write, nothing is waited for (the response's wait covers the rest: a
+// connection that cannot write fails, and its streams with it).
+bool upstream_exchange::h2_queue(request_source& source, source_step step) {
+  auto& st = *h2_stream_;
+  for (const auto& b : gather_) {
+    const std::string_view piece(static_cast<const char*>(b.data()), b.size());
+    st.req.append(piece);
+    if (h2_keep_ && head_.size() + piece.size() <= retry_body_limit) {
+      head_.append(piece);
+    } else {
+      h2_keep_ = false;
+    }
+  }
+  gather_.clear();
+  if (step == source_step::done) {
+    st.req_end = true;
+    st.req_trailers = source.trailers();
+    h2_kept_whole_ = h2_keep_;
+  }
+  h2_conn_->resume(st);
+  if (!st.req_end || st.closed || st.ended || aborted_ || !h2_conn_->window_takes(st)) return false;
+  result_.request_complete = true;
+  source.sent();
+  if (h2_sending_) st.notify(); // the response's head deadline now counts from here
+  return true;
+}
+
 // The request body into the stream's queue, as the upstream's window takes it (`step` is what
-// the source's first take() gave).
-awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, source_step step) {
+// the source's last take() gave; `queued`: h2_queue() has queued it and found it not whole).
+awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, source_step step,
+                                                     bool queued) {
   auto& st = *h2_stream_;
   const auto io_timeout = pool_.config().io_timeout;
   for (;;) {
-    if (step == source_step::failed) co_return exchange_error::source_failed;
-    for (const auto& b : gather_) {
-      const std::string_view piece(static_cast<const char*>(b.data()), b.size());
-      st.req.append(piece);
-      if (h2_keep_ && head_.size() + piece.size() <= retry_body_limit) {
-        head_.append(piece);
-      } else {
-        h2_keep_ = false;
-      }
+    if (!queued) {
+      if (step == source_step::failed) co_return exchange_error::source_failed;
+      if (h2_queue(source, step)) co_return exchange_error::none;
     }
-    gather_.clear();
-    if (step == source_step::done) {
-      st.req_end = true;
-      st.req_trailers = source.trailers();
-      h2_kept_whole_ = h2_keep_;
-    }
-    h2_conn_->resume(st);
-    // A whole request whose body the windows take at once (most unary calls) is sent with the
-    // connection's next write: nothing to wait for; the response's wait covers the rest (a
-    // connection that cannot write fails, and its streams with it).
-    const bool at_once = st.req_end && !st.closed && !st.ended && h2_conn_->window_takes(st);
-    // Otherwise wait for room (or for the end of what was queued to go out). A complete
-    // response that comes first ends the sending: the upstream answered early. (A response
-    // head alone does not: a streaming call answers while the client still sends.)
-    while (!at_once && !st.closed && !st.ended &&
+    queued = false;
+    // Wait for room (or for the end of what was queued to go out). A complete response that
+    // comes first ends the sending: the upstream answered early. (A response head alone does
+    // not: a streaming call answers while the client still sends.)
+    while (!st.closed && !st.ended &&
            (st.req.size() - st.req_off > request_queue_limit || (st.req_end && !st.req.empty()))) {
       if (!notified(co_await wait_notice(st.room, clock::now() + io_timeout)) && !st.closed &&
           !st.ended && !st.req.empty()) {
@@ -203,12 +222,11 @@ awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, sou
       }
     }
     if (aborted_) co_return exchange_error::sink_failed;
-    if (!at_once && st.ended && !(st.req_end && st.req.empty())) {
+    if (st.ended && !(st.req_end && st.req.empty())) {
       result_.early_response = true;
       co_return exchange_error::none;
     }
-    if (!at_once && st.closed && !(st.req_end && st.req.empty()))
-      co_return exchange_error::write_failed;
+    if (st.closed && !(st.req_end && st.req.empty())) co_return exchange_error::write_failed;
     if (st.req_end) {
       result_.request_complete = true;
       source.sent();
@@ -314,7 +332,7 @@ awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, r
   source.relaying(); // its waits for the client end with the relay, not at a deadline of their own
   const auto ex = co_await asio::this_coro::executor;
   auto send = [this, &source, step]() -> awaitable<exchange_error> {
-    co_return co_await h2_send(source, step);
+    co_return co_await h2_send(source, step, false);
   };
   auto receive = [this, &sink]() -> awaitable<received> {
     co_return received{co_await h2_receive(sink)};

@@ -167,7 +167,6 @@ struct exchange_result {
   std::string detail;                            // for the log line
 };
 
-
 /// One request/response with an upstream through `pool`.
 class h2_upstream_connection;
 struct h2_upstream_stream;
@@ -200,7 +199,8 @@ private:
   // HTTP/2 upstreams (h2_exchange.cpp): one stream on a shared connection.
   awaitable<exchange_result> run_h2(request_source& source, response_sink& sink,
                                     const exchange_options& options);
-  awaitable<exchange_error> h2_send(request_source& source, source_step step);
+  bool h2_queue(request_source& source, source_step step);
+  awaitable<exchange_error> h2_send(request_source& source, source_step step, bool queued);
   awaitable<exchange_error> h2_receive(response_sink& sink);
   awaitable<exchange_error> h2_duplex(request_source& source, response_sink& sink,
                                       source_step step);
@@ -212,9 +212,9 @@ private:
   void take_buffer();
   // Where the body relay stands.
   struct body_state {
-    bool complete;                                 // the message ended
-    bool first = true;                             // the head is not delivered yet
-    exchange_error error = exchange_error::none;   // why deliver_buffered() failed
+    bool complete;                               // the message ended
+    bool first = true;                           // the head is not delivered yet
+    exchange_error error = exchange_error::none; // why deliver_buffered() failed
   };
 
   awaitable<exchange_error> send_request(request_source& source, response_sink& sink,
@@ -234,23 +234,23 @@ private:
   std::unique_ptr<upstream_connection> conn_;
   std::unique_ptr<char[]> buf_;
   std::unique_ptr<http::parser> parser_;
-  timed_stream io_;            // every operation's deadline, bound to conn_
-  exchange_result result_;     // handed to the caller when the exchange ends
-  std::size_t begin_ = 0;      // unparsed response bytes are buf_[begin_, end_)
+  timed_stream io_;        // every operation's deadline, bound to conn_
+  exchange_result result_; // handed to the caller when the exchange ends
+  std::size_t begin_ = 0;  // unparsed response bytes are buf_[begin_, end_)
   std::size_t end_ = 0;
-  bool got_bytes_ = false;                  // the attempt received response bytes
-  bool fresh_ = false;                      // the retry: a new connection, never a pooled one
-  std::size_t endpoint_ = 0;                // this exchange's endpoint (round-robin pick)
+  bool got_bytes_ = false;   // the attempt received response bytes
+  bool fresh_ = false;       // the retry: a new connection, never a pooled one
+  std::size_t endpoint_ = 0; // this exchange's endpoint (round-robin pick)
   std::string& head_; // the serialized request head; HTTP/2: the body kept for a retry (caller's)
-  std::vector<asio::const_buffer>& gather_; // one gathered write (caller's)
+  std::vector<asio::const_buffer>& gather_;         // one gathered write (caller's)
   std::shared_ptr<h2_upstream_connection> h2_conn_; // HTTP/2: the connection in use
   std::unique_ptr<h2_upstream_stream> h2_stream_;   // HTTP/2: this exchange's stream
   std::weak_ptr<h2_upstream_connection> h2_home_;   // HTTP/2: where the stream goes back
   bool aborted_ = false;                            // abort() was called
-  bool h2_sending_ = false; // HTTP/2, full duplex: the request is still being sent
-  bool h2_switch_ = false;  // HTTP/2: the response began while request bytes were awaited
-  bool h2_keep_ = false;       // HTTP/2: all the body taken is kept in head_ (refused streams)
-  bool h2_kept_whole_ = false; // head_ holds the whole request body
+  bool h2_sending_ = false;       // HTTP/2, full duplex: the request is still being sent
+  bool h2_switch_ = false;        // HTTP/2: the response began while request bytes were awaited
+  bool h2_keep_ = false;          // HTTP/2: all the body taken is kept in head_ (refused streams)
+  bool h2_kept_whole_ = false;    // head_ holds the whole request body
   bool h2_interims_sent_ = false; // HTTP/2: 1xx heads reached the sink (no retry after them)
 };
 
