@@ -25,8 +25,6 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 // Frames gathered into one write.
 constexpr std::size_t write_batch = 64UL * 1024UL;
-// Runners kept waiting for streams after a burst; more end when their stream does.
-constexpr std::size_t idle_runner_limit = 16;
 
 h2::settings settings_of(const config::limits& limits) {
   h2::settings s;
@@ -53,15 +51,6 @@ h2_connection::h2_connection(worker& w, net::stream& client, const listener_bind
 h2_connection::~h2_connection() {
   worker_.registry().remove(this);
 }
-
-// A coroutine that serves streams one after another: spawned for a stream when no runner is
-// idle, it then waits for the next one, so a connection's streams cost no coroutine spawn
-// each once it has had as many at once (co_spawn allocates several blocks per call).
-struct h2_connection::stream_runner {
-  explicit stream_runner(const asio::any_io_executor& ex) : wake(ex) {}
-  asio::steady_timer wake; // cancelled to hand over `next` (none: the runner ends)
-  std::shared_ptr<stream_state> next;
-};
 
 awaitable<void> h2_connection::run(std::string_view received) {
   co_await (reader(received) && writer());
@@ -249,22 +238,6 @@ void h2_connection::start_streams() {
     }
   }
   to_start_.clear();
-}
-
-awaitable<void> h2_connection::run_streams(std::shared_ptr<stream_state> st) {
-  stream_runner self(worker_.io().get_executor());
-  while (st) {
-    // The stream's exchange, in this frame: no coroutine frame of its own but forward()'s.
-    if (std::size_t route = 0; admit_stream(*st, route)) co_await forward(*st, route);
-    end_stream(*st);
-    st.reset(); // its state may be reused (spare_) once it left streams_
-    // Idle until the next stream; none comes once the reader stopped.
-    if (!reading_ || closed_ || idle_runners_.size() >= idle_runner_limit) break;
-    idle_runners_.push_back(&self);
-    co_await wait_notice(self.wake, clock::time_point::max());
-    st = std::move(self.next);
-  }
-  if (--runners_ == 0) streams_done_.cancel();
 }
 
 void h2_connection::on_data(std::int32_t id, std::string_view bytes) {

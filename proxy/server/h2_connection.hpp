@@ -26,6 +26,11 @@
 #include "proxy/net/connection_registry.hpp"
 #include "proxy/net/stream.hpp"
 
+namespace parallax::proxy::net {
+class upstream_pool;
+struct exchange_result;
+} // namespace parallax::proxy::net
+
 namespace parallax::proxy::server {
 
 enum class failure;
@@ -64,11 +69,14 @@ private:
   awaitable<void> reader(std::string_view received);
   awaitable<void> writer();
   awaitable<void> run_streams(std::shared_ptr<stream_state> first);
-  // A stream's exchange: admit_stream() (false: answered or never forwarded), forward(), and
-  // end_stream() (accounting, the tap's end, finish_stream()); run by a runner.
+  // A stream's exchange, run by a runner: admit_stream() (false: answered or never
+  // forwarded), begin_forward() (the tap, the pool), the upstream exchange, end_forward() (a
+  // failure's answer and accounting), and end_stream() (the exchange's record, the tap's end,
+  // finish_stream()).
   bool admit_stream(stream_state& st, std::size_t& route);
+  net::upstream_pool& begin_forward(stream_state& st, std::size_t route_index);
+  void end_forward(stream_state& st, std::size_t route_index, const net::exchange_result& result);
   void end_stream(stream_state& st);
-  awaitable<void> forward(stream_state& st, std::size_t route_index);
   void respond_failure(stream_state& st, failure f);
   void finish_stream(stream_state& st);
   void close_now();

@@ -255,33 +255,57 @@ void h2_connection::end_stream(stream_state& st) {
   finish_stream(st);
 }
 
-awaitable<void> h2_connection::forward(stream_state& st, std::size_t route_index) {
+awaitable<void> h2_connection::run_streams(std::shared_ptr<stream_state> st) {
+  stream_runner self(worker_.io().get_executor());
+  while (st) {
+    // The stream's exchange, in this frame: no coroutine frame of its own.
+    if (std::size_t route = 0; admit_stream(*st, route)) {
+      auto& pool = begin_forward(*st, route);
+      // HTTP/2 upstreams take the body as it is (DATA frames); HTTP/1.1 ones need a length or
+      // chunks.
+      const bool h2_upstream = pool.config().protocol != config::upstream_protocol::http1;
+      const auto framing = st->body_less ? http::body_framing::none
+                           : st->head.frame.content_length || h2_upstream
+                               ? http::body_framing::content_length
+                               : http::body_framing::chunked;
+      net::upstream_exchange exchange(worker_.resources(), pool, st->upstream_head, st->gather);
+      stream_source source(*this, *st, framing);
+      stream_sink sink(*this, *st);
+      net::exchange_options options;
+      options.head_request = st->head.method == "HEAD";
+      st->active = &exchange;
+      const auto result = co_await exchange.run(source, sink, options);
+      st->active = nullptr;
+      st->status = result.head_delivered ? exchange.response().status : 0;
+      end_forward(*st, route, result);
+    }
+    end_stream(*st);
+    st.reset(); // its state may be reused (spare_) once it left streams_
+    // Idle until the next stream; none comes once the reader stopped.
+    if (!reading_ || closed_ || idle_runners_.size() >= idle_runner_limit) break;
+    idle_runners_.push_back(&self);
+    co_await wait_notice(self.wake, clock::time_point::max());
+    st = std::move(self.next);
+  }
+  if (--runners_ == 0) streams_done_.cancel();
+}
+
+net::upstream_pool& h2_connection::begin_forward(stream_state& st, std::size_t route_index) {
   const auto& rt = *st.rt;
   if (auto* observer = worker_.observer(); observer != nullptr) {
     st.tap = observer->begin({route_index, &st.rt, &st.head, client_ip_, client_.is_tls()});
     st.tap_end = exchange_end::live_error; // until the live response head arrives
   }
-  auto& pool = worker_.pool(rt, *rt.route_upstreams[route_index]);
-  // HTTP/2 upstreams take the body as it is (DATA frames); HTTP/1.1 ones need a length or
-  // chunks.
-  const bool h2_upstream = pool.config().protocol != config::upstream_protocol::http1;
-  const auto framing = st.body_less ? http::body_framing::none
-                       : st.head.frame.content_length || h2_upstream
-                           ? http::body_framing::content_length
-                           : http::body_framing::chunked;
-  net::upstream_exchange exchange(worker_.resources(), pool, st.upstream_head, st.gather);
-  stream_source source(*this, st, framing);
-  stream_sink sink(*this, st);
-  net::exchange_options options;
-  options.head_request = st.head.method == "HEAD";
-  st.active = &exchange;
-  const auto result = co_await exchange.run(source, sink, options);
-  st.active = nullptr;
-  st.status = result.head_delivered ? exchange.response().status : 0;
+  return worker_.pool(rt, *rt.route_upstreams[route_index]);
+}
+
+void h2_connection::end_forward(stream_state& st, std::size_t route_index,
+                                const net::exchange_result& result) {
   if (result.error == net::exchange_error::none) {
     st.tap_end = result.early_response ? exchange_end::live_error : exchange_end::complete;
-    co_return;
+    return;
   }
+  const auto& rt = *st.rt;
   const auto plan = outcome_for(result.error, result.head_delivered, st.fault);
   st.tap_end = plan.tap_end;
   count_upstream_failure(rt, route_index, result.error, result.detail,

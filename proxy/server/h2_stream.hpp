@@ -63,10 +63,10 @@ struct h2_connection::stream_state {
   std::string lent; // body bytes taken (their buffers are in use); consumed at the next take
   http::header_list request_trailers; // the client's trailer fields (complete once request_ended)
 
-  std::string out;          // response body bytes queued for DATA frames: [out_off, size)
+  std::string out; // response body bytes queued for DATA frames: [out_off, size)
   std::size_t out_off = 0;
-  bool out_end = false;     // the response's last byte is in `out`
-  bool responded = false;   // the response head was submitted
+  bool out_end = false;       // the response's last byte is in `out`
+  bool responded = false;     // the response head was submitted
   http::header_list trailers; // the upstream's trailer fields, sent after the body
   bool have_trailers = false;
 
@@ -90,6 +90,18 @@ struct h2_connection::stream_state {
 
   /// Response bytes queued and not yet framed.
   [[nodiscard]] std::size_t queued() const noexcept { return out.size() - out_off; }
+};
+
+// Runners kept waiting for streams after a burst; more end when their stream does.
+inline constexpr std::size_t idle_runner_limit = 16;
+
+// A coroutine that serves streams one after another: spawned for a stream when no runner is
+// idle, it then waits for the next one, so a connection's streams cost no coroutine spawn
+// each once it has had as many at once (co_spawn allocates several blocks per call).
+struct h2_connection::stream_runner {
+  explicit stream_runner(const asio::any_io_executor& ex) : wake(ex) {}
+  asio::steady_timer wake; // cancelled to hand over `next` (none: the runner ends)
+  std::shared_ptr<stream_state> next;
 };
 
 } // namespace parallax::proxy::server
