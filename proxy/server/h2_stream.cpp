@@ -1,6 +1,7 @@
 // One HTTP/2 request stream as an exchange: admitted and routed like an HTTP/1.1 request,
 // forwarded through the upstream exchange (the stream's body as its source, translated to
-// HTTP/1.1 framing; the stream's response queue as its sink), observed by the same tap.
+// HTTP/1.1 framing; the stream's response queue as its sink), observed by the same tap; run
+// by the connection's stream runners (run_streams).
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // The state one HTTP/2 request stream shares between the connection (which fills it from
-// frames and drains its response queue) and the stream's exchange coroutine. Internal to
-// h2_connection.cpp and h2_stream.cpp.
+// frames and drains its response queue) and the runner coroutine serving the stream's
+// exchange. Internal to h2_connection.cpp and h2_stream.cpp.
 
 #include <chrono>
 #include <cstdint>
