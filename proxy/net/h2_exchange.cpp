@@ -134,9 +134,9 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
       first = source.take(gather_);
     }
     // A whole request the windows take at once needs no sending coroutine (most unary calls).
-    const bool sent = first != source_step::failed && h2_queue(source, first);
-    auto e =
-        sent ? exchange_error::none : co_await h2_send(source, first, first != source_step::failed);
+    auto e = first != source_step::failed && h2_queue(source, first)
+                 ? exchange_error::none
+                 : co_await h2_send(source, first);
     if (h2_switch_ && !aborted_) {
       co_return h2_finish(co_await h2_duplex(source, sink, source_step::more));
     }
@@ -193,17 +193,13 @@ bool upstream_exchange::h2_queue(request_source& source, source_step step) {
 }
 
 // The request body into the stream's queue, as the upstream's window takes it (`step` is what
-// the source's last take() gave; `queued`: h2_queue() has queued it and found it not whole).
-awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, source_step step,
-                                                     bool queued) {
+// the source's last take() gave; queuing it again after h2_queue() adds nothing).
+awaitable<exchange_error> upstream_exchange::h2_send(request_source& source, source_step step) {
   auto& st = *h2_stream_;
   const auto io_timeout = pool_.config().io_timeout;
   for (;;) {
-    if (!queued) {
-      if (step == source_step::failed) co_return exchange_error::source_failed;
-      if (h2_queue(source, step)) co_return exchange_error::none;
-    }
-    queued = false;
+    if (step == source_step::failed) co_return exchange_error::source_failed;
+    if (h2_queue(source, step)) co_return exchange_error::none;
     // Wait for room (or for the end of what was queued to go out). A complete response that
     // comes first ends the sending: the upstream answered early. (A response head alone does
     // not: a streaming call answers while the client still sends.)
@@ -332,7 +328,7 @@ awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, r
   source.relaying(); // its waits for the client end with the relay, not at a deadline of their own
   const auto ex = co_await asio::this_coro::executor;
   auto send = [this, &source, step]() -> awaitable<exchange_error> {
-    co_return co_await h2_send(source, step, false);
+    co_return co_await h2_send(source, step);
   };
   auto receive = [this, &sink]() -> awaitable<received> {
     co_return received{co_await h2_receive(sink)};

@@ -200,7 +200,7 @@ private:
   awaitable<exchange_result> run_h2(request_source& source, response_sink& sink,
                                     const exchange_options& options);
   bool h2_queue(request_source& source, source_step step);
-  awaitable<exchange_error> h2_send(request_source& source, source_step step, bool queued);
+  awaitable<exchange_error> h2_send(request_source& source, source_step step);
   awaitable<exchange_error> h2_receive(response_sink& sink);
   awaitable<exchange_error> h2_duplex(request_source& source, response_sink& sink,
                                       source_step step);
