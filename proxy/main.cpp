@@ -9,6 +9,7 @@
 #include <openssl/opensslv.h>
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -108,6 +109,19 @@ int cmd_run(const std::string& path, bool watch) {
     signals_io.run_one();
   srv->stop();
   mirroring->shutdown(); // compares what is queued, writes the summary file, flushes the log
+  // Signals that came during the drain and the stop wait unread in the set. From here on a
+  // SIGTERM/SIGINT (a second `docker stop`, a supervisor that signals again) is ignored: the
+  // drain is over and must end in exit 0, not in death by signal once the set's handlers are
+  // gone. Blocked first (the workers are joined: this is the only thread that could take one),
+  // so none lands between the set's SIG_DFL and SIG_IGN.
+  sigset_t stopping;
+  sigemptyset(&stopping);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP})
+    sigaddset(&stopping, sig);
+  pthread_sigmask(SIG_BLOCK, &stopping, nullptr);
+  signals.clear();
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP})
+    std::signal(sig, SIG_IGN);
   spdlog::info("stopped");
   return code;
 }

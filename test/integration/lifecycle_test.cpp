@@ -19,6 +19,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "test/integration/binary_fixture.hpp"
@@ -360,6 +361,37 @@ TEST(LifecycleTest, DrainTimeoutClosesStuckRequestAndExits0) {
   EXPECT_FALSE(res.ok()) << "got status " << res.status;
   EXPECT_TRUE(stuck.wait_closed(5s));
   never.release();
+}
+
+// What an operator does: `docker stop` twice, a harness that stops what it already signalled.
+// Further SIGTERMs while draining and while exiting neither cut the drain short nor turn the
+// clean exit into death by signal.
+TEST(LifecycleTest, RepeatedSigtermsWhileDrainingAndExitingStillExit0) {
+  temp_dir dir;
+  gate hold;
+  http_backend live([&](const received_request& req, backend_connection& c) {
+    if (req.target == "/slow") hold.wait();
+    c.respond(200, "finished " + req.target);
+  });
+  running_binary proxy(write_file(dir.file("parallax.yaml"), run_config(dir, live.address())));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  raw_client busy;
+  ASSERT_TRUE(busy.connect(proxy.port())) << busy.last_error();
+  ASSERT_TRUE(busy.send(raw_client::request("GET", "/slow")));
+  ASSERT_TRUE(live.wait_for_requests(1, 5s));
+
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  ASSERT_TRUE(proxy.process().wait_for_line("draining", 5s)) << proxy.process().all_output();
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(proxy.process().signal(SIGTERM)); // still draining: the request is held
+  hold.release();
+  auto res = busy.read_response();
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.body, "finished /slow");
+  // Then a signal every millisecond until the process is gone (bounded by the loop's count).
+  for (int i = 0; i < 10'000 && proxy.process().signal(SIGTERM); ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(run_to_exit(proxy.process()), 0) << proxy.process().all_output();
 }
 
 TEST(LifecycleTest, ExitsWith1WhenAnAddressIsInUse) {
