@@ -388,6 +388,7 @@ TEST(LifecycleTest, RepeatedSigtermsWhileDrainingAndExitingStillExit0) {
   auto res = busy.read_response();
   ASSERT_TRUE(res.ok()) << res.error;
   EXPECT_EQ(res.body, "finished /slow");
+  busy.close(); // or the drain's lingering close waits for it
   // Then a signal every millisecond until the process is gone (bounded by the loop's count).
   for (int i = 0; i < 10'000 && proxy.process().signal(SIGTERM); ++i)
     std::this_thread::sleep_for(1ms);
