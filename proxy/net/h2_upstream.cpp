@@ -15,6 +15,7 @@
 namespace parallax::proxy::net {
 
 namespace {
+constexpr int drain_reads = 16;
 constexpr std::size_t read_size = 16UL * 1024UL;
 constexpr std::size_t write_batch = 64UL * 1024UL;
 constexpr auto idle_close = std::chrono::seconds(60);
@@ -198,13 +199,28 @@ void h2_upstream_connection::force_close() {
 awaitable<void>
 h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: keeps it alive*/) {
   std::string buf(read_size, '\0');
+  auto& socket = conn_->stream().socket();
+  // Plain connections: after a read, what the server sent meanwhile is read too (at once, up to
+  // drain_reads) before any response is handed on, so the responses of a burst reach each
+  // client in one write (nghttpx reads until EAGAIN likewise). TLS: SSL_read keeps its own.
+  error_code nb;
+  if (!conn_->stream().is_tls()) socket.non_blocking(true, nb);
+  const bool drain = !conn_->stream().is_tls() && !nb;
+  const auto receive = [this](std::string_view bytes) {
+    if (codec_.receive(bytes)) return true;
+    spdlog::warn("upstream {}: HTTP/2 session failed: {}", endpoint_text(), codec_.failure());
+    return false;
+  };
   while (!closed_) {
-    const auto [ec, n] = co_await conn_->stream().read_some(asio::buffer(buf.data(), buf.size()));
+    auto [ec, n] = co_await conn_->stream().read_some(asio::buffer(buf.data(), buf.size()));
     if (ec) break;
-    if (!codec_.receive({buf.data(), n})) {
-      spdlog::warn("upstream {}: HTTP/2 session failed: {}", endpoint_text(), codec_.failure());
-      break;
+    bool fine = receive({buf.data(), n});
+    for (int more = 0; fine && drain && more < drain_reads; ++more) {
+      n = socket.read_some(asio::buffer(buf.data(), buf.size()), ec);
+      if (ec) break; // would_block: all read
+      fine = receive({buf.data(), n});
     }
+    if (!fine || (ec && ec != asio::error::would_block)) break;
     wake_writer();
   }
   close();
