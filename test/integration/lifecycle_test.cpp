@@ -250,14 +250,20 @@ TEST(LifecycleTest, PrintsReadyLineEvenWhenLogLevelIsWarn) {
   EXPECT_EQ(run_to_exit(proxy.process()), 0);
 }
 
-TEST(LifecycleTest, SigtermDrainsInFlightRequestThenExits0) {
+/// The binary in front of a backend that holds GET /slow until `hold` is released.
+struct held_slow_backend {
   temp_dir dir;
   gate hold;
-  http_backend live([&](const received_request& req, backend_connection& c) {
+  http_backend live{[this](const received_request& req, backend_connection& c) {
     if (req.target == "/slow") hold.wait();
     c.respond(200, "finished " + req.target);
-  });
-  running_binary proxy(write_file(dir.file("parallax.yaml"), run_config(dir, live.address())));
+  }};
+  running_binary proxy{write_file(dir.file("parallax.yaml"), run_config(dir, live.address()))};
+};
+
+TEST(LifecycleTest, SigtermDrainsInFlightRequestThenExits0) {
+  held_slow_backend held;
+  auto& [dir, hold, live, proxy] = held;
   ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
 
   // An idle keep-alive connection, closed by the proxy as soon as the drain begins.
@@ -367,13 +373,8 @@ TEST(LifecycleTest, DrainTimeoutClosesStuckRequestAndExits0) {
 // Further SIGTERMs while draining and while exiting neither cut the drain short nor turn the
 // clean exit into death by signal.
 TEST(LifecycleTest, RepeatedSigtermsWhileDrainingAndExitingStillExit0) {
-  temp_dir dir;
-  gate hold;
-  http_backend live([&](const received_request& req, backend_connection& c) {
-    if (req.target == "/slow") hold.wait();
-    c.respond(200, "finished " + req.target);
-  });
-  running_binary proxy(write_file(dir.file("parallax.yaml"), run_config(dir, live.address())));
+  held_slow_backend held;
+  auto& [dir, hold, live, proxy] = held;
   ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
   raw_client busy;
   ASSERT_TRUE(busy.connect(proxy.port())) << busy.last_error();
