@@ -215,7 +215,7 @@ h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: k
     auto [ec, n] = co_await conn_->stream().read_some(asio::buffer(buf.data(), buf.size()));
     if (ec) break;
     bool fine = receive({buf.data(), n});
-    for (int more = 0; fine && drain && more < drain_reads; ++more) {
+    for (int more = 0; fine && drain && !closed_ && more < drain_reads; ++more) {
       n = socket.read_some(asio::buffer(buf.data(), buf.size()), ec);
       if (ec) break; // would_block: all read
       fine = receive({buf.data(), n});
