@@ -203,9 +203,9 @@ h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: k
   // Plain connections: after a read, what the server sent meanwhile is read too (at once, up to
   // drain_reads) before any response is handed on, so the responses of a burst reach each
   // client in one write (nghttpx reads until EAGAIN likewise). TLS: SSL_read keeps its own.
-  error_code nb;
+  error_code nb = asio::error::operation_not_supported;
   if (!conn_->stream().is_tls()) socket.non_blocking(true, nb);
-  const bool drain = !conn_->stream().is_tls() && !nb;
+  const bool drain = !nb;
   const auto receive = [this](std::string_view bytes) {
     if (codec_.receive(bytes)) return true;
     spdlog::warn("upstream {}: HTTP/2 session failed: {}", endpoint_text(), codec_.failure());
