@@ -18,9 +18,9 @@ namespace parallax::proxy::h2 {
 
 namespace {
 
-constexpr std::size_t prefix = 16;                     // keeps malloc's 16-byte alignment
-constexpr std::size_t class_bytes = 64;                // size class granularity
-constexpr std::size_t classes = 16;                    // cached blocks hold up to 1 KiB
+constexpr std::size_t prefix = 16;                    // keeps malloc's 16-byte alignment
+constexpr std::size_t class_bytes = 64;               // size class granularity
+constexpr std::size_t classes = 16;                   // cached blocks hold up to 1 KiB
 constexpr std::size_t cached_bytes_limit = 1UL << 20; // per thread
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -39,25 +39,33 @@ struct free_block {
   free_block* next;
 };
 
+// The cache itself is trivially destructible and constant-initialised, so the fast paths read
+// it with no thread-local guard; `owner` (which has a destructor) is touched only when a thread
+// first caches a block, so that its blocks are freed when the thread ends. Afterwards `room` is
+// 0 and the lists are empty: every block then goes to malloc/free.
 struct cache {
-  std::array<free_block*, classes> heads{};
-  std::size_t bytes = 0;
-  ~cache();
+  std::array<free_block*, classes> heads;
+  std::size_t room; // bytes more this thread may cache
+  bool owned;       // `owner` is constructed (its destructor will run)
+  bool gone;        // `owner` was destroyed
 };
+constinit thread_local cache local{{}, cached_bytes_limit, false, false};
 
-thread_local bool cache_gone = false; // trivially destructible: readable after ~cache()
-thread_local cache local;
-
-cache::~cache() {
-  for (auto*& head : heads) {
-    while (head != nullptr) {
-      auto* next = head->next;
-      std::free(reinterpret_cast<char*>(head) - prefix);
-      head = next;
+struct cache_owner {
+  cache_owner() { local.owned = true; }
+  ~cache_owner() {
+    for (auto*& head : local.heads) {
+      while (head != nullptr) {
+        auto* next = head->next;
+        std::free(reinterpret_cast<char*>(head) - prefix);
+        head = next;
+      }
     }
+    local.room = 0;
+    local.gone = true;
   }
-  cache_gone = true;
-}
+};
+thread_local cache_owner owner;
 
 block_prefix& prefix_of(void* p) {
   return *reinterpret_cast<block_prefix*>(static_cast<char*>(p) - prefix);
@@ -70,35 +78,56 @@ void* plain(std::size_t size) {
   return raw + prefix;
 }
 
-void* take(std::size_t size, void* /*user*/) {
-  if (size == 0) size = 1;
-  const auto size_class = (size + class_bytes - 1) / class_bytes;
-  if (!pooled || size_class > classes || cache_gone) return plain(size);
-  auto& head = local.heads[size_class - 1];
-  if (head != nullptr) {
-    auto* b = head;
-    head = b->next;
-    local.bytes -= size_class * class_bytes;
-    return b;
-  }
+[[gnu::noinline]] void* take_new(std::size_t size, std::size_t size_class) {
+  if (!pooled || size_class - 1 >= classes || local.gone) return plain(size == 0 ? 1 : size);
   auto* raw = static_cast<char*>(std::malloc(size_class * class_bytes + prefix));
   if (raw == nullptr) return nullptr;
   new (raw) block_prefix{size_class, size_class * class_bytes};
   return raw + prefix;
 }
 
+void* take(std::size_t size, void* /*user*/) {
+  const auto size_class = (size + class_bytes - 1) / class_bytes; // 0 for 0 bytes: plain
+  if (size_class - 1 < classes) {
+    auto& head = local.heads[size_class - 1]; // empty unless pooled
+    if (auto* b = head; b != nullptr) {
+      head = b->next;
+      local.room += size_class * class_bytes;
+      return b;
+    }
+  }
+  return take_new(size, size_class);
+}
+
+void give(void* p, void* user);
+
+[[gnu::noinline]] void give_first(void* p) {
+  if (pooled && !local.gone) {
+    [[maybe_unused]] const cache_owner& constructed = owner; // frees the cache at thread end
+    if (local.owned) {
+      give(p, nullptr);
+      return;
+    }
+  }
+  std::free(static_cast<char*>(p) - prefix);
+}
+
 void give(void* p, void* /*user*/) {
   if (p == nullptr) return;
-  const auto& info = prefix_of(p);
-  const auto bytes = info.size_class * class_bytes;
-  if (info.size_class == 0 || cache_gone || local.bytes + bytes > cached_bytes_limit) {
+  const auto size_class = prefix_of(p).size_class;
+  const auto bytes = size_class * class_bytes;
+  if (size_class == 0 || !pooled || local.room < bytes) {
     std::free(static_cast<char*>(p) - prefix);
     return;
   }
+  if (!local.owned) {
+    give_first(p);
+    return;
+  }
   auto* b = static_cast<free_block*>(p);
-  b->next = local.heads[info.size_class - 1];
-  local.heads[info.size_class - 1] = b;
-  local.bytes += bytes;
+  b->next = local.heads[size_class - 1];
+  local.heads[size_class - 1] = b;
+  local.room -= bytes;
 }
 
 void* take_zeroed(std::size_t n, std::size_t size, void* user) {

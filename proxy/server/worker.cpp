@@ -26,8 +26,11 @@ struct worker::acceptor_entry {
 worker::worker(std::size_t id, server_state& state, std::shared_ptr<const runtime> rt)
     : id_(id), state_(state), rt_(std::move(rt)),
       // One thread runs this loop and only it touches the loop's sockets and timers (other
-      // threads only post to it), so the reactor's per-descriptor locks are left out.
-      io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
+      // threads only post to it, before start() or after stop() they may touch them): the
+      // scheduler keeps its lock for those posts, the reactor's locks (per descriptor, and
+      // for registering descriptors and timers) are left out.
+      io_(std::make_unique<asio::io_context>(static_cast<int>(
+          BOOST_ASIO_CONCURRENCY_HINT_ID | BOOST_ASIO_CONCURRENCY_HINT_LOCKING_SCHEDULER))),
       guard_(asio::make_work_guard(*io_)), sweep_timer_(std::in_place, *io_) {}
 
 worker::~worker() {
