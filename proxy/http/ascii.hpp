@@ -4,6 +4,8 @@
 // hexadecimal digits, for percent-decoding.
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -14,9 +16,28 @@ constexpr char to_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-/// Whether `text` holds an ASCII capital letter (so that folding would change it).
+/// Whether `text` holds an ASCII capital letter (so that folding would change it). Looks at
+/// eight bytes at a time (every field name an HTTP/2 upstream gets passes through it).
 constexpr bool has_upper(std::string_view text) noexcept {
-  return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  const auto capital = [](char c) { return c >= 'A' && c <= 'Z'; };
+  if (std::is_constant_evaluated() || text.size() < 8) {
+    return std::any_of(text.begin(), text.end(), capital);
+  }
+  // A byte b < 0x80 gets its top bit from b + 0x3f when b >= 'A' and from b + 0x25 when
+  // b > 'Z'; bytes with the top bit set are masked out first (no carry crosses a byte) and
+  // left out at the end.
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  const auto any_capital = [](std::uint64_t x) {
+    const auto low = x & (0x7f * ones);
+    return ((low + 0x3f * ones) & ~(low + 0x25 * ones) & ~x & (0x80 * ones)) != 0;
+  };
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i + 8 <= text.size(); i += 8) {
+    std::memcpy(&x, text.data() + i, 8);
+    if (any_capital(x)) return true;
+  }
+  std::memcpy(&x, text.data() + text.size() - 8, 8); // the last eight (overlapping) bytes
+  return any_capital(x);
 }
 
 /// A copy of `text` with ASCII letters in lower case.

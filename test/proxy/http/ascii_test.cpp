@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 namespace parallax::proxy::http {
 namespace {
 
@@ -34,6 +37,24 @@ TEST(AsciiTest, HasUpperSeesOnlyAsciiCapitals) {
   EXPECT_FALSE(has_upper(""));
   EXPECT_FALSE(has_upper("\xC3\x84@[")); // UTF-8 and the bytes around 'A'..'Z'
   static_assert(has_upper("A") && !has_upper("a"));
+}
+
+TEST(AsciiTest, HasUpperFindsEveryByteValueAtEveryPosition) {
+  // Eight bytes at a time from eight bytes on: every byte value at every position of texts of
+  // 1 to 24 bytes (lower case around it, or bytes with the top bit set), as a byte-wise look.
+  for (std::size_t n = 1; n <= 24; ++n) {
+    for (const char fill : {'a', '\xff', '\x80', 'z', '@'}) {
+      for (std::size_t at = 0; at < n; ++at) {
+        for (int b = 0; b < 256; ++b) {
+          std::string text(n, fill);
+          text[at] = static_cast<char>(b);
+          const bool want =
+              std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+          ASSERT_EQ(has_upper(text), want) << n << " " << at << " " << b << " " << int(fill);
+        }
+      }
+    }
+  }
 }
 
 TEST(AsciiTest, PrefixSuffixAndSubstringIgnoreCase) {
