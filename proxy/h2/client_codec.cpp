@@ -167,6 +167,10 @@ bool client_codec::flush(std::string& out, std::size_t limit) {
   return gather_frames(session_, out, limit, failure_);
 }
 
+bool client_codec::sent(std::int32_t id) const {
+  return nghttp2_session_find_stream(session_, id) != nullptr;
+}
+
 bool client_codec::alive() const {
   return session_alive(session_);
 }

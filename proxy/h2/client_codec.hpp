@@ -82,6 +82,9 @@ public:
   void terminate();
   /// Streams the peer allows at once (its SETTINGS_MAX_CONCURRENT_STREAMS; 100 until known).
   [[nodiscard]] std::uint32_t peer_max_streams() const;
+  /// Whether stream `id`'s request HEADERS went out (nghttp2 opens a stream when it sends
+  /// them): one that did not never reached the peer, so it may be sent again elsewhere.
+  [[nodiscard]] bool sent(std::int32_t id) const;
   /// Whether the peer sent GOAWAY (no new streams on this connection).
   [[nodiscard]] bool going_away() const noexcept { return goaway_; }
   /// Why the session failed, for the log ("" while none).

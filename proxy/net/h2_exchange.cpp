@@ -8,9 +8,11 @@
 // exchange. Requests whose body is whole before any answer (most) take one coroutine. Every
 // wait has a deadline: io_timeout for room to send and for each piece of the body,
 // request_timeout for the final head (counted from the request's end, or while it is still
-// sent from the stream's latest event). A stream the server refused (REFUSED_STREAM, or beyond
-// its GOAWAY) is retried once on another connection when the request can be sent again: it
-// has no body, or one of at most retry_body_limit, kept while it was sent.
+// sent from the stream's latest event). A stream the server never processed (REFUSED_STREAM,
+// beyond its GOAWAY, or still queued when the connection closed) is sent again on another
+// connection when the request can be: it has no body, or one of at most retry_body_limit,
+// kept while it was sent; up to refused_attempts times in all (the connection a retry takes
+// may be going away too), once when only the part of the body taken so far was kept.
 
 #include <boost/asio/experimental/parallel_group.hpp>
 
@@ -55,6 +57,9 @@ bool refused(const h2_upstream_stream& st) {
 // (REFUSED_STREAM, or above its GOAWAY: never processed) can be sent again on another
 // connection, as nghttpx does; nginx's http2_max_requests (1000) sends such GOAWAYs routinely.
 constexpr std::size_t retry_body_limit = 64UL * 1024UL;
+// Attempts of a request whose streams the servers keep refusing: a bound, not a budget (each
+// attempt is a stream submitted on another connection; no server ever saw the earlier ones).
+constexpr int refused_attempts = 4;
 } // namespace
 
 void upstream_exchange::drop_h2_stream() {
@@ -100,6 +105,8 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
   // The caller's head storage (HTTP/1.1 heads only) keeps the body for a refused stream's retry:
   // reused from exchange to exchange, it allocates nothing once it has grown.
   head_.clear();
+  h2_keep_ = false;
+  h2_kept_whole_ = false;
   (void)options; // HEAD: the upstream's HEADERS end the stream; no body is waited for
   for (int attempt = 0;; ++attempt) {
     connect_result failure;
@@ -123,13 +130,14 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
     }
     // A refused stream's body (all that was taken of it) goes again first; the rest, if any,
     // still comes from the source.
-    const bool resend = attempt > 0 && h2_keep_;
+    const bool resend = attempt > 0 && (h2_keep_ || h2_kept_whole_);
+    const bool whole = h2_kept_whole_; // head_ holds the whole body: it can go again as it is
     h2_keep_ = attempt == 0 && body && !source.replayable();
     source_step first = source_step::done;
     if (resend) {
       gather_.clear();
       gather_.emplace_back(head_.data(), head_.size());
-      if (!h2_kept_whole_) first = source_step::more;
+      if (!whole) first = source_step::more;
     } else {
       first = source.take(gather_);
     }
@@ -144,7 +152,8 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
       result_.detail = "aborted";
       co_return h2_finish(exchange_error::sink_failed);
     }
-    const bool again = attempt == 0 && (source.replayable() || h2_keep_);
+    const bool again = attempt + 1 < refused_attempts &&
+                       (source.replayable() || h2_keep_ || (attempt > 0 && whole));
     if (refused(*h2_stream_) && again) {
       drop_h2_stream();
       continue;
@@ -182,7 +191,7 @@ bool upstream_exchange::h2_queue(request_source& source, source_step step) {
   if (step == source_step::done) {
     st.req_end = true;
     st.req_trailers = source.trailers();
-    h2_kept_whole_ = h2_keep_;
+    if (h2_keep_) h2_kept_whole_ = true; // stays so while the kept body is sent again
   }
   h2_conn_->resume(st);
   if (!st.req_end || st.closed || st.ended || aborted_ || !h2_conn_->window_takes(st)) return false;

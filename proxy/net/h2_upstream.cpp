@@ -155,7 +155,9 @@ void h2_upstream_connection::close() {
   for (auto& [id, st] : streams_) {
     if (st->closed) continue; // already ended (a REFUSED_STREAM stays one)
     st->closed = true;
-    st->close_code = NGHTTP2_CONNECT_ERROR;
+    // A stream whose HEADERS were still queued never reached the server (say its GOAWAY and
+    // close came in one read, before the writer's turn): refused, so it is sent again.
+    st->close_code = codec_.sent(id) ? NGHTTP2_CONNECT_ERROR : NGHTTP2_REFUSED_STREAM;
     st->response_event();
   }
   clear_deadline();
@@ -208,7 +210,11 @@ h2_upstream_connection::reader(std::shared_ptr<h2_upstream_connection> /*self: k
   const bool drain = !nb;
   const auto receive = [this](std::string_view bytes) {
     if (codec_.receive(bytes)) return true;
-    spdlog::warn("upstream {}: HTTP/2 session failed: {}", endpoint_text(), codec_.failure());
+    if (!codec_.failure().empty()) {
+      spdlog::warn("upstream {}: HTTP/2 session failed: {}", endpoint_text(), codec_.failure());
+    } else { // a GOAWAY (the server's, as it closes, or ours) and no stream left
+      spdlog::debug("upstream {}: HTTP/2 session ended (GOAWAY, no stream left)", endpoint_text());
+    }
     return false;
   };
   while (!closed_) {

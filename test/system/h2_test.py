@@ -169,6 +169,48 @@ class H2Upstream(RawServer):
                 conn.sendall(h2c.data_to_send())
 
 
+class RotatingH2Upstream(RawServer):
+    """An h2c upstream that ends each connection after `per_connection` requests, as nginx does
+    at keepalive_requests: it answers the requests up to that one, sends GOAWAY naming it as the
+    last stream and closes at once; the streams after it on that connection are never processed.
+    Under load, some of the proxy's streams are then still queued (their HEADERS not yet
+    written) when the GOAWAY and the close arrive in one read: they must be sent again on
+    another connection, not answered 502."""
+
+    def __init__(self, per_connection):
+        self.per_connection = per_connection
+        self.connections = 0
+        super().__init__(self._connection)
+
+    def _connection(self, conn):
+        import h2.config
+        import h2.connection
+        import h2.events
+        self.connections += 1
+        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        h2c.initiate_connection()
+        answered = 0
+        with conn:
+            conn.sendall(h2c.data_to_send())
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                for event in h2c.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", "2")])
+                        h2c.send_data(event.stream_id, b"ok", end_stream=True)
+                        answered += 1
+                        if answered == self.per_connection:
+                            h2c.close_connection(last_stream_id=event.stream_id)
+                            conn.sendall(h2c.data_to_send())
+                            return
+                conn.sendall(h2c.data_to_send())
+
+
 def curl(*args, timeout=30):
     """curl's exit code, stdout (bytes) and stderr."""
     done = subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout)
@@ -182,7 +224,7 @@ def make_certificate(directory):
     return cert, key
 
 
-def config(live_backend, shadow_backend, early_backend, h2_upstream, cert, key, reports):
+def config(live_backend, shadow_backend, early_backend, h2_upstream, rotating, cert, key, reports):
     return """version: 1
 listeners:
   - { name: plain, address: "127.0.0.1:0" }
@@ -200,6 +242,7 @@ upstreams:
   preview: { endpoints: ["%s"] }
   early: { endpoints: ["%s"] }
   hints: { endpoints: ["%s"], protocol: h2c }
+  rotating: { endpoints: ["%s"], protocol: h2c }
 routes:
   - { name: items, match: { path_prefix: /json/ }, upstream: live, mirror: { upstream: preview, percent: 100 } }
   - { name: files, match: { path_prefix: /big }, upstream: live }
@@ -207,21 +250,25 @@ routes:
   - { name: slow, match: { path_prefix: /slow }, upstream: live }
   - { name: early, match: { path_prefix: /early }, upstream: early }
   - { name: hints, match: { path_prefix: /hints }, upstream: hints }
+  - { name: rotating, match: { path_prefix: /rotate }, upstream: rotating }
 reports:
   discrepancies: { path: "%s" }
-""" % (cert, key, live_backend.address, shadow_backend.address, early_backend.address, h2_upstream.address, reports)
+""" % (cert, key, live_backend.address, shadow_backend.address, early_backend.address, h2_upstream.address,
+       rotating.address, reports)
 
 
 def main():
     args = arguments()
     live_backend, shadow_backend, early_backend = Backend(live), Backend(shadow), EarlyBackend()
     h2_upstream = H2Upstream()
+    rotating = RotatingH2Upstream(per_connection=40)
     with scratch_dir("h2") as work:
         cert, key = make_certificate(work)
-        proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, h2_upstream, cert, key,
-                                             os.path.join(work, "discrepancies.jsonl")), work)
+        proxy = Parallax(args.binary, config(live_backend, shadow_backend, early_backend, h2_upstream, rotating,
+                                             cert, key, os.path.join(work, "discrepancies.jsonl")), work)
         try:
             run_checks(proxy, h2_upstream, live_backend)
+            rotation_check(proxy, rotating)
             drain_check(proxy, live_backend)
         finally:
             if proxy.process.poll() is None:
@@ -230,6 +277,7 @@ def main():
             shadow_backend.close()
             early_backend.close()
             h2_upstream.close()
+            rotating.close()
 
 
 def run_checks(proxy, h2_upstream, live_backend):
@@ -383,6 +431,17 @@ def run_checks(proxy, h2_upstream, live_backend):
     check("/name" in paths, "no difference at /name in %s" % paths[:500])
 
     wait_for("the access log to show HTTP/2.0", lambda: '"GET /json/1 HTTP/2.0" 200' in proxy.lines(), 5)
+
+
+def rotation_check(proxy, rotating):
+    # An upstream that closes each connection after 40 requests (GOAWAY, then close, as nginx
+    # at keepalive_requests), under 80 concurrent streams: every request is answered 200.
+    base = "http://127.0.0.1:%d" % proxy.listeners["plain"]
+    done = subprocess.run(["h2load", "-n", "4000", "-c", "4", "-m", "20", base + "/rotate/x"],
+                          capture_output=True, text=True, timeout=120)
+    check("status codes: 4000 2xx" in done.stdout and rotating.connections >= 50,
+          "h2load through an upstream ending its connections every 40 requests (%d connections):\n%s"
+          % (rotating.connections, done.stdout[-1500:]))
 
 
 def drain_check(proxy, live_backend):
