@@ -92,6 +92,27 @@ class EarlyBackend(RawServer):
                 pass
 
 
+def h2_server_events(conn):
+    """The events of a server-side python3-h2 connection on socket `conn`, with the connection
+    they belong to: (h2c, event) pairs, what h2c has to send sent after each read's events.
+    Ends when the peer closes."""
+    import h2.config
+    import h2.connection
+    h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    h2c.initiate_connection()
+    conn.sendall(h2c.data_to_send())
+    while True:
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        for event in h2c.receive_data(data):
+            yield h2c, event
+        conn.sendall(h2c.data_to_send())
+
+
 class H2Upstream(RawServer):
     """An h2c upstream on python3-h2 that answers every request with 103 Early Hints, then 200
     with the request's path as its body and a trailer field. A POST to /hints/refuse is refused
@@ -107,66 +128,53 @@ class H2Upstream(RawServer):
         super().__init__(self._connection)
 
     def _connection(self, conn):
-        import h2.config
-        import h2.connection
         import h2.events
-        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        h2c.initiate_connection()
         bodies = {}  # stream id -> body, of the POSTs answered once they end
         echoes = set()  # streams echoed as they come
         trailers = {}  # stream id -> trailer fields, of the POSTs to /hints/trailers
         with conn:
-            conn.sendall(h2c.data_to_send())
-            while True:
-                try:
-                    data = conn.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                for event in h2c.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived) and dict(event.headers)[":path"] == "/hints/trailers":
+            for h2c, event in h2_server_events(conn):
+                if isinstance(event, h2.events.RequestReceived) and dict(event.headers)[":path"] == "/hints/trailers":
+                    bodies[event.stream_id] = b""
+                    trailers[event.stream_id] = []
+                elif isinstance(event, h2.events.TrailersReceived):
+                    trailers[event.stream_id] = [list(f) for f in event.headers]
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id in trailers:
+                    body = json.dumps({"length": len(bodies.pop(event.stream_id)),
+                                       "trailers": trailers.pop(event.stream_id)}).encode()
+                    h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                    h2c.send_data(event.stream_id, body, end_stream=True)
+                elif isinstance(event, h2.events.RequestReceived) and \
+                        dict(event.headers)[":path"] in ("/hints/refuse", "/hints/refuse-echo"):
+                    if self.refuse_next:
+                        self.refuse_next = False
+                        self.refused += 1
+                        h2c.close_connection(last_stream_id=0)
+                        conn.sendall(h2c.data_to_send())
+                        return
+                    if dict(event.headers)[":path"] == "/hints/refuse-echo":
+                        echoes.add(event.stream_id)
+                        h2c.send_headers(event.stream_id, [(":status", "200")])
+                    else:
                         bodies[event.stream_id] = b""
-                        trailers[event.stream_id] = []
-                    elif isinstance(event, h2.events.TrailersReceived):
-                        trailers[event.stream_id] = [list(f) for f in event.headers]
-                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in trailers:
-                        body = json.dumps({"length": len(bodies.pop(event.stream_id)),
-                                           "trailers": trailers.pop(event.stream_id)}).encode()
-                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
-                        h2c.send_data(event.stream_id, body, end_stream=True)
-                    elif isinstance(event, h2.events.RequestReceived) and \
-                            dict(event.headers)[":path"] in ("/hints/refuse", "/hints/refuse-echo"):
-                        if self.refuse_next:
-                            self.refuse_next = False
-                            self.refused += 1
-                            h2c.close_connection(last_stream_id=0)
-                            conn.sendall(h2c.data_to_send())
-                            return
-                        if dict(event.headers)[":path"] == "/hints/refuse-echo":
-                            echoes.add(event.stream_id)
-                            h2c.send_headers(event.stream_id, [(":status", "200")])
-                        else:
-                            bodies[event.stream_id] = b""
-                    elif isinstance(event, h2.events.DataReceived) and event.stream_id in echoes:
-                        h2c.acknowledge_received_data(len(event.data), event.stream_id)
-                        h2c.send_data(event.stream_id, event.data)
-                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in echoes:
-                        h2c.end_stream(event.stream_id)
-                    elif isinstance(event, h2.events.DataReceived):
-                        bodies[event.stream_id] += event.data
-                        h2c.acknowledge_received_data(len(event.data), event.stream_id)
-                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in bodies:
-                        body = b"%d bytes" % len(bodies.pop(event.stream_id))
-                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
-                        h2c.send_data(event.stream_id, body, end_stream=True)
-                    elif isinstance(event, h2.events.RequestReceived):
-                        path = dict(event.headers)[":path"]
-                        h2c.send_headers(event.stream_id, [(":status", "103"), ("link", "</style.css>; rel=preload")])
-                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-type", "text/plain")])
-                        h2c.send_data(event.stream_id, path.encode())
-                        h2c.send_headers(event.stream_id, [("x-checksum", "42")], end_stream=True)
-                conn.sendall(h2c.data_to_send())
+                elif isinstance(event, h2.events.DataReceived) and event.stream_id in echoes:
+                    h2c.acknowledge_received_data(len(event.data), event.stream_id)
+                    h2c.send_data(event.stream_id, event.data)
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id in echoes:
+                    h2c.end_stream(event.stream_id)
+                elif isinstance(event, h2.events.DataReceived):
+                    bodies[event.stream_id] += event.data
+                    h2c.acknowledge_received_data(len(event.data), event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id in bodies:
+                    body = b"%d bytes" % len(bodies.pop(event.stream_id))
+                    h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                    h2c.send_data(event.stream_id, body, end_stream=True)
+                elif isinstance(event, h2.events.RequestReceived):
+                    path = dict(event.headers)[":path"]
+                    h2c.send_headers(event.stream_id, [(":status", "103"), ("link", "</style.css>; rel=preload")])
+                    h2c.send_headers(event.stream_id, [(":status", "200"), ("content-type", "text/plain")])
+                    h2c.send_data(event.stream_id, path.encode())
+                    h2c.send_headers(event.stream_id, [("x-checksum", "42")], end_stream=True)
 
 
 class RotatingH2Upstream(RawServer):
@@ -183,32 +191,19 @@ class RotatingH2Upstream(RawServer):
         super().__init__(self._connection)
 
     def _connection(self, conn):
-        import h2.config
-        import h2.connection
         import h2.events
         self.connections += 1
-        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        h2c.initiate_connection()
         answered = 0
         with conn:
-            conn.sendall(h2c.data_to_send())
-            while True:
-                try:
-                    data = conn.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                for event in h2c.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", "2")])
-                        h2c.send_data(event.stream_id, b"ok", end_stream=True)
-                        answered += 1
-                        if answered == self.per_connection:
-                            h2c.close_connection(last_stream_id=event.stream_id)
-                            conn.sendall(h2c.data_to_send())
-                            return
-                conn.sendall(h2c.data_to_send())
+            for h2c, event in h2_server_events(conn):
+                if isinstance(event, h2.events.RequestReceived):
+                    h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", "2")])
+                    h2c.send_data(event.stream_id, b"ok", end_stream=True)
+                    answered += 1
+                    if answered == self.per_connection:
+                        h2c.close_connection(last_stream_id=event.stream_id)
+                        conn.sendall(h2c.data_to_send())
+                        return
 
 
 def curl(*args, timeout=30):
