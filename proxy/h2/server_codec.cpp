@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 namespace parallax::proxy::h2 {
@@ -17,6 +18,8 @@ using clock = std::chrono::steady_clock;
 // Envoy's premature-reset rule: judged once this many streams were opened.
 constexpr std::uint64_t premature_reset_min_streams = 500;
 constexpr std::uintptr_t premature_reset_lifetime_ms = 1000; // a reset sooner is premature
+// The rapid-reset token bucket: RST_STREAM frames a client may send at once (as nghttp2's).
+constexpr double reset_burst = 1000;
 
 // A request stream's nghttp2 user data: when it was opened (milliseconds of the steady clock,
 // plus one, so that an open stream's is never null). No map of our own per stream.
@@ -155,6 +158,10 @@ struct server_codec::callbacks {
       if (end_stream) c.events_.on_request_end(id);
       break;
     case NGHTTP2_RST_STREAM: {
+      if (!c.take_reset_token()) {
+        c.flood("stream resets beyond limits.http2.max_resets_per_second");
+        break;
+      }
       const auto opened = reinterpret_cast<std::uintptr_t>(opened_mark(session, id));
       if (opened != 0 && now_mark() - opened < premature_reset_lifetime_ms) {
         ++c.premature_resets_;
@@ -225,7 +232,7 @@ struct server_codec::callbacks {
 };
 
 server_codec::server_codec(server_events& events, const settings& s)
-    : events_(events), settings_(s) {
+    : events_(events), settings_(s), reset_tokens_(reset_burst) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::begin_headers);
@@ -238,7 +245,10 @@ server_codec::server_codec(server_events& events, const settings& s)
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_option_set_stream_reset_rate_limit(opt, 1000, s.max_resets_per_second);
+  // Our bucket (take_reset_token) ends such a connection first, with ENHANCE_YOUR_CALM.
+  nghttp2_option_set_stream_reset_rate_limit(
+      opt, 2 * static_cast<std::uint64_t>(reset_burst),
+      2 * static_cast<std::uint64_t>(s.max_resets_per_second));
   nghttp2_option_set_max_continuations(opt, s.max_continuation_frames);
   nghttp2_option_set_max_outbound_ack(opt, 1000);
   nghttp2_option_set_max_settings(opt, 32);
@@ -265,6 +275,19 @@ void server_codec::flood(const char* why) {
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
+bool server_codec::take_reset_token() {
+  const auto now = now_mark();
+  if (reset_refilled_ != 0) {
+    reset_tokens_ =
+        std::min(reset_burst, reset_tokens_ + static_cast<double>(now - reset_refilled_) *
+                                                  settings_.max_resets_per_second / 1000.0);
+  }
+  reset_refilled_ = now;
+  if (reset_tokens_ < 1) return false;
+  reset_tokens_ -= 1;
+  return true;
+}
+
 bool server_codec::premature_resets_exceeded() const noexcept {
   return streams_ >= premature_reset_min_streams && premature_resets_ * 2 > streams_;
 }
@@ -277,6 +300,8 @@ bool server_codec::receive(std::string_view bytes) {
     if (n == NGHTTP2_ERR_FLOODED) {
       flood("flooded (too many frames to acknowledge)");
       flooded_ = true;
+    } else if (n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+      flood("CONTINUATION flood (more than limits.http2.max_continuation_frames)");
     } else if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
       failure_ = "not an HTTP/2 connection preface";
       return false; // nothing to say to a peer that does not speak HTTP/2

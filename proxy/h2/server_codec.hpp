@@ -5,7 +5,9 @@
 //
 // The flood and reset defences of `limits.http2` live here: SETTINGS (concurrent streams,
 // windows, header list size), the header list size and field count enforced while headers
-// are decoded, nghttp2's rapid-reset token bucket and CONTINUATION cap, at most twice
+// are decoded, a rapid-reset token bucket (a burst of 1000 RST_STREAM frames, then
+// max_resets_per_second; nghttp2's own, at twice that, stays behind it as a backstop: it
+// would answer INTERNAL_ERROR), nghttp2's CONTINUATION cap, at most twice
 // max_concurrent_streams new streams per read (as nginx 1.25.3), and Envoy's premature-reset
 // rule (after 500 streams, more than half reset by the client within a second of opening).
 // A peer beyond them gets GOAWAY ENHANCE_YOUR_CALM.
@@ -137,6 +139,7 @@ private:
   void flood(const char* why);
   bool submit(std::int32_t id, const response_fields& head, bool interim, bool body);
   bool premature_resets_exceeded() const noexcept;
+  bool take_reset_token();
 
   server_events& events_;
   settings settings_;
@@ -151,6 +154,8 @@ private:
   std::uint32_t new_streams_this_read_ = 0;
   std::uint64_t streams_ = 0;          // streams the client opened
   std::uint64_t premature_resets_ = 0; // of those, reset by the client within a second
+  double reset_tokens_;                // RST_STREAM frames the client may still send at once
+  std::uintptr_t reset_refilled_ = 0;  // when the bucket was last refilled (now_mark(); 0: never)
   std::string failure_;
   bool flooded_ = false;
 };

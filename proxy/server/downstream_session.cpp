@@ -7,6 +7,7 @@
 
 #include <openssl/ssl.h>
 
+#include "proxy/http/redact.hpp"
 #include "proxy/http/serializer.hpp"
 #include "proxy/server/h2_connection.hpp"
 #include "proxy/server/worker.hpp"
@@ -95,8 +96,7 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
       if (ec == asio::error::eof) s.saw_eof_ = true;
       if (ec) break;
       auto got = n;
-      if (s.exchanges_ == 0 && !s.client_.is_tls() &&
-          s.offers(config::listener_protocol::h2)) {
+      if (s.exchanges_ == 0 && !s.client_.is_tls() && s.offers(config::listener_protocol::h2)) {
         const bool h2 = co_await s.sniff_preface(got);
         if (h2) {
           co_await s.serve_h2({s.idle_buf_.data(), got});
@@ -129,9 +129,8 @@ awaitable<bool> downstream_session::sniff_preface(std::size_t& n) {
     const auto have = std::min(n, h2_preface.size());
     if (std::string_view(idle_buf_.data(), have) != h2_preface.substr(0, have)) co_return false;
     if (have == h2_preface.size()) co_return true;
-    const auto [ec, got] =
-        co_await client_io_.read_some(asio::buffer(idle_buf_.data() + n, idle_buf_.size() - n),
-                                      deadline);
+    const auto [ec, got] = co_await client_io_.read_some(
+        asio::buffer(idle_buf_.data() + n, idle_buf_.size() - n), deadline);
     if (ec) {
       n = 0;
       co_return false;
@@ -316,7 +315,11 @@ awaitable<downstream_session::outcome> downstream_session::send_failure(failure 
   const bool request_done = request_parser_.message_done() ||
                             (request_parser_.head_done() && !req.has_body() && !req.frame.upgrade);
   const bool close = resp.close || draining_ || !request_done || !req.frame.keep_alive;
-  spdlog::debug("{} {} {}: {} ({})", client_ip_, req.method, req.target, resp.status, detail);
+  if (spdlog::should_log(spdlog::level::debug)) { // the target redacted as in every log line
+    spdlog::debug("{} {} {}: {} ({})", client_ip_, req.method,
+                  http::redact_query(req.target, rt_->cfg->reports.redact.query_params),
+                  resp.status, detail);
+  }
   out_.clear();
   http::write_error_response(out_, resp.status, resp.body, close);
   const asio::const_buffer buf(out_.data(), out_.size());

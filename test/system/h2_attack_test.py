@@ -5,11 +5,14 @@ served.
 - rapid reset (CVE-2023-44487): streams opened and reset at once, in batches each confirmed by
   a PING, so that Envoy's premature-reset rule is what ends it: GOAWAY ENHANCE_YOUR_CALM;
   streams reset in the read that opened them never reach the backend;
+- resets the premature-reset rule lets pass (under half of the streams), beyond the token
+  bucket (a burst of 1000, then limits.http2.max_resets_per_second): GOAWAY ENHANCE_YOUR_CALM;
 - many new streams in one read (more than twice max_concurrent_streams): GOAWAY
   ENHANCE_YOUR_CALM;
 - PING and SETTINGS floods from a client that never reads: the connection is closed once
   1000 acknowledgements wait (nghttp2's outbound-ack limit);
-- CONTINUATION flood (CVE-2024-27316 family): more than max_continuation_frames: GOAWAY;
+- CONTINUATION flood (CVE-2024-27316 family): more than max_continuation_frames: GOAWAY
+  ENHANCE_YOUR_CALM;
 - connection window overflow (WINDOW_UPDATE past 2^31-1): GOAWAY FLOW_CONTROL_ERROR;
 - invalid pseudo-headers (unknown, missing :path, uppercase name): the stream is reset with
   PROTOCOL_ERROR and the connection goes on serving;
@@ -86,6 +89,38 @@ def rapid_reset(proxy):
     conn.close()
 
 
+def reset_rate(proxy):
+    # Resets the premature-reset rule lets pass (29 of every 59 streams: under half) beyond the
+    # token bucket (a burst of 1000, then max_resets_per_second, 1 in this suite): GOAWAY
+    # ENHANCE_YOUR_CALM once about 1000 were sent. The answered streams are awaited batch by
+    # batch, so max_concurrent_streams is never reached.
+    conn = RawConnection(proxy.port)
+    sid, resets, code = 1, 0, None
+    for batch in range(60):
+        data, answered = b"", set()
+        for i in range(59):
+            if i % 2:
+                data += headers_frame(sid, request_fields("/ok")) + frame(RST_STREAM, 0, sid, struct.pack(">I", CANCEL))
+                resets += 1
+            else:
+                data += headers_frame(sid, request_fields("/ok"))
+                answered.add(sid)
+            sid += 2
+        if not conn.send(data):
+            break
+        frames = conn.read_until(lambda fs: answered <= {s for k, f, s, _ in fs if k in (HEADERS, DATA) and f & END_STREAM}
+                                 or any(k == GOAWAY for k, _, _, _ in fs), what="answer the batch")
+        code = goaway_code(frames)
+        if conn.closed or code is not None:
+            break
+    code = code if code is not None else goaway_code(conn.frames())
+    check(code == ENHANCE_YOUR_CALM, "reset rate: GOAWAY code %r after %d resets" % (code, resets))
+    check(1000 <= resets <= 1100, "reset rate: ended after %d resets, expected just after 1000" % resets)
+    wait_for("the log to say why the reset-rate connection ended",
+             lambda: "max_resets_per_second" in proxy.lines(), 5)
+    conn.close()
+
+
 def reset_in_the_opening_read(proxy, backend):
     # Streams opened and reset in the same read are never forwarded: the backend sees only the
     # stream that was left open.
@@ -131,7 +166,8 @@ def continuation_flood(proxy):
         data += frame(CONTINUATION, 0, 1, header_block([("x-filler-%d" % i, "y" * 10)]))
     conn.send(data)
     frames = conn.frames()
-    check(goaway_code(frames) is not None, "CONTINUATION flood: no GOAWAY: %r" % frames[-3:])
+    check(goaway_code(frames) == ENHANCE_YOUR_CALM, "CONTINUATION flood: GOAWAY code %r: %r"
+          % (goaway_code(frames), frames[-3:]))
     check(not any(k == HEADERS for k, _, _, _ in frames), "CONTINUATION flood: the request was answered")
     conn.close()
 
@@ -234,7 +270,7 @@ def main():
         proxy = Parallax(args.binary, """version: 1
 listeners: [{ name: plain, address: "127.0.0.1:0" }]
 admin: { address: "127.0.0.1:0" }
-limits: { header_timeout: 2s, idle_timeout: 2s }
+limits: { header_timeout: 2s, idle_timeout: 2s, http2: { max_resets_per_second: 1 } }
 upstreams: { live: { endpoints: ["%s"] } }
 routes: [{ name: all, upstream: live }]
 reports: { discrepancies: { path: "%s" } }
@@ -242,7 +278,7 @@ reports: { discrepancies: { path: "%s" } }
         try:
             check(served(proxy), "the first request was not served")
             before = resident_kib(proxy.process.pid)
-            attacks = [("rapid reset", rapid_reset),
+            attacks = [("rapid reset", rapid_reset), ("resets beyond max_resets_per_second", reset_rate),
                        ("streams reset in their opening read", lambda p: reset_in_the_opening_read(p, backend)), ("many new streams in one read", many_streams_in_one_read),
                        ("PING flood", lambda p: ack_flood(p, "PING", lambda i: frame(PING, 0, 0, struct.pack(">Q", i)))),
                        ("SETTINGS flood", lambda p: ack_flood(p, "SETTINGS", lambda i: frame(SETTINGS, 0, 0))),
