@@ -510,6 +510,30 @@ TEST(LifecycleTest, KeepsMemoryBoundedWhileStreaming256MiBBothWays) {
 namespace parallax::test {
 namespace {
 
+TEST(LifecycleTest, TheDebugLineOfAnErrorParallaxAnswersRedactsTheQuery) {
+  // A 413 is answered by parallax itself (send_failure): its debug line names the target, with
+  // secret query parameters redacted as in the access log and the reports.
+  temp_dir dir;
+  http_backend live(echo_handler());
+  running_binary proxy(
+      write_file(dir.file("parallax.yaml"),
+                 run_config(dir, live.address(),
+                            "logging: { level: debug }\nlimits: { max_request_body_bytes: 8 }\n")));
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  auto res = client.round_trip(raw_client::request(
+      "POST", "/orders?token=planted-query-secret&lang=en", {}, "a body longer than eight bytes"));
+  ASSERT_EQ(res.status, 413);
+  const auto line = proxy.process().wait_for_line(": 413 (", std::chrono::seconds(10));
+  ASSERT_TRUE(line) << proxy.process().all_output();
+  EXPECT_NE(line->find("/orders?token=[redacted]&lang=en"), std::string::npos) << *line;
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+  const auto output = proxy.process().all_output();
+  EXPECT_EQ(output.find("planted-query-secret"), std::string::npos) << output;
+}
+
 TEST(LifecycleTest, JsonAccessLogRedactsSecretsAndIsOneObjectPerLine) {
   temp_dir dir;
   http_backend live(echo_handler());
