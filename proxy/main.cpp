@@ -6,8 +6,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/version.hpp>
 
+#include <brotli/decode.h>
+#include <google/protobuf/stubs/common.h>
+#include <llhttp.h>
+#include <nghttp2/nghttp2.h>
 #include <openssl/opensslv.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <signal.h>
 #include <csignal>
@@ -197,12 +202,19 @@ int cmd_probe(const std::string& url, double timeout_seconds) {
   return r.ok ? exit_ok : exit_runtime;
 }
 
+// Every library parallax links, as built against (the macros) or as loaded (the functions).
+// yaml-cpp 0.7 has no version macro.
 std::string version_text() {
-  return fmt::format("parallax {}\nboost {}.{}.{}, {}, llhttp 8.1, yaml-cpp 0.7, spdlog {}.{}.{}, "
-                     "fmt {}",
-                     PARALLAX_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
-                     BOOST_VERSION % 100, OPENSSL_VERSION_TEXT, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR,
-                     SPDLOG_VER_PATCH, FMT_VERSION);
+  const auto brotli = BrotliDecoderVersion(); // 0xMMMmmmppp in 12-bit fields
+  return fmt::format(
+      "parallax {}\nboost {}.{}.{}, {}, llhttp {}.{}.{}, nghttp2 {}, protobuf {}.{}.{}, "
+      "zlib {}, brotli {}.{}.{}, yaml-cpp 0.7, spdlog {}.{}.{}, fmt {}.{}.{}",
+      PARALLAX_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100,
+      OPENSSL_VERSION_TEXT, LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH,
+      nghttp2_version(0)->version_str, GOOGLE_PROTOBUF_VERSION / 1000000,
+      GOOGLE_PROTOBUF_VERSION / 1000 % 1000, GOOGLE_PROTOBUF_VERSION % 1000, zlibVersion(),
+      brotli >> 24, (brotli >> 12) & 0xfff, brotli & 0xfff, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR,
+      SPDLOG_VER_PATCH, FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
 }
 
 } // namespace

@@ -186,6 +186,12 @@ TEST(LifecycleTest, PrintsVersionAndHelp) {
     child_process version(argv);
     EXPECT_EQ(run_to_exit(version), 0);
     EXPECT_THAT(version.stdout_text(), HasSubstr("parallax"));
+    // The versions of the libraries it links (proxy.md, `parallax version`).
+    for (const char* library :
+         {"boost 1.81", "OpenSSL 3", "llhttp 8.1", "nghttp2 1.52", "protobuf 3.21", "zlib 1.",
+          "brotli 1.", "yaml-cpp 0.7", "spdlog 1.10", "fmt 9.1"}) {
+      EXPECT_THAT(version.stdout_text(), HasSubstr(library));
+    }
   }
   for (const auto& args :
        std::vector<std::vector<std::string>>{{"--help"}, {"run", "--help"}, {"check", "--help"}}) {
