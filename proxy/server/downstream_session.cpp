@@ -58,10 +58,11 @@ void downstream_session::force_close() {
 awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self) {
   auto& s = *self;
   // Limits are read from the session's snapshot at each use: a request head may replace it.
+  s.first_head_deadline_ = timed_stream::after(s.rt_->cfg->limits.header_timeout);
   if (s.client_.is_tls()) {
     s.phase_ = phase::head;
-    const auto r = co_await s.client_io_.handshake(
-        asio::ssl::stream_base::server, timed_stream::after(s.rt_->cfg->limits.header_timeout));
+    const auto r =
+        co_await s.client_io_.handshake(asio::ssl::stream_base::server, s.first_head_deadline_);
     if (!r.ok()) {
       spdlog::debug("TLS handshake with {} failed: {}", s.client_ip_,
                     r.timed_out ? "timed out" : r.ec.message());
@@ -84,15 +85,15 @@ awaitable<void> downstream_session::run(std::shared_ptr<downstream_session> self
     if (!s.buf_) {
       // Idle with nothing buffered: wait for the next request here, in the outermost frame,
       // into the small inline buffer, so an idle keep-alive connection holds no pooled buffer
-      // and no deeper coroutine frames. A new connection gets header_timeout for its first
-      // request (slow-open clients cannot hold a connection for idle_timeout); later requests
-      // wait idle_timeout between them.
+      // and no deeper coroutine frames. A new connection's first request is due within
+      // header_timeout of its start (slow-open clients cannot hold a connection for
+      // idle_timeout); later requests wait idle_timeout between them.
       s.phase_ = phase::idle;
       if (s.draining_) break;
-      const auto& limits = s.rt_->cfg->limits;
-      const auto wait = s.exchanges_ == 0 ? limits.header_timeout : limits.idle_timeout;
-      const auto [ec, n] =
-          co_await s.client_io_.read_some(asio::buffer(s.idle_buf_), timed_stream::after(wait));
+      const auto deadline = s.exchanges_ == 0
+                                ? s.first_head_deadline_
+                                : timed_stream::after(s.rt_->cfg->limits.idle_timeout);
+      const auto [ec, n] = co_await s.client_io_.read_some(asio::buffer(s.idle_buf_), deadline);
       if (ec == asio::error::eof) s.saw_eof_ = true;
       if (ec) break;
       auto got = n;
@@ -124,7 +125,7 @@ bool downstream_session::offers(config::listener_protocol p) const {
 // Reads on until the first bytes of a plain connection tell whether they are the HTTP/2
 // preface: true when they are; `n` (the bytes in idle_buf_) is 0 when the client went away.
 awaitable<bool> downstream_session::sniff_preface(std::size_t& n) {
-  const auto deadline = timed_stream::after(rt_->cfg->limits.header_timeout);
+  const auto deadline = first_head_deadline_; // a new connection's first bytes
   for (;;) {
     const auto have = std::min(n, h2_preface.size());
     if (std::string_view(idle_buf_.data(), have) != h2_preface.substr(0, have)) co_return false;
@@ -237,9 +238,11 @@ bool downstream_session::head_buffered() {
 }
 
 // The rest of phase 1, when the buffered bytes did not complete the head (or were malformed):
-// the header timeout runs from here.
+// a new connection's first head is due at first_head_deadline_; a later one header_timeout
+// from here (its first bytes).
 awaitable<bool> downstream_session::read_head(outcome& failed) {
-  const auto deadline = timed_stream::after(rt_->cfg->limits.header_timeout);
+  const auto deadline =
+      exchanges_ == 0 ? first_head_deadline_ : timed_stream::after(rt_->cfg->limits.header_timeout);
   for (;;) {
     if (begin_ < end_) {
       const auto r = request_parser_.feed({buf_.get() + begin_, end_ - begin_});

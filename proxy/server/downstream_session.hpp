@@ -104,6 +104,9 @@ private:
   bool saw_eof_ = false;
   client_fault fault_ = client_fault::none; // why the client side of an exchange failed
   std::uint64_t exchanges_ = 0;             // requests whose head was read on this connection
+  // A new connection's first request head (TLS handshake, first bytes, the rest of the head)
+  // is due header_timeout after the connection began, as nginx's client_header_timeout.
+  net::timed_stream::time_point first_head_deadline_{};
   int route_index_ = -1;
   std::uint64_t response_bytes_ = 0;
   std::shared_ptr<exchange_tap> tap_; // the observer following this exchange, if any

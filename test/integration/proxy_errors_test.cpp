@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 #include "test/integration/proxy_fixture.hpp"
 #include "test/support/blackhole_server.hpp"
@@ -161,6 +162,24 @@ TEST_F(ProxyErrorsTest, Answers408WhenHeadIsIncompleteInTime) {
   ASSERT_TRUE(res.ok()) << res.error;
   EXPECT_EQ(res.status, 408);
   EXPECT_TRUE(client.wait_closed(5s));
+}
+
+TEST_F(ProxyErrorsTest, ANewConnectionsFirstHeadIsDueHeaderTimeoutAfterItBegan) {
+  // config.md: header_timeout is the time to receive a complete request head. A client that
+  // waits before its first byte does not get a fresh header_timeout for the rest of the head.
+  // The pauses pace a slow client (0.7 s, then 0.7 s more): the head would be complete at
+  // 1.4 s, after the 1 s deadline.
+  running_proxy proxy(simple_config("limits: { header_timeout: 1s, idle_timeout: 60s }\n"),
+                      {{"live", live_.address()}});
+  raw_client client;
+  ASSERT_TRUE(client.connect(proxy.port()));
+  std::this_thread::sleep_for(700ms);
+  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(700ms);
+  (void)client.send("Host: x\r\n\r\n"); // may find the connection closed already
+  auto res = client.read_response();
+  ASSERT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.status, 408);
 }
 
 TEST_F(ProxyErrorsTest, ClosesSilentNewConnectionAfterHeaderTimeout) {
