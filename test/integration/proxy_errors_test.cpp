@@ -63,6 +63,12 @@ TEST_F(ProxyErrorsTest, RejectsMalformedAndSmugglingRequestsWith400AndCloses) {
        "zz\r\nabc\r\n0\r\n\r\n",
        400},
       {"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405},
+      // Found by request_parser_fuzz: a CONNECT's Content-Length frames nothing (what follows
+      // is never parsed): 405 and close, so the "body" cannot smuggle a request.
+      {"CONNECT with Content-Length",
+       "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nContent-Length: 1\r\n\r\n"
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+       405},
   };
   for (const auto& c : cases) {
     raw_client client;
