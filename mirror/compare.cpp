@@ -62,29 +62,30 @@ void comparer::compare(const response_capture& live, const response_capture& sha
                        std::string_view request_path) const {
   r.differences.clear();
   r.noise_suppressed = 0;
+  r.differences_truncated = false;
   if (shadow.error) {
     r.outcome = report::outcome::shadow_error;
     return;
   }
-  std::size_t suppressed = 0;
-  auto found = differences(live, shadow, suppressed, request_path);
+  tally counts;
+  auto found = differences(live, shadow, counts, request_path);
   if (secondary != nullptr && !secondary->error && !found.empty()) {
-    std::size_t ignored = 0;
+    tally ignored;
     std::unordered_set<std::string> noise;
     for (const auto& d : differences(live, *secondary, ignored, request_path))
       noise.insert(noise_key(d));
     const auto before = found.size();
     std::erase_if(found, [&](const diff::difference& d) { return noise.contains(noise_key(d)); });
-    suppressed += before - found.size();
+    counts.suppressed += before - found.size();
   }
   r.differences = std::move(found);
-  r.noise_suppressed = suppressed;
+  r.noise_suppressed = counts.suppressed;
+  r.differences_truncated = counts.truncated;
   r.outcome = r.differences.empty() ? report::outcome::match : report::outcome::differ;
 }
 
 std::vector<diff::difference> comparer::differences(const response_capture& a,
-                                                    const response_capture& b,
-                                                    std::size_t& suppressed,
+                                                    const response_capture& b, tally& counts,
                                                     std::string_view request_path) const {
   std::vector<diff::difference> out;
   if (policy_.status && a.status != b.status) {
@@ -95,17 +96,17 @@ std::vector<diff::difference> comparer::differences(const response_capture& a,
     out.push_back(std::move(d));
   }
   if (grpc::is_grpc_content_type(a.content_type())) {
-    grpc_differences(a, b, request_path, out, suppressed);
+    grpc_differences(a, b, request_path, out, counts);
     return out;
   }
   auto headers = diff::diff_headers(a.headers, b.headers, policy_.headers);
   std::move(headers.begin(), headers.end(), std::back_inserter(out));
-  if (policy_.body.enabled) body_differences(a, b, out, suppressed);
+  if (policy_.body.enabled) body_differences(a, b, out, counts);
   return out;
 }
 
 void comparer::body_differences(const response_capture& a, const response_capture& b,
-                                std::vector<diff::difference>& out, std::size_t& suppressed) const {
+                                std::vector<diff::difference>& out, tally& counts) const {
   const auto by_hash = [&] {
     auto ha = a.body_sha256();
     auto hb = b.body_sha256();
@@ -136,7 +137,8 @@ void comparer::body_differences(const response_capture& a, const response_captur
     const auto jb = boost::json::parse(bb, eb, sp);
     if (!ea && !eb) {
       auto result = diff::diff_json(ja, jb, json_);
-      suppressed += result.suppressed;
+      counts.suppressed += result.suppressed;
+      counts.truncated = counts.truncated || result.truncated;
       std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
       return;
     }
@@ -156,7 +158,7 @@ void comparer::body_differences(const response_capture& a, const response_captur
 
 void comparer::grpc_differences(const response_capture& a, const response_capture& b,
                                 std::string_view request_path, std::vector<diff::difference>& out,
-                                std::size_t& suppressed) const {
+                                tally& counts) const {
   const auto fields = [&](const proxy::http::header_list& x, const proxy::http::header_list& y,
                           diff::difference_kind kind) {
     for (auto& d : diff::diff_headers(x, y, policy_.headers)) {
@@ -208,8 +210,10 @@ void comparer::grpc_differences(const response_capture& a, const response_captur
     ma.resize(n);
     mb.resize(n);
   }
-  auto result = diff::diff_json(boost::json::value(std::move(da)), boost::json::value(std::move(db)), json_);
-  suppressed += result.suppressed;
+  auto result =
+      diff::diff_json(boost::json::value(std::move(da)), boost::json::value(std::move(db)), json_);
+  counts.suppressed += result.suppressed;
+  counts.truncated = counts.truncated || result.truncated;
   std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
 }
 

@@ -18,7 +18,9 @@
 //
 // Noise: a difference between live and shadow that also appears between live and secondary
 // (same kind and same path, header name, line or status) is dropped and counted in
-// noise_suppressed, as are differences dropped by `compare.body.ignore`.
+// noise_suppressed, as are differences dropped by `compare.body.ignore`. A JSON body with more
+// differences than the differ lists (max_differences) marks the record differences_truncated:
+// its body operations then do not rebuild the shadow body.
 
 #include <string>
 #include <string_view>
@@ -50,7 +52,8 @@ public:
   /// rejects those first).
   explicit comparer(const config::compare_policy& policy);
 
-  /// Sets r.outcome, r.differences and r.noise_suppressed from the captures; a shadow with
+  /// Sets r.outcome, r.differences, r.noise_suppressed and r.differences_truncated from the
+  /// captures; a shadow with
   /// an error gives `shadow_error` and no differences. `secondary` may be null or failed (no
   /// noise filtering then).
   /// `request_path` names a gRPC call's method ("/pkg.Service/Method").
@@ -58,11 +61,16 @@ public:
                const response_capture* secondary, report::record& r,
                std::string_view request_path = {}) const;
 
+  /// What a comparison counts besides its differences.
+  struct tally {
+    std::size_t suppressed = 0; // differences dropped by ignore rules
+    bool truncated = false;     // a JSON body had more differences than were listed
+  };
   /// The differences between two responses under the policy (ignore rules applied, their
-  /// count added to `suppressed`).
-  [[nodiscard]] std::vector<diff::difference>
-  differences(const response_capture& a, const response_capture& b, std::size_t& suppressed,
-              std::string_view request_path = {}) const;
+  /// count added to `counts`).
+  [[nodiscard]] std::vector<diff::difference> differences(const response_capture& a,
+                                                          const response_capture& b, tally& counts,
+                                                          std::string_view request_path = {}) const;
 
   /// gRPC: the route's descriptor sets (null: none; they must outlive this) and how many
   /// response messages are compared (mirror.grpc.max_messages).
@@ -73,10 +81,10 @@ public:
 
 private:
   void body_differences(const response_capture& a, const response_capture& b,
-                        std::vector<diff::difference>& out, std::size_t& suppressed) const;
+                        std::vector<diff::difference>& out, tally& counts) const;
   void grpc_differences(const response_capture& a, const response_capture& b,
                         std::string_view request_path, std::vector<diff::difference>& out,
-                        std::size_t& suppressed) const;
+                        tally& counts) const;
 
   config::compare_policy policy_;
   diff::json_diff_options json_;

@@ -225,6 +225,7 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
     write_difference(w, d, cfg, text_names);
   w.end_array();
   w.key("noise_suppressed").number(r.noise_suppressed);
+  if (r.differences_truncated) w.key("differences_truncated").value(boost::json::value(true));
   w.end_object();
 }
 

@@ -71,6 +71,9 @@ struct record {
   shadow_info shadow;
   std::vector<diff::difference> differences;
   std::uint64_t noise_suppressed = 0;
+  // The JSON body had more differences than the differ lists (max_differences): the body
+  // operations do not rebuild the shadow body. Written only when true (an extension field).
+  bool differences_truncated = false;
 };
 
 /// Appends a record as one discrepancy log line (no newline): JSON text, redacted and excerpted

@@ -116,6 +116,28 @@ TEST(ComparerTest, UnencodedBodiesPastTheLimitAreComparedByHash) {
   EXPECT_EQ(r.differences.at(0).shadow, boost::json::value(sha256::of(shadow_body)));
 }
 
+TEST(ComparerTest, AJsonBodyWithMoreDifferencesThanListedMarksTheRecord) {
+  // reports.md: the body operations rebuild the shadow body; past max_differences (100) they
+  // cannot, and the record says so (differences_truncated) rather than looking complete.
+  const config::compare_policy policy;
+  std::string live = "[";
+  std::string shadow = "[";
+  for (int i = 0; i < 150; ++i) {
+    live += (i ? "," : "") + std::to_string(i);
+    shadow += (i ? "," : "") + std::to_string(-i - 1);
+  }
+  live += "]";
+  shadow += "]";
+  const auto many =
+      run(policy, capture(200, "application/json", live), capture(200, "application/json", shadow));
+  EXPECT_EQ(many.differences.size(), 100u);
+  EXPECT_TRUE(many.differences_truncated);
+  const auto few = run(policy, capture(200, "application/json", R"([1,2])"),
+                       capture(200, "application/json", R"([1,3])"));
+  EXPECT_EQ(few.differences.size(), 1u);
+  EXPECT_FALSE(few.differences_truncated);
+}
+
 TEST(ComparerTest, EqualResponsesMatch) {
   const config::compare_policy policy;
   const auto r = run(policy, capture(200, "application/json", R"({"a":1})"),
