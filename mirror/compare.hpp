@@ -53,9 +53,8 @@ public:
   explicit comparer(const config::compare_policy& policy);
 
   /// Sets r.outcome, r.differences, r.noise_suppressed and r.differences_truncated from the
-  /// captures; a shadow with
-  /// an error gives `shadow_error` and no differences. `secondary` may be null or failed (no
-  /// noise filtering then).
+  /// captures; a shadow with an error gives `shadow_error` and no differences. `secondary` may
+  /// be null or failed (no noise filtering then).
   /// `request_path` names a gRPC call's method ("/pkg.Service/Method").
   void compare(const response_capture& live, const response_capture& shadow,
                const response_capture* secondary, report::record& r,
