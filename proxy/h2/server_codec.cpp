@@ -232,7 +232,7 @@ struct server_codec::callbacks {
 };
 
 server_codec::server_codec(server_events& events, const settings& s)
-    : events_(events), settings_(s), reset_tokens_(reset_burst) {
+    : events_(events), settings_(s), reset_tokens_(reset_burst), reset_refilled_(now_mark()) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::begin_headers);
@@ -277,11 +277,9 @@ void server_codec::flood(const char* why) {
 
 bool server_codec::take_reset_token() {
   const auto now = now_mark();
-  if (reset_refilled_ != 0) {
-    reset_tokens_ =
-        std::min(reset_burst, reset_tokens_ + static_cast<double>(now - reset_refilled_) *
-                                                  settings_.max_resets_per_second / 1000.0);
-  }
+  reset_tokens_ =
+      std::min(reset_burst, reset_tokens_ + static_cast<double>(now - reset_refilled_) *
+                                                settings_.max_resets_per_second / 1000.0);
   reset_refilled_ = now;
   if (reset_tokens_ < 1) return false;
   reset_tokens_ -= 1;

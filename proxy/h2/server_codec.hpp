@@ -155,7 +155,7 @@ private:
   std::uint64_t streams_ = 0;          // streams the client opened
   std::uint64_t premature_resets_ = 0; // of those, reset by the client within a second
   double reset_tokens_;                // RST_STREAM frames the client may still send at once
-  std::uintptr_t reset_refilled_ = 0;  // when the bucket was last refilled (now_mark(); 0: never)
+  std::uintptr_t reset_refilled_;      // when the bucket was last refilled (now_mark())
   std::string failure_;
   bool flooded_ = false;
 };

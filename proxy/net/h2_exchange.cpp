@@ -131,13 +131,12 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
     // A refused stream's body (all that was taken of it) goes again first; the rest, if any,
     // still comes from the source.
     const bool resend = attempt > 0 && (h2_keep_ || h2_kept_whole_);
-    const bool whole = h2_kept_whole_; // head_ holds the whole body: it can go again as it is
     h2_keep_ = attempt == 0 && body && !source.replayable();
     source_step first = source_step::done;
     if (resend) {
       gather_.clear();
       gather_.emplace_back(head_.data(), head_.size());
-      if (!whole) first = source_step::more;
+      if (!h2_kept_whole_) first = source_step::more; // else it goes again as it is
     } else {
       first = source.take(gather_);
     }
@@ -153,7 +152,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
       co_return h2_finish(exchange_error::sink_failed);
     }
     const bool again = attempt + 1 < refused_attempts &&
-                       (source.replayable() || h2_keep_ || (attempt > 0 && whole));
+                       (source.replayable() || h2_keep_ || (attempt > 0 && h2_kept_whole_));
     if (refused(*h2_stream_) && again) {
       drop_h2_stream();
       continue;
