@@ -94,6 +94,16 @@ struct client_codec::callbacks {
     return 0;
   }
 
+  // A HEADERS frame's bytes may go once nghttp2 has packed the frame, or dropped it.
+  static int frame_sent(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    self(user).store_.release(*frame);
+    return 0;
+  }
+  static int frame_not_sent(nghttp2_session*, const nghttp2_frame* frame, int, void* user) {
+    self(user).store_.release(*frame);
+    return 0;
+  }
+
   static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code, void* user) {
     self(user).events_.on_close(id, error_code);
     return 0;
@@ -109,7 +119,7 @@ struct client_codec::callbacks {
     if (eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (trailers != nullptr &&
-          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.names_)) {
+          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.store_)) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
       }
     }
@@ -132,6 +142,8 @@ client_codec::client_codec(client_events& events, std::uint32_t stream_window,
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &callbacks::frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &callbacks::frame_sent);
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &callbacks::frame_not_sent);
   nghttp2_session_callbacks_set_error_callback2(cbs, &callbacks::error);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
@@ -177,16 +189,19 @@ bool client_codec::alive() const {
 
 std::int32_t client_codec::submit(const request_fields& request, bool body) {
   fields_.clear();
-  names_.clear();
-  fields_.push_back(field(":method", request.method));
-  fields_.push_back(field(":scheme", request.scheme));
-  fields_.push_back(field(":authority", request.authority));
-  fields_.push_back(field(":path", request.path));
-  append_fields(fields_, names_, request.headers, [](const http::field_view&) { return false; });
+  store_.begin(request.method.size() + request.scheme.size() + request.authority.size() +
+               request.path.size() + field_bytes(request.headers));
+  fields_.push_back(store_.literal(":method", request.method));
+  fields_.push_back(store_.literal(":scheme", request.scheme));
+  fields_.push_back(store_.literal(":authority", request.authority));
+  fields_.push_back(store_.literal(":path", request.path));
+  append_fields(fields_, store_, request.headers, [](const http::field_view&) { return false; });
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;
-  return nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
-                                body ? &provider : nullptr, nullptr);
+  const auto id = nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
+                                         body ? &provider : nullptr, nullptr);
+  if (id > 0) store_.commit();
+  return id;
 }
 
 void client_codec::resume(std::int32_t id) {

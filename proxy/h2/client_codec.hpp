@@ -13,6 +13,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/h2/field_store.hpp"
 #include "proxy/http/message.hpp"
 
 namespace parallax::proxy::h2 {
@@ -43,6 +44,7 @@ public:
 };
 
 /// A request to submit: pseudo-header values and the regular fields (names lower-cased here).
+/// All are copied when submitted.
 struct request_fields {
   std::string_view method;
   std::string_view scheme;
@@ -100,8 +102,8 @@ private:
   bool current_trailers_ = false;
   http::response_head head_;
   http::header_list trailers_;
-  std::string names_; // lower-case request field names, reused
-  std::vector<nghttp2_nv> fields_;
+  std::vector<nghttp2_nv> fields_; // the header block being submitted, reused
+  field_store store_;              // its bytes, until nghttp2 has sent it
   bool goaway_ = false;
   std::string failure_;
 };

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 
 namespace parallax::proxy::h2 {
@@ -176,13 +177,20 @@ struct server_codec::callbacks {
 
   // A response that ended while the client is still sending (an early answer, a refusal):
   // RST_STREAM NO_ERROR asks it to stop (RFC 9113 8.1), so the stream does not stay half open.
-  static int frame_send(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+  // Also: a HEADERS frame's bytes may go once nghttp2 has packed the frame, or dropped it.
+  static int frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    self(user).store_.release(*frame);
     const auto id = frame->hd.stream_id;
     if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 &&
         nghttp2_session_get_stream_remote_close(session, id) == 0) {
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
     }
+    return 0;
+  }
+
+  static int frame_not_sent(nghttp2_session*, const nghttp2_frame* frame, int, void* user) {
+    self(user).store_.release(*frame);
     return 0;
   }
 
@@ -218,7 +226,7 @@ struct server_codec::callbacks {
     if (eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (trailers != nullptr &&
-          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.names_)) {
+          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.store_)) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
       }
     }
@@ -241,6 +249,7 @@ server_codec::server_codec(server_events& events, const settings& s)
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::stream_close);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &callbacks::frame_send);
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &callbacks::frame_not_sent);
   nghttp2_session_callbacks_set_error_callback2(cbs, &callbacks::error);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
@@ -326,24 +335,28 @@ bool server_codec::wants_write() const {
 
 bool server_codec::submit(std::int32_t id, const response_fields& head, bool interim, bool body) {
   fields_.clear();
-  names_.clear();
-  status_ = std::to_string(head.status);
-  fields_.push_back(field(":status", status_));
+  std::array<char, 8> status{};
+  const auto digits = std::to_chars(status.data(), status.data() + status.size(), head.status);
+  const std::string_view code(status.data(), static_cast<std::size_t>(digits.ptr - status.data()));
+  store_.begin(code.size() + head.content_type.size() +
+               (head.headers != nullptr ? field_bytes(*head.headers) : 0));
+  fields_.push_back(store_.literal(":status", code));
   if (head.headers != nullptr) {
     const bool listed = http::names_other_options(*head.headers);
-    append_fields(fields_, names_, *head.headers, [&](const http::header& h) {
+    append_fields(fields_, store_, *head.headers, [&](const http::header& h) {
       return connection_specific(h) || (listed && http::named_in_connection(*head.headers, h.name));
     });
   }
-  if (!head.content_type.empty()) fields_.push_back(field("content-type", head.content_type));
-  if (interim) {
-    return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, fields_.data(),
-                                  fields_.size(), nullptr) >= 0;
-  }
+  if (!head.content_type.empty())
+    fields_.push_back(store_.literal("content-type", head.content_type));
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;
-  return nghttp2_submit_response(session_, id, fields_.data(), fields_.size(),
-                                 body ? &provider : nullptr) == 0;
+  const bool ok = interim ? nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr,
+                                                   fields_.data(), fields_.size(), nullptr) >= 0
+                          : nghttp2_submit_response(session_, id, fields_.data(), fields_.size(),
+                                                    body ? &provider : nullptr) == 0;
+  if (ok) store_.commit();
+  return ok;
 }
 
 bool server_codec::respond(std::int32_t id, const response_fields& head, bool body) {

@@ -21,6 +21,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/h2/field_store.hpp"
 #include "proxy/http/message.hpp"
 
 namespace parallax::proxy::h2 {
@@ -146,11 +147,9 @@ private:
   nghttp2_session* session_ = nullptr;
   pending_head current_;
   pending_trailers trailers_;
-  // The response head being submitted: lower-case names in one buffer, the fields pointing
-  // into it (reused, so a response head allocates nothing once they have grown).
-  std::string names_;
-  std::string status_;
+  // The header block being submitted (reused) and its bytes, kept until nghttp2 has sent it.
   std::vector<nghttp2_nv> fields_;
+  field_store store_;
   std::uint32_t new_streams_this_read_ = 0;
   std::uint64_t streams_ = 0;          // streams the client opened
   std::uint64_t premature_resets_ = 0; // of those, reset by the client within a second

@@ -23,12 +23,15 @@ bool session_alive(nghttp2_session* session) {
 
 bool submit_trailer_fields(nghttp2_session* session, std::int32_t id,
                            const http::header_list& trailers, std::vector<nghttp2_nv>& fields,
-                           std::string& names) {
+                           field_store& store) {
   fields.clear();
-  append_fields(fields, names, trailers,
+  store.begin(field_bytes(trailers));
+  append_fields(fields, store, trailers,
                 [](const http::header& h) { return !http::forwardable_trailer(h); });
-  return !fields.empty() &&
-         nghttp2_submit_trailer(session, id, fields.data(), fields.size()) == 0;
+  if (fields.empty() || nghttp2_submit_trailer(session, id, fields.data(), fields.size()) != 0)
+    return false;
+  store.commit();
+  return true;
 }
 
 } // namespace parallax::proxy::h2

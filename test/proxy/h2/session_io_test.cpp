@@ -1,5 +1,5 @@
-// Header fields as nghttp2 takes them: names in lower case (folded only when they need it),
-// values as they are, the skipped ones left out.
+// Header fields as nghttp2 takes them: names in lower case, values as they are, the skipped
+// ones left out, all copied into the store (nghttp2 copies nothing).
 
 #include "proxy/h2/session_io.hpp"
 
@@ -19,16 +19,17 @@ std::vector<std::pair<std::string, std::string>> as_pairs(const std::vector<nght
   return out;
 }
 
-TEST(SessionIoTest, AppendFieldsLowerCasesNamesAndSkips) {
+TEST(SessionIoTest, AppendFieldsLowerCasesNamesCopiesAndSkips) {
   http::header_list headers;
-  headers.add("content-type", "Application/JSON"); // already lower case: used as it is
+  headers.add("content-type", "Application/JSON");
   headers.add("X-Trace-Id", "AbC");
   headers.add("x-skip", "1");
-  for (int i = 0; i < 40; ++i) // many folded names: earlier views stay valid as `names` grows
+  for (int i = 0; i < 40; ++i)
     headers.add("X-Field-" + std::to_string(i), std::to_string(i));
-  std::vector<nghttp2_nv> fields{field(":status", "200")};
-  std::string names = "stale";
-  append_fields(fields, names, headers, [](const http::header& h) { return h.name == "x-skip"; });
+  field_store store;
+  store.begin(7 + field_bytes(headers));
+  std::vector<nghttp2_nv> fields{store.literal(":status", "200")};
+  append_fields(fields, store, headers, [](const http::header& h) { return h.name == "x-skip"; });
   const auto got = as_pairs(fields);
   ASSERT_EQ(got.size(), 43u);
   EXPECT_EQ(got[0], (std::pair<std::string, std::string>{":status", "200"}));
@@ -36,12 +37,16 @@ TEST(SessionIoTest, AppendFieldsLowerCasesNamesAndSkips) {
   EXPECT_EQ(got[2], (std::pair<std::string, std::string>{"x-trace-id", "AbC"}));
   for (int i = 0; i < 40; ++i)
     EXPECT_EQ(got[3 + i].first, "x-field-" + std::to_string(i));
-  // The lower-case name points at the header's own storage, not a copy.
-  EXPECT_EQ(reinterpret_cast<const char*>(fields[1].name), headers[0].name.data());
+  // Copies: nghttp2 may read them after the headers change.
+  EXPECT_NE(reinterpret_cast<const char*>(fields[1].name), headers[0].name.data());
+  EXPECT_NE(reinterpret_cast<const char*>(fields[1].value), headers[0].value.data());
+  for (const auto& f : fields)
+    EXPECT_EQ(f.flags, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
 
   const std::vector<http::field_view> views{{"TE", "trailers"}, {"grpc-timeout", "1S"}};
   fields.clear();
-  append_fields(fields, names, views, [](const http::field_view&) { return false; });
+  store.begin(field_bytes(views));
+  append_fields(fields, store, views, [](const http::field_view&) { return false; });
   EXPECT_EQ(as_pairs(fields), (std::vector<std::pair<std::string, std::string>>{
                                   {"te", "trailers"}, {"grpc-timeout", "1S"}}));
 }

@@ -1,0 +1,103 @@
+#include "proxy/h2/field_store.hpp"
+
+#include "proxy/http/ascii.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+namespace parallax::proxy::h2 {
+namespace {
+// Bytes of a storage block: a few request or response heads.
+constexpr std::size_t block_size = 4096;
+// Free storage blocks kept besides the current one (more are returned to the allocator).
+constexpr std::size_t spare_blocks = 2;
+
+nghttp2_nv no_copy(const char* name, std::size_t namelen, const char* value, std::size_t valuelen) {
+  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name)),
+          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value)), namelen, valuelen,
+          NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+}
+} // namespace
+
+void field_store::begin(std::size_t bytes) {
+  const std::size_t need = bytes + 1; // the tag byte: a header block is never empty
+  if (current_ != nullptr) {
+    if (current_->held == 0) current_->used = 0;
+    if (current_->used + need <= current_->size) {
+      start_ = current_->bytes.get() + current_->used;
+      return;
+    }
+  }
+  block* next = nullptr;
+  for (auto& b : blocks_) {
+    if (b.get() != current_ && b->held == 0 && b->size >= need) {
+      next = b.get();
+      next->used = 0;
+      break;
+    }
+  }
+  if (next == nullptr) {
+    auto b = std::make_unique<block>();
+    b->size = std::max(need, block_size);
+    b->bytes = std::make_unique_for_overwrite<char[]>(b->size);
+    next = b.get();
+    blocks_.push_back(std::move(b));
+  }
+  current_ = next;
+  start_ = current_->bytes.get() + current_->used;
+}
+
+char* field_store::take(std::size_t n) {
+  char* p = current_->bytes.get() + current_->used;
+  current_->used += n;
+  return p;
+}
+
+nghttp2_nv field_store::literal(std::string_view name, std::string_view value) {
+  char* v = take(value.size());
+  if (!value.empty()) std::memcpy(v, value.data(), value.size());
+  return no_copy(name.data(), name.size(), v, value.size());
+}
+
+nghttp2_nv field_store::copy(std::string_view name, std::string_view value) {
+  char* n = take(name.size() + value.size());
+  if (!name.empty()) std::memcpy(n, name.data(), name.size());
+  if (http::has_upper(name)) std::transform(n, n + name.size(), n, http::to_lower);
+  char* v = n + name.size();
+  if (!value.empty()) std::memcpy(v, value.data(), value.size());
+  return no_copy(n, name.size(), v, value.size());
+}
+
+void field_store::commit() {
+  take(1); // the tag byte
+  held_.push_back({start_, current_->bytes.get() + current_->used, current_});
+  ++current_->held;
+}
+
+void field_store::release(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS || held_.empty()) return;
+  // Any value of ours lies within the header block it was copied for (an empty one too: the
+  // tag byte follows the last).
+  const char* p = nullptr;
+  for (std::size_t i = 0; i < frame.headers.nvlen && p == nullptr; ++i) {
+    if ((frame.headers.nva[i].flags & NGHTTP2_NV_FLAG_NO_COPY_VALUE) != 0)
+      p = reinterpret_cast<const char*>(frame.headers.nva[i].value);
+  }
+  if (p == nullptr) return;
+  const auto it = std::find_if(held_.begin(), held_.end(), [p](const held_block& h) {
+    return std::less_equal<>()(h.start, p) && std::less<>()(p, h.end);
+  });
+  if (it == held_.end()) return;
+  block* b = it->in;
+  held_.erase(it);
+  if (--b->held != 0 || b == current_) return;
+  std::size_t spare = 0;
+  for (const auto& other : blocks_)
+    spare += other.get() != current_ && other->held == 0 ? 1 : 0;
+  if (spare > spare_blocks) {
+    std::erase_if(blocks_, [b](const std::unique_ptr<block>& x) { return x.get() == b; });
+  }
+}
+
+} // namespace parallax::proxy::h2

@@ -1,0 +1,90 @@
+// The bytes of header blocks handed to nghttp2 without a copy: they stay as they were until
+// nghttp2 says it sent or dropped the frame, then their storage is used again; memory stays
+// bounded by what is held.
+
+#include "proxy/h2/field_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parallax::proxy::h2 {
+namespace {
+
+std::string_view text(const std::uint8_t* p, std::size_t n) {
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+// A HEADERS frame as nghttp2 presents it to on_frame_send: the fields as they were submitted.
+nghttp2_frame headers_frame(std::vector<nghttp2_nv>& fields) {
+  nghttp2_frame frame{};
+  frame.hd.type = NGHTTP2_HEADERS;
+  frame.headers.nva = fields.data();
+  frame.headers.nvlen = fields.size();
+  return frame;
+}
+
+TEST(FieldStoreTest, HeldBytesStayUntilTheirFrameIsReleasedThenTheStorageIsReused) {
+  field_store store;
+  store.begin(64);
+  std::vector<nghttp2_nv> first{store.literal(":path", "/a"), store.copy("X-Trace", "t-1")};
+  store.commit();
+  EXPECT_EQ(text(first[1].name, first[1].namelen), "x-trace"); // folded
+  EXPECT_EQ(first[1].flags, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
+
+  // Held: further header blocks do not write over it, however many.
+  std::vector<std::vector<nghttp2_nv>> more;
+  for (int i = 0; i < 200; ++i) {
+    store.begin(64);
+    more.push_back({store.copy("x-n", std::to_string(i) + std::string(40, 'v'))});
+    store.commit();
+  }
+  EXPECT_EQ(text(first[0].value, first[0].valuelen), "/a");
+  EXPECT_EQ(text(first[1].value, first[1].valuelen), "t-1");
+  EXPECT_GT(store.blocks(), 1u);
+  EXPECT_EQ(store.held(), 201u);
+
+  // Released in any order; a frame that is not ours changes nothing.
+  std::vector<nghttp2_nv> foreign{{nullptr, nullptr, 0, 0, NGHTTP2_NV_FLAG_NONE}};
+  auto f = headers_frame(foreign);
+  store.release(f);
+  EXPECT_EQ(store.held(), 201u);
+  for (auto it = more.rbegin(); it != more.rend(); ++it) {
+    f = headers_frame(*it);
+    store.release(f);
+  }
+  f = headers_frame(first);
+  store.release(f);
+  EXPECT_EQ(store.held(), 0u);
+  EXPECT_LE(store.blocks(), 3u) << "spare storage is given back";
+
+  // Nothing held: the next header block starts at the storage's beginning again.
+  store.begin(8);
+  const auto again = store.literal(":path", "/b");
+  store.begin(8);
+  EXPECT_EQ(store.literal(":path", "/c").value, again.value) << "an uncommitted block is reused";
+}
+
+TEST(FieldStoreTest, AFrameIsFoundByAnEmptyValueAndALargeBlockGetsRoomOfItsOwn) {
+  field_store store;
+  store.begin(0);
+  std::vector<nghttp2_nv> empty{store.literal(":authority", "")};
+  store.commit();
+  const std::string big(10000, 'b');
+  store.begin(big.size() + 4);
+  std::vector<nghttp2_nv> large{store.copy("x-big", big)};
+  store.commit();
+  EXPECT_EQ(text(large[0].value, large[0].valuelen), big);
+  EXPECT_EQ(store.held(), 2u);
+  auto f = headers_frame(empty);
+  store.release(f);
+  EXPECT_EQ(store.held(), 1u);
+  f = headers_frame(large);
+  store.release(f);
+  EXPECT_EQ(store.held(), 0u);
+}
+
+} // namespace
+} // namespace parallax::proxy::h2
