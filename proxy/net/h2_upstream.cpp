@@ -322,7 +322,9 @@ long h2_upstream_connection::read_request_body(std::int32_t id, std::uint8_t* bu
   if (st.req_off == st.req.size()) {
     st.req.clear();
     st.req_off = 0;
-    st.notify(); // room for more
+    // Room for more: only a wait for room. (The exchange's wait for the response head would
+    // wake for nothing once per request: the sending wakes that one itself on its progress.)
+    st.room.cancel();
   }
   eof = st.req_end && st.req.empty();
   if (eof) trailers = st.req_trailers;
