@@ -35,7 +35,7 @@ class request_source;
 struct h2_upstream_stream {
   explicit h2_upstream_stream(const asio::any_io_executor& ex) : wake(ex), room(ex) {}
   /// Wakes the exchange if it waits (for the response on `wake`, for room to send on `room`:
-  /// both at once when it relays both directions).
+  /// both at once when it relays both directions). Room alone cancels only `room`.
   void notify() {
     wake.cancel();
     room.cancel();

@@ -247,7 +247,7 @@ void h2_connection::on_data(std::int32_t id, std::string_view bytes) {
     return;
   }
   it->second->in.append(bytes);
-  it->second->notify();
+  it->second->wake.cancel(); // request bytes: only a wait for them
 }
 
 void h2_connection::on_request_trailers(std::int32_t id, const http::header_list& fields) {
@@ -259,7 +259,7 @@ void h2_connection::on_request_end(std::int32_t id) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;
   it->second->request_ended = true;
-  it->second->notify();
+  it->second->wake.cancel();
 }
 
 void h2_connection::on_stream_close(std::int32_t id, std::uint32_t error_code) {
@@ -300,7 +300,7 @@ long h2_connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t le
   }
   eof = st.out_end && st.queued() == 0;
   if (eof && st.have_trailers) trailers = &st.trailers;
-  if (was_full && st.queued() <= limit) st.notify();
+  if (was_full && st.queued() <= limit) st.room.cancel(); // only a wait for room
   return static_cast<long>(n);
 }
 

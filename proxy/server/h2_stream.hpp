@@ -26,7 +26,8 @@ struct h2_connection::stream_state {
       : id(stream_id), wake(ex), room(ex) {}
 
   /// Wakes the stream's exchange if it waits (for body bytes on `wake`, for queue room on
-  /// `room`: an HTTP/2 upstream may await both at once), or for the close.
+  /// `room`: an HTTP/2 upstream may await both at once), for the close. Request bytes cancel
+  /// only `wake`, room only `room`: a wait is not woken for the other's event.
   void notify() {
     wake.cancel();
     room.cancel();
