@@ -118,8 +118,7 @@ struct client_codec::callbacks {
     if (n < 0) return NGHTTP2_ERR_DEFERRED;
     if (eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (trailers != nullptr &&
-          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.store_)) {
+      if (trailers != nullptr && submit_trailer_fields(c.session_, id, *trailers, c.store_)) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
       }
     }
@@ -188,17 +187,17 @@ bool client_codec::alive() const {
 }
 
 std::int32_t client_codec::submit(const request_fields& request, bool body) {
-  fields_.clear();
   store_.begin(request.method.size() + request.scheme.size() + request.authority.size() +
-               request.path.size() + field_bytes(request.headers));
-  fields_.push_back(store_.literal(":method", request.method));
-  fields_.push_back(store_.literal(":scheme", request.scheme));
-  fields_.push_back(store_.literal(":authority", request.authority));
-  fields_.push_back(store_.literal(":path", request.path));
-  append_fields(fields_, store_, request.headers, [](const http::field_view&) { return false; });
+                   request.path.size() + field_bytes(request.headers),
+               4 + request.headers.size());
+  store_.literal(":method", request.method);
+  store_.literal(":scheme", request.scheme);
+  store_.literal(":authority", request.authority);
+  store_.literal(":path", request.path);
+  append_fields(store_, request.headers, [](const http::field_view&) { return false; });
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;
-  const auto id = nghttp2_submit_request(session_, nullptr, fields_.data(), fields_.size(),
+  const auto id = nghttp2_submit_request(session_, nullptr, store_.fields(), store_.count(),
                                          body ? &provider : nullptr, nullptr);
   if (id > 0) store_.commit();
   return id;

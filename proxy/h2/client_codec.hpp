@@ -102,8 +102,7 @@ private:
   bool current_trailers_ = false;
   http::response_head head_;
   http::header_list trailers_;
-  std::vector<nghttp2_nv> fields_; // the header block being submitted, reused
-  field_store store_;              // its bytes, until nghttp2 has sent it
+  field_store store_; // the header blocks submitted, until nghttp2 has sent them
   bool goaway_ = false;
   std::string failure_;
 };

@@ -46,7 +46,12 @@ nghttp2_nv no_copy(const char* name, std::size_t namelen, const char* value, std
 }
 } // namespace
 
-void field_store::begin(std::size_t bytes) {
+void field_store::begin(std::size_t bytes, std::size_t count) {
+  if (count > capacity_) {
+    capacity_ = std::max(count, capacity_ * 2);
+    fields_ = std::make_unique_for_overwrite<nghttp2_nv[]>(capacity_);
+  }
+  count_ = 0;
   const std::size_t need = bytes + 1; // the tag byte: a header block is never empty
   if (current_ != nullptr) {
     if (current_->held == 0) current_->used = 0;
@@ -80,19 +85,19 @@ char* field_store::take(std::size_t n) {
   return p;
 }
 
-nghttp2_nv field_store::literal(std::string_view name, std::string_view value) {
+void field_store::literal(std::string_view name, std::string_view value) {
   char* v = take(value.size());
   put(v, value.data(), value.size());
-  return no_copy(name.data(), name.size(), v, value.size());
+  fields_[count_++] = no_copy(name.data(), name.size(), v, value.size());
 }
 
-nghttp2_nv field_store::copy(std::string_view name, std::string_view value) {
+void field_store::copy(std::string_view name, std::string_view value) {
   char* n = take(name.size() + value.size());
   put(n, name.data(), name.size());
   if (http::has_upper(name)) std::transform(n, n + name.size(), n, http::to_lower);
   char* v = n + name.size();
   put(v, value.data(), value.size());
-  return no_copy(n, name.size(), v, value.size());
+  fields_[count_++] = no_copy(n, name.size(), v, value.size());
 }
 
 void field_store::commit() {

@@ -18,13 +18,18 @@ namespace parallax::proxy::h2 {
 
 class field_store {
 public:
-  /// Starts a header block whose names and values take at most `bytes` together.
-  void begin(std::size_t bytes);
-  /// A field with a name that is a lower-case literal (static storage; not copied) and a
-  /// copied value. Within begin()'s bytes.
-  nghttp2_nv literal(std::string_view name, std::string_view value);
-  /// A field with a copied name (folded to lower case) and value. Within begin()'s bytes.
-  nghttp2_nv copy(std::string_view name, std::string_view value);
+  /// Starts a header block of at most `count` fields whose names and values take at most
+  /// `bytes` together.
+  void begin(std::size_t bytes, std::size_t count);
+  /// Adds a field with a name that is a lower-case literal (static storage; not copied) and a
+  /// copied value. Within begin()'s bytes and count.
+  void literal(std::string_view name, std::string_view value);
+  /// Adds a field with a copied name (folded to lower case) and value. Within begin()'s bytes
+  /// and count.
+  void copy(std::string_view name, std::string_view value);
+  /// The fields of the header block begun last, for nghttp2's submit functions.
+  [[nodiscard]] const nghttp2_nv* fields() const noexcept { return fields_.get(); }
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
   /// nghttp2 took the block begun last (the submit succeeded): it is held until release(). A
   /// block not committed (the submit failed) is freed with the others of its storage block.
   void commit();
@@ -55,6 +60,11 @@ private:
   block* current_ = nullptr;
   const char* start_ = nullptr; // of the header block begun last
   std::vector<held_block> held_;
+  // The fields of the header block begun last (nghttp2 copies the array itself when it takes
+  // the block): reused, grown when a block has more.
+  std::unique_ptr<nghttp2_nv[]> fields_;
+  std::size_t capacity_ = 0;
+  std::size_t count_ = 0;
 };
 
 } // namespace parallax::proxy::h2

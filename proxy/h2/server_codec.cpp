@@ -225,8 +225,7 @@ struct server_codec::callbacks {
     if (n < 0) return NGHTTP2_ERR_DEFERRED;
     if (eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (trailers != nullptr &&
-          submit_trailer_fields(c.session_, id, *trailers, c.fields_, c.store_)) {
+      if (trailers != nullptr && submit_trailer_fields(c.session_, id, *trailers, c.store_)) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; // the trailers' HEADERS end the stream
       }
     }
@@ -334,26 +333,25 @@ bool server_codec::wants_write() const {
 }
 
 bool server_codec::submit(std::int32_t id, const response_fields& head, bool interim, bool body) {
-  fields_.clear();
   std::array<char, 8> status{};
   const auto digits = std::to_chars(status.data(), status.data() + status.size(), head.status);
   const std::string_view code(status.data(), static_cast<std::size_t>(digits.ptr - status.data()));
   store_.begin(code.size() + head.content_type.size() +
-               (head.headers != nullptr ? field_bytes(*head.headers) : 0));
-  fields_.push_back(store_.literal(":status", code));
+                   (head.headers != nullptr ? field_bytes(*head.headers) : 0),
+               2 + (head.headers != nullptr ? head.headers->size() : 0));
+  store_.literal(":status", code);
   if (head.headers != nullptr) {
     const bool listed = http::names_other_options(*head.headers);
-    append_fields(fields_, store_, *head.headers, [&](const http::header& h) {
+    append_fields(store_, *head.headers, [&](const http::header& h) {
       return connection_specific(h) || (listed && http::named_in_connection(*head.headers, h.name));
     });
   }
-  if (!head.content_type.empty())
-    fields_.push_back(store_.literal("content-type", head.content_type));
+  if (!head.content_type.empty()) store_.literal("content-type", head.content_type);
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_body;
   const bool ok = interim ? nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr,
-                                                   fields_.data(), fields_.size(), nullptr) >= 0
-                          : nghttp2_submit_response(session_, id, fields_.data(), fields_.size(),
+                                                   store_.fields(), store_.count(), nullptr) >= 0
+                          : nghttp2_submit_response(session_, id, store_.fields(), store_.count(),
                                                     body ? &provider : nullptr) == 0;
   if (ok) store_.commit();
   return ok;

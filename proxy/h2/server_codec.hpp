@@ -147,8 +147,7 @@ private:
   nghttp2_session* session_ = nullptr;
   pending_head current_;
   pending_trailers trailers_;
-  // The header block being submitted (reused) and its bytes, kept until nghttp2 has sent it.
-  std::vector<nghttp2_nv> fields_;
+  // The header blocks submitted, until nghttp2 has sent them.
   field_store store_;
   std::uint32_t new_streams_this_read_ = 0;
   std::uint64_t streams_ = 0;          // streams the client opened

@@ -22,13 +22,11 @@ bool session_alive(nghttp2_session* session) {
 }
 
 bool submit_trailer_fields(nghttp2_session* session, std::int32_t id,
-                           const http::header_list& trailers, std::vector<nghttp2_nv>& fields,
-                           field_store& store) {
-  fields.clear();
-  store.begin(field_bytes(trailers));
-  append_fields(fields, store, trailers,
+                           const http::header_list& trailers, field_store& store) {
+  store.begin(field_bytes(trailers), trailers.size());
+  append_fields(store, trailers,
                 [](const http::header& h) { return !http::forwardable_trailer(h); });
-  if (fields.empty() || nghttp2_submit_trailer(session, id, fields.data(), fields.size()) != 0)
+  if (store.count() == 0 || nghttp2_submit_trailer(session, id, store.fields(), store.count()) != 0)
     return false;
   store.commit();
   return true;

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <nghttp2/nghttp2.h>
 
@@ -28,11 +27,10 @@ bool gather_frames(nghttp2_session* session, std::string& out, std::size_t limit
 bool session_alive(nghttp2_session* session);
 
 /// Submits the fields of `trailers` that may be passed on (http::forwardable_trailer) as the
-/// last HEADERS of stream `id` (`fields` is the caller's reused list, `store` keeps the bytes);
-/// false when none may (the last DATA then ends the stream).
+/// last HEADERS of stream `id` (`store` keeps them); false when none may (the last DATA then
+/// ends the stream).
 bool submit_trailer_fields(nghttp2_session* session, std::int32_t id,
-                           const http::header_list& trailers, std::vector<nghttp2_nv>& fields,
-                           field_store& store);
+                           const http::header_list& trailers, field_store& store);
 
 /// The bytes the names and values of `headers` (http::header or http::field_view items) take.
 template <typename Fields>
@@ -43,15 +41,13 @@ std::size_t field_bytes(const Fields& headers) {
   return n;
 }
 
-/// Appends `headers` (http::header or http::field_view items) to `fields`, less those `skip`
-/// rejects, copied into the header block `store` began for them (with field_bytes() of
-/// `headers` or more), names in lower case.
+/// Adds `headers` (http::header or http::field_view items), less those `skip` rejects, to the
+/// header block `store` began for them (with room for all of `headers`: field_bytes() and
+/// their count), names in lower case.
 template <typename Fields, typename Skip>
-void append_fields(std::vector<nghttp2_nv>& fields, field_store& store, const Fields& headers,
-                   Skip skip) {
+void append_fields(field_store& store, const Fields& headers, Skip skip) {
   for (const auto& h : headers) {
-    if (skip(h)) continue;
-    fields.push_back(store.copy(h.name, h.value));
+    if (!skip(h)) store.copy(h.name, h.value);
   }
 }
 
