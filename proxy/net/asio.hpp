@@ -8,6 +8,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,10 +28,11 @@ inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 /// Arms `wake`, a timer another coroutine cancels to notify its waiter, until `deadline`:
 /// `notified(co_await wait_notice(wake, deadline))` is true when it was notified, false when
-/// the deadline passed. Not a coroutine of its own: a wait costs no frame of ours.
+/// the deadline passed. Not a coroutine of its own, and a deferred operation (awaited as it
+/// is) rather than use_awaitable's: a wait allocates no coroutine frame at all.
 inline auto wait_notice(asio::steady_timer& wake, std::chrono::steady_clock::time_point deadline) {
   wake.expires_at(deadline);
-  return wake.async_wait(use_nothrow);
+  return wake.async_wait(asio::as_tuple(asio::deferred));
 }
 
 /// See wait_notice().
