@@ -8,6 +8,15 @@ namespace parallax::proxy::server {
 
 net::upstream_pool& pool_set::get(const runtime& rt, const config::upstream& settings,
                                   const std::shared_ptr<net::name_resolver>& resolver) {
+  if (&settings == last_settings_) return *last_pool_;
+  auto& found = find(rt, settings, resolver);
+  last_settings_ = &settings;
+  last_pool_ = &found;
+  return found;
+}
+
+net::upstream_pool& pool_set::find(const runtime& rt, const config::upstream& settings,
+                                   const std::shared_ptr<net::name_resolver>& resolver) {
   auto& pools = slots_[settings.name];
   // The same snapshot's settings (the common case: a pointer comparison), else equal settings
   // from another snapshot (a request that started before a reload that kept this upstream).
@@ -46,6 +55,9 @@ void pool_set::update(const runtime& rt) {
 }
 
 void pool_set::collect() {
+  // Pools may go, and (after update()) settings no slot keeps alive any more.
+  last_settings_ = nullptr;
+  last_pool_ = nullptr;
   for (auto it = slots_.begin(); it != slots_.end();) {
     auto& pools = it->second;
     std::erase_if(pools, [](const slot& s) {

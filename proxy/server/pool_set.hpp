@@ -40,6 +40,9 @@ public:
   void stop();
 
 private:
+  net::upstream_pool& find(const runtime& rt, const config::upstream& settings,
+                           const std::shared_ptr<net::name_resolver>& resolver);
+
   struct slot {
     std::shared_ptr<const config::config> source; // keeps `settings` alive (identity check)
     const config::upstream* settings = nullptr;
@@ -49,6 +52,10 @@ private:
   asio::io_context& io_;
   std::shared_ptr<const config::config> current_; // the configuration in force, once updated
   std::map<std::string, std::vector<slot>, std::less<>> slots_;
+  // What get() found last, by the settings' address (a worker's requests mostly go to one
+  // upstream): no lookup by name then. Forgotten whenever pools or settings may go (collect()).
+  const config::upstream* last_settings_ = nullptr;
+  net::upstream_pool* last_pool_ = nullptr;
 };
 
 } // namespace parallax::proxy::server
