@@ -14,25 +14,26 @@ constexpr std::size_t block_size = 4096;
 // Free storage blocks kept besides the current one (more are returned to the allocator).
 constexpr std::size_t spare_blocks = 2;
 
+// Copies `n` bytes (sizeof(Word) <= n <= 2 * sizeof(Word)) as two overlapping words.
+template <typename Word>
+void put_ends(char* to, const char* from, std::size_t n) {
+  Word head = 0;
+  Word tail = 0;
+  std::memcpy(&head, from, sizeof head);
+  std::memcpy(&tail, from + n - sizeof tail, sizeof tail);
+  std::memcpy(to, &head, sizeof head);
+  std::memcpy(to + n - sizeof tail, &tail, sizeof tail);
+}
+
 // Copies `n` bytes: most names and values are short, and a call to memcpy costs more than the
-// copy (two overlapping fixed-size moves cover 4 to 16 bytes).
+// copy.
 void put(char* to, const char* from, std::size_t n) {
   if (n > 16) {
     std::memcpy(to, from, n);
   } else if (n >= 8) {
-    std::uint64_t head = 0;
-    std::uint64_t tail = 0;
-    std::memcpy(&head, from, 8);
-    std::memcpy(&tail, from + n - 8, 8);
-    std::memcpy(to, &head, 8);
-    std::memcpy(to + n - 8, &tail, 8);
+    put_ends<std::uint64_t>(to, from, n);
   } else if (n >= 4) {
-    std::uint32_t head = 0;
-    std::uint32_t tail = 0;
-    std::memcpy(&head, from, 4);
-    std::memcpy(&tail, from + n - 4, 4);
-    std::memcpy(to, &head, 4);
-    std::memcpy(to + n - 4, &tail, 4);
+    put_ends<std::uint32_t>(to, from, n);
   } else {
     for (std::size_t i = 0; i < n; ++i)
       to[i] = from[i];
