@@ -91,6 +91,8 @@ public:
   [[nodiscard]] bool going_away() const noexcept { return goaway_; }
   /// Why the session failed, for the log ("" while none).
   [[nodiscard]] std::string_view failure() const noexcept { return failure_; }
+  /// Header blocks nghttp2 still holds without a copy (for tests).
+  [[nodiscard]] std::size_t held_header_blocks() const noexcept { return store_.held(); }
 
   struct callbacks;
 

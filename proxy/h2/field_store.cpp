@@ -77,6 +77,7 @@ void field_store::begin(std::size_t bytes, std::size_t count) {
     blocks_.push_back(std::move(b));
   }
   current_ = next;
+  trim(); // the block left may be one spare too many
   start_ = current_->bytes.get() + current_->used;
 }
 
@@ -123,13 +124,14 @@ void field_store::release(const nghttp2_frame& frame) {
   if (it == held_.end()) return;
   block* b = it->in;
   held_.erase(it);
-  if (--b->held != 0 || b == current_) return;
+  if (--b->held == 0 && b != current_) trim();
+}
+
+void field_store::trim() {
   std::size_t spare = 0;
-  for (const auto& other : blocks_)
-    spare += other.get() != current_ && other->held == 0 ? 1 : 0;
-  if (spare > spare_blocks) {
-    std::erase_if(blocks_, [b](const std::unique_ptr<block>& x) { return x.get() == b; });
-  }
+  std::erase_if(blocks_, [&](const std::unique_ptr<block>& b) {
+    return b.get() != current_ && b->held == 0 && ++spare > spare_blocks;
+  });
 }
 
 } // namespace parallax::proxy::h2

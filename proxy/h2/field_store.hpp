@@ -55,6 +55,8 @@ private:
     block* in;
   };
   char* take(std::size_t n);
+  // Gives back free storage blocks beyond a few spares.
+  void trim();
 
   std::vector<std::unique_ptr<block>> blocks_;
   block* current_ = nullptr;

@@ -121,7 +121,7 @@ awaitable<exchange_result> upstream_exchange::run_h2(request_source& source, res
       co_return h2_finish(connect_error(failure.error));
     }
     h2_stream_ = h2_conn_->new_stream();
-    // The fields go into the connection's reused list right before nghttp2 copies them.
+    // The fields go into the connection's reused list; the codec copies them as it submits.
     request.headers = h2_conn_->forwarded_fields(req, parts.forwarding);
     if (!h2_conn_->submit(*h2_stream_, request, body)) {
       if (attempt == 0) continue; // it went away meanwhile: another connection
@@ -333,6 +333,7 @@ awaitable<exchange_error> upstream_exchange::h2_receive(response_sink& sink) {
 awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, response_sink& sink,
                                                        source_step step) {
   h2_sending_ = true;
+  h2_stream_->relaying = true;
   source.relaying(); // its waits for the client end with the relay, not at a deadline of their own
   const auto ex = co_await asio::this_coro::executor;
   auto send = [this, &source, step]() -> awaitable<exchange_error> {
@@ -346,6 +347,7 @@ awaitable<exchange_error> upstream_exchange::h2_duplex(request_source& source, r
           asio::co_spawn(ex, send(), asio::deferred), asio::co_spawn(ex, receive(), asio::deferred))
           .async_wait(duplex_condition{}, asio::deferred);
   h2_sending_ = false;
+  if (h2_stream_) h2_stream_->relaying = false;
   if (aborted_) co_return exchange_error::sink_failed;
   // The response decides, unless the sending failed first (then the relay was cancelled).
   const bool send_failed =

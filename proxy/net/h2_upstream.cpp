@@ -100,6 +100,7 @@ void h2_upstream_stream::reset() {
   trim(req);
   req_off = 0;
   req_end = false;
+  relaying = false;
   req_trailers = nullptr;
   head.clear();
   have_head = false;
@@ -322,9 +323,11 @@ long h2_upstream_connection::read_request_body(std::int32_t id, std::uint8_t* bu
   if (st.req_off == st.req.size()) {
     st.req.clear();
     st.req_off = 0;
-    // Room for more: only a wait for room. (The exchange's wait for the response head would
-    // wake for nothing once per request: the sending wakes that one itself on its progress.)
+    // Room for more: a wait for room, and, while the exchange relays both ways, its response
+    // waits, whose deadlines count from the sending's progress. (A one-way exchange's wait for
+    // the head is not woken: it woke for nothing once per request.)
     st.room.cancel();
+    if (st.relaying) st.wake.cancel();
   }
   eof = st.req_end && st.req.empty();
   if (eof) trailers = st.req_trailers;

@@ -35,7 +35,8 @@ class request_source;
 struct h2_upstream_stream {
   explicit h2_upstream_stream(const asio::any_io_executor& ex) : wake(ex), room(ex) {}
   /// Wakes the exchange if it waits (for the response on `wake`, for room to send on `room`:
-  /// both at once when it relays both directions). Room alone cancels only `room`.
+  /// both at once when it relays both directions). Room alone cancels only `room` (and
+  /// `wake` while `relaying`).
   void notify() {
     wake.cancel();
     room.cancel();
@@ -51,7 +52,10 @@ struct h2_upstream_stream {
   // The request body, queued for DATA frames: [req_off, size).
   std::string req;
   std::size_t req_off = 0;
-  bool req_end = false;                            // the last request byte is queued
+  bool req_end = false; // the last request byte is queued
+  // The exchange relays both ways (its response waits count from the sending's progress, so
+  // the request body's drain wakes them too).
+  bool relaying = false;
   const http::header_list* req_trailers = nullptr; // sent after the body (the source's)
   // The response.
   http::response_head head;

@@ -120,7 +120,8 @@ class H2Upstream(RawServer):
     processed) and answered with the body's length on the next connection; a POST to
     /hints/refuse-echo likewise, then echoed as its DATA arrives (a bidirectional stream). A
     POST to /hints/trailers is answered with its body's length and the trailer fields it ended
-    with, as JSON."""
+    with, as JSON. A POST to /quick/slow-upload gets 103 at once and its body's length after
+    the body."""
 
     def __init__(self):
         self.refuse_next = True
@@ -144,6 +145,10 @@ class H2Upstream(RawServer):
                                        "trailers": trailers.pop(event.stream_id)}).encode()
                     h2c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
                     h2c.send_data(event.stream_id, body, end_stream=True)
+                elif isinstance(event, h2.events.RequestReceived) and \
+                        dict(event.headers)[":path"] == "/quick/slow-upload":
+                    h2c.send_headers(event.stream_id, [(":status", "103"), ("link", "</style.css>; rel=preload")])
+                    bodies[event.stream_id] = b""
                 elif isinstance(event, h2.events.RequestReceived) and \
                         dict(event.headers)[":path"] in ("/hints/refuse", "/hints/refuse-echo"):
                     if self.refuse_next:
@@ -238,6 +243,7 @@ upstreams:
   early: { endpoints: ["%s"] }
   hints: { endpoints: ["%s"], protocol: h2c }
   rotating: { endpoints: ["%s"], protocol: h2c }
+  quick: { endpoints: ["%s"], protocol: h2c, request_timeout: 1s }
 routes:
   - { name: items, match: { path_prefix: /json/ }, upstream: live, mirror: { upstream: preview, percent: 100 } }
   - { name: files, match: { path_prefix: /big }, upstream: live }
@@ -246,10 +252,11 @@ routes:
   - { name: early, match: { path_prefix: /early }, upstream: early }
   - { name: hints, match: { path_prefix: /hints }, upstream: hints }
   - { name: rotating, match: { path_prefix: /rotate }, upstream: rotating }
+  - { name: quick, match: { path_prefix: /quick }, upstream: quick }
 reports:
   discrepancies: { path: "%s" }
 """ % (cert, key, live_backend.address, shadow_backend.address, early_backend.address, h2_upstream.address,
-       rotating.address, reports)
+       rotating.address, h2_upstream.address, reports)
 
 
 def main():
@@ -359,6 +366,17 @@ def run_checks(proxy, h2_upstream, live_backend):
     r = client.response(sid)
     check(r["status"] == 200 and bytes(r["body"]) == b"pingpong" and h2_upstream.refused == 2,
           "refused bidirectional stream: %r (refused %d)" % (r, h2_upstream.refused))
+    # An upload slower than the upstream's request_timeout (1 s) after a 103: the stream relays
+    # both ways from the interim head on, and the final head's deadline counts from the
+    # sending's latest progress (docs/http2.md), so a body that keeps coming is no head timeout.
+    sid = client.request("/quick/slow-upload", method="POST", body=b"x" * 100, end_stream=False)
+    for _ in range(8):
+        time.sleep(0.25)  # paces a slow client: 2 s in all, twice the request_timeout
+        client.send_body(sid, b"x" * 100, end_stream=False)
+    client.send_body(sid, b"", end_stream=True)
+    r = client.response(sid)
+    check(r["status"] == 200 and bytes(r["body"]) == b"900 bytes",
+          "an upload slower than request_timeout after a 103: %r" % r)
     r = client.get("/hints/a")
     check(r["status"] == 200 and bytes(r["body"]) == b"/hints/a", "1xx then 200 from an h2c upstream: %r" % r)
 

@@ -107,6 +107,8 @@ TEST(ClientCodecTest, RequestFieldsGoOutAsSubmittedThoughTheCallersStorageChange
     if (round == 1) codec.cancel(ids.back()); // never sent: its fields are dropped
     std::string out;
     ASSERT_TRUE(codec.flush(out, 1UL << 20));
+    // Every header block was sent or dropped (the cancelled one): nothing is held.
+    EXPECT_EQ(codec.held_header_blocks(), 0u);
     const auto got = server.decode(out);
     for (int i = 0; i < 30; ++i) {
       const auto id = ids[static_cast<std::size_t>(round * 30 + i)];
