@@ -201,7 +201,7 @@ void json_text::close(char bracket) {
 void json_text::append_lower_string(std::string_view text) {
   const auto start = static_cast<std::ptrdiff_t>(out_.size());
   append_json_string(out_, text); // lower-casing ASCII letters keeps the escaping valid
-  std::transform(out_.begin() + start, out_.end(), out_.begin() + start, proxy::http::to_lower);
+  proxy::http::to_lower_in_place(out_.data() + start, out_.data() + out_.size());
 }
 
 } // namespace parallax::mirror::report

@@ -96,7 +96,7 @@ void field_store::literal(std::string_view name, std::string_view value) {
 void field_store::copy(std::string_view name, std::string_view value) {
   char* n = take(name.size() + value.size());
   put(n, name.data(), name.size());
-  if (http::has_upper(name)) std::transform(n, n + name.size(), n, http::to_lower);
+  if (http::has_upper(name)) http::to_lower_in_place(n, n + name.size());
   char* v = n + name.size();
   put(v, value.data(), value.size());
   fields_[count_++] = no_copy(n, name.size(), v, value.size());

@@ -40,10 +40,15 @@ constexpr bool has_upper(std::string_view text) noexcept {
   return any_capital(x);
 }
 
+/// Folds ASCII letters in [first, last) to lower case, in place.
+constexpr void to_lower_in_place(char* first, char* last) noexcept {
+  std::transform(first, last, first, to_lower);
+}
+
 /// A copy of `text` with ASCII letters in lower case.
 inline std::string to_lower_copy(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
+  to_lower_in_place(out.data(), out.data() + out.size());
   return out;
 }
 
