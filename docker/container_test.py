@@ -75,12 +75,56 @@ def check_image(podman, image):
     print("image checks: %.1f s" % (time.monotonic() - started))
 
 
+def healthy(podman, name, what, start, attempts=3, timeout=30):
+    """Starts a container with `start()` (it chooses free ports, runs the container named
+    `name` and returns its ports) and polls the image's HEALTHCHECK (`podman healthcheck run`:
+    `parallax probe` on /readyz) until it passes; returns the ports. A container that exits
+    first because another process took one of its ports between free_port() and its bind (the
+    ports cannot be 0: the HEALTHCHECK must know the admin port) is started again on new ports;
+    any other exit, or no health within `timeout` seconds, fails with the container's log and
+    the last check's output."""
+    for attempt in range(1, attempts + 1):
+        ports = start()
+        deadline = time.monotonic() + timeout
+        while True:
+            result = podman("healthcheck", "run", name, check_exit=False)
+            if result.returncode == 0:
+                return ports
+            state = podman("inspect", "--format", "{{.State.Status}}", name,
+                           check_exit=False).stdout.strip()
+            if state not in ("created", "configured", "running"):
+                logs = podman("logs", name, check_exit=False)
+                log = logs.stdout + logs.stderr
+                if "Address already in use" in log and attempt < attempts:
+                    print("%s: a port was taken before the container bound it (%s); new ports"
+                          % (what, log.strip().splitlines()[-1]))
+                    podman("rm", "-f", name, check_exit=False)
+                    break
+                fail("%s: the container %s before it was healthy; its log:\n%s"
+                     % (what, state or "vanished", log))
+            if time.monotonic() > deadline:
+                logs = podman("logs", name, check_exit=False)
+                fail("%s: not healthy after %d s (container %s); the last check: exit %d %s%s\n"
+                     "the container's log:\n%s%s"
+                     % (what, timeout, state, result.returncode, result.stdout, result.stderr,
+                        logs.stdout, logs.stderr))
+            time.sleep(0.1)
+    fail("%s: not started after %d attempts" % (what, attempts))
+
+
 def mounted_run(podman, image, live, preview, workdir):
     """A mounted configuration and volume; readiness, a request, a record, SIGTERM."""
-    port, admin = free_port(), free_port()
     config = os.path.join(workdir, "parallax.yaml")
-    with open(config, "w") as f:
-        f.write("""version: 1
+    data = os.path.join(workdir, "data")
+    os.mkdir(data)
+    os.chown(data, 65534, 65534)
+    name = "parallax-test-%d" % os.getpid()
+    started = time.monotonic()
+
+    def start():
+        port, admin = free_port(), free_port()
+        with open(config, "w") as f:
+            f.write("""version: 1
 listeners: [{ name: pod, address: "127.0.0.1:%d" }]
 admin: { address: "127.0.0.1:%d" }
 workers: 1
@@ -93,20 +137,14 @@ routes:
 reports:
   discrepancies: { path: discrepancies.jsonl }
 """ % (port, admin, DRAIN_DELAY_S, DRAIN_TIMEOUT_S, live.address, preview.address))
-    os.chmod(config, 0o644)
-    data = os.path.join(workdir, "data")
-    os.mkdir(data)
-    os.chown(data, 65534, 65534)
-    name = "parallax-test-%d" % os.getpid()
-    started = time.monotonic()
-    podman.run("-d", "--name", name, "-e", "PARALLAX_ADMIN_PORT=%d" % admin,
-               "-v", "%s:/etc/parallax/parallax.yaml:ro" % config,
-               "-v", "%s:/var/lib/parallax" % data, image)
+        os.chmod(config, 0o644)
+        podman.run("-d", "--name", name, "-e", "PARALLAX_ADMIN_PORT=%d" % admin,
+                   "-v", "%s:/etc/parallax/parallax.yaml:ro" % config,
+                   "-v", "%s:/var/lib/parallax" % data, image)
+        return port
+
     try:
-        # The HEALTHCHECK is `parallax probe` on /readyz.
-        wait_for("healthy (podman healthcheck run)",
-                   lambda: podman("healthcheck", "run", name, check_exit=False).returncode == 0,
-                   30)
+        port = healthy(podman, name, "mounted configuration", start)
         print("ready after %.1f s" % (time.monotonic() - started))
         status, _, body = harness.request("http://127.0.0.1:%d/users/7" % port)
         check(status == 200 and json.loads(body)["version"] == 41,
@@ -142,16 +180,18 @@ reports:
 
 def default_config_run(podman, image, live, preview):
     """The image's own configuration, set through its environment variables, no volume."""
-    port, admin = free_port(), free_port()
     name = "parallax-test-default-%d" % os.getpid()
-    podman.run("-d", "--name", name, "-e", "PARALLAX_PORT=%d" % port,
-               "-e", "PARALLAX_ADMIN_PORT=%d" % admin, "-e", "PARALLAX_LIVE=" + live.address,
-               "-e", "PARALLAX_PREVIEW=" + preview.address, "-e", "PARALLAX_MIRROR_PERCENT=100",
-               image)
+
+    def start():
+        port, admin = free_port(), free_port()
+        podman.run("-d", "--name", name, "-e", "PARALLAX_PORT=%d" % port,
+                   "-e", "PARALLAX_ADMIN_PORT=%d" % admin, "-e", "PARALLAX_LIVE=" + live.address,
+                   "-e", "PARALLAX_PREVIEW=" + preview.address,
+                   "-e", "PARALLAX_MIRROR_PERCENT=100", image)
+        return port, admin
+
     try:
-        wait_for("healthy with the default configuration",
-                   lambda: podman("healthcheck", "run", name, check_exit=False).returncode == 0,
-                   30)
+        port, admin = healthy(podman, name, "default configuration", start)
         status, _, _ = harness.request("http://127.0.0.1:%d/items/1" % port)
         check(status == 200, "proxied request with the default configuration: %d" % status)
         # The admin listens on all interfaces: GETs are open, mutations need loopback or a token.
