@@ -4,7 +4,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
@@ -243,15 +242,22 @@ h2_upstream_connection::writer(std::shared_ptr<h2_upstream_connection> /*self: k
       if (closed_ || !codec_.alive()) break;
       write_wake_.expires_at(clock::time_point::max());
       co_await write_wake_.async_wait(use_nothrow);
-      // Woken by one exchange: the others ready in this turn of the event loop submit their
-      // streams first, so one write carries them all.
-      co_await asio::post(write_wake_.get_executor(), asio::use_awaitable);
+      // Woken by one exchange: the wake-up's completion queues behind the exchanges already
+      // woken in this turn of the event loop, so their streams are submitted by now and one
+      // write carries them all (no further yield: see h2_connection::writer).
       continue;
     }
     if (closed_) break;
+    // Plain TCP: what the socket takes at once is written without an asynchronous operation
+    // (whose completion is one more trip through the event loop); the rest waits for room.
+    error_code now_ec;
+    const asio::const_buffer whole(out.data(), out.size());
+    const std::size_t now = conn_->stream().write_now({&whole, 1}, now_ec);
+    if (now_ec) break;
+    if (now == out.size()) continue;
     write_deadline_ = clock::now() + io_timeout_;
     update_deadline();
-    const auto [ec, n] = co_await conn_->stream().write(asio::const_buffer(out.data(), out.size()));
+    const auto [ec, n] = co_await conn_->stream().write(whole + now);
     write_deadline_ = clock::time_point::max();
     update_deadline();
     if (ec) break;
