@@ -27,28 +27,6 @@ awaitable<std::tuple<error_code, std::size_t>> stream::write(asio::const_buffer 
               : asio::async_write(tcp_, buf, use_nothrow);
 }
 
-// In the socket's user-visible non-blocking mode a synchronous operation never waits: it does
-// what it can and says would_block for the rest. Asynchronous operations are unaffected.
-bool stream::make_non_blocking(error_code& ec) {
-  ec = {};
-  if (!tcp_.non_blocking()) tcp_.non_blocking(true, ec);
-  return !ec;
-}
-
-std::size_t stream::read_now(asio::mutable_buffer buf, error_code& ec) {
-  if (tls_ || !make_non_blocking(ec)) return 0;
-  const auto n = tcp_.read_some(buf, ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  return n;
-}
-
-std::size_t stream::write_now(std::span<const asio::const_buffer> bufs, error_code& ec) {
-  if (tls_ || !make_non_blocking(ec)) return 0;
-  const auto n = tcp_.write_some(bufs, ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  return n;
-}
-
 void stream::cancel() noexcept {
   error_code ignored;
   socket().cancel(ignored);

@@ -41,12 +41,6 @@ public:
   awaitable<std::tuple<error_code, std::size_t>> write(std::span<const asio::const_buffer> bufs);
   /// Writes all of `buf`.
   awaitable<std::tuple<error_code, std::size_t>> write(asio::const_buffer buf);
-  /// Plain TCP: reads what has arrived, without waiting (0 bytes with no error when nothing
-  /// has).
-  std::size_t read_now(asio::mutable_buffer buf, error_code& ec);
-  /// Plain TCP: writes what the socket takes at once, without waiting, and returns how much
-  /// that was (0 with no error when it takes nothing now). A TLS stream writes nothing here.
-  std::size_t write_now(std::span<const asio::const_buffer> bufs, error_code& ec);
   /// Cancels pending operations (used by deadlines); the session sees operation_aborted.
   void cancel() noexcept;
   /// Closes the socket at once (no TLS close_notify: callers bound shutdown themselves).
@@ -57,8 +51,6 @@ public:
   }
 
 private:
-  bool make_non_blocking(error_code& ec);
-
   tcp::socket tcp_;
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
 };

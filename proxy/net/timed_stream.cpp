@@ -16,14 +16,31 @@ void consume_buffers(std::vector<asio::const_buffer>& bufs, std::size_t n) noexc
   if (!bufs.empty()) bufs.front() += n;
 }
 
+namespace {
+// In the socket's user-visible non-blocking mode a synchronous operation never waits: it does
+// what it can and says would_block for the rest. Asynchronous operations are unaffected.
+bool make_non_blocking(tcp::socket& socket, error_code& ec) {
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
+  return !ec;
+}
+} // namespace
+
 std::size_t timed_stream::read_now(asio::mutable_buffer buf, error_code& ec) {
-  return stream_->read_now(buf, ec);
+  ec = {};
+  auto& socket = stream_->socket();
+  if (!make_non_blocking(socket, ec)) return 0;
+  const auto n = socket.read_some(buf, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return n;
 }
 
 bool timed_stream::write_now(std::vector<asio::const_buffer>& bufs, error_code& ec) {
   ec = {};
   if (stream_->is_tls() || bufs.empty()) return true;
-  const auto n = stream_->write_now(bufs, ec);
+  auto& socket = stream_->socket();
+  if (!make_non_blocking(socket, ec)) return false;
+  const auto n = socket.write_some(bufs, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
   if (ec) return false;
   consume_buffers(bufs, n);
   return true;
