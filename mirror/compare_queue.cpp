@@ -26,12 +26,32 @@ bool compare_queue::push(std::unique_ptr<compare_job> job) {
   return true;
 }
 
+bool compare_queue::note(uncompared_exchange note) {
+  bool wake = false;
+  {
+    const std::lock_guard lock(mutex_);
+    if (closed_ || notes_.size() >= limits_.max_notes) return false;
+    notes_.push_back(std::move(note));
+    wake = notes_.size() == limits_.max_notes / 2;
+  }
+  if (wake) cv_.notify_one();
+  return true;
+}
+
+void compare_queue::take_notes(std::vector<uncompared_exchange>& out) {
+  out.clear();
+  const std::lock_guard lock(mutex_);
+  out.swap(notes_);
+}
+
 std::unique_ptr<compare_job> compare_queue::pop(std::chrono::steady_clock::time_point until,
                                                 bool deep) {
   std::unique_lock lock(mutex_);
   if (jobs_.empty() && !closed_) {
     deep_sleep_ = deep;
-    cv_.wait_until(lock, until, [&] { return !jobs_.empty() || closed_; });
+    cv_.wait_until(lock, until, [&] {
+      return !jobs_.empty() || closed_ || notes_.size() >= limits_.max_notes / 2;
+    });
     deep_sleep_ = false;
   }
   if (jobs_.empty()) return nullptr;

@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace parallax::mirror {
 
@@ -33,10 +35,20 @@ struct compare_job {
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
 };
 
+/// A sampled exchange that is not compared (skipped, or its comparison dropped): the comparison
+/// thread names its endpoint, whose `sampled` count in the summary includes it.
+struct uncompared_exchange {
+  std::shared_ptr<route_state> route; // the generation of the route it was sampled under
+  std::string method;
+  std::string path; // the target without its query
+  bool grpc = false;
+};
+
 /// Limits of the comparison queue.
 struct queue_limits {
   std::size_t max_jobs = 1024;
   std::size_t max_bytes = 64UL * 1024UL * 1024UL;
+  std::size_t max_notes = 4096; // uncompared exchanges waiting to be named
 };
 
 /// A bounded FIFO of jobs between threads: push() refuses (never blocks, never grows) when
@@ -46,6 +58,10 @@ struct queue_limits {
 /// the consumer sleeps without a deadline ("deeply", after a quiet spell). Otherwise the
 /// consumer finds the jobs at its next short timeout, so a busy proxy pays one futex wake per
 /// batch instead of one per exchange.
+///
+/// Beside the jobs, a bounded list of notes of uncompared exchanges (for the summary's
+/// per-endpoint `sampled`), so that skipping an exchange costs a short critical section and no
+/// comparison slot.
 class compare_queue {
 public:
   static constexpr std::size_t wake_batch = 64;
@@ -59,11 +75,19 @@ public:
   /// Refuses further pushes and wakes the consumer; queued jobs can still be popped.
   void close();
 
+  /// Keeps `note` for the consumer; false (dropped) when `max_notes` are waiting or the queue
+  /// is closed. Notes wake the consumer only when half of `max_notes` are waiting: whoever
+  /// reads the counts takes the notes first (take_notes), so they need no prompt consumer.
+  bool note(uncompared_exchange note);
+  /// Moves the waiting notes to `out` (replacing what it held).
+  void take_notes(std::vector<uncompared_exchange>& out);
+
 private:
   const queue_limits limits_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<compare_job>> jobs_;
+  std::vector<uncompared_exchange> notes_;
   std::size_t bytes_ = 0;
   bool closed_ = false;
   bool deep_sleep_ = false;

@@ -19,6 +19,17 @@ namespace parallax::mirror {
 
 namespace {
 using steady = std::chrono::steady_clock;
+
+// A request's endpoint (reports.md): a gRPC call's is its method, `gRPC /pkg.Service/Method`.
+std::string endpoint_of(const report::endpoint_namer& namer, std::string_view method,
+                        std::string_view target, bool grpc_call) {
+  return grpc_call ? "gRPC " + std::string(report::target_path(target))
+                   : namer.name(method, target);
+}
+
+bool is_grpc_request(const proxy::http::request_head& request) {
+  return grpc::is_grpc_content_type(request.headers.find("content-type").value_or(""));
+}
 } // namespace
 
 engine::engine(std::shared_ptr<const config::config> cfg, queue_limits limits)
@@ -155,11 +166,59 @@ std::atomic<std::uint64_t>& engine::exchange_counter() {
 }
 
 bool engine::submit(std::unique_ptr<compare_job> job) {
-  const auto stats = job->route->stats;
+  const auto route = job->route;
+  // Kept for a note if the queue refuses the job (which it then destroys).
+  auto method = job->request.method;
+  auto target = job->request.target;
+  const bool grpc_call = is_grpc_request(job->request);
   if (queue_.push(std::move(job))) return true;
-  stats->dropped.fetch_add(1, std::memory_order_relaxed);
+  route->stats->dropped.fetch_add(1, std::memory_order_relaxed);
+  if (!queue_.note(
+          {route, std::move(method), std::string(report::target_path(target)), grpc_call})) {
+    count_unnamed(*route);
+  }
   settle_one();
   return false;
+}
+
+void engine::note_uncompared(const std::shared_ptr<route_state>& route,
+                             const proxy::http::request_head& request) noexcept {
+  try {
+    if (queue_.note({route, request.method, std::string(report::target_path(request.target)),
+                     is_grpc_request(request)})) {
+      return;
+    }
+  } catch (const std::exception&) { // no memory for the note: counted, not named
+  }
+  count_unnamed(*route);
+}
+
+void engine::count_unnamed(const route_state& route) noexcept {
+  route.stats->unnamed_sampled.fetch_add(1, std::memory_order_relaxed);
+  unnamed_pending_.store(true, std::memory_order_release);
+}
+
+void engine::count_uncompared() {
+  // One list per thread that drains (the comparison thread, the admin thread): its capacity is
+  // reused from one drain to the next.
+  thread_local std::vector<uncompared_exchange> notes;
+  queue_.take_notes(notes);
+  if (!notes.empty()) {
+    const auto sinks = setup();
+    for (const auto& n : notes) {
+      // Like a comparison: an exchange sampled before its route's window restarted belongs to
+      // no window's summary.
+      if (n.route->window != n.route->stats->window.load(std::memory_order_relaxed)) continue;
+      summary_.count_sampled(n.route->name, endpoint_of(sinks->namer, n.method, n.path, n.grpc));
+    }
+    notes.clear(); // the routes they hold go now
+  }
+  if (!unnamed_pending_.exchange(false, std::memory_order_acq_rel)) return;
+  for (const auto& r : generation()->routes) {
+    if (!r) continue;
+    if (const auto n = r->stats->unnamed_sampled.exchange(0, std::memory_order_relaxed); n > 0)
+      summary_.count_sampled(r->name, report::other_endpoint, n);
+  }
 }
 
 void engine::settle_one() {
@@ -205,6 +264,7 @@ void engine::run() {
     auto until = deep ? now + 24h : now + poll;
     if (periodic) until = std::min(until, next_summary);
     auto job = queue_.pop(until, deep);
+    count_uncompared();
     if (job) {
       try {
         process(*job, *sinks);
@@ -238,17 +298,13 @@ void engine::process(compare_job& job, report_setup& sinks) {
   report::record r;
   r.time = job.time;
   r.route = route.name;
-  // A gRPC call's endpoint is its method (reports.md): `gRPC /pkg.Service/Method`.
   const auto path = report::target_path(job.request.target);
-  const bool grpc_call =
-      grpc::is_grpc_content_type(job.request.headers.find("content-type").value_or(""));
-  r.endpoint = grpc_call ? "gRPC " + std::string(path)
-                         : sinks.namer.name(job.request.method, job.request.target);
+  r.endpoint = endpoint_of(sinks.namer, job.request.method, job.request.target,
+                           is_grpc_request(job.request));
   r.live = {job.live.status, job.live.latency_ms, job.live.body_bytes, {}};
   r.shadow = {
       job.shadow.status, job.shadow.latency_ms, job.shadow.body_bytes, {}, job.shadow.error};
-  route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r,
-                         path);
+  route.comparer.compare(job.live, job.shadow, job.secondary ? &*job.secondary : nullptr, r, path);
 
   route.stats->count_compared(r);
   // What only a written record needs (its id also names a difference's example) is filled in
@@ -296,9 +352,10 @@ report::proxy_totals engine::proxy_totals() const {
   return totals;
 }
 
-boost::json::object engine::summary_json() const {
+boost::json::object engine::summary_json() {
   // Totals come from the proxy's counters, which see every exchange (the comparison thread
   // only sees the mirrored ones), counted from the window's start.
+  count_uncompared();
   std::lock_guard lock(window_mutex_);
   auto out = summary_.to_json(summary_.since(), std::chrono::system_clock::now(), proxy_totals());
   // The mirrored routes in force (docs/report.md `routes`): where each one's shadow goes.
@@ -314,6 +371,7 @@ boost::json::object engine::summary_json() const {
 }
 
 std::chrono::system_clock::time_point engine::reset_window() {
+  count_uncompared(); // the exchanges noted so far belong to the window that ends
   std::lock_guard lock(window_mutex_);
   exchanges_base_ += proxy_totals().exchanges;
   route_base_.clear();
@@ -350,7 +408,7 @@ void engine::render_metrics(std::string& out) const {
                      summary_write_errors_.load(std::memory_order_relaxed));
 }
 
-void engine::write_summary_file(const report_setup& sinks) const {
+void engine::write_summary_file(const report_setup& sinks) {
   const auto& path = sinks.cfg->reports.summary.path;
   if (!path.empty() && !report::write_summary_file(path, summary_json())) {
     summary_write_errors_.fetch_add(1, std::memory_order_relaxed);

@@ -10,7 +10,7 @@
 // counters; the comparison thread parses, diffs, writes records and updates the summary; the
 // admin thread reads summary_json() and render_metrics(). No lock is taken for an exchange that
 // is not sampled; a sampled one takes the queue's mutex once, after its live response has
-// reached the client.
+// reached the client, or when it is skipped (to note its endpoint).
 
 #include <atomic>
 #include <chrono>
@@ -78,10 +78,14 @@ public:
   /// Hands a finished exchange to the comparison thread; false when the queue is full (the
   /// exchange is counted as dropped).
   bool submit(std::unique_ptr<compare_job> job);
+  /// Notes a sampled exchange of `route` that will not be compared (skipped), so that its
+  /// endpoint's `sampled` counts it in the summary.
+  void note_uncompared(const std::shared_ptr<route_state>& route,
+                       const proxy::http::request_head& request) noexcept;
 
   /// The current `parallax.summary/v1` document, with `routes` (docs/report.md): each mirrored
   /// route's shadow upstream and percent in force.
-  [[nodiscard]] boost::json::object summary_json() const;
+  [[nodiscard]] boost::json::object summary_json();
   /// Starts a new report window (POST /report/reset): the summary's counts restart, the
   /// metrics (counters) do not. Returns the new window's start.
   std::chrono::system_clock::time_point reset_window();
@@ -109,8 +113,13 @@ private:
 
   void run();
   void process(compare_job& job, report_setup& setup);
+  // Counts the noted uncompared exchanges into their endpoints' `sampled` (comparison thread,
+  // and whoever reads the summary, so that it is up to date).
+  void count_uncompared();
+  // Counts an uncompared exchange of `route` whose note could not be kept.
+  void count_unnamed(const route_state& route) noexcept;
   void settle_one();
-  void write_summary_file(const report_setup& setup) const;
+  void write_summary_file(const report_setup& setup);
   [[nodiscard]] std::shared_ptr<report_setup> setup() const;
   void restart_route_window(const route_state& r);
   [[nodiscard]] report::proxy_totals proxy_totals() const; // window_mutex_ held
@@ -136,6 +145,7 @@ private:
   std::uint64_t settled_ = 0; // guarded by settled_mutex_
   std::thread thread_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> unnamed_pending_{false}; // some route_stats::unnamed_sampled > 0
 };
 
 } // namespace parallax::mirror

@@ -32,6 +32,9 @@ struct route_stats : report::route_counters {
   std::optional<double> percent_override;
   // The route's report window: +1 when a reload changes its mirror upstream or compare rules.
   std::atomic<std::uint64_t> window{0};
+  // Uncompared sampled exchanges whose note was dropped (the note list was full): the summary
+  // counts them under the `other` endpoint.
+  std::atomic<std::uint64_t> unnamed_sampled{0};
 
   // Gauges (reports.md metrics), updated with relaxed atomics.
   std::atomic<std::int64_t> inflight{0};

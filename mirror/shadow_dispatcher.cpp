@@ -102,13 +102,13 @@ struct leg final : proxy::net::tracked_connection {
 
   response_capture capture;
   std::string upstream;
-  std::string wire; // the whole request: head and body (HTTP/2 upstreams: the body only)
-  http::request_head h2_head;         // HTTP/2 upstreams: the request's fields
-  http::forwarding_info forwarding;   // HTTP/2 upstreams: for X-Forwarded-*
+  std::string wire;           // the whole request: head and body (HTTP/2 upstreams: the body only)
+  http::request_head h2_head; // HTTP/2 upstreams: the request's fields
+  http::forwarding_info forwarding; // HTTP/2 upstreams: for X-Forwarded-*
   bool h2 = false;
   bool body_taken = false;
   bool head_request = false;
-  bool replayable = true; // body-less: may be retried once on a dead pooled connection
+  bool replayable = true;       // body-less: may be retried once on a dead pooled connection
   std::size_t max_messages = 0; // a gRPC call: the response is cancelled after this many
   grpc::message_counter messages;
   net::upstream_exchange* exchange = nullptr; // while it runs
@@ -134,7 +134,8 @@ public:
     return l_.wire; // head and body: written as they are, not copied
   }
   net::source_step take(std::vector<asio::const_buffer>& out) override {
-    if (l_.h2 && !l_.body_taken && !l_.wire.empty()) out.emplace_back(l_.wire.data(), l_.wire.size());
+    if (l_.h2 && !l_.body_taken && !l_.wire.empty())
+      out.emplace_back(l_.wire.data(), l_.wire.size());
     l_.body_taken = true;
     return net::source_step::done;
   }
@@ -348,7 +349,8 @@ private:
     l.registry = &w.registry();
     w.registry().add(&l);
     // A gRPC call's shadow gets no more time than the client gave the call (grpc-timeout).
-    auto budget = std::chrono::duration_cast<std::chrono::nanoseconds>(pool.config().request_timeout);
+    auto budget =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(pool.config().request_timeout);
     if (const auto t = self->request_.headers.find("grpc-timeout")) {
       if (const auto call = grpc::parse_grpc_timeout(*t)) budget = std::min(budget, *call);
     }
@@ -419,6 +421,7 @@ private:
     if (abandoned_) return;
     abandoned_ = true;
     route_.stats->skip(reason);
+    dispatcher_.owner().note_uncompared(route_holder_, request_);
     close_legs();
   }
 
@@ -500,39 +503,39 @@ shadow_dispatcher::begin(const proxy::server::exchange_start& start) {
   if (route == nullptr) return nullptr;
   auto& stats = *route->stats;
   const auto& req = *start.request;
+  // A WebSocket upgrade is an exchange, but a tunnel is never mirrored.
+  if (start.websocket) return nullptr;
+  // A sampled exchange that is not mirrored: counted, and noted for its endpoint's count.
+  const auto skip = [&](skip_reason reason) -> std::shared_ptr<proxy::server::exchange_tap> {
+    stats.skip(reason);
+    engine_.note_uncompared(shared_route, req);
+    return nullptr;
+  };
   switch (route->sampler.decide_before_rate_limit(req)) {
   case decision::not_sampled: return nullptr;
   case decision::skip_method:
     stats.sampled.fetch_add(1, std::memory_order_relaxed);
-    stats.skip(skip_reason::method);
-    return nullptr;
+    return skip(skip_reason::method);
   case decision::skip_rate_limited: // not returned before the rate limit
   case decision::mirror: break;
   }
   stats.sampled.fetch_add(1, std::memory_order_relaxed);
   if (carries_shadow_marker(req, route->policy)) {
-    stats.skip(skip_reason::shadow_request); // two proxies never mirror each other in a loop
-    return nullptr;
+    return skip(skip_reason::shadow_request); // two proxies never mirror each other in a loop
   }
-  if (stats.paused.load(std::memory_order_relaxed)) {
-    stats.skip(skip_reason::paused);
-    return nullptr;
-  }
+  if (stats.paused.load(std::memory_order_relaxed)) return skip(skip_reason::paused);
   if (req.frame.content_length && *req.frame.content_length > route->policy.max_body_bytes) {
-    stats.skip(skip_reason::body_too_large);
-    return nullptr;
+    return skip(skip_reason::body_too_large);
   }
   if (stats.inflight.fetch_add(1, std::memory_order_relaxed) >=
       static_cast<std::int64_t>(route->policy.max_inflight)) {
     stats.inflight.fetch_sub(1, std::memory_order_relaxed);
-    stats.skip(skip_reason::saturated);
-    return nullptr;
+    return skip(skip_reason::saturated);
   }
   // A max_rps token is spent only by an exchange that is otherwise mirrored.
   if (!route->sampler.try_take_token()) {
     stats.inflight.fetch_sub(1, std::memory_order_relaxed);
-    stats.skip(skip_reason::rate_limited);
-    return nullptr;
+    return skip(skip_reason::rate_limited);
   }
   try {
     return std::make_shared<shadow_exchange>(*this, shared_route, start);

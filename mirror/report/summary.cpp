@@ -102,9 +102,9 @@ summary_options summary_options_from(const config::config& cfg) {
 summary::summary(summary_options options)
     : options_(std::move(options)), since_(std::chrono::system_clock::now()) {}
 
-void summary::count_sampled(std::string_view route, std::string_view endpoint) {
+void summary::count_sampled(std::string_view route, std::string_view endpoint, std::uint64_t n) {
   const std::lock_guard lock(mutex_);
-  ++endpoint_locked(route, endpoint).sampled;
+  endpoint_locked(route, endpoint).sampled += n;
 }
 
 void summary::add(const record& r) {

@@ -68,8 +68,9 @@ public:
   /// An empty summary whose window starts now.
   explicit summary(summary_options options = {});
 
-  /// Counts a sampled exchange of `endpoint` (the engine counts those it compares).
-  void count_sampled(std::string_view route, std::string_view endpoint);
+  /// Counts `n` sampled exchanges of `endpoint`: compared, skipped or dropped alike (the
+  /// engine counts each once).
+  void count_sampled(std::string_view route, std::string_view endpoint, std::uint64_t n = 1);
   /// Adds one compared exchange.
   void add(const record& r);
 

@@ -30,9 +30,10 @@ enum class exchange_end {
 /// Follows one exchange. Calls arrive in this order: request_body* (zero or more),
 /// request_complete (one or more: once per attempt, a retry calls it again), response_head
 /// (at most once), response_body*, then finish (exactly once, also when an earlier step never
-/// happened). response_trailers comes at most once, before the last response_body. response_received marks the moment the upstream side ended and may come before
-/// response_head (a body-less response). Calls must not throw: an observer's failure must
-/// never become the live exchange's.
+/// happened). response_trailers comes at most once, before the last response_body.
+/// response_received marks the moment the upstream side ended and may come before response_head (a
+/// body-less response). Calls must not throw: an observer's failure must never become the live
+/// exchange's.
 class exchange_tap {
 public:
   virtual ~exchange_tap() = default;
@@ -96,10 +97,11 @@ struct exchange_start {
   const http::request_head* request = nullptr;
   std::string_view client_ip;
   bool downstream_tls = false;
+  bool websocket = false; // a WebSocket upgrade: an exchange, tunnelled, never to be followed
 };
 
-/// One per worker; begin() is called for every routed request (not for WebSocket upgrades,
-/// which are tunnelled and never followed).
+/// One per worker; begin() is called for every routed request (WebSocket upgrades included,
+/// which it counts but does not follow: their tap would be ignored).
 class exchange_observer {
 public:
   virtual ~exchange_observer() = default;

@@ -251,9 +251,10 @@ awaitable<downstream_session::outcome> downstream_session::forward(std::size_t r
   // Other upgrades (h2c) are not offered upstream; such a connection closes after the exchange.
   const bool other_upgrade = request_parser_.upgrade() && !websocket;
   if (!websocket) req.frame.upgrade = false;
-  if (auto* observer = worker_.observer(); observer != nullptr && !websocket) {
-    tap_ = observer->begin({route_index, &rt_, &req, client_ip_, client_.is_tls()});
-    tap_end_ = exchange_end::live_error; // until the live response head arrives
+  if (auto* observer = worker_.observer(); observer != nullptr) {
+    auto tap = observer->begin({route_index, &rt_, &req, client_ip_, client_.is_tls(), websocket});
+    if (!websocket) tap_ = std::move(tap); // a tunnel is counted, never followed
+    tap_end_ = exchange_end::live_error;   // until the live response head arrives
   }
   auto& pool = worker_.pool(*rt_, *rt_->route_upstreams[route_index]);
   // HTTP/2 upstreams take the body as it is (DATA frames), never chunked.

@@ -110,6 +110,16 @@ boost::json::object report(running_proxy& proxy) {
   return boost::json::parse(admin_get(proxy.admin_port(), "/report").body).as_object();
 }
 
+// The summary's counts of one endpoint: {sampled, compared}; {-1, -1} when it is not listed.
+std::pair<std::int64_t, std::int64_t> endpoint_counts(const boost::json::object& summary,
+                                                      std::string_view name) {
+  for (const auto& e : summary.at("endpoints").as_array()) {
+    if (e.at("endpoint").as_string() == name)
+      return {e.at("sampled").as_int64(), e.at("compared").as_int64()};
+  }
+  return {-1, -1};
+}
+
 TEST(MirrorTest, JsonDifferencesReachTheLogTheSummaryAndTheMetrics) {
   temp_dir dir;
   http_backend live(json_handler(R"({"user":{"id":42,"name":"Ann","email":"a@x.io"},)"
@@ -194,13 +204,13 @@ struct mirrored_api {
 TEST(MirrorTest, ARequestCarryingTheShadowMarkerIsNeverMirroredAgain) {
   mirrored_api m;
   auto& [live, preview, proxy, client] = m;
-  auto marked = client.round_trip(
-      raw_client::request("GET", "/api/marked", {{"X-Parallax-Shadow", "1"}}));
+  auto marked =
+      client.round_trip(raw_client::request("GET", "/api/marked", {{"X-Parallax-Shadow", "1"}}));
   EXPECT_EQ(marked.status, 200);
   EXPECT_EQ(live.requests_seen(), 1u);
   // Another value is not the marker: mirrored as usual.
-  auto other = client.round_trip(
-      raw_client::request("GET", "/api/other", {{"x-parallax-shadow", "0"}}));
+  auto other =
+      client.round_trip(raw_client::request("GET", "/api/other", {{"x-parallax-shadow", "0"}}));
   EXPECT_EQ(other.status, 200);
   ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
   EXPECT_EQ(preview.requests_seen(), 1u);
@@ -267,9 +277,9 @@ TEST(MirrorTest, RuntimeOverridesChangeMirroringWithoutARestart) {
 
   EXPECT_EQ(call("POST", "/mirror/nope", R"({"percent": 1})").status, 404);
   EXPECT_EQ(call("DELETE", "/mirror/nope").status, 404);
-  for (const std::string_view bad : {"", "{}", "[1]", "nonsense", R"({"percent": 101})",
-                                     R"({"percent": -1})", R"({"percent": "5"})",
-                                     R"({"paused": 1})", R"({"percent": 5, "x": 1})"}) {
+  for (const std::string_view bad :
+       {"", "{}", "[1]", "nonsense", R"({"percent": 101})", R"({"percent": -1})",
+        R"({"percent": "5"})", R"({"paused": 1})", R"({"percent": 5, "x": 1})"}) {
     auto res = call("POST", "/mirror/api", bad);
     EXPECT_EQ(res.status, 400) << bad;
     EXPECT_THAT(res.body, HasSubstr("error")) << bad;
@@ -399,6 +409,10 @@ TEST(MirrorTest, SkipReasonsAreCounted) {
   EXPECT_EQ(totals.at("skipped").at("method").as_int64(), 1);
   EXPECT_EQ(totals.at("skipped").at("body_too_large").as_int64(), 2);
   EXPECT_EQ(totals.at("exchanges").as_int64(), 4);
+  // An endpoint's `sampled` counts its skipped exchanges too (reports.md).
+  const auto summary = report(proxy);
+  EXPECT_EQ(endpoint_counts(summary, "POST /p"), std::make_pair(std::int64_t{1}, std::int64_t{0}));
+  EXPECT_EQ(endpoint_counts(summary, "PUT /p"), std::make_pair(std::int64_t{3}, std::int64_t{1}));
 }
 
 TEST(MirrorTest, LiveErrorIsASkipReason) {
@@ -714,7 +728,10 @@ TEST(MirrorTest, FullQueueSkipsTheComparisonAndCountsIt) {
   ASSERT_TRUE(proxy.engine().wait_settled(3, 10s));
   EXPECT_EQ(proxy.engine().compared(), 0u);
   EXPECT_EQ(metric(proxy, "parallax_mirror_comparisons_dropped_total{route=\"api\"}"), 3u);
-  EXPECT_EQ(report(proxy).at("totals").at("comparisons_dropped").as_int64(), 3);
+  const auto summary = report(proxy);
+  EXPECT_EQ(summary.at("totals").at("comparisons_dropped").as_int64(), 3);
+  // Sampled, mirrored, not compared: the endpoint counts them as sampled.
+  EXPECT_EQ(endpoint_counts(summary, "GET /q"), std::make_pair(std::int64_t{3}, std::int64_t{0}));
 }
 
 TEST(MirrorTest, PlantedSecretsAppearInNoOutput) {
@@ -781,6 +798,8 @@ TEST(MirrorTest, WebSocketUpgradesAreTunnelledAndNeverMirrored) {
   ASSERT_EQ(preview.requests_seen(), 1u);
   EXPECT_EQ(preview.last_request().target, "/plain");
   EXPECT_EQ(metric(proxy, "parallax_mirror_sampled_total{route=\"api\"}"), 1u);
+  // The upgrade is an exchange all the same (reports.md: a request and its live response).
+  EXPECT_EQ(report(proxy).at("totals").at("exchanges").as_int64(), 2);
 }
 
 TEST(MirrorTest, SummaryFileIsRewrittenEveryInterval) {

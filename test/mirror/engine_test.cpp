@@ -121,7 +121,7 @@ const char* const expected_summary = R"({
   "until":"<t>",
   "totals": {
     "exchanges": 12,
-    "sampled": 6,
+    "sampled": 7,
     "compared": 3,
     "match": 1,
     "differ": 1,
@@ -233,7 +233,7 @@ const char* const expected_summary = R"({
     {
       "endpoint": "GET /web",
       "route": "web",
-      "sampled": 1,
+      "sampled": 3,
       "compared": 1,
       "match": 0,
       "differ": 0,
@@ -270,6 +270,50 @@ const char* const expected_summary = R"({
       "examples": [
         "<id>"
       ]
+    },
+    {
+      "endpoint": "GET /api/big",
+      "route": "api",
+      "sampled": 1,
+      "compared": 0,
+      "match": 0,
+      "differ": 0,
+      "shadow_error": 0,
+      "diff_rate": null,
+      "differences": [],
+      "shadow_errors": {},
+      "latency_ms": {
+        "live": null,
+        "shadow": null
+      },
+      "latency_histogram_ms": {
+        "live": null,
+        "shadow": null
+      },
+      "latency_regression": false,
+      "examples": []
+    },
+    {
+      "endpoint": "POST /api/users/{id}",
+      "route": "api",
+      "sampled": 1,
+      "compared": 0,
+      "match": 0,
+      "differ": 0,
+      "shadow_error": 0,
+      "diff_rate": null,
+      "differences": [],
+      "shadow_errors": {},
+      "latency_ms": {
+        "live": null,
+        "shadow": null
+      },
+      "latency_histogram_ms": {
+        "live": null,
+        "shadow": null
+      },
+      "latency_regression": false,
+      "examples": []
     }
   ],
   "routes": [
@@ -291,7 +335,7 @@ const char* const expected_metrics =
     R"(# HELP parallax_mirror_sampled_total Exchanges the sampler chose for mirroring.
 # TYPE parallax_mirror_sampled_total counter
 parallax_mirror_sampled_total{route="api"} 4
-parallax_mirror_sampled_total{route="web"} 2
+parallax_mirror_sampled_total{route="web"} 3
 # HELP parallax_mirror_skipped_total Sampled exchanges not mirrored, by reason.
 # TYPE parallax_mirror_skipped_total counter
 parallax_mirror_skipped_total{route="api",reason="method"} 1
@@ -353,11 +397,22 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
   auto& exchanges = e.exchange_counter();
   exchanges.store(10);
   e.exchange_counter().store(2); // a second worker
+  // Sampled and skipped exchanges count in their endpoints' `sampled` too (the dispatcher notes
+  // them like this).
+  const auto request = [](std::string method, std::string target) {
+    proxy::http::request_head r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    return r;
+  };
   api->stats->sampled.fetch_add(4);
   api->stats->skip(skip_reason::method);
-  web->stats->sampled.fetch_add(2);
-  web->stats->skip(skip_reason::saturated);
-  web->stats->skip(skip_reason::saturated);
+  e.note_uncompared(api, request("POST", "/api/users/7"));
+  web->stats->sampled.fetch_add(3);
+  for (int i = 0; i < 2; ++i) {
+    web->stats->skip(skip_reason::saturated);
+    e.note_uncompared(web, request("GET", "/web?page=2"));
+  }
   api->stats->inflight.store(1);
   api->stats->shadow_duration.observe(0.003);
   web->stats->shadow_duration.observe(0.2);
