@@ -61,6 +61,7 @@ void comparer::compare(const response_capture& live, const response_capture& sha
                        const response_capture* secondary, report::record& r,
                        std::string_view request_path) const {
   r.differences.clear();
+  r.noise.clear();
   r.noise_suppressed = 0;
   r.differences_truncated = false;
   if (shadow.error) {
@@ -74,9 +75,11 @@ void comparer::compare(const response_capture& live, const response_capture& sha
     std::unordered_set<std::string> noise;
     for (const auto& d : differences(live, *secondary, ignored, request_path))
       noise.insert(noise_key(d));
-    const auto before = found.size();
-    std::erase_if(found, [&](const diff::difference& d) { return noise.contains(noise_key(d)); });
-    counts.suppressed += before - found.size();
+    const auto real = std::stable_partition(
+        found.begin(), found.end(), [&](const auto& d) { return !noise.contains(noise_key(d)); });
+    counts.suppressed += static_cast<std::uint64_t>(found.end() - real);
+    r.noise.assign(std::make_move_iterator(real), std::make_move_iterator(found.end()));
+    found.erase(real, found.end());
   }
   r.differences = std::move(found);
   r.noise_suppressed = counts.suppressed;

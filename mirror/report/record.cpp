@@ -224,6 +224,12 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
   for (const auto& d : r.differences)
     write_difference(w, d, cfg, text_names);
   w.end_array();
+  if (!r.noise.empty()) {
+    w.key("noise").begin_array();
+    for (const auto& d : r.noise)
+      write_difference(w, d, cfg, text_names);
+    w.end_array();
+  }
   w.key("noise_suppressed").number(r.noise_suppressed);
   if (r.differences_truncated) w.key("differences_truncated").value(boost::json::value(true));
   w.end_object();

@@ -70,6 +70,10 @@ struct record {
   live_info live;
   shadow_info shadow;
   std::vector<diff::difference> differences;
+  // Differences the secondary showed too (Diffy-style noise), dropped from `differences` and
+  // counted in noise_suppressed: the summary lists them with `"noise": true`. Written as
+  // `noise` only when there are some (an extension field).
+  std::vector<diff::difference> noise;
   std::uint64_t noise_suppressed = 0;
   // The JSON body had more differences than the differ lists (max_differences): the body
   // operations do not rebuild the shadow body. Written only when true (an extension field).

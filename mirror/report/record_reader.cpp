@@ -194,10 +194,14 @@ std::optional<record> record_from_json(const json::value& value, std::string& er
     error = "shadow_error record without \"shadow.error\"";
     return std::nullopt;
   }
-  if (const auto* differences = member(*o, "differences")) {
-    const auto* list = differences->if_array();
+  // `differences`, and `noise` (the same form, present only when there is some).
+  for (auto [name, into] :
+       {std::pair{"differences", &r.differences}, std::pair{"noise", &r.noise}}) {
+    const auto* member_value = member(*o, name);
+    if (member_value == nullptr) continue;
+    const auto* list = member_value->if_array();
     if (list == nullptr) {
-      error = "\"differences\" is not an array";
+      error = "\"" + std::string(name) + "\" is not an array";
       return std::nullopt;
     }
     for (const auto& item : *list) {
@@ -209,7 +213,7 @@ std::optional<record> record_from_json(const json::value& value, std::string& er
       diff::difference parsed;
       bool known = false;
       if (!difference_from_json(*d, parsed, known, error)) return std::nullopt;
-      if (known) r.differences.push_back(std::move(parsed));
+      if (known) into->push_back(std::move(parsed));
     }
   }
   r.noise_suppressed = count(member(*o, "noise_suppressed")).value_or(0);

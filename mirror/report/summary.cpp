@@ -50,9 +50,9 @@ std::string value_key(const std::optional<json::value>& v) {
 // differences by normalised path, header differences by name.
 std::string difference_key(difference_kind kind, std::string_view where,
                            const std::optional<json::value>& live,
-                           const std::optional<json::value>& shadow) {
+                           const std::optional<json::value>& shadow, bool noise) {
   std::string key(to_string(kind));
-  key.push_back('\x1f');
+  key.push_back(noise ? '\x1e' : '\x1f');
   if (diff::is_status_kind(kind)) key += value_key(live) + "\x1f" + value_key(shadow);
   key += where;
   return key;
@@ -124,7 +124,9 @@ void summary::add(const record& r) {
   e.live_latency.add(r.live.latency_ms);
   if (r.outcome != outcome::shadow_error) e.shadow_latency.add(r.shadow.latency_ms);
   for (const auto& d : r.differences)
-    add_difference_locked(e, d, r.id);
+    add_difference_locked(e, d, r.id, false);
+  for (const auto& d : r.noise)
+    add_difference_locked(e, d, r.id, true);
   if (r.outcome != outcome::match) add_endpoint_example_locked(e, r.id);
 }
 
@@ -160,9 +162,10 @@ void summary::add_example_locked(difference_stat& stat, difference_example examp
 }
 
 void summary::add_difference_locked(endpoint_stat& e, const diff::difference& d,
-                                    const std::string& id) {
+                                    const std::string& id, bool noise) {
   difference_stat prototype;
   prototype.kind = d.kind;
+  prototype.noise = noise;
   switch (d.kind) {
   case difference_kind::body: prototype.where = normalised_pointer(d.path); break;
   case difference_kind::header:
@@ -176,7 +179,7 @@ void summary::add_difference_locked(endpoint_stat& e, const diff::difference& d,
   case difference_kind::body_bytes: break;
   }
   auto* stat = difference_locked(e, prototype, 1);
-  if (stat == nullptr) return;
+  if (stat == nullptr || id.empty()) return; // a match (only noise) has no record to show
   add_example_with(*stat, id, [&] {
     difference_example example;
     example.id = id;
@@ -191,7 +194,8 @@ void summary::add_difference_locked(endpoint_stat& e, const diff::difference& d,
 summary::difference_stat* summary::difference_locked(endpoint_stat& e,
                                                      const difference_stat& prototype,
                                                      std::uint64_t count) {
-  auto key = difference_key(prototype.kind, prototype.where, prototype.live, prototype.shadow);
+  auto key = difference_key(prototype.kind, prototype.where, prototype.live, prototype.shadow,
+                            prototype.noise);
   auto it = e.differences.find(key);
   if (it == e.differences.end()) {
     if (e.differences.size() >= options_.max_difference_keys) {
@@ -266,7 +270,9 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
   top.reserve(e.differences.size());
   for (const auto& [key, stat] : e.differences)
     top.push_back(&stat);
+  // Real differences first, then noise; each by count.
   const auto by_count = [](const difference_stat* a, const difference_stat* b) {
+    if (a->noise != b->noise) return b->noise;
     if (a->count != b->count) return a->count > b->count;
     if (a->kind != b->kind) return a->kind < b->kind;
     if (a->where != b->where) return a->where < b->where;
@@ -293,8 +299,8 @@ json::object summary::endpoint_json(const endpoint_stat& e, bool totals_known,
     case difference_kind::body_bytes: break;
     }
     d["count"] = stat.count;
-    // Records hold differences after noise suppression; none of them is known noise.
-    if (!diff::is_status_kind(stat.kind)) d["noise"] = false;
+    // Noise: the secondary (a second live instance) showed the same difference.
+    if (!diff::is_status_kind(stat.kind) || stat.noise) d["noise"] = stat.noise;
     json::array examples;
     for (const auto& x : stat.examples) {
       json::object example{{"id", x.id}};

@@ -116,6 +116,7 @@ private:
     std::string where;                      // body path (ids as `*`), header name
     std::optional<boost::json::value> live; // status differences: the two codes
     std::optional<boost::json::value> shadow;
+    bool noise = false; // the secondary showed it too: counted apart from the real one
     std::uint64_t count = 0;
     std::vector<difference_example> examples; // oldest first, at most max_difference_examples
   };
@@ -137,7 +138,8 @@ private:
   };
 
   endpoint_stat& endpoint_locked(std::string_view route, std::string_view endpoint);
-  void add_difference_locked(endpoint_stat& e, const diff::difference& d, const std::string& id);
+  void add_difference_locked(endpoint_stat& e, const diff::difference& d, const std::string& id,
+                             bool noise);
   // The difference of `e` keyed like `prototype` (created from it if there is room), or null
   // when the endpoint tracks max_difference_keys others (counted in other_differences).
   difference_stat* difference_locked(endpoint_stat& e, const difference_stat& prototype,

@@ -84,10 +84,14 @@ bool summary::merge_endpoint_locked(const json::object& o, std::string& error) {
     for (const auto& item : list->get_array()) {
       const auto* d = item.if_object();
       const auto* kind_name = d == nullptr ? nullptr : string_at(*d, "kind");
-      const auto kind = kind_name == nullptr ? std::nullopt : diff::difference_kind_named(*kind_name);
+      const auto kind =
+          kind_name == nullptr ? std::nullopt : diff::difference_kind_named(*kind_name);
       if (!kind) continue; // a kind of a later version: not counted, like in records
       difference_stat prototype;
       prototype.kind = *kind;
+      if (const auto* noise = d->if_contains("noise"); noise != nullptr && noise->is_bool()) {
+        prototype.noise = noise->get_bool();
+      }
       if (*kind == difference_kind::body || diff::is_named_kind(*kind)) {
         const auto* where = string_at(*d, *kind == difference_kind::body ? "path" : "name");
         if (where == nullptr) {

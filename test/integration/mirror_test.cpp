@@ -672,6 +672,16 @@ TEST(MirrorTest, SecondaryMarksVolatileFieldsAsNoise) {
   EXPECT_THAT(diffs, HasSubstr(R"("op":"remove","path":"/name")"));
   EXPECT_THAT(diffs, HasSubstr(R"("op":"add","path":"/fullName")"));
   EXPECT_EQ(records[0].at("noise_suppressed").as_int64(), 1);
+  const auto& noise = records[0].at("noise").as_array();
+  ASSERT_EQ(noise.size(), 1u);
+  EXPECT_EQ(noise[0].at("path"), "/ts");
+  // The summary lists the volatile field as noise, after the real differences.
+  const auto summary = report(proxy);
+  const auto& listed = summary.at("endpoints").at(0).at("differences").as_array();
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[2].at("path"), "/ts");
+  EXPECT_EQ(listed[2].at("noise"), true);
+  EXPECT_EQ(listed[0].at("noise"), false);
 }
 
 TEST(MirrorTest, EncodedBodiesAreDecodedBeforeComparing) {

@@ -229,6 +229,9 @@ TEST(ComparerTest, SecondaryDifferencesAreNoise) {
   const auto r = run(policy, live, shadow, &secondary);
   EXPECT_EQ(describe(r), "body replace /name");
   EXPECT_EQ(r.noise_suppressed, 1u);
+  // The noise itself is kept apart, for the summary.
+  ASSERT_EQ(r.noise.size(), 1u);
+  EXPECT_EQ(r.noise[0].path, "/ts");
   // A failed secondary gives no noise information: everything is reported.
   auto failed = capture(200, "application/json", R"({"ts":2,"name":"a"})");
   failed.error = "timeout";

@@ -292,6 +292,21 @@ TEST(RecordJsonTest, ReadsBackWhatItWrote) {
   EXPECT_FALSE(back->shadow.error);
   EXPECT_EQ(back->differences, original.differences);
   EXPECT_EQ(back->noise_suppressed, 1u);
+  EXPECT_TRUE(back->noise.empty());
+  EXPECT_EQ(line.find("\"noise\":"), std::string::npos); // written only when there is some
+}
+
+TEST(RecordJsonTest, NoiseIsWrittenAndReadBackLikeDifferences) {
+  const config::reports cfg;
+  auto r = example_record();
+  r.noise = {r.differences.front()};
+  std::string line;
+  append_json_line(line, r, cfg);
+  std::string error;
+  const auto back = record_from_json(json::parse(line), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(back->noise, r.noise);
+  EXPECT_EQ(back->differences, r.differences);
 }
 
 TEST(RecordJsonTest, GrpcKindsAreWrittenAndReadBack) {

@@ -141,6 +141,35 @@ TEST(SummaryTest, TopDifferencesAreOrderedByCountAndCapped) {
             json::parse(R"({"kind":"body","path":"/items/*/price","count":4,"noise":false})"));
 }
 
+TEST(SummaryTest, NoiseIsListedApartAfterTheRealDifferences) {
+  summary s;
+  // The same field differs in both records; in the second the secondary showed it too.
+  s.add(make_record("GET /n", outcome::differ, {body_diff("/name")}));
+  for (int i = 0; i < 3; ++i) {
+    auto r = make_record("GET /n", outcome::match);
+    r.noise = {body_diff("/name"), status_diff(200, 503)};
+    if (i > 0) r.id.clear(); // a match that was not written: counted, no example
+    s.add(r);
+  }
+  const auto o = s.to_json(t0, t0, proxy_totals{});
+  auto diffs = endpoint_named(o, "GET /n").at("differences").as_array();
+  ASSERT_EQ(diffs.size(), 3u);
+  EXPECT_EQ(diffs[2].at("examples").as_array().size(), 1u); // only the record with an id
+  for (auto& d : diffs)
+    d.as_object().erase("examples");
+  EXPECT_EQ(diffs[0], json::parse(R"({"kind":"body","path":"/name","count":1,"noise":false})"));
+  EXPECT_EQ(diffs[1], json::parse(R"({"kind":"status","live":200,"shadow":503,"count":3,)"
+                                  R"("noise":true})"));
+  EXPECT_EQ(diffs[2], json::parse(R"({"kind":"body","path":"/name","count":3,"noise":true})"));
+
+  // A summary merged from this one's JSON keeps noise apart too.
+  summary merged;
+  std::string error;
+  ASSERT_TRUE(merged.merge_json(o, error)) << error;
+  EXPECT_EQ(endpoint_named(merged.to_json(t0, t0, proxy_totals{}), "GET /n").at("differences"),
+            endpoint_named(o, "GET /n").at("differences"));
+}
+
 TEST(SummaryTest, DistinctDifferenceKeysAreBounded) {
   summary_options options;
   options.max_difference_keys = 4;
