@@ -102,7 +102,7 @@ std::vector<diff::difference> comparer::differences(const response_capture& a,
     grpc_differences(a, b, request_path, out, counts);
     return out;
   }
-  auto headers = diff::diff_headers(a.headers, b.headers, policy_.headers);
+  auto headers = diff::diff_headers(a.headers, b.headers, policy_.headers, &counts.suppressed);
   std::move(headers.begin(), headers.end(), std::back_inserter(out));
   if (policy_.body.enabled) body_differences(a, b, out, counts);
   return out;
@@ -164,7 +164,7 @@ void comparer::grpc_differences(const response_capture& a, const response_captur
                                 tally& counts) const {
   const auto fields = [&](const proxy::http::header_list& x, const proxy::http::header_list& y,
                           diff::difference_kind kind) {
-    for (auto& d : diff::diff_headers(x, y, policy_.headers)) {
+    for (auto& d : diff::diff_headers(x, y, policy_.headers, &counts.suppressed)) {
       if (grpc::is_status_field(d.name)) continue; // in the document
       d.kind = kind;
       out.push_back(std::move(d));

@@ -62,7 +62,7 @@ public:
 
   /// What a comparison counts besides its differences.
   struct tally {
-    std::size_t suppressed = 0; // differences dropped by ignore rules
+    std::size_t suppressed = 0; // differences dropped by ignore rules (body paths, headers)
     bool truncated = false;     // a JSON body had more differences than were listed
   };
   /// The differences between two responses under the policy (ignore rules applied, their

@@ -31,16 +31,17 @@ bool listed(std::string_view name, const std::vector<std::string>& names) noexce
 // fields its response has, and a linear search per field would make that quadratic.
 constexpr std::size_t linear_max = 16;
 
-/// The compared headers of one response, one entry per name, and how to find them by name
-/// (case-insensitive): a linear search over a short list, the map built while collecting a
-/// long one.
+/// The headers of one response that `keep` selects, one entry per name, and how to find them
+/// by name (case-insensitive): a linear search over a short list, the map built while
+/// collecting a long one.
 class collected {
 public:
-  collected(const proxy::http::header_list& headers, const config::header_compare& policy)
+  template <typename Keep> // bool keep(std::string_view name)
+  collected(const proxy::http::header_list& headers, Keep keep)
       : mapped_(headers.size() > linear_max) {
     entries_.reserve(headers.size());
     for (const auto& field : headers) {
-      if (!header_compared(field.name, policy)) continue;
+      if (!keep(field.name)) continue;
       std::size_t at = none;
       if (mapped_) {
         const auto [it, inserted] =
@@ -92,9 +93,10 @@ bool header_compared(std::string_view name, const config::header_compare& policy
 
 std::vector<difference> diff_headers(const proxy::http::header_list& live,
                                      const proxy::http::header_list& shadow,
-                                     const config::header_compare& policy) {
-  const collected live_headers(live, policy);
-  const collected shadow_headers(shadow, policy);
+                                     const config::header_compare& policy, std::size_t* ignored) {
+  const auto compared = [&](std::string_view name) { return header_compared(name, policy); };
+  const collected live_headers(live, compared);
+  const collected shadow_headers(shadow, compared);
   std::vector<difference> out;
   const auto report = [&](const joined_header* l, const joined_header* s) {
     difference& d = out.emplace_back();
@@ -109,6 +111,17 @@ std::vector<difference> diff_headers(const proxy::http::header_list& live,
   }
   for (const auto& s : shadow_headers.entries())
     if (live_headers.find(s.name) == nullptr) report(nullptr, &s);
+  if (ignored != nullptr && !(policy.include_given || !policy.include.empty())) {
+    const auto in_ignore_list = [&](std::string_view name) { return listed(name, policy.ignore); };
+    const collected live_ignored(live, in_ignore_list);
+    const collected shadow_ignored(shadow, in_ignore_list);
+    for (const auto& l : live_ignored.entries()) {
+      const joined_header* s = shadow_ignored.find(l.name);
+      if (s == nullptr || s->value() != l.value()) ++*ignored;
+    }
+    for (const auto& s : shadow_ignored.entries())
+      if (live_ignored.find(s.name) == nullptr) ++*ignored;
+  }
   return out;
 }
 

@@ -219,6 +219,19 @@ TEST(ComparerTest, IgnoredPathsCountAsSuppressed) {
                      capture(200, "application/json", R"({"meta":{"t":3,"u":4},"v":1})"));
   EXPECT_EQ(r.outcome, report::outcome::match);
   EXPECT_EQ(r.noise_suppressed, 2u);
+  // Headers of the ignore list that differ count too (reports.md: "an ignore rule matched").
+  const auto with_date = [](std::string_view date) {
+    response_capture c(1 << 20);
+    proxy::http::response_head head;
+    head.status = 200;
+    head.headers.add("Date", date);
+    c.head(head);
+    c.finish();
+    return c;
+  };
+  const auto dated = run(config::compare_policy{}, with_date("Mon"), with_date("Tue"));
+  EXPECT_EQ(dated.outcome, report::outcome::match);
+  EXPECT_EQ(dated.noise_suppressed, 1u);
 }
 
 TEST(ComparerTest, SecondaryDifferencesAreNoise) {

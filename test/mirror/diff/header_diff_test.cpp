@@ -110,6 +110,37 @@ TEST(HeaderDiffTest, DefaultPolicyIgnoresVolatileHeaders) {
             "");
 }
 
+TEST(HeaderDiffTest, IgnoredHeadersThatDifferAreCounted) {
+  // reports.md: noise_suppressed counts differences an ignore rule dropped. Each name once
+  // (repeated values joined), also when one side lacks it; equal values are no difference.
+  const config::header_compare policy; // the default ignore list
+  std::size_t ignored = 0;
+  const auto found = diff_headers(headers({{"Date", "Mon"},
+                                           {"Set-Cookie", "a=1"},
+                                           {"Set-Cookie", "b=2"},
+                                           {"Server", "same"},
+                                           {"ETag", "\"x\""},
+                                           {"X-Kept", "1"}}),
+                                  headers({{"date", "Tue"},
+                                           {"Set-Cookie", "a=1"},
+                                           {"Server", "same"},
+                                           {"Age", "3"},
+                                           {"X-Kept", "2"}}),
+                                  policy, &ignored);
+  EXPECT_EQ(describe(found), R"(x-kept: "1" -> "2")");
+  EXPECT_EQ(ignored, 4u); // date, set-cookie, etag, age
+  // With an include list, the other headers are left out, not ignored.
+  config::header_compare include;
+  include.ignore.clear();
+  include.include = {"x-kept"};
+  include.include_given = true;
+  ignored = 0;
+  EXPECT_EQ(diff_headers(headers({{"Date", "Mon"}}), headers({{"Date", "Tue"}}), include, &ignored)
+                .size(),
+            0u);
+  EXPECT_EQ(ignored, 0u);
+}
+
 TEST(HeaderDiffTest, IgnoreListIsCaseInsensitive) {
   config::header_compare policy;
   policy.ignore = {"X-Trace"};
