@@ -63,7 +63,7 @@ void comparer::compare(const response_capture& live, const response_capture& sha
   r.differences.clear();
   r.noise.clear();
   r.noise_suppressed = 0;
-  r.differences_truncated = false;
+  r.differences_coarsened = false;
   if (shadow.error) {
     r.outcome = report::outcome::shadow_error;
     return;
@@ -83,7 +83,7 @@ void comparer::compare(const response_capture& live, const response_capture& sha
   }
   r.differences = std::move(found);
   r.noise_suppressed = counts.suppressed;
-  r.differences_truncated = counts.truncated;
+  r.differences_coarsened = counts.coarse;
   r.outcome = r.differences.empty() ? report::outcome::match : report::outcome::differ;
 }
 
@@ -141,7 +141,7 @@ void comparer::body_differences(const response_capture& a, const response_captur
     if (!ea && !eb) {
       auto result = diff::diff_json(ja, jb, json_);
       counts.suppressed += result.suppressed;
-      counts.truncated = counts.truncated || result.truncated;
+      counts.coarse = counts.coarse || result.coarse;
       std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
       return;
     }
@@ -216,7 +216,7 @@ void comparer::grpc_differences(const response_capture& a, const response_captur
   auto result =
       diff::diff_json(boost::json::value(std::move(da)), boost::json::value(std::move(db)), json_);
   counts.suppressed += result.suppressed;
-  counts.truncated = counts.truncated || result.truncated;
+  counts.coarse = counts.coarse || result.coarse;
   std::move(result.differences.begin(), result.differences.end(), std::back_inserter(out));
 }
 

@@ -18,9 +18,10 @@
 //
 // Noise: a difference between live and shadow that also appears between live and secondary
 // (same kind and same path, header name, line or status) is dropped and counted in
-// noise_suppressed, as are differences dropped by `compare.body.ignore`. A JSON body with more
-// differences than the differ lists (max_differences) marks the record differences_truncated:
-// its body operations then do not rebuild the shadow body.
+// noise_suppressed, as are differences dropped by ignore rules (body paths, headers). A JSON body
+// with more differences than the differ lists (max_differences) gets coarser ones (containers
+// replaced whole, json_diff.hpp), which still rebuild the shadow body; the record is marked
+// differences_coarsened.
 
 #include <string>
 #include <string_view>
@@ -52,7 +53,7 @@ public:
   /// rejects those first).
   explicit comparer(const config::compare_policy& policy);
 
-  /// Sets r.outcome, r.differences, r.noise_suppressed and r.differences_truncated from the
+  /// Sets r.outcome, r.differences, r.noise_suppressed and r.differences_coarsened from the
   /// captures; a shadow with an error gives `shadow_error` and no differences. `secondary` may
   /// be null or failed (no noise filtering then).
   /// `request_path` names a gRPC call's method ("/pkg.Service/Method").
@@ -63,7 +64,7 @@ public:
   /// What a comparison counts besides its differences.
   struct tally {
     std::size_t suppressed = 0; // differences dropped by ignore rules (body paths, headers)
-    bool truncated = false;     // a JSON body had more differences than were listed
+    bool coarse = false;        // a JSON body's differences are coarser than found
   };
   /// The differences between two responses under the policy (ignore rules applied, their
   /// count added to `counts`).

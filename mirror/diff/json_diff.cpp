@@ -57,9 +57,16 @@ bool numbers_equal(const json::value& a, const json::value& b, double tolerance)
 /// counting the ignored ones; in probe mode it only answers "is there any difference that
 /// is not ignored" and stops at the first one. Unordered arrays use probes on the same
 /// walker (same path stack) to pair elements, so nothing is copied per probe.
+//
+/// With a depth limit, two containers of one type at that depth (path length) are not walked
+/// into: when anything below differs, the whole container is replaced (one operation, still a
+/// patch; what differs only under ignored paths is not counted then).
 class walker {
 public:
-  walker(const json_diff_options& opts, json_diff_result* out) : opts_(opts), out_(out) {
+  static constexpr std::size_t unlimited = static_cast<std::size_t>(-1);
+
+  walker(const json_diff_options& opts, json_diff_result* out, std::size_t depth_limit = unlimited)
+      : opts_(opts), out_(out), depth_limit_(depth_limit) {
     probing_ = out_ == nullptr;
   }
 
@@ -70,7 +77,12 @@ public:
       if (probing_) return; // nothing below can count as a difference
       ignored_ = true;
     }
-    compare_values(live, shadow);
+    if (!probing_ && !ignored_ && path_.size() >= depth_limit_ && is_container(live) &&
+        live.kind() == shadow.kind()) {
+      if (differs_below(live, shadow)) report(body_op::replace, &live, &shadow);
+    } else {
+      compare_values(live, shadow);
+    }
     ignored_ = was_ignored;
   }
 
@@ -204,6 +216,22 @@ private:
     }
   }
 
+  static bool is_container(const json::value& v) noexcept { return v.is_array() || v.is_object(); }
+
+  /// Whether anything not ignored differs between `live` and `shadow` (a probe at the current
+  /// path).
+  bool differs_below(const json::value& live, const json::value& shadow) {
+    const bool was_probing = std::exchange(probing_, true);
+    const bool was_found = std::exchange(found_, false);
+    const bool was_stopped = std::exchange(stop_, false);
+    compare_values(live, shadow);
+    const bool differs = found_;
+    probing_ = was_probing;
+    found_ = was_found;
+    stop_ = was_stopped;
+    return differs;
+  }
+
   /// Whether live element `index` equals `shadow` (a probe at path .../index).
   bool probe_equal(std::size_t index, const json::value& live, const json::value& shadow) {
     const bool was_probing = std::exchange(probing_, true);
@@ -275,6 +303,7 @@ private:
 
   const json_diff_options& opts_;
   json_diff_result* out_;
+  std::size_t depth_limit_;
   std::vector<path_segment> path_; // keys view the documents being compared
   bool probing_ = false;
   bool ignored_ = false; // inside a subtree an ignore pattern matched
@@ -374,7 +403,25 @@ json_diff_result diff_json(const json::value& live, const json::value& shadow,
   json_diff_result result;
   walker w(opts, &result);
   w.compare(live, shadow);
-  return result;
+  if (!result.truncated || opts.max_differences == 0) return result;
+  // More differences than may be listed: list coarser ones that still make a patch, whole
+  // containers replaced, at the deepest level where they fit. At depth 0 one operation (the
+  // root replaced) always does. Each try stops at max_differences + 1, so a try costs about
+  // what the first walk did.
+  std::size_t deepest = 0;
+  for (const auto& d : result.differences)
+    deepest = std::max<std::size_t>(deepest, std::count(d.path.begin(), d.path.end(), '/'));
+  for (std::size_t limit = deepest;; --limit) {
+    json_diff_result coarse;
+    walker cw(opts, &coarse, limit);
+    cw.compare(live, shadow);
+    if (!coarse.truncated || limit == 0) {
+      coarse.coarse = !coarse.truncated;
+      // Both walks count only part of what ignore rules dropped: the larger part.
+      coarse.suppressed = std::max(coarse.suppressed, result.suppressed);
+      return coarse;
+    }
+  }
 }
 
 std::vector<difference> diff_json(const json::value& live, const json::value& shadow,

@@ -7,8 +7,12 @@
 // - where an option declares two values equal that are not identical: numbers within
 //   `numeric_tolerance` (1 and 1.0 are always equal), a null member against a missing one
 //   with `null_equals_missing`, and element order in `unordered_arrays`,
-// - when the result is truncated.
+// - when the result is truncated (never with max_differences >= 1: see `coarse`).
 // Differences never nest: a value that is added, removed or replaced is reported whole.
+//
+// When the documents differ in more than max_differences places, the differences are coarser
+// instead of cut: containers at some depth are replaced whole, the deepest depth at which the
+// list fits (at worst the root, one operation). The patch property holds all the same.
 
 #include <cstddef>
 #include <optional>
@@ -36,7 +40,7 @@ struct json_diff_options {
   /// A null member on one side equals a missing member on the other (objects only; array
   /// elements are positions, never missing).
   bool null_equals_missing = false;
-  /// At most this many differences are returned; the rest sets `truncated`.
+  /// At most this many differences are returned: beyond it, coarser ones (`coarse`).
   std::size_t max_differences = 100;
   /// Budget of element comparisons per unordered array beyond the positional pass; when it
   /// is spent, the remaining elements are reported as removed/added (still a valid patch).
@@ -47,7 +51,8 @@ struct json_diff_options {
 struct json_diff_result {
   std::vector<difference> differences; // kind body, in patch order
   std::size_t suppressed = 0;          // differences dropped by `ignore`
-  bool truncated = false;              // more than max_differences existed; walk stopped
+  bool coarse = false;    // more than max_differences existed: containers are replaced whole
+  bool truncated = false; // the list stopped at max_differences (only when that is 0)
 };
 
 /// Compiles a configuration's body options; std::nullopt when a pattern is malformed (the

@@ -231,7 +231,7 @@ void append_json_line(std::string& out, const record& r, const config::reports& 
     w.end_array();
   }
   w.key("noise_suppressed").number(r.noise_suppressed);
-  if (r.differences_truncated) w.key("differences_truncated").value(boost::json::value(true));
+  if (r.differences_coarsened) w.key("differences_coarsened").value(boost::json::value(true));
   w.end_object();
 }
 

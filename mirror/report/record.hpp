@@ -75,9 +75,10 @@ struct record {
   // `noise` only when there are some (an extension field).
   std::vector<diff::difference> noise;
   std::uint64_t noise_suppressed = 0;
-  // The JSON body had more differences than the differ lists (max_differences): the body
-  // operations do not rebuild the shadow body. Written only when true (an extension field).
-  bool differences_truncated = false;
+  // The JSON body had more differences than the differ lists (max_differences): containers are
+  // replaced whole instead (the operations still rebuild the shadow body). Written only when
+  // true (an extension field).
+  bool differences_coarsened = false;
 };
 
 /// Appends a record as one discrepancy log line (no newline): JSON text, redacted and excerpted

@@ -217,8 +217,8 @@ std::optional<record> record_from_json(const json::value& value, std::string& er
     }
   }
   r.noise_suppressed = count(member(*o, "noise_suppressed")).value_or(0);
-  if (const auto* t = o->if_contains("differences_truncated"); t != nullptr && t->is_bool()) {
-    r.differences_truncated = t->get_bool();
+  if (const auto* t = o->if_contains("differences_coarsened"); t != nullptr && t->is_bool()) {
+    r.differences_coarsened = t->get_bool();
   }
   return r;
 }

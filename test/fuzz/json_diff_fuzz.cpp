@@ -2,15 +2,16 @@
 // document, a line "---", the shadow document:
 //   FLAGS LIVE "\n---\n" SHADOW       (a raw newline never occurs inside a JSON text)
 // FLAGS bits: 1 null_equals_missing, 2 unordered_arrays "/**", 4 ignore "/**/ts",
-// 8 also diff with max_differences 3 (truncation). The documents are parsed with Boost.JSON as
-// the comparer does (default options, both in one monotonic scratch resource that is gone
-// before the differences are used: they must own their values).
-// Oracle, the patch rule of reports.md (as test/mirror/diff/json_diff_property_test.cpp
-// checks it): applying the reported operations to the live document, `type` as `replace`,
-// gives the shadow document, modulo what the options declare equal (null members dropped,
-// arrays sorted, `ts` members dropped); operations have the values their op needs, `type`
-// exactly when the JSON types differ, no operation nests inside another; equal documents have
-// no differences and json_equal agrees; a truncated result is a prefix of the full one.
+// 8 also diff with max_differences 3 (coarser differences). The documents are parsed with
+// Boost.JSON as the comparer does (default options, both in one monotonic scratch resource that is
+// gone before the differences are used: they must own their values). Oracle, the patch rule of
+// reports.md (as test/mirror/diff/json_diff_property_test.cpp checks it): applying the reported
+// operations to the live document, `type` as `replace`, gives the shadow document, modulo what the
+// options declare equal (null members dropped, arrays sorted, `ts` members dropped); operations
+// have the values their op needs, `type` exactly when the JSON types differ, no operation nests
+// inside another; equal documents have no differences and json_equal agrees; a result limited to 3
+// differences is the full one when that has at most 3, and otherwise (`coarse`) at most 3
+// differences that are a patch all the same.
 
 #include <algorithm>
 #include <array>
@@ -180,15 +181,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 "the patched document still differs from the shadow", shown);
 
   if ((flags & 8) != 0) {
+    const auto full = opts;
     opts.max_differences = 3;
     const auto limited = diff_json(live, shadow, opts);
-    fuzz::require(limited.differences.size() <= 3, "more differences than max_differences", shown);
-    fuzz::require(limited.truncated == (diffs.size() > 3), "truncated is wrong", shown);
-    fuzz::require(limited.differences.size() <= diffs.size(), "more when limited", shown);
-    fuzz::require(std::equal(limited.differences.begin(), limited.differences.end(), diffs.begin(),
-                             same_difference),
-                  "a truncated result is not a prefix of the full one",
-                  shown + "limited to 3:\n" + describe(limited.differences));
+    const std::string both = shown + "limited to 3:\n" + describe(limited.differences);
+    fuzz::require(limited.differences.size() <= 3, "more differences than max_differences", both);
+    fuzz::require(!limited.truncated, "truncated despite coarser differences", both);
+    fuzz::require(limited.coarse == (diffs.size() > 3), "coarse is wrong", both);
+    if (!limited.coarse) {
+      fuzz::require(std::equal(limited.differences.begin(), limited.differences.end(),
+                               diffs.begin(), diffs.end(), same_difference),
+                    "a result within the limit is not the full one", both);
+    }
+    require_shapes(limited.differences);
+    json::value coarse_patched = live;
+    fuzz::require(apply_patch(coarse_patched, limited.differences),
+                  "a coarse operation's path does not resolve", both);
+    fuzz::require(same(normalize(coarse_patched), normalize(shadow)),
+                  "the coarsely patched live document is not the shadow document",
+                  both + "patched " + json::serialize(coarse_patched));
+    fuzz::require(diff_json(coarse_patched, shadow, full).differences.empty(),
+                  "the coarsely patched document still differs from the shadow", both);
   }
   return 0;
 }

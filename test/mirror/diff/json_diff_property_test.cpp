@@ -188,11 +188,14 @@ void check_shapes(const std::vector<difference>& diffs) {
 /// Runs `pairs` random live/shadow pairs through diff_json and apply_patch under `opts`.
 /// Adds the suppressed counts to `suppressed` (so callers can check ignores were exercised).
 /// With `rediff`, the patched document must also diff empty against the shadow (not so when
-/// a tiny unordered budget can miss pairings).
+/// a tiny unordered budget can miss pairings). With `max_differences`, results beyond it are
+/// coarser (containers replaced whole) and must be patches all the same; `coarse` counts them.
 void check_patch_property(std::uint32_t seed, int pairs, json_diff_options opts,
                           normalizer normalize, std::size_t* suppressed = nullptr,
-                          bool rediff = true) {
-  opts.max_differences = std::numeric_limits<std::size_t>::max();
+                          bool rediff = true,
+                          std::size_t max_differences = std::numeric_limits<std::size_t>::max(),
+                          std::size_t* coarse = nullptr) {
+  opts.max_differences = max_differences;
   generator gen(seed);
   std::size_t nonempty = 0;
   for (int i = 0; i < pairs; ++i) {
@@ -213,6 +216,8 @@ void check_patch_property(std::uint32_t seed, int pairs, json_diff_options opts,
     if (suppressed != nullptr) *suppressed += result.suppressed;
     nonempty += result.differences.empty() ? 0 : 1;
     ASSERT_FALSE(result.truncated);
+    ASSERT_LE(result.differences.size(), max_differences);
+    if (coarse != nullptr && result.coarse) ++*coarse;
     check_shapes(result.differences);
     if (same(live, shadow)) {
       EXPECT_TRUE(result.differences.empty()) << describe(result.differences);
@@ -287,6 +292,18 @@ TEST(JsonDiffPropertyTest, PatchHoldsWithAllOptionsCombined) {
   std::size_t suppressed = 0;
   check_patch_property(41, 3000, opts, normalize, &suppressed);
   EXPECT_GT(suppressed, 0u);
+}
+
+TEST(JsonDiffPropertyTest, PatchHoldsWhenDifferencesAreCoarsened) {
+  // reports.md's property holds past max_differences too: the differences are coarser.
+  json_diff_options opts;
+  opts.ignore = patterns({"/**/ts"});
+  normalizer normalize;
+  normalize.drop_keys = {"ts"};
+  std::size_t coarse = 0;
+  check_patch_property(61, 3000, {}, {}, nullptr, true, 2, &coarse);
+  check_patch_property(62, 3000, opts, normalize, nullptr, true, 1, &coarse);
+  EXPECT_GT(coarse, 500u); // the generator makes enough differences to coarsen often
 }
 
 TEST(JsonDiffPropertyTest, TinyUnorderedBudgetStillPatches) {

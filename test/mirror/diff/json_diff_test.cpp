@@ -272,9 +272,26 @@ TEST(JsonDiffTest, CapsNumberOfDifferences) {
   EXPECT_EQ(result.differences.size(), 3u);
   EXPECT_FALSE(result.truncated) << describe(result.differences);
 
+  // Beyond the cap, coarser differences that still make a patch: the deepest containers that
+  // fit are replaced whole.
   const auto more = diff_json(parse("[1,2,3,4,5,6]"), parse("[6,5,4,3,2,1]"), opts);
-  EXPECT_EQ(describe(more.differences), "replace /0 1 -> 6; replace /1 2 -> 5; replace /2 3 -> 4");
-  EXPECT_TRUE(more.truncated);
+  EXPECT_EQ(describe(more.differences), "replace \"\" [1,2,3,4,5,6] -> [6,5,4,3,2,1]");
+  EXPECT_TRUE(more.coarse);
+  EXPECT_FALSE(more.truncated);
+  const auto nested =
+      diff_json(parse(R"({"a":{"x":1,"y":2},"b":{"x":1,"y":2},"c":[1,2],"d":0})"),
+                parse(R"({"a":{"x":3,"y":4},"b":{"x":3,"y":2},"c":[1,2],"d":1})"), opts);
+  EXPECT_EQ(describe(nested.differences),
+            R"(replace /a {"x":1,"y":2} -> {"x":3,"y":4}; replace /b {"x":1,"y":2} -> )"
+            R"({"x":3,"y":2}; replace /d 0 -> 1)");
+  EXPECT_TRUE(nested.coarse);
+  // Ignored paths stay out: a container that differs only there is not replaced.
+  auto ignoring = with_patterns({"/a/**"});
+  ignoring.max_differences = 1;
+  const auto ignored = diff_json(parse(R"({"a":{"x":1,"y":2},"b":{"x":1,"y":2}})"),
+                                 parse(R"({"a":{"x":3,"y":4},"b":{"x":3,"y":4}})"), ignoring);
+  EXPECT_EQ(describe(ignored.differences), R"(replace /b {"x":1,"y":2} -> {"x":3,"y":4})");
+  EXPECT_TRUE(ignored.coarse);
 }
 
 TEST(JsonDiffTest, CapBoundsAHugeDocument) {
@@ -285,8 +302,8 @@ TEST(JsonDiffTest, CapBoundsAHugeDocument) {
     shadow.emplace_back(-i - 1);
   }
   const auto result = diff_json(live, shadow, {});
-  EXPECT_EQ(result.differences.size(), 100u);
-  EXPECT_TRUE(result.truncated);
+  EXPECT_EQ(result.differences.size(), 1u); // the whole array replaced
+  EXPECT_TRUE(result.coarse);
 }
 
 TEST(JsonDiffTest, OverloadReturnsSuppressedCount) {

@@ -178,24 +178,24 @@ TEST(RecordJsonTest, JoinsRepeatsInPlaceRedactsEveryOneAndEscapesNamesAndValues)
   EXPECT_EQ(headers.at("accept"), json::value("\x01/\x7f"));
 }
 
-TEST(RecordJsonTest, ATruncatedDifferenceListIsMarkedAndReadBack) {
+TEST(RecordJsonTest, ACoarsenedDifferenceListIsMarkedAndReadBack) {
   // An extension field, written only when true: the example line stays as it is (below).
   record r = example_record();
-  r.differences_truncated = true;
+  r.differences_coarsened = true;
   std::string line;
   append_json_line(line, r, config::reports{});
   const auto doc = json::parse(line);
-  EXPECT_EQ(doc.at("differences_truncated"), json::value(true));
+  EXPECT_EQ(doc.at("differences_coarsened"), json::value(true));
   std::string error;
   const auto back = record_from_json(doc, error);
   ASSERT_TRUE(back) << error;
-  EXPECT_TRUE(back->differences_truncated);
+  EXPECT_TRUE(back->differences_coarsened);
   std::string plain;
   append_json_line(plain, example_record(), config::reports{});
-  EXPECT_EQ(plain.find("differences_truncated"), std::string::npos);
+  EXPECT_EQ(plain.find("differences_coarsened"), std::string::npos);
   const auto plain_back = record_from_json(json::parse(plain), error);
   ASSERT_TRUE(plain_back) << error;
-  EXPECT_FALSE(plain_back->differences_truncated);
+  EXPECT_FALSE(plain_back->differences_coarsened);
 }
 
 TEST(RecordJsonTest, TheExampleRecordIsThisExactLine) {
