@@ -233,6 +233,12 @@ public:
       abandon(skip_reason::body_too_large);
       return;
     }
+    const bool grpc_call =
+        grpc::is_grpc_content_type(request_.headers.find("content-type").value_or(""));
+    if (grpc_call && !route_.policy.grpc.streaming && sends_a_stream()) {
+      abandon(skip_reason::method);
+      return;
+    }
     guarded([&] {
       dispatched_ = true;
       sent_ = steady::now();
@@ -251,9 +257,7 @@ public:
         if (l == nullptr) continue;
         l->head_request = request_.method == "HEAD";
         l->replayable = request_body_bytes_ == 0;
-        if (grpc::is_grpc_content_type(request_.headers.find("content-type").value_or(""))) {
-          l->max_messages = route_.policy.grpc.max_messages;
-        }
+        if (grpc_call) l->max_messages = route_.policy.grpc.max_messages;
         ++legs_pending_;
         ++unserialized_;
         asio::co_spawn(io, run_leg(shared_from_this(), *l), asio::detached);
@@ -413,6 +417,15 @@ private:
       abandoned_ = true;
       close_legs();
     }
+  }
+
+  // Whether the gRPC request carried more than one message: only client-streaming and
+  // bidirectional calls do, which are not mirrored without `streaming: true`. (The descriptors
+  // tell a method's kind before the call, mirror::grpc::mirror_policy; this also catches the
+  // listed methods they do not know.)
+  [[nodiscard]] bool sends_a_stream() const noexcept {
+    grpc::message_counter counter;
+    return counter.feed(body_) > 1;
   }
 
   // Counts the exchange as skipped (once) and stops its shadow requests: their result would

@@ -5,7 +5,8 @@
 // - none listed: only methods whose descriptor says idempotency_level NO_SIDE_EFFECTS or
 //   IDEMPOTENT (so nothing without descriptor sets): mirroring a call sends it twice;
 // - unary and server-streaming calls only, unless `streaming: true`. A call's kind is known
-//   from the descriptors; a listed method the descriptors do not know is taken as listed.
+//   from the descriptors; a listed method the descriptors do not know is taken as listed here,
+//   and skipped later if its request carries more than one message (shadow_dispatcher.cpp).
 
 #include <memory>
 #include <string_view>

@@ -351,6 +351,27 @@ def policy_checks(proxy, shop_pb2, shop_pb2_grpc, live_shop, preview_shop, confi
     check(preview_shop.list_cancelled.wait(10), "the preview's stream was not cancelled")
     wait_for("the cut stream's comparison", lambda: list_items()["match"] == matched + 1, 10, poll=0.05)
 
+    # Without descriptor sets a listed method's kind is unknown: a call that sends more than one
+    # message is a client or bidirectional stream all the same, so it is not mirrored (skipped,
+    # `method`); one that sends one message is. The endpoint's `sampled` counts both.
+    with open(proxy.config_path, "w") as f:
+        f.write(config('{ methods: ["/shop.Shop/*"] }', ""))
+    status, _, body = request(proxy.admin + "/reload", method="POST", body=b"")
+    check(status == 200, "reload without descriptor sets: %d %r" % (status, body))
+    before = dict(preview_shop.calls)
+    channel = grpc.insecure_channel("127.0.0.1:%d" % proxy.port)
+    stub = shop_pb2_grpc.ShopStub(channel)
+    stub.Restock(iter([shop_pb2.Item(price_cents=1), shop_pb2.Item(price_cents=2)]), timeout=10)
+    stub.Restock(iter([shop_pb2.Item(price_cents=3)]), timeout=10)
+    channel.close()
+    def restock():
+        return next((e for e in get_json(proxy.admin + "/report")["endpoints"]
+                     if e["endpoint"] == "gRPC /shop.Shop/Restock"), {"sampled": 0, "compared": 0})
+    wait_for("the one-message Restock's comparison", lambda: restock()["compared"] == 1, 10, poll=0.05)
+    check(preview_shop.calls.get("Restock", 0) == before.get("Restock", 0) + 1,
+          "Restock calls on the preview: %r (before %r)" % (preview_shop.calls, before))
+    check(restock()["sampled"] == 2, "Restock in /report: %r" % restock())
+
 
 if __name__ == "__main__":
     main()
