@@ -10,7 +10,7 @@ std::size_t compare_job::memory_bytes() const noexcept {
          (secondary ? secondary->memory_bytes() : 0);
 }
 
-bool compare_queue::push(std::unique_ptr<compare_job> job) {
+bool compare_queue::push(std::unique_ptr<compare_job>&& job) {
   const auto bytes = job->memory_bytes();
   bool wake = false;
   {

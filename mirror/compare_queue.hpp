@@ -67,8 +67,8 @@ public:
   static constexpr std::size_t wake_batch = 64;
   /// An empty, open queue.
   explicit compare_queue(queue_limits limits) : limits_(limits) {}
-  /// Enqueues `job`; false (job dropped) when full or closed.
-  bool push(std::unique_ptr<compare_job> job);
+  /// Enqueues `job` (moved from only then); false when full or closed, `job` left as it was.
+  bool push(std::unique_ptr<compare_job>&& job);
   /// Waits until a job is available, the queue is closed and empty (nullptr), or `until`
   /// passes (nullptr). With `deep`, pushes wake the waiter at once.
   std::unique_ptr<compare_job> pop(std::chrono::steady_clock::time_point until, bool deep = true);

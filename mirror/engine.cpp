@@ -166,17 +166,9 @@ std::atomic<std::uint64_t>& engine::exchange_counter() {
 }
 
 bool engine::submit(std::unique_ptr<compare_job> job) {
-  const auto route = job->route;
-  // Kept for a note if the queue refuses the job (which it then destroys).
-  auto method = job->request.method;
-  auto target = job->request.target;
-  const bool grpc_call = is_grpc_request(job->request);
-  if (queue_.push(std::move(job))) return true;
-  route->stats->dropped.fetch_add(1, std::memory_order_relaxed);
-  if (!queue_.note(
-          {route, std::move(method), std::string(report::target_path(target)), grpc_call})) {
-    count_unnamed(*route);
-  }
+  if (queue_.push(std::move(job))) return true; // refused: `job` is still whole
+  job->route->stats->dropped.fetch_add(1, std::memory_order_relaxed);
+  note_uncompared(job->route, job->request);
   settle_one();
   return false;
 }
