@@ -75,6 +75,7 @@ bool window_changes(const route_state& old, const config::config& next_cfg,
 std::shared_ptr<const mirror_generation>
 engine::apply(const std::shared_ptr<const config::config>& cfg) {
   std::vector<std::shared_ptr<route_state>> restarted;
+  std::vector<std::string> fresh; // routes whose counters start now (new, or mirrored again)
   std::shared_ptr<const mirror_generation> result;
   {
     const std::lock_guard lock(control_mutex_);
@@ -105,6 +106,7 @@ engine::apply(const std::shared_ptr<const config::config>& cfg) {
       auto& slot = stats[r.name];
       const auto kept = stats_.find(r.name);
       slot = kept != stats_.end() ? kept->second : std::make_shared<route_stats>();
+      if (kept == stats_.end()) fresh.push_back(r.name);
       std::shared_ptr<route_state> old;
       if (current_) {
         for (const auto& o : current_->routes) {
@@ -131,6 +133,13 @@ engine::apply(const std::shared_ptr<const config::config>& cfg) {
     const std::lock_guard lock(setup_mutex_);
     if (setup_) retired_write_errors_ += setup_->log.write_errors();
     setup_ = std::move(sinks);
+  }
+  if (!fresh.empty()) {
+    // New counters count from 0: a window base taken from a route of that name that was
+    // removed meanwhile would make its totals wrap around below zero.
+    const std::lock_guard lock(window_mutex_);
+    for (const auto& name : fresh)
+      route_base_.erase(name);
   }
   for (const auto& r : restarted)
     restart_route_window(*r);

@@ -482,6 +482,23 @@ TEST(EngineTest, ExportsTheSummaryMetricsSummaryFileAndLogOfWhatItWasGiven) {
 
 // A summary file that cannot be written (its directory replaced by a file while running) is
 // counted in report_write_errors_total{sink="summary"}, and the proxy goes on.
+TEST(EngineTest, ARouteMirroredAgainAfterAResetCountsFromZero) {
+  // A window base taken for a route, the route's mirror removed by a reload, then added again
+  // with new counters: its totals start at 0 (they wrapped around below zero once).
+  const scratch_dir dir("parallax-engine-test");
+  const auto cfg = load(dir);
+  engine e(cfg, queue_limits{16, 64 * 1024});
+  e.generation()->routes[0]->stats->sampled.fetch_add(5);
+  e.reset_window(); // base: api sampled 5
+  auto without = std::make_shared<config::config>(*cfg);
+  without->routes[0].mirror.reset();
+  e.apply(without);
+  e.apply(std::make_shared<config::config>(*cfg)); // mirrored again: new counters
+  e.generation()->routes[0]->stats->sampled.fetch_add(2);
+  const auto summary = e.summary_json();
+  EXPECT_EQ(summary.at("totals").at("sampled").to_number<std::uint64_t>(), 2u);
+}
+
 TEST(EngineTest, CountsSummaryFilesThatCannotBeWritten) {
   const scratch_dir dir("parallax-engine-test");
   const auto cfg = load(dir);
