@@ -129,8 +129,7 @@ public:
     return {&l_.h2_head, l_.forwarding};
   }
   std::string_view head(std::string&) override {
-    // Latency counts from the request going out, as live's does (connecting is not in it).
-    l_.sent = steady::now();
+    l_.sent = steady::now(); // connecting is not in the latency
     return l_.wire; // head and body: written as they are, not copied
   }
   net::source_step take(std::vector<asio::const_buffer>& out) override {
@@ -143,7 +142,11 @@ public:
     co_return net::source_step::done;
   }
   [[nodiscard]] bool replayable() const override { return l_.replayable; }
-  void sent() override {}
+  // Latency counts from the whole request having been written (or queued whole on an HTTP/2
+  // connection), exactly as live's does (its tap's request_complete comes from this same call
+  // of the same exchange code); head() and parts() set it first for a request that fails
+  // before.
+  void sent() override { l_.sent = steady::now(); }
 
 private:
   leg& l_;
