@@ -29,7 +29,13 @@ void schema_builder::read_routes(const field& f, config& out) {
 void schema_builder::read_route(const field& f, std::map<std::string, int>& seen, route& out) {
   section s(*this, f, {"name", "match", "upstream", "mirror"});
   if (!s.valid()) return;
-  if (auto v = s.require("name")) assign(out.name, unique_name(*v, seen, "route"));
+  if (auto v = s.require("name")) {
+    assign(out.name, unique_name(*v, seen, "route"));
+    // The metrics count requests no route matches under this route label.
+    if (out.name == "unmatched")
+      fail(v->pos, v->path,
+           "route name \"unmatched\" is reserved (the metrics label of requests no route matches)");
+  }
   if (auto v = s.get("match")) read_match(*v, out.match);
   if (auto v = s.require("upstream")) {
     if (auto target = non_empty_text(*v)) {

@@ -214,11 +214,12 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   // keeps the snapshot it takes here until it ends.
   if (rt_ != worker_.rt()) adopt(worker_.rt());
   outcome result = outcome::close;
-  std::size_t route = 0;
-  if (const auto refused = admit(*rt_, request_parser_.request(), route)) {
+  std::size_t route = no_route;
+  const auto refused = admit(*rt_, request_parser_.request(), route);
+  if (route != no_route) route_index_ = static_cast<int>(route); // a refusal counts under it too
+  if (refused) {
     result = co_await send_failure(refused->why, refused->detail);
   } else {
-    route_index_ = static_cast<int>(route);
     result = co_await forward(route);
   }
   if (tap_) {

@@ -12,14 +12,16 @@ using clock = std::chrono::steady_clock;
 std::optional<refusal> admit(const runtime& rt, const http::request_head& req,
                              std::size_t& route_index) {
   const auto& limits = rt.cfg->limits;
+  // Routed first, so that a refusal below counts under the route it was for (reports.md:
+  // requests_total by route), not as `unmatched`.
+  const auto route = rt.router.match(req);
+  route_index = route ? *route : no_route;
   if (req.method == "CONNECT") return refusal{failure::method_not_allowed, "CONNECT"};
   if (limits.max_request_body_bytes != 0 && req.frame.content_length &&
       *req.frame.content_length > limits.max_request_body_bytes) {
     return refusal{failure::body_too_large, "Content-Length above the limit"};
   }
-  const auto route = rt.router.match(req);
   if (!route) return refusal{failure::no_route, "no route"};
-  route_index = *route;
   return std::nullopt;
 }
 
@@ -37,9 +39,8 @@ void record_exchange(const runtime& rt, const exchange_record& r) {
   auto* stats = r.route_index >= 0 ? rt.route_stats[static_cast<std::size_t>(r.route_index)]
                                    : rt.unmatched_stats;
   stats->count(r.status);
-  const auto elapsed = r.started == clock::time_point{}
-                           ? clock::duration::zero()
-                           : clock::now() - r.started;
+  const auto elapsed =
+      r.started == clock::time_point{} ? clock::duration::zero() : clock::now() - r.started;
   stats->duration.observe(std::chrono::duration<double>(elapsed).count());
   if (!rt.cfg->logging.access_log) return;
   const auto& req = *r.request;

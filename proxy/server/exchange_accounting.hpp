@@ -24,7 +24,11 @@ struct refusal {
   std::string_view detail;
 };
 
-/// The route for `req` (into `route_index`), or why the proxy answers it itself.
+/// `route_index` of a request no route matches.
+inline constexpr std::size_t no_route = static_cast<std::size_t>(-1);
+
+/// Why the proxy answers `req` itself, or nothing when it is forwarded. The route that matches
+/// goes into `route_index` either way (a refusal is counted under it); no_route when none does.
 std::optional<refusal> admit(const runtime& rt, const http::request_head& req,
                              std::size_t& route_index);
 

@@ -519,6 +519,14 @@ TEST(ConfigLoaderTest, RejectsDuplicateRouteNames) {
                       "at line 7)");
 }
 
+TEST(ConfigLoaderTest, RejectsTheReservedRouteNameUnmatched) {
+  expect_single_error(head + "routes:\n"
+                             "  - name: unmatched\n"
+                             "    upstream: live\n",
+                      "parallax.yaml:7:11: routes[0].name: route name \"unmatched\" is reserved "
+                      "(the metrics label of requests no route matches)");
+}
+
 TEST(ConfigLoaderTest, RejectsDuplicateYamlKeys) {
   const auto result = load(head + "routes:\n"
                                   "  - name: all\n"

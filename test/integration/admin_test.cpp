@@ -102,14 +102,14 @@ TEST(AdminTest, ChangesNeedTheBearerTokenWhenOneIsSet) {
   EXPECT_THAT(none.header("www-authenticate").value_or(""), StartsWith("Bearer"));
   for (const char* wrong : {"Bearer wrong", "Bearer s3cret-Toke", "Bearer s3cret-Token2",
                             "Basic czNjcmV0LVRva2Vu", "s3cret-Token", "Bearer"}) {
-    auto res = client.round_trip(
-        raw_client::request("POST", "/report/reset", {{"Authorization", wrong}}));
+    auto res =
+        client.round_trip(raw_client::request("POST", "/report/reset", {{"Authorization", wrong}}));
     EXPECT_EQ(res.status, 401) << wrong;
   }
   EXPECT_EQ(client.round_trip(raw_client::request("DELETE", "/nope")).status, 401);
   for (const char* right : {"Bearer s3cret-Token", "bearer  s3cret-Token"}) {
-    auto res = client.round_trip(
-        raw_client::request("POST", "/report/reset", {{"Authorization", right}}));
+    auto res =
+        client.round_trip(raw_client::request("POST", "/report/reset", {{"Authorization", right}}));
     EXPECT_EQ(res.status, 200) << right << ": " << res.body;
   }
   EXPECT_EQ(admin_get(proxy.admin_port(), "/healthz").status, 200);
@@ -131,7 +131,7 @@ TEST(AdminTest, WithoutATokenChangesAreForLoopbackPeersOnly) {
   EXPECT_EQ(mutation_refusal("", std::nullopt, true), 0);
   EXPECT_EQ(mutation_refusal("", std::nullopt, false), 403);
   EXPECT_EQ(mutation_refusal("", "Bearer anything", false), 403);
-  EXPECT_EQ(mutation_refusal("t", "Bearer t", false), 0); // a token works from anywhere
+  EXPECT_EQ(mutation_refusal("t", "Bearer t", false), 0);    // a token works from anywhere
   EXPECT_EQ(mutation_refusal("t", std::nullopt, true), 401); // and loopback needs it then
   EXPECT_EQ(mutation_refusal("t", "Bearer  t", true), 0);
   EXPECT_EQ(mutation_refusal("t", "Bearer tt", true), 401);
@@ -185,7 +185,37 @@ TEST(AdminTest, MetricsCountRequestsDurationsConnectionsAndUpstreamErrors) {
   EXPECT_EQ(value("parallax_upstream_errors_total{upstream=\"live\",kind=\"connect_failed\"}"),
             "0");
   EXPECT_THAT(m, HasSubstr("# TYPE parallax_build_info gauge"));
-  EXPECT_THAT(m, ::testing::ContainsRegex("parallax_build_info\\{version=\"[0-9]+\\.[0-9]+\\.[0-9]+\"\\} 1"));
+  EXPECT_THAT(m, ::testing::ContainsRegex(
+                     "parallax_build_info\\{version=\"[0-9]+\\.[0-9]+\\.[0-9]+\"\\} 1"));
+}
+
+TEST(AdminTest, RequestsRefusedBeforeForwardingCountUnderTheirRoute) {
+  // A declared body above the limit (413) and a CONNECT (405) are answered by parallax, for a
+  // route all the same: requests_total counts them under it, not under `unmatched`.
+  http_backend live(echo_handler());
+  running_proxy proxy("version: 1\n"
+                      "listeners: [{ name: public, address: \"127.0.0.1:0\" }]\n"
+                      "admin: { address: \"127.0.0.1:0\" }\n"
+                      "workers: 1\n"
+                      "limits: { max_request_body_bytes: 16 }\n"
+                      "upstreams:\n"
+                      "  live: { endpoints: [\"{live}\"] }\n"
+                      "routes:\n"
+                      "  - { name: all, upstream: live }\n",
+                      {{"live", live.address()}});
+  auto big = connect_to(proxy.port())
+                 .round_trip(raw_client::request("POST", "/upload", {}, std::string(100, 'x')));
+  ASSERT_TRUE(big.ok()) << big.error;
+  ASSERT_EQ(big.status, 413);
+  auto tunnel = connect_to(proxy.port())
+                    .round_trip(raw_client::request("CONNECT", "example.com:443",
+                                                    {{"Host", "example.com:443"}}));
+  ASSERT_TRUE(tunnel.ok()) << tunnel.error;
+  ASSERT_EQ(tunnel.status, 405);
+  const auto m = admin_get(proxy.admin_port(), "/metrics").body;
+  EXPECT_EQ(metric_value(m, "parallax_requests_total{route=\"all\",code=\"4xx\"}"), "2") << m;
+  EXPECT_EQ(metric_value(m, "parallax_requests_total{route=\"unmatched\",code=\"4xx\"}"), "0");
+  EXPECT_EQ(live.requests_seen(), 0u);
 }
 
 TEST(AdminTest, ConfigOmitsTlsKeyPathAndRedactsConfiguredHeaders) {
