@@ -75,7 +75,16 @@ void write_difference(json_text& w, const diff::difference& d, const config::rep
   case difference_kind::header:
   case difference_kind::trailer: {
     w.key("name").lower_string(d.name);
-    both_values(is_redacted_name(d.name, cfg.redact.headers));
+    both_sides([&](std::string_view side, const json::value& v) {
+      w.key(side);
+      if (const auto* s = v.if_string()) {
+        write_excerpt(w, redact_header(d.name, *s, cfg.redact), max);
+      } else if (is_redacted_name(d.name, cfg.redact.headers)) { // only in a record read back
+        w.string(redacted_text);
+      } else {
+        write_excerpt_json(w, v, fields, max);
+      }
+    });
     break;
   }
   case difference_kind::body: {
@@ -145,7 +154,7 @@ void write_request_headers(json_text& w,
     const std::string& name = headers[i].first; // clang 14 lambdas cannot capture a binding
     w.lower_key(name);
     const auto shown = [&](std::size_t k) {
-      return redact_header(name, headers[k].second, cfg.redact.headers);
+      return redact_header(name, headers[k].second, cfg.redact);
     };
     if (next[i] == std::string::npos) {
       write_excerpt(w, shown(i), max);

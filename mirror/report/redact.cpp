@@ -75,9 +75,10 @@ bool is_redacted_name(std::string_view name, const std::vector<std::string>& nam
                      [&](const std::string& n) { return proxy::http::iequals(n, name); });
 }
 
-std::string_view redact_header(std::string_view name, std::string_view value,
-                               const std::vector<std::string>& names) noexcept {
-  return is_redacted_name(name, names) ? redacted_text : value;
+std::string redact_header(std::string_view name, std::string_view value,
+                          const config::redaction& r) {
+  if (is_redacted_name(name, r.headers)) return std::string(redacted_text);
+  return redact_query(value, r.query_params); // unchanged without a listed parameter
 }
 
 void redact_json(boost::json::value& value, const std::vector<std::string>& names) {

@@ -3,6 +3,7 @@
 // header, query parameter and JSON field value written anywhere, in every report and log line).
 // Names are matched ASCII case-insensitively; the value becomes the text `[redacted]`.
 
+#include "config/config.hpp"
 #include "proxy/http/redact.hpp"
 
 #include <boost/json/value.hpp>
@@ -22,9 +23,12 @@ bool is_redacted_name(std::string_view name, const std::vector<std::string>& nam
 /// A request target with the listed query parameters' values redacted (proxy/http/redact.hpp).
 using proxy::http::redact_query;
 
-/// `[redacted]` when header `name` is listed in `names`, else `value` itself.
-std::string_view redact_header(std::string_view name, std::string_view value,
-                               const std::vector<std::string>& names) noexcept;
+/// A header value as reports may show it: `[redacted]` when the header's `name` is listed in
+/// `r.headers`; otherwise the value with the listed query parameters redacted (`r.query_params`)
+/// wherever it holds a query or fragment (a Referer or Location URL, a Link: reports.md redacts
+/// every query parameter written anywhere).
+[[nodiscard]] std::string redact_header(std::string_view name, std::string_view value,
+                                        const config::redaction& r);
 
 /// Replaces, at any depth, the value of every object member whose key is listed (whatever its
 /// type, objects and arrays included) with the string "[redacted]". Iterative: no recursion

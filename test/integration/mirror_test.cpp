@@ -767,7 +767,9 @@ TEST(MirrorTest, PlantedSecretsAppearInNoOutput) {
   ASSERT_EQ(client
                 .round_trip(raw_client::request(
                     "GET", "/s?token=QS-SECRET-5&api_key=QS-SECRET-6",
-                    {{"Authorization", "Bearer HDR-SECRET-7"}, {"Cookie", "sid=HDR-SECRET-8"}}))
+                    {{"Authorization", "Bearer HDR-SECRET-7"},
+                     {"Cookie", "sid=HDR-SECRET-8"},
+                     {"Referer", "https://shop.example/cb?access_token=REF-SECRET-9&x=1"}}))
                 .status,
             200);
   ASSERT_TRUE(proxy.engine().wait_settled(1, 10s));
@@ -778,9 +780,10 @@ TEST(MirrorTest, PlantedSecretsAppearInNoOutput) {
   const auto log = file_text(dir.file("d.jsonl"));
   const auto summary_file = file_text(dir.file("summary.json"));
   ASSERT_THAT(log, HasSubstr("/user"));
+  ASSERT_THAT(log, HasSubstr("access_token=[redacted]&x=1")); // the Referer, still shown
   ASSERT_THAT(summary_file, HasSubstr("parallax.summary/v1"));
   for (const auto* secret : {"PW-LIVE-1", "TK-LIVE-2", "PW-SHADOW-3", "TK-4", "QS-SECRET-5",
-                             "QS-SECRET-6", "HDR-SECRET-7", "HDR-SECRET-8"}) {
+                             "QS-SECRET-6", "HDR-SECRET-7", "HDR-SECRET-8", "REF-SECRET-9"}) {
     for (const auto* out : {&log, &summary_file, &metrics, &summary, &html})
       EXPECT_THAT(*out, Not(HasSubstr(secret)));
   }

@@ -67,10 +67,25 @@ TEST(RedactQueryTest, AbsoluteFormTarget) {
 }
 
 TEST(RedactHeaderTest, ListedHeadersAreRedactedCaseInsensitively) {
-  EXPECT_EQ(redact_header("Authorization", "Bearer x", header_names), "[redacted]");
-  EXPECT_EQ(redact_header("COOKIE", "a=1", header_names), "[redacted]");
-  EXPECT_EQ(redact_header("content-type", "text/html", header_names), "text/html");
-  EXPECT_EQ(redact_header("authorization-hint", "x", header_names), "x");
+  config::redaction r;
+  r.headers = header_names;
+  EXPECT_EQ(redact_header("Authorization", "Bearer x", r), "[redacted]");
+  EXPECT_EQ(redact_header("COOKIE", "a=1", r), "[redacted]");
+  EXPECT_EQ(redact_header("content-type", "text/html", r), "text/html");
+  EXPECT_EQ(redact_header("authorization-hint", "x", r), "x");
+}
+
+TEST(RedactHeaderTest, QueryParametersInOtherHeadersAreRedacted) {
+  // reports.md: every query parameter written anywhere, also inside a header's URL.
+  config::redaction r;
+  r.headers = header_names;
+  r.query_params = query_names;
+  EXPECT_EQ(redact_header("Referer", "https://shop.example/cb?token=abc&lang=en", r),
+            "https://shop.example/cb?token=[redacted]&lang=en");
+  EXPECT_EQ(redact_header("Location", "/login#access_token=t&state=s", r),
+            "/login#access_token=[redacted]&state=s");
+  EXPECT_EQ(redact_header("X-Note", "why?", r), "why?");
+  EXPECT_EQ(redact_header("Accept", "text/html", r), "text/html");
 }
 
 TEST(RedactHeaderTest, IsRedactedName) {
