@@ -160,13 +160,14 @@ void write_request_headers(json_text& w,
       write_excerpt(w, shown(i), max);
       continue;
     }
-    std::string joined = excerpt(shown(i), max);
+    // The joined value is one string: it is excerpted as one (max_body_excerpt_bytes).
+    std::string joined = shown(i);
     for (std::size_t j = next[i]; j != std::string::npos; j = next[j]) {
       joined_earlier[j] = true;
       joined.append(", ");
-      joined.append(excerpt(shown(j), max));
+      joined.append(shown(j));
     }
-    w.string(joined);
+    write_excerpt(w, joined, max);
   }
   w.end_object();
 }

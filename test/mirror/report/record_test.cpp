@@ -157,6 +157,11 @@ TEST(RecordJsonTest, RepeatedRequestHeadersAreJoinedUnderTheLowerCaseName) {
   r.request.headers = {{"Accept", "a/b"}, {"accept", "c/d"}};
   const auto o = record_json(r, config::reports{});
   EXPECT_EQ(o.at("request").at("headers").at("accept"), json::value("a/b, c/d"));
+  // The joined value is excerpted as one string, like any other value.
+  config::reports cfg;
+  cfg.discrepancies.max_body_excerpt_bytes = 6;
+  r.request.headers = {{"Accept", "abcd"}, {"accept", "efgh"}};
+  EXPECT_EQ(record_json(r, cfg).at("request").at("headers").at("accept"), json::value("abcd, …"));
 }
 
 TEST(RecordJsonTest, JoinsRepeatsInPlaceRedactsEveryOneAndEscapesNamesAndValues) {
@@ -248,7 +253,9 @@ TEST(RecordJsonTest, ManyRepeatedHeadersAreJoinedInOrderInLinearTime) {
     if (i % 2 == 0) expected_a += (expected_a.empty() ? "" : ", ") + std::to_string(i);
   }
   std::string line;
-  append_json_line(line, r, config::reports{});
+  config::reports cfg;
+  cfg.discrepancies.max_body_excerpt_bytes = expected_a.size(); // the whole joined value
+  append_json_line(line, r, cfg);
   const auto headers = json::parse(line).at("request").at("headers").as_object();
   EXPECT_EQ(headers.size(), 1u + 2500u);
   EXPECT_EQ(headers.begin()->key(), "x-a");
