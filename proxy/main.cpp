@@ -224,7 +224,11 @@ int main(int argc, char** argv) {
   CLI::App app{"parallax: a traffic-mirroring HTTP proxy for preview environments"};
   app.require_subcommand(0, 1);
   std::string top_config;
-  app.add_option("--config", top_config, "configuration file (same as `run --config FILE`)");
+  auto* top_config_option =
+      app.add_option("--config", top_config, "configuration file (same as `run --config FILE`)");
+  bool top_watch = false;
+  app.add_flag("--watch", top_watch, "with --config: reload when the file's content changes")
+      ->needs(top_config_option);
   bool show_version = false;
   app.add_flag("--version", show_version, "print versions and exit");
 
@@ -317,7 +321,7 @@ int main(int argc, char** argv) {
     }
   }
   if (run->parsed()) return cmd_run(run_config, run_watch);
-  if (!top_config.empty()) return cmd_run(top_config, false);
+  if (!top_config.empty()) return cmd_run(top_config, top_watch);
   std::cerr << app.help();
   return exit_config;
 }

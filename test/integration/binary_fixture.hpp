@@ -65,13 +65,14 @@ inline std::string run_config(const temp_dir& dir, const std::string& live,
          dir.file("discrepancies.jsonl") + "\" } }\n" + extra;
 }
 
-/// `parallax run --config FILE`, with the ports its ready line announced.
+/// `parallax run --config FILE` (or the short form `parallax --config FILE`), with the ports its
+/// ready line announced.
 class running_binary {
 public:
   /// Starts the binary and waits (bounded) for its ready line.
   explicit running_binary(const std::string& config_path,
-                          const std::vector<std::string>& extra_args = {})
-      : process_(argv(config_path, extra_args)) {
+                          const std::vector<std::string>& extra_args = {}, bool short_form = false)
+      : process_(argv(config_path, extra_args, short_form)) {
     const auto match =
         process_.wait_for_match(R"(ready:.* listener public=http://127\.0\.0\.1:([0-9]+))"
                                 R"(.* admin=http://127\.0\.0\.1:([0-9]+))",
@@ -92,8 +93,11 @@ public:
 
 private:
   static std::vector<std::string> argv(const std::string& config_path,
-                                       const std::vector<std::string>& extra_args) {
-    std::vector<std::string> out{binary(), "run", "--config", config_path};
+                                       const std::vector<std::string>& extra_args,
+                                       bool short_form) {
+    std::vector<std::string> out{binary()};
+    if (!short_form) out.emplace_back("run");
+    out.insert(out.end(), {"--config", config_path});
     out.insert(out.end(), extra_args.begin(), extra_args.end());
     return out;
   }

@@ -143,5 +143,23 @@ TEST(ReloadBinaryTest, WatchFollowsAConfigMapSymlinkSwap) {
   EXPECT_EQ(rejected, 1u) << out;
 }
 
+TEST(ReloadBinaryTest, TheShortFormWatchesToo) {
+  // proxy.md: `parallax --config FILE` is `run --config FILE`, --watch included.
+  http_backend a(named("a"));
+  http_backend b(named("b"));
+  const temp_dir dir("parallax-reload-watch-short");
+  configmap_volume volume(dir);
+  volume.publish(run_config(dir, a.address()));
+  running_binary proxy(volume.path(), {"--watch"}, true);
+  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+  EXPECT_EQ(backend_of(proxy.port()), "a");
+  volume.publish(run_config(dir, b.address()));
+  ASSERT_TRUE(proxy.process().wait_for_line("generation 2", exit_bound))
+      << proxy.process().all_output();
+  EXPECT_EQ(backend_of(proxy.port()), "b");
+  ASSERT_TRUE(proxy.process().signal(SIGTERM));
+  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+}
+
 } // namespace
 } // namespace parallax::test
