@@ -32,6 +32,7 @@ bool compare_queue::note(uncompared_exchange note) {
     const std::lock_guard lock(mutex_);
     if (closed_ || notes_.size() >= limits_.max_notes) return false;
     notes_.push_back(std::move(note));
+    has_notes_.store(true, std::memory_order_release);
     wake = notes_.size() == limits_.max_notes / 2;
   }
   if (wake) cv_.notify_one();
@@ -40,8 +41,10 @@ bool compare_queue::note(uncompared_exchange note) {
 
 void compare_queue::take_notes(std::vector<uncompared_exchange>& out) {
   out.clear();
+  if (!has_notes_.load(std::memory_order_acquire)) return; // the common case: no lock
   const std::lock_guard lock(mutex_);
   out.swap(notes_);
+  has_notes_.store(false, std::memory_order_relaxed);
 }
 
 std::unique_ptr<compare_job> compare_queue::pop(std::chrono::steady_clock::time_point until,

@@ -6,6 +6,7 @@
 #include "mirror/capture/response_capture.hpp"
 #include "proxy/http/message.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -88,6 +89,7 @@ private:
   std::condition_variable cv_;
   std::deque<std::unique_ptr<compare_job>> jobs_;
   std::vector<uncompared_exchange> notes_;
+  std::atomic<bool> has_notes_{false}; // !notes_.empty(), readable without the mutex
   std::size_t bytes_ = 0;
   bool closed_ = false;
   bool deep_sleep_ = false;
