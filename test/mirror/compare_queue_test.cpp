@@ -37,5 +37,25 @@ TEST(CompareQueueTest, PopTimesOutWhenEmptyAndDrainsAfterClose) {
   EXPECT_EQ(q.pop(std::chrono::steady_clock::time_point::max()), nullptr); // closed and empty
 }
 
+TEST(CompareQueueTest, NotesAreBoundedTakenWholeAndWakeTheConsumerAtHalf) {
+  compare_queue q({4, 1 << 20, 4});
+  std::vector<uncompared_exchange> taken{{nullptr, "stale", "/", false}};
+  q.take_notes(taken);
+  EXPECT_TRUE(taken.empty()); // none: the list given is emptied
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(q.note({nullptr, "GET", "/" + std::to_string(i), false}));
+  EXPECT_FALSE(q.note({nullptr, "GET", "/full", false})); // max_notes
+  // Half of max_notes waiting ends a wait with no job (the consumer then takes them).
+  EXPECT_EQ(q.pop(std::chrono::steady_clock::time_point::max()), nullptr);
+  q.take_notes(taken);
+  ASSERT_EQ(taken.size(), 4u);
+  EXPECT_EQ(taken[3].path, "/3");
+  q.take_notes(taken);
+  EXPECT_TRUE(taken.empty());
+  EXPECT_TRUE(q.note({nullptr, "GET", "/again", false})); // room again
+  q.close();
+  EXPECT_FALSE(q.note({nullptr, "GET", "/closed", false}));
+}
+
 } // namespace
 } // namespace parallax::mirror
