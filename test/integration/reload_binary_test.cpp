@@ -112,53 +112,44 @@ private:
 TEST(ReloadBinaryTest, WatchFollowsAConfigMapSymlinkSwap) {
   http_backend a(named("a"));
   http_backend b(named("b"));
-  const temp_dir dir("parallax-reload-watch");
-  configmap_volume volume(dir);
-  volume.publish(run_config(dir, a.address()));
-  running_binary proxy(volume.path(), {"--watch"});
-  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
-  EXPECT_EQ(backend_of(proxy.port()), "a");
+  // proxy.md: the short form `parallax --config FILE` is `run --config FILE`, --watch included.
+  for (const bool short_form : {false, true}) {
+    SCOPED_TRACE(short_form ? "parallax --config FILE --watch" : "parallax run --config ...");
+    const temp_dir dir("parallax-reload-watch");
+    configmap_volume volume(dir);
+    volume.publish(run_config(dir, a.address()));
+    running_binary proxy(volume.path(), {"--watch"}, short_form);
+    ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
+    EXPECT_EQ(backend_of(proxy.port()), "a");
 
-  volume.publish(run_config(dir, b.address()));
-  ASSERT_TRUE(proxy.process().wait_for_line("generation 2", exit_bound))
-      << proxy.process().all_output();
-  EXPECT_EQ(backend_of(proxy.port()), "b");
+    volume.publish(run_config(dir, b.address()));
+    ASSERT_TRUE(proxy.process().wait_for_line("generation 2", exit_bound))
+        << proxy.process().all_output();
+    EXPECT_EQ(backend_of(proxy.port()), "b");
+    if (short_form) {
+      ASSERT_TRUE(proxy.process().signal(SIGTERM));
+      EXPECT_EQ(run_to_exit(proxy.process()), 0);
+      continue;
+    }
 
-  // A broken update is rejected once (not retried every poll) and the running one stays.
-  volume.publish("version: 1\nlisteners: [\n");
-  ASSERT_TRUE(proxy.process().wait_for_line("reload rejected", exit_bound))
-      << proxy.process().all_output();
-  EXPECT_EQ(backend_of(proxy.port()), "b");
-  volume.publish(run_config(dir, a.address()));
-  ASSERT_TRUE(proxy.process().wait_for_line("generation 3", exit_bound))
-      << proxy.process().all_output();
-  EXPECT_EQ(backend_of(proxy.port()), "a");
-  ASSERT_TRUE(proxy.process().signal(SIGTERM));
-  EXPECT_EQ(run_to_exit(proxy.process()), 0);
-  const auto out = proxy.process().all_output();
-  std::size_t rejected = 0;
-  for (auto pos = out.find("reload rejected"); pos != std::string::npos;
-       pos = out.find("reload rejected", pos + 1))
-    ++rejected;
-  EXPECT_EQ(rejected, 1u) << out;
-}
-
-TEST(ReloadBinaryTest, TheShortFormWatchesToo) {
-  // proxy.md: `parallax --config FILE` is `run --config FILE`, --watch included.
-  http_backend a(named("a"));
-  http_backend b(named("b"));
-  const temp_dir dir("parallax-reload-watch-short");
-  configmap_volume volume(dir);
-  volume.publish(run_config(dir, a.address()));
-  running_binary proxy(volume.path(), {"--watch"}, true);
-  ASSERT_TRUE(proxy.ready()) << proxy.process().all_output();
-  EXPECT_EQ(backend_of(proxy.port()), "a");
-  volume.publish(run_config(dir, b.address()));
-  ASSERT_TRUE(proxy.process().wait_for_line("generation 2", exit_bound))
-      << proxy.process().all_output();
-  EXPECT_EQ(backend_of(proxy.port()), "b");
-  ASSERT_TRUE(proxy.process().signal(SIGTERM));
-  EXPECT_EQ(run_to_exit(proxy.process()), 0);
+    // A broken update is rejected once (not retried every poll) and the running one stays.
+    volume.publish("version: 1\nlisteners: [\n");
+    ASSERT_TRUE(proxy.process().wait_for_line("reload rejected", exit_bound))
+        << proxy.process().all_output();
+    EXPECT_EQ(backend_of(proxy.port()), "b");
+    volume.publish(run_config(dir, a.address()));
+    ASSERT_TRUE(proxy.process().wait_for_line("generation 3", exit_bound))
+        << proxy.process().all_output();
+    EXPECT_EQ(backend_of(proxy.port()), "a");
+    ASSERT_TRUE(proxy.process().signal(SIGTERM));
+    EXPECT_EQ(run_to_exit(proxy.process()), 0);
+    const auto out = proxy.process().all_output();
+    std::size_t rejected = 0;
+    for (auto pos = out.find("reload rejected"); pos != std::string::npos;
+         pos = out.find("reload rejected", pos + 1))
+      ++rejected;
+    EXPECT_EQ(rejected, 1u) << out;
+  }
 }
 
 } // namespace
