@@ -283,6 +283,18 @@ void server_codec::flood(const char* why) {
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
+std::string server_codec::goaway_frame() const {
+  const auto last = static_cast<std::uint32_t>(nghttp2_session_get_last_proc_stream_id(session_));
+  const std::uint32_t code = NGHTTP2_ENHANCE_YOUR_CALM;
+  // RFC 9113 6.8: length 8, type GOAWAY, no flags, stream 0; last stream id; error code.
+  std::string f{'\0', '\0', '\x08', '\x07', '\0', '\0', '\0', '\0', '\0'};
+  for (const auto word : {last & 0x7fffffffU, code}) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      f.push_back(static_cast<char>((word >> shift) & 0xffU));
+  }
+  return f;
+}
+
 bool server_codec::take_reset_token() {
   const auto now = now_mark();
   reset_tokens_ =

@@ -112,6 +112,9 @@ public:
   void terminate(std::uint32_t error_code);
   /// Whether the peer flooded the session: close at once, without sending what is queued.
   [[nodiscard]] bool flooded() const noexcept { return flooded_; }
+  /// A GOAWAY ENHANCE_YOUR_CALM frame naming the last stream processed, as bytes: what a
+  /// flooded session's connection may still send (the session's own queue is not sent).
+  [[nodiscard]] std::string goaway_frame() const;
   /// Why the session ended early, for the log ("" while none).
   [[nodiscard]] std::string_view failure() const noexcept { return failure_; }
 

@@ -88,7 +88,10 @@ awaitable<void> h2_connection::reader(std::string_view received) {
   }
   if (!codec_->failure().empty()) {
     spdlog::info("http2 connection from {} ended: {}", client_ip_, codec_->failure());
-    if (codec_->flooded()) close_now();
+    if (codec_->flooded()) {
+      goaway_now();
+      close_now();
+    }
     // A misbehaving peer gets its GOAWAY if it reads it soon; it cannot hold the connection.
     write_limit_ = clock::now() + std::chrono::seconds(1);
     write_deadline_ = std::min(write_deadline_, write_limit_);
@@ -120,12 +123,27 @@ awaitable<void> h2_connection::writer() {
     if (closed_) break;
     write_deadline_ = std::min(clock::now() + rt_->cfg->limits.client_io_timeout, write_limit_);
     update_deadline();
+    writing_ = true;
     const auto [ec, n] = co_await client_.write(asio::const_buffer(out.data(), out.size()));
+    writing_ = false;
     write_deadline_ = clock::time_point::max();
     update_deadline();
     if (ec) break;
   }
   close_now();
+}
+
+void h2_connection::goaway_now() {
+  // A flooded session's queue (its acknowledgements) is not sent, but the peer still gets a
+  // GOAWAY ENHANCE_YOUR_CALM if the socket takes it at once (proxy.md): only between whole
+  // writes (never inside a frame) and on plain TCP (TLS records are the TLS layer's).
+  if (writing_ || closed_ || client_.is_tls()) return;
+  const auto frame = codec_->goaway_frame();
+  auto& socket = client_.socket();
+  error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec)
+    socket.write_some(asio::buffer(frame), ec); // best effort: a full buffer is not waited for
 }
 
 void h2_connection::close_now() {

@@ -80,6 +80,8 @@ private:
   void respond_failure(stream_state& st, failure f);
   void finish_stream(stream_state& st);
   void close_now();
+  // Writes a GOAWAY ENHANCE_YOUR_CALM at once if it can (a flooded session), before close_now.
+  void goaway_now();
   void stream_gone(std::shared_ptr<stream_state> st); // left streams_ (idle if it was the last)
   void start_streams(); // starts the exchanges of the heads the last read brought
   [[nodiscard]] clock::time_point idle_deadline() const;
@@ -119,6 +121,7 @@ private:
   bool served_ = false;   // a stream was opened (idle_timeout applies from then on)
   bool reading_ = true;   // the reader still runs
   bool closed_ = false;   // the socket is closed: streams end
+  bool writing_ = false;  // the writer's write is under way (a frame may be half sent)
   bool draining_ = false; // GOAWAY sent: no new streams
 };
 

@@ -10,7 +10,8 @@ served.
 - many new streams in one read (more than twice max_concurrent_streams): GOAWAY
   ENHANCE_YOUR_CALM;
 - PING and SETTINGS floods from a client that never reads: the connection is closed once
-  1000 acknowledgements wait (nghttp2's outbound-ack limit);
+  1000 acknowledgements wait (nghttp2's outbound-ack limit); a burst that owes more than 1000
+  at once while the server's writer is idle gets GOAWAY ENHANCE_YOUR_CALM before the close;
 - CONTINUATION flood (CVE-2024-27316 family): more than max_continuation_frames: GOAWAY
   ENHANCE_YOUR_CALM;
 - connection window overflow (WINDOW_UPDATE past 2^31-1): GOAWAY FLOW_CONTROL_ERROR;
@@ -158,6 +159,21 @@ def ack_flood(proxy, kind, make):
     conn.close()
 
 
+def ack_burst(proxy):
+    """More than 1000 acknowledgements owed after one read, the writer idle: the flood ends the
+    connection with a GOAWAY ENHANCE_YOUR_CALM (proxy.md), the queued acknowledgements unsent."""
+    conn = RawConnection(proxy.port)
+    conn.read_until(lambda fs: any(k == SETTINGS and not f & ACK for k, f, _, _ in fs),
+                    what="send its SETTINGS")
+    conn.send(frame(SETTINGS, 0, 0) * 1800)   # 16,200 bytes: one read of the server's 16 KiB
+    frames = conn.frames()
+    check(goaway_code(frames) == ENHANCE_YOUR_CALM, "SETTINGS burst: GOAWAY code %r: %r"
+          % (goaway_code(frames), frames[-3:]))
+    acks = sum(1 for k, f, _, _ in frames if k == SETTINGS and f & ACK)
+    check(acks < 1000, "SETTINGS burst: %d acknowledgements were sent" % acks)
+    conn.close()
+
+
 def continuation_flood(proxy):
     conn = RawConnection(proxy.port)
     block = header_block(request_fields("/ok"))
@@ -282,6 +298,7 @@ reports: { discrepancies: { path: "%s" } }
                        ("streams reset in their opening read", lambda p: reset_in_the_opening_read(p, backend)), ("many new streams in one read", many_streams_in_one_read),
                        ("PING flood", lambda p: ack_flood(p, "PING", lambda i: frame(PING, 0, 0, struct.pack(">Q", i)))),
                        ("SETTINGS flood", lambda p: ack_flood(p, "SETTINGS", lambda i: frame(SETTINGS, 0, 0))),
+                       ("SETTINGS burst", ack_burst),
                        ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
                        ("invalid requests", invalid_requests), ("oversized heads", oversized_heads),
                        ("oversized trailers", oversized_trailers),
