@@ -84,10 +84,27 @@ private:
   std::unordered_map<std::string, std::size_t> by_name_; // lower-case name -> entry
 };
 
+// Whether an include list decides (given, even empty), rather than the ignore list.
+bool include_mode(const config::header_compare& policy) noexcept {
+  return policy.include_given || !policy.include.empty();
+}
+
+// Calls `f(live entry or null, shadow entry or null)` for each name whose values differ: live
+// names in first-appearance order, then names only the shadow has.
+template <typename F>
+void each_difference(const collected& live, const collected& shadow, F f) {
+  for (const auto& l : live.entries()) {
+    const joined_header* s = shadow.find(l.name);
+    if (s == nullptr || s->value() != l.value()) f(&l, s);
+  }
+  for (const auto& s : shadow.entries())
+    if (live.find(s.name) == nullptr) f(nullptr, &s);
+}
+
 } // namespace
 
 bool header_compared(std::string_view name, const config::header_compare& policy) noexcept {
-  if (policy.include_given || !policy.include.empty()) return listed(name, policy.include);
+  if (include_mode(policy)) return listed(name, policy.include);
   return !listed(name, policy.ignore);
 }
 
@@ -105,22 +122,11 @@ std::vector<difference> diff_headers(const proxy::http::header_list& live,
     if (l != nullptr) d.live = boost::json::string(l->value());
     if (s != nullptr) d.shadow = boost::json::string(s->value());
   };
-  for (const auto& l : live_headers.entries()) {
-    const joined_header* s = shadow_headers.find(l.name);
-    if (s == nullptr || s->value() != l.value()) report(&l, s);
-  }
-  for (const auto& s : shadow_headers.entries())
-    if (live_headers.find(s.name) == nullptr) report(nullptr, &s);
-  if (ignored != nullptr && !(policy.include_given || !policy.include.empty())) {
+  each_difference(live_headers, shadow_headers, report);
+  if (ignored != nullptr && !include_mode(policy)) {
     const auto in_ignore_list = [&](std::string_view name) { return listed(name, policy.ignore); };
-    const collected live_ignored(live, in_ignore_list);
-    const collected shadow_ignored(shadow, in_ignore_list);
-    for (const auto& l : live_ignored.entries()) {
-      const joined_header* s = shadow_ignored.find(l.name);
-      if (s == nullptr || s->value() != l.value()) ++*ignored;
-    }
-    for (const auto& s : shadow_ignored.entries())
-      if (live_ignored.find(s.name) == nullptr) ++*ignored;
+    each_difference(collected(live, in_ignore_list), collected(shadow, in_ignore_list),
+                    [&](const joined_header*, const joined_header*) { ++*ignored; });
   }
   return out;
 }

@@ -57,7 +57,7 @@ bool numbers_equal(const json::value& a, const json::value& b, double tolerance)
 /// counting the ignored ones; in probe mode it only answers "is there any difference that
 /// is not ignored" and stops at the first one. Unordered arrays use probes on the same
 /// walker (same path stack) to pair elements, so nothing is copied per probe.
-//
+///
 /// With a depth limit, two containers of one type at that depth (path length) are not walked
 /// into: when anything below differs, the whole container is replaced (one operation, still a
 /// patch; what differs only under ignored paths is not counted then).
@@ -79,7 +79,7 @@ public:
     }
     if (!probing_ && !ignored_ && path_.size() >= depth_limit_ && is_container(live) &&
         live.kind() == shadow.kind()) {
-      if (differs_below(live, shadow)) report(body_op::replace, &live, &shadow);
+      if (probe([&] { compare_values(live, shadow); })) report(body_op::replace, &live, &shadow);
     } else {
       compare_values(live, shadow);
     }
@@ -218,13 +218,14 @@ private:
 
   static bool is_container(const json::value& v) noexcept { return v.is_array() || v.is_object(); }
 
-  /// Whether anything not ignored differs between `live` and `shadow` (a probe at the current
-  /// path).
-  bool differs_below(const json::value& live, const json::value& shadow) {
+  /// Runs `walk` as a probe (nothing reported; it stops at the first difference that is not
+  /// ignored): whether it met one. The walker's own state is as it was afterwards.
+  template <typename Walk>
+  bool probe(Walk walk) {
     const bool was_probing = std::exchange(probing_, true);
     const bool was_found = std::exchange(found_, false);
     const bool was_stopped = std::exchange(stop_, false);
-    compare_values(live, shadow);
+    walk();
     const bool differs = found_;
     probing_ = was_probing;
     found_ = was_found;
@@ -234,16 +235,9 @@ private:
 
   /// Whether live element `index` equals `shadow` (a probe at path .../index).
   bool probe_equal(std::size_t index, const json::value& live, const json::value& shadow) {
-    const bool was_probing = std::exchange(probing_, true);
-    const bool was_found = std::exchange(found_, false);
-    const bool was_stopped = std::exchange(stop_, false);
     push_index(index);
-    compare(live, shadow);
+    const bool equal = !probe([&] { compare(live, shadow); });
     pop();
-    const bool equal = !found_;
-    probing_ = was_probing;
-    found_ = was_found;
-    stop_ = was_stopped;
     return equal;
   }
 
