@@ -214,13 +214,11 @@ awaitable<downstream_session::outcome> downstream_session::serve_one() {
   // keeps the snapshot it takes here until it ends.
   if (rt_ != worker_.rt()) adopt(worker_.rt());
   outcome result = outcome::close;
-  std::size_t route = no_route;
-  const auto refused = admit(*rt_, request_parser_.request(), route);
-  if (route != no_route) route_index_ = static_cast<int>(route); // a refusal counts under it too
-  if (refused) {
+  // A refusal counts under the route it matched too.
+  if (const auto refused = admit(*rt_, request_parser_.request(), route_index_)) {
     result = co_await send_failure(refused->why, refused->detail);
   } else {
-    result = co_await forward(route);
+    result = co_await forward(static_cast<std::size_t>(route_index_));
   }
   if (tap_) {
     tap_->finish(tap_end_);

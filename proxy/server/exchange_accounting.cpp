@@ -9,13 +9,12 @@ namespace parallax::proxy::server {
 
 using clock = std::chrono::steady_clock;
 
-std::optional<refusal> admit(const runtime& rt, const http::request_head& req,
-                             std::size_t& route_index) {
+std::optional<refusal> admit(const runtime& rt, const http::request_head& req, int& route_index) {
   const auto& limits = rt.cfg->limits;
   // Routed first, so that a refusal below counts under the route it was for (reports.md:
   // requests_total by route), not as `unmatched`.
   const auto route = rt.router.match(req);
-  route_index = route ? *route : no_route;
+  route_index = route ? static_cast<int>(*route) : -1;
   if (req.method == "CONNECT") return refusal{failure::method_not_allowed, "CONNECT"};
   if (limits.max_request_body_bytes != 0 && req.frame.content_length &&
       *req.frame.content_length > limits.max_request_body_bytes) {

@@ -24,13 +24,9 @@ struct refusal {
   std::string_view detail;
 };
 
-/// `route_index` of a request no route matches.
-inline constexpr std::size_t no_route = static_cast<std::size_t>(-1);
-
 /// Why the proxy answers `req` itself, or nothing when it is forwarded. The route that matches
-/// goes into `route_index` either way (a refusal is counted under it); no_route when none does.
-std::optional<refusal> admit(const runtime& rt, const http::request_head& req,
-                             std::size_t& route_index);
+/// goes into `route_index` either way (a refusal is counted under it); -1 when none does.
+std::optional<refusal> admit(const runtime& rt, const http::request_head& req, int& route_index);
 
 /// Counts a live upstream failure in the route's upstream error metric and logs it (nothing
 /// for failures of the client side).

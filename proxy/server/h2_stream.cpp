@@ -234,13 +234,12 @@ bool h2_connection::admit_stream(stream_state& st, std::size_t& route) {
     respond_failure(st, failure::head_too_large);
     return false;
   }
-  route = no_route;
-  const auto refused = admit(*st.rt, st.head, route);
-  if (route != no_route) st.route_index = static_cast<int>(route); // a refusal counts under it
-  if (refused) {
+  // A refusal counts under the route it matched too.
+  if (const auto refused = admit(*st.rt, st.head, st.route_index)) {
     respond_failure(st, refused->why);
     return false;
   }
+  route = static_cast<std::size_t>(st.route_index);
   if (st.closed) {
     st.fault = client_fault::gone; // reset in the read that opened it: never forwarded
     return false;
