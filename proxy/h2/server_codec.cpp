@@ -64,6 +64,7 @@ struct server_codec::callbacks {
     pending.head.clear();
     pending.head.version_minor = 1;
     pending.cookie.clear();
+    pending.cookie_seen = false;
     pending.bytes = 0;
     pending.fields = 0;
     pending.too_large = false;
@@ -89,15 +90,19 @@ struct server_codec::callbacks {
       return 0;
     }
     auto& p = c.current_;
+    const auto n = view(name, namelen);
+    const auto v = view(value, valuelen);
+    const bool pseudo = !n.empty() && n[0] == ':';
     p.bytes += static_cast<std::uint32_t>(namelen + valuelen + 32);
-    ++p.fields;
+    // max_request_headers counts what HTTP/1.1 would count as header lines: not the
+    // pseudo-fields (but :authority, which becomes Host), and the cookie crumbs as the one
+    // Cookie line they are joined into. The list's bytes count everything (RFC 9113 6.5.2).
+    if (pseudo ? n == ":authority" : !(n == "cookie" && p.cookie_seen)) ++p.fields;
     if (p.bytes > c.settings_.max_header_list_bytes || p.fields > c.settings_.max_headers) {
       p.too_large = true;
     }
     if (p.too_large) return 0;
-    const auto n = view(name, namelen);
-    const auto v = view(value, valuelen);
-    if (!n.empty() && n[0] == ':') {
+    if (pseudo) {
       if (n == ":method") {
         p.head.method = v;
       } else if (n == ":path") {
@@ -109,6 +114,7 @@ struct server_codec::callbacks {
       return 0; // :scheme (checked by nghttp2) and :protocol are not forwarded
     }
     if (n == "cookie") {
+      p.cookie_seen = true;
       if (!p.cookie.empty()) p.cookie += "; ";
       p.cookie += v;
       return 0;

@@ -132,6 +132,7 @@ private:
     std::uint32_t fields = 0;
     bool too_large = false;
     bool has_authority = false;
+    bool cookie_seen = false; // a cookie field came: later crumbs join its line
   };
   // The trailer section being decoded (within the same limits as a head).
   struct pending_trailers {

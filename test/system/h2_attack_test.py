@@ -17,8 +17,11 @@ served.
 - connection window overflow (WINDOW_UPDATE past 2^31-1): GOAWAY FLOW_CONTROL_ERROR;
 - invalid pseudo-headers (unknown, missing :path, uppercase name): the stream is reset with
   PROTOCOL_ERROR and the connection goes on serving;
-- more header fields than max_request_headers, and a header list above
-  limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that stream;
+- more header fields than max_request_headers (counted as HTTP/1.1 header lines), and a header
+  list above limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that
+  stream;
+- a stream beyond max_concurrent_streams: RST_STREAM REFUSED_STREAM before the client
+  acknowledged the SETTINGS, GOAWAY PROTOCOL_ERROR after;
   a request whose trailer section has more fields than that: the stream is reset;
 - an idle connection (no stream open) kept busy with PINGs is still closed after idle_timeout
   with GOAWAY NO_ERROR, while one with requests going on is served past header_timeout.
@@ -41,7 +44,7 @@ from h2client import (ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, ENHANCE_
                       PING, H2Client, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
                       header_block, request_fields)
 
-PROTOCOL_ERROR, FLOW_CONTROL_ERROR, CANCEL = 0x1, 0x3, 0x8
+PROTOCOL_ERROR, FLOW_CONTROL_ERROR, REFUSED_STREAM, CANCEL = 0x1, 0x3, 0x7, 0x8
 
 
 def resident_kib(pid):
@@ -225,7 +228,12 @@ def oversized_heads(proxy):
     for i, piece in enumerate(pieces[1:]):
         data += frame(CONTINUATION, END_HEADERS if i == len(pieces) - 2 else 0, 3, piece)
     conn.send(data)
-    frames = conn.read_until(lambda fs: sum(k == HEADERS for k, _, _, _ in fs) == 2, what="answer both streams")
+    # Counted as HTTP/1.1 header lines (max_request_headers 50 in this suite): 48 fields and
+    # the Host that :authority becomes pass although the pseudo-fields make 52; 150 cookie
+    # crumbs are one Cookie line.
+    conn.send(headers_frame(5, request_fields("/ok", extra=[("x-field-%d" % i, "v") for i in range(48)])))
+    conn.send(headers_frame(7, request_fields("/ok", extra=[("cookie", "c%d=v" % i) for i in range(150)])))
+    frames = conn.read_until(lambda fs: sum(k == HEADERS for k, _, _, _ in fs) == 4, what="answer all four streams")
     statuses = {}
     decoder = hpack.Decoder()  # one per connection: its dynamic table spans the header blocks
     for kind, _, sid, payload in frames:
@@ -233,6 +241,31 @@ def oversized_heads(proxy):
             statuses[sid] = dict(decoder.decode(payload)).get(":status")
     check(statuses.get(1) == "431", "150 header fields: %r" % statuses.get(1))
     check(statuses.get(3) == "431", "an 80 KB header list: %r" % statuses.get(3))
+    check(statuses.get(5) == "200", "48 header fields and 4 pseudo-fields: %r" % statuses.get(5))
+    check(statuses.get(7) == "200", "150 cookie crumbs: %r" % statuses.get(7))
+    conn.close()
+
+
+def concurrent_stream_limit(proxy):
+    # A stream beyond max_concurrent_streams (100): refused (RST_STREAM REFUSED_STREAM) while
+    # the client has not acknowledged parallax's SETTINGS, and the connection goes on; once it
+    # has, the stream breaks a limit the client agreed to: GOAWAY PROTOCOL_ERROR (nghttp2's
+    # rule, nghttpx's too). The streams stay open: their requests never end.
+    opened = b"".join(headers_frame(1 + 2 * i, request_fields("/ok", method="POST"), flags=END_HEADERS)
+                      for i in range(101))
+    conn = RawConnection(proxy.port)
+    conn.send(opened)
+    frames = conn.read_until(lambda fs: any(k == RST_STREAM and s == 201 for k, _, s, _ in fs)
+                             or any(k == GOAWAY for k, _, _, _ in fs), what="refuse stream 201")
+    resets = {s: struct.unpack(">I", p)[0] for k, _, s, p in frames if k == RST_STREAM}
+    check(resets == {201: REFUSED_STREAM}, "the 101st stream before SETTINGS were acknowledged: resets %r" % resets)
+    check(goaway_code(frames) is None, "the 101st stream before SETTINGS were acknowledged ended the connection")
+    conn.close()
+    conn = RawConnection(proxy.port)
+    conn.read_until(lambda fs: any(k == SETTINGS and not f & ACK for k, f, _, _ in fs), what="send its SETTINGS")
+    conn.send(frame(SETTINGS, ACK, 0) + opened)
+    code = goaway_code(conn.frames())
+    check(code == PROTOCOL_ERROR, "the 101st stream after SETTINGS were acknowledged: GOAWAY code %r" % code)
     conn.close()
 
 
@@ -286,7 +319,7 @@ def main():
         proxy = Parallax(args.binary, """version: 1
 listeners: [{ name: plain, address: "127.0.0.1:0" }]
 admin: { address: "127.0.0.1:0" }
-limits: { header_timeout: 2s, idle_timeout: 2s, http2: { max_resets_per_second: 1 } }
+limits: { header_timeout: 2s, idle_timeout: 2s, max_request_headers: 50, http2: { max_resets_per_second: 1 } }
 upstreams: { live: { endpoints: ["%s"] } }
 routes: [{ name: all, upstream: live }]
 reports: { discrepancies: { path: "%s" } }
@@ -301,6 +334,7 @@ reports: { discrepancies: { path: "%s" } }
                        ("SETTINGS burst", ack_burst),
                        ("CONTINUATION flood", continuation_flood), ("window overflow", window_overflow),
                        ("invalid requests", invalid_requests), ("oversized heads", oversized_heads),
+                       ("streams beyond max_concurrent_streams", concurrent_stream_limit),
                        ("oversized trailers", oversized_trailers),
                        ("idle connection kept with PINGs", pings_do_not_keep_an_idle_connection),
                        ("busy connection past header_timeout", busy_connection_outlives_header_timeout)]
