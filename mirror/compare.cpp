@@ -176,15 +176,23 @@ void comparer::grpc_differences(const response_capture& a, const response_captur
   const auto sa = grpc::status_of(a.headers, a.trailer_fields);
   const auto sb = grpc::status_of(b.headers, b.trailer_fields);
   if (!cut) {
-    if (sa.code != sb.code) {
-      diff::difference d;
-      d.kind = diff::difference_kind::grpc_status;
-      const auto code = [](const grpc::call_status& s) {
-        return s.code ? boost::json::value(*s.code) : boost::json::value(nullptr);
-      };
-      d.live = code(sa);
-      d.shadow = code(sb);
-      out.push_back(std::move(d));
+    // The call's status, compared as the document's /grpc_status (reports.md) and, like an
+    // HTTP status, only with compare.status: an ignore pattern that matches /grpc_status drops
+    // (and counts) it as it would a body field.
+    if (policy_.status && sa.code != sb.code) {
+      if (std::any_of(json_.ignore.begin(), json_.ignore.end(),
+                      [](const auto& p) { return p.matches_pointer("/grpc_status"); })) {
+        ++counts.suppressed;
+      } else {
+        diff::difference d;
+        d.kind = diff::difference_kind::grpc_status;
+        const auto code = [](const grpc::call_status& s) {
+          return s.code ? boost::json::value(*s.code) : boost::json::value(nullptr);
+        };
+        d.live = code(sa);
+        d.shadow = code(sb);
+        out.push_back(std::move(d));
+      }
     }
     fields(a.trailer_fields, b.trailer_fields, diff::difference_kind::trailer);
   }

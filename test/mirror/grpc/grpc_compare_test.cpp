@@ -62,9 +62,10 @@ TEST(GrpcCallStatusTest, TrailersWinElseTheHeadOfATrailersOnlyResponse) {
 }
 
 TEST(GrpcCallDocumentTest, MessagesInFieldNumberFormAndSplitErrors) {
-  const auto doc = call_document({0, "fine"}, framed(vfield(1, 7)) + framed(bfield(2, "hi")), "",
-                                 {});
-  EXPECT_EQ(boost::json::serialize(doc), R"({"grpc_message":"fine","messages":[{"1":7},{"2":"hi"}]})");
+  const auto doc =
+      call_document({0, "fine"}, framed(vfield(1, 7)) + framed(bfield(2, "hi")), "", {});
+  EXPECT_EQ(boost::json::serialize(doc),
+            R"({"grpc_message":"fine","messages":[{"1":7},{"2":"hi"}]})");
   // A stream that broke off is reported; the beginning of a longer body is not.
   const auto cut = framed(vfield(1, 7)) + framed(vfield(1, 8)).substr(0, 4);
   EXPECT_EQ(call_document({}, cut, "", {}).at("messages_error"), "truncated");
@@ -102,7 +103,6 @@ std::string describe(const report::record& r) {
 
 class GrpcCompareTest : public ShopDescriptors {
 protected:
-
   report::record run(const response_capture& live, const response_capture& shadow,
                      std::string_view path = "/shop.Shop/GetItem", bool descriptors = true,
                      std::size_t max_messages = 100) {
@@ -121,11 +121,13 @@ protected:
 };
 
 TEST_F(GrpcCompareTest, AChangedFieldIsReportedByNameWithDescriptors) {
-  const auto r = run(grpc_response(framed(item("Ann", 10))), grpc_response(framed(item("ann", 10))));
+  const auto r =
+      run(grpc_response(framed(item("Ann", 10))), grpc_response(framed(item("ann", 10))));
   EXPECT_EQ(r.outcome, report::outcome::differ);
   EXPECT_EQ(describe(r), R"(body replace /messages/0/name "Ann" -> "ann")");
-  EXPECT_EQ(run(grpc_response(framed(item("Ann", 10))), grpc_response(framed(item("Ann", 10)))).outcome,
-            report::outcome::match);
+  EXPECT_EQ(
+      run(grpc_response(framed(item("Ann", 10))), grpc_response(framed(item("Ann", 10)))).outcome,
+      report::outcome::match);
 }
 
 TEST_F(GrpcCompareTest, WithoutDescriptorsFieldsAreNumbered) {
@@ -171,6 +173,21 @@ TEST_F(GrpcCompareTest, ATrailersOnlyErrorTakesItsStatusFromTheHead) {
   const auto r = run(grpc_response(""), shadow);
   // grpc-status in the head is no header difference: it is the call's status.
   EXPECT_EQ(describe(r), "grpc_status 0 -> 5");
+}
+
+TEST_F(GrpcCompareTest, TheStatusFollowsCompareStatusAndIgnoreRulesForSlashGrpcStatus) {
+  const auto live = grpc_response("");
+  const auto shadow = grpc_response("", 5);
+  EXPECT_EQ(describe(run(live, shadow)), "grpc_status 0 -> 5");
+  policy.body.ignore = {"/grpc_status"}; // the document's path for it (reports.md)
+  auto r = run(live, shadow);
+  EXPECT_EQ(r.outcome, report::outcome::match);
+  EXPECT_EQ(r.noise_suppressed, 1U);
+  policy.body.ignore.clear();
+  policy.status = false; // as for an HTTP status: not compared, not counted
+  r = run(live, shadow);
+  EXPECT_EQ(r.outcome, report::outcome::match);
+  EXPECT_EQ(r.noise_suppressed, 0U);
 }
 
 TEST_F(GrpcCompareTest, IgnoreRulesApplyToMessagePaths) {
