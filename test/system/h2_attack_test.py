@@ -19,7 +19,8 @@ served.
   PROTOCOL_ERROR and the connection goes on serving;
 - more header fields than max_request_headers (counted as HTTP/1.1 header lines), and a header
   list above limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that
-  stream;
+  stream; a single field encoded in over 64 KiB (nghttp2's HPACK limit): GOAWAY
+  COMPRESSION_ERROR;
 - a stream beyond max_concurrent_streams: RST_STREAM REFUSED_STREAM before the client
   acknowledged the SETTINGS, GOAWAY PROTOCOL_ERROR after;
   a request whose trailer section has more fields than that: the stream is reset;
@@ -44,7 +45,7 @@ from h2client import (ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, ENHANCE_
                       PING, H2Client, RST_STREAM, SETTINGS, WINDOW_UPDATE, RawConnection, frame, goaway_code,
                       header_block, request_fields)
 
-PROTOCOL_ERROR, FLOW_CONTROL_ERROR, REFUSED_STREAM, CANCEL = 0x1, 0x3, 0x7, 0x8
+PROTOCOL_ERROR, FLOW_CONTROL_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 0x1, 0x3, 0x7, 0x8, 0x9
 
 
 def resident_kib(pid):
@@ -243,6 +244,18 @@ def oversized_heads(proxy):
     check(statuses.get(3) == "431", "an 80 KB header list: %r" % statuses.get(3))
     check(statuses.get(5) == "200", "48 header fields and 4 pseudo-fields: %r" % statuses.get(5))
     check(statuses.get(7) == "200", "150 cookie crumbs: %r" % statuses.get(7))
+    conn.close()
+    # One field whose encoding is over 64 KiB (no Huffman coding here): nghttp2's fixed HPACK
+    # limit, a connection error, met before max_header_list_bytes.
+    block = hpack.Encoder().encode(request_fields("/ok", extra=[("x-huge", "v" * 66000)]), huffman=False)
+    pieces = [block[i:i + 16384] for i in range(0, len(block), 16384)]
+    data = frame(HEADERS, END_STREAM, 1, pieces[0])
+    for i, piece in enumerate(pieces[1:]):
+        data += frame(CONTINUATION, END_HEADERS if i == len(pieces) - 2 else 0, 1, piece)
+    conn = RawConnection(proxy.port)
+    conn.send(data)
+    code = goaway_code(conn.frames())
+    check(code == COMPRESSION_ERROR, "a 66 KB field: GOAWAY code %r" % code)
     conn.close()
 
 
