@@ -20,10 +20,10 @@ served.
 - more header fields than max_request_headers (counted as HTTP/1.1 header lines), and a header
   list above limits.http2.max_header_list_bytes spread over CONTINUATION frames: 431 on that
   stream; a single field encoded in over 64 KiB (nghttp2's HPACK limit): GOAWAY
-  COMPRESSION_ERROR;
+  COMPRESSION_ERROR; a request whose trailer section has more fields than max_request_headers:
+  the stream is reset;
 - a stream beyond max_concurrent_streams: RST_STREAM REFUSED_STREAM before the client
   acknowledged the SETTINGS, GOAWAY PROTOCOL_ERROR after;
-  a request whose trailer section has more fields than that: the stream is reset;
 - an idle connection (no stream open) kept busy with PINGs is still closed after idle_timeout
   with GOAWAY NO_ERROR, while one with requests going on is served past header_timeout.
 After every attack a new client gets 200 (curl --http2-prior-knowledge); parallax's resident
