@@ -71,6 +71,16 @@ def headers_frame(sid, fields, flags=END_STREAM | END_HEADERS):
     return frame(HEADERS, flags, sid, header_block(fields))
 
 
+def spread_header_block(sid, block):
+    """A request's header block (ending the stream) in a HEADERS frame and CONTINUATION frames
+    of at most 16 KiB each (the default SETTINGS_MAX_FRAME_SIZE)."""
+    pieces = [block[i:i + 16384] for i in range(0, len(block), 16384)]
+    data = frame(HEADERS, END_STREAM | (END_HEADERS if len(pieces) == 1 else 0), sid, pieces[0])
+    for i, piece in enumerate(pieces[1:]):
+        data += frame(CONTINUATION, END_HEADERS if i == len(pieces) - 2 else 0, sid, piece)
+    return data
+
+
 def rapid_reset(proxy):
     conn = RawConnection(proxy.port)
     sid = 1
@@ -224,11 +234,7 @@ def oversized_heads(proxy):
     many = request_fields("/ok", extra=[("x-field-%d" % i, "v") for i in range(150)])
     conn.send(headers_frame(1, many))
     big = header_block(request_fields("/ok", extra=[("x-big-%d" % i, "v" * 8000) for i in range(10)]))
-    pieces = [big[i:i + 16384] for i in range(0, len(big), 16384)]
-    data = frame(HEADERS, END_STREAM, 3, pieces[0])
-    for i, piece in enumerate(pieces[1:]):
-        data += frame(CONTINUATION, END_HEADERS if i == len(pieces) - 2 else 0, 3, piece)
-    conn.send(data)
+    conn.send(spread_header_block(3, big))
     # Counted as HTTP/1.1 header lines (max_request_headers 50 in this suite): 48 fields and
     # the Host that :authority becomes pass although the pseudo-fields make 52; 150 cookie
     # crumbs are one Cookie line.
@@ -248,12 +254,8 @@ def oversized_heads(proxy):
     # One field whose encoding is over 64 KiB (no Huffman coding here): nghttp2's fixed HPACK
     # limit, a connection error, met before max_header_list_bytes.
     block = hpack.Encoder().encode(request_fields("/ok", extra=[("x-huge", "v" * 66000)]), huffman=False)
-    pieces = [block[i:i + 16384] for i in range(0, len(block), 16384)]
-    data = frame(HEADERS, END_STREAM, 1, pieces[0])
-    for i, piece in enumerate(pieces[1:]):
-        data += frame(CONTINUATION, END_HEADERS if i == len(pieces) - 2 else 0, 1, piece)
     conn = RawConnection(proxy.port)
-    conn.send(data)
+    conn.send(spread_header_block(1, block))
     code = goaway_code(conn.frames())
     check(code == COMPRESSION_ERROR, "a 66 KB field: GOAWAY code %r" % code)
     conn.close()
